@@ -1,0 +1,35 @@
+
+// ESM TypeScript through ts-jest (@kubernetes/client-node is ESM-only).
+// Type checking is `npm run typecheck`; tsconfig's isolatedModules makes ts-jest only transpile.
+/** @type {import('jest').Config['transform']} */
+const transform = {
+  '^.+\\.ts$': ['ts-jest', { useESM: true }],
+};
+/** @type {import('jest').Config} */
+const common = {
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform,
+  testEnvironment: 'node',
+};
+
+/** @type {import('jest').Config} */
+const config = {
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/integration/global-setup.js',
+      globalTeardown: '<rootDir>/test/integration/global-teardown.js',
+      setupFilesAfterEnv: ['<rootDir>/test/integration/setup.ts'],
+    },
+  ],
+};
+
+export default config;
