@@ -1,0 +1,100 @@
+// Certificates for the local apiserver: a throwaway CA, a serving cert for 127.0.0.1,
+// an admin client cert (O=system:masters) and the service-account signing key pair.
+import { generateKeyPairSync, webcrypto } from 'node:crypto';
+import 'reflect-metadata'; // @peculiar/x509 resolves its ASN.1 schemas through tsyringe
+import * as x509 from '@peculiar/x509';
+
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+
+const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+
+export interface Pem {
+  cert: string;
+  key: string;
+}
+
+export interface TestenvCerts {
+  ca: Pem;
+  apiserver: Pem;
+  admin: Pem;
+  serviceAccount: { publicKey: string; privateKey: string };
+}
+
+async function keyPem(key: CryptoKey): Promise<string> {
+  const der = await webcrypto.subtle.exportKey('pkcs8', key);
+  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n');
+  return `-----BEGIN PRIVATE KEY-----\n${b64.trimEnd()}\n-----END PRIVATE KEY-----\n`;
+}
+
+function validity(): { notBefore: Date; notAfter: Date } {
+  const now = Date.now();
+  return { notBefore: new Date(now - 60_000), notAfter: new Date(now + 365 * 24 * 3600_000) };
+}
+
+function serial(): string {
+  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(12))).toString('hex').replace(/^[89a-f]/, '1');
+}
+
+async function keys(): Promise<CryptoKeyPair> {
+  return (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+}
+
+async function issue(
+  ca: { cert: x509.X509Certificate; key: CryptoKey },
+  subject: string,
+  usage: 'server' | 'client',
+): Promise<Pem> {
+  const kp = await keys();
+  const extensions: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+    new x509.ExtendedKeyUsageExtension([usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
+  ];
+  if (usage === 'server') {
+    extensions.push(
+      new x509.SubjectAlternativeNameExtension([
+        { type: 'ip', value: '127.0.0.1' },
+        { type: 'dns', value: 'localhost' },
+        { type: 'dns', value: 'kubernetes.default.svc' },
+      ]),
+    );
+  }
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject,
+    issuer: ca.cert.subject,
+    ...validity(),
+    signingAlgorithm: alg,
+    publicKey: kp.publicKey,
+    signingKey: ca.key,
+    extensions,
+  });
+  return { cert: cert.toString('pem') + '\n', key: await keyPem(kp.privateKey) };
+}
+
+export async function generateCerts(): Promise<TestenvCerts> {
+  const caKeys = await keys();
+  const caCert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: 'CN=secretsync-testenv-ca',
+    ...validity(),
+    keys: caKeys,
+    signingAlgorithm: alg,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    ],
+  });
+  const ca = { cert: caCert, key: caKeys.privateKey };
+  const sa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return {
+    ca: { cert: caCert.toString('pem') + '\n', key: await keyPem(caKeys.privateKey) },
+    apiserver: await issue(ca, 'CN=kube-apiserver', 'server'),
+    admin: await issue(ca, 'CN=secretsync-testenv-admin, O=system:masters', 'client'),
+    serviceAccount: {
+      publicKey: sa.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      privateKey: sa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    },
+  };
+}

@@ -1,0 +1,26 @@
+// Runs hack/testenv/install.sh (build or reuse the cached binaries), streaming its progress.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheDir, installScript } from './config.js';
+
+const binaries = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl', 'bao', 'moto_server'];
+
+export function isInstalled(dir = cacheDir()): boolean {
+  return binaries.every((b) => existsSync(join(dir, 'bin', b)));
+}
+
+/** Returns the bin dir. Progress goes to our stderr, since the first build takes minutes. */
+export async function ensureInstalled(): Promise<string> {
+  const dir = cacheDir();
+  if (!isInstalled(dir)) {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('bash', [installScript, 'all'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      child.on('error', reject);
+      child.on('exit', (code, signal) =>
+        code === 0 ? resolve() : reject(new Error(`${installScript} failed (exit ${code ?? signal}); see its output above`)),
+      );
+    });
+  }
+  return join(dir, 'bin');
+}
