@@ -1,0 +1,94 @@
+// Typed errors. Every error the operator turns into a condition is one of these classes:
+// a stable `code` (documented in docs/errors.md; a test checks), the condition `reason`
+// it maps to, and whether retrying can help. Messages are fixed text plus sanitised
+// detail: they never contain a secret value, a token or a provider request id.
+
+/** Condition reasons (status.conditions[].reason). */
+export const Reason = {
+  Synced: 'Synced',
+  SourceRefNotFound: 'SourceRefNotFound',
+  SourceNotFound: 'SourceNotFound',
+  SourceAuthFailed: 'SourceAuthFailed',
+  SourceUnavailable: 'SourceUnavailable',
+  KeyNotFound: 'KeyNotFound',
+  InvalidValue: 'InvalidValue',
+  InvalidSpec: 'InvalidSpec',
+  Forbidden: 'Forbidden',
+  NamespaceNotAllowed: 'NamespaceNotAllowed',
+  SizeLimitExceeded: 'SizeLimitExceeded',
+  TargetConflict: 'TargetConflict',
+  KubernetesError: 'KubernetesError',
+  InternalError: 'InternalError',
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+export abstract class SecretSyncError extends Error {
+  abstract readonly code: string;
+  abstract readonly reason: Reason;
+  abstract readonly retryable: boolean;
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+function define(code: string, reason: Reason, retryable: boolean) {
+  return class extends SecretSyncError {
+    static readonly code = code;
+    readonly code = code;
+    readonly reason = reason;
+    readonly retryable = retryable;
+  };
+}
+
+/** The referenced SecretSource / ClusterSecretSource does not exist. */
+export class SourceRefNotFoundError extends define('ESS_SOURCE_REF_NOT_FOUND', Reason.SourceRefNotFound, true) {}
+/** The remote secret (path / name / version) does not exist at the provider. */
+export class SourceNotFoundError extends define('ESS_SOURCE_NOT_FOUND', Reason.SourceNotFound, true) {}
+/** The provider refused our credentials, or the credentials could not be obtained. */
+export class SourceAuthError extends define('ESS_SOURCE_AUTH', Reason.SourceAuthFailed, true) {}
+/** The provider could not be reached or answered with a server error / throttling. */
+export class SourceUnavailableError extends define('ESS_SOURCE_UNAVAILABLE', Reason.SourceUnavailable, true) {}
+/** The remote secret exists but has no such property. */
+export class KeyNotFoundError extends define('ESS_KEY_NOT_FOUND', Reason.KeyNotFound, true) {}
+/** The remote value cannot be used as asked (e.g. `property` on a value that is not JSON). */
+export class InvalidValueError extends define('ESS_INVALID_VALUE', Reason.InvalidValue, true) {}
+/** The spec is wrong in a way the CRD schema cannot express; retrying without an edit cannot help. */
+export class InvalidSpecError extends define('ESS_INVALID_SPEC', Reason.InvalidSpec, false) {}
+/** A reference that would make the operator read outside the namespace it may read. */
+export class ForbiddenError extends define('ESS_FORBIDDEN', Reason.Forbidden, false) {}
+/** A ClusterSecretSource used from a namespace its allowedNamespaces / namespaceSelector do not admit. */
+export class NamespaceNotAllowedError extends define('ESS_NAMESPACE_NOT_ALLOWED', Reason.NamespaceNotAllowed, true) {}
+/** The synced content is larger than spec.target.maxSizeBytes. */
+export class SizeLimitError extends define('ESS_SIZE_LIMIT', Reason.SizeLimitExceeded, false) {}
+/** The target Secret exists and is not ours, or has a type we refuse to write. */
+export class TargetConflictError extends define('ESS_TARGET_CONFLICT', Reason.TargetConflict, true) {}
+/** The Kubernetes API failed in a way that is not the user's to fix. */
+export class KubernetesError extends define('ESS_KUBERNETES', Reason.KubernetesError, true) {}
+
+export const errorClasses = [
+  SourceRefNotFoundError,
+  SourceNotFoundError,
+  SourceAuthError,
+  SourceUnavailableError,
+  KeyNotFoundError,
+  InvalidValueError,
+  InvalidSpecError,
+  ForbiddenError,
+  NamespaceNotAllowedError,
+  SizeLimitError,
+  TargetConflictError,
+  KubernetesError,
+] as const;
+
+/** Error text that came from outside (an SDK, an HTTP body): trimmed of ids, tokens and secrets-looking data. */
+export function sanitize(text: string, max = 300): string {
+  return text
+    .replace(/(request[- ]?id|x-amz-[a-z-]+|x-vault-[a-z-]+)["':= ]+[\w-]+/gi, '$1=<redacted>')
+    .replace(/\b(hvs|hvb|hvr|s|b)\.[A-Za-z0-9_-]{16,}/g, '<token>')
+    .replace(/\b(AKIA|ASIA)[A-Z0-9]{12,}\b/g, '<access-key-id>')
+    .replace(/(Signature|Credential|X-Amz-Security-Token|token|password|secret)=([^&\s,]+)/gi, '$1=<redacted>')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, max);
+}
