@@ -1,0 +1,304 @@
+// The one source of truth for the CRD schemas of secretsync.io/v1alpha1. `npm run crds`
+// renders crds/*.yaml from here; a unit test fails when the files drift. What a schema
+// can reject (shapes, enums, exactly-one-of, names) it rejects here; the controller
+// rejects the rest with Ready=False (see validate.ts).
+import { arr, exactlyOne, int, map, obj, str, type JSONSchemaProps } from './openapi.js';
+
+const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+/** A Secret data key that is also a safe file name under /run/secrets/<sync>/. */
+const FILE_KEY = '^[-._a-zA-Z0-9]+$';
+const DURATION = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
+
+const secretKeySelector = (what: string) =>
+  obj(
+    `A key of a Secret holding ${what}. The Secret is read in the source's own namespace (for a ClusterSecretSource: the operator's namespace); a SecretSync can never make the operator read a Secret of another namespace.`,
+    {
+      name: str('Name of the Secret.', { pattern: DNS_SUBDOMAIN, maxLength: 253 }),
+      key: str('Key within the Secret.', { pattern: FILE_KEY, maxLength: 253 }),
+      namespace: str(
+        "Namespace of the Secret. Optional; when set it must be the source's own namespace (the operator's namespace for a ClusterSecretSource), anything else is refused with reason Forbidden.",
+        { pattern: DNS_LABEL, maxLength: 63 },
+      ),
+    },
+    { required: ['name', 'key'] },
+  );
+
+const vaultAuth = obj(
+  'How the operator authenticates to Vault. Exactly one method. The operator logs in once per source per token lifetime, renews its token and revokes it on shutdown.',
+  {
+    token: obj('A static Vault token read from a Secret. Never revoked by the operator.', {
+      secretRef: secretKeySelector('the Vault token'),
+    }, { required: ['secretRef'] }),
+    kubernetes: obj(
+      "Vault's Kubernetes auth: the operator requests a short-lived token for the service account (TokenRequest API) and logs in with it at auth/<mount>/login.",
+      {
+        mount: str('Path where the Kubernetes auth method is mounted.', { default: 'kubernetes', minLength: 1 }),
+        role: str('Vault role to log in as.', { minLength: 1 }),
+        serviceAccountRef: obj(
+          "Service account whose token is presented to Vault. Resolved in the source's own namespace.",
+          {
+            name: str('Name of the service account.', { pattern: DNS_SUBDOMAIN, maxLength: 253 }),
+            namespace: str("Namespace of the service account; when set it must be the source's own namespace.", {
+              pattern: DNS_LABEL,
+              maxLength: 63,
+            }),
+          },
+          { required: ['name'] },
+        ),
+        audiences: arr('Audiences of the requested token. Default: the API server\'s.', str('An audience.'), {
+          maxItems: 16,
+        }),
+      },
+      { required: ['role', 'serviceAccountRef'] },
+    ),
+    appRole: obj(
+      "Vault's AppRole auth: role id plus a secret id read from a Secret, logged in at auth/<mount>/login.",
+      {
+        mount: str('Path where the AppRole auth method is mounted.', { default: 'approle', minLength: 1 }),
+        roleId: str('The role id (not a secret).', { minLength: 1 }),
+        secretIdRef: secretKeySelector('the AppRole secret id'),
+      },
+      { required: ['roleId', 'secretIdRef'] },
+    ),
+  },
+  { rules: [exactlyOne(['token', 'kubernetes', 'appRole'], 'auth method')] },
+);
+
+const vaultProvider = obj(
+  'HashiCorp Vault or OpenBao, read through the KV secrets engine.',
+  {
+    address: str('Vault address, e.g. https://vault.example:8200.', { pattern: '^https?://.+', maxLength: 2048 }),
+    namespace: str('Vault Enterprise / OpenBao namespace, sent as X-Vault-Namespace. Optional.', { maxLength: 512 }),
+    caBundle: str('PEM CA certificates to verify the Vault server. Optional; default: the system roots.', {
+      maxLength: 65536,
+    }),
+    kv: obj('The KV secrets engine to read.', {
+      mount: str('Mount path of the KV engine.', { default: 'secret', minLength: 1 }),
+      version: int('KV engine version: 1 (unversioned) or 2 (versioned).', { enum: [1, 2], default: 2 }),
+    }),
+    auth: vaultAuth,
+  },
+  { required: ['address', 'auth'] },
+);
+
+const providers = { vault: vaultProvider };
+const providerNames = Object.keys(providers);
+
+const conditions = arr(
+  'Conditions following the Kubernetes API conventions. Messages say what to fix and never contain a secret value.',
+  obj(
+    'One condition.',
+    {
+      type: str('Condition type, e.g. Ready or Synced.', { maxLength: 316 }),
+      status: str('True, False or Unknown.', { enum: ['True', 'False', 'Unknown'] }),
+      reason: str('One-word CamelCase reason, e.g. Synced, SourceNotFound, KeyNotFound.', { maxLength: 1024 }),
+      message: str('Human-readable explanation: what happened and what to fix.', { maxLength: 32768 }),
+      observedGeneration: int('The .metadata.generation this condition was set for.', { minimum: 0 }),
+      lastTransitionTime: str('When the status last changed.', { format: 'date-time' }),
+    },
+    { required: ['type', 'status', 'reason', 'message', 'lastTransitionTime'] },
+  ),
+  { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] },
+);
+
+const sourceStatus = obj('Observed state of the source.', {
+  conditions,
+  observedGeneration: int('The .metadata.generation last processed.', { minimum: 0 }),
+});
+
+export const secretSourceSchema: JSONSchemaProps = obj(
+  'SecretSource says how to reach one secret manager and authenticate to it. SecretSyncs in the same namespace read through it. Secret references resolve in this namespace only.',
+  {
+    apiVersion: str('APIVersion of this object.'),
+    kind: str('Kind of this object.'),
+    metadata: { type: 'object' },
+    spec: obj('Exactly one provider block.', { ...providers }, {
+      rules: [exactlyOne(providerNames, 'provider block')],
+    }),
+    status: sourceStatus,
+  },
+  { required: ['spec'] },
+);
+
+export const clusterSecretSourceSchema: JSONSchemaProps = obj(
+  'ClusterSecretSource says how to reach one secret manager, for SecretSyncs in the namespaces it admits (allowedNamespaces and/or namespaceSelector; with neither it admits no namespace). Secret references resolve in the operator\'s namespace.',
+  {
+    apiVersion: str('APIVersion of this object.'),
+    kind: str('Kind of this object.'),
+    metadata: { type: 'object' },
+    spec: obj(
+      'Exactly one provider block, plus which namespaces may use this source.',
+      {
+        ...providers,
+        allowedNamespaces: arr('Namespaces whose SecretSyncs may use this source.', str('A namespace name.', {
+          pattern: DNS_LABEL,
+          maxLength: 63,
+        }), { 'x-kubernetes-list-type': 'set', maxItems: 1024 }),
+        namespaceSelector: obj(
+          'Namespaces whose labels match may use this source (in addition to allowedNamespaces).',
+          {
+            matchLabels: map('Labels a namespace must have.', str('Label value.')),
+            matchExpressions: arr(
+              'Label selector requirements, all of which must hold.',
+              obj(
+                'A label selector requirement.',
+                {
+                  key: str('Label key.'),
+                  operator: str('In, NotIn, Exists or DoesNotExist.', { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] }),
+                  values: arr('Values for In / NotIn.', str('A value.')),
+                },
+                {
+                  required: ['key', 'operator'],
+                  rules: [
+                    {
+                      rule: "(self.operator in ['In', 'NotIn']) == (has(self.values) && size(self.values) > 0)",
+                      message: 'In and NotIn need values; Exists and DoesNotExist take none',
+                    },
+                  ],
+                },
+              ),
+            ),
+          },
+        ),
+      },
+      { rules: [exactlyOne(providerNames, 'provider block')] },
+    ),
+    status: sourceStatus,
+  },
+  { required: ['spec'] },
+);
+
+const remotePath = str('Path of the secret in the source (for Vault KV: below the mount, without data/).', {
+  minLength: 1,
+  maxLength: 2048,
+  pattern: '^[^/].*$',
+});
+const remoteVersion = str('Pin a provider version (Vault KV v2: a version number). Empty: the latest.', {
+  maxLength: 128,
+});
+
+const refresh = obj(
+  'When the operator re-reads the source. One of schedule or interval; default interval 1h. Computed from status, so operator restarts do not shift it; a small jitter spreads load.',
+  {
+    schedule: str('Cron schedule, 5 fields (minute hour day month weekday) or 6 (with seconds first).', {
+      minLength: 9,
+      maxLength: 256,
+    }),
+    interval: str('Duration between refreshes, e.g. 30s, 15m, 1h (at least 10s).', {
+      pattern: DURATION,
+      maxLength: 64,
+    }),
+    timeZone: str('IANA time zone for schedule, e.g. Europe/Berlin. Default UTC.', { maxLength: 64 }),
+  },
+  {
+    rules: [
+      { rule: '!(has(self.schedule) && has(self.interval))', message: 'set schedule or interval, not both' },
+      { rule: '!has(self.timeZone) || has(self.schedule)', message: 'timeZone applies only to schedule' },
+    ],
+  },
+);
+
+const MINTING_TYPES = ['kubernetes.io/service-account-token', 'bootstrap.kubernetes.io/token'];
+
+const target = obj('The Secret the operator writes.', {
+  name: str('Name of the Secret. Default: the SecretSync\'s name.', { pattern: DNS_SUBDOMAIN, maxLength: 253 }),
+  type: str('Secret type. Default Opaque. Types that would mint credentials are refused.', {
+    default: 'Opaque',
+    maxLength: 253,
+    'x-kubernetes-validations': [
+      {
+        rule: `!(self in [${MINTING_TYPES.map((t) => `'${t}'`).join(', ')}])`,
+        message: `target.type must not be ${MINTING_TYPES.join(' or ')}: the API server would mint credentials into it`,
+      },
+    ],
+  }),
+  labels: map('Labels added to the Secret.', str('Label value.')),
+  annotations: map('Annotations added to the Secret.', str('Annotation value.')),
+  deletionPolicy: str('What happens to the Secret when the SecretSync is deleted: Delete it, or Retain it.', {
+    enum: ['Delete', 'Retain'],
+    default: 'Delete',
+  }),
+  maxSizeBytes: int('Largest total size of the synced keys and values, in bytes (Secrets cannot exceed 1 MiB).', {
+    minimum: 1,
+    maximum: 1_048_576,
+    default: 524_288,
+  }),
+});
+
+export const secretSyncSchema: JSONSchemaProps = obj(
+  'SecretSync keeps a Kubernetes Secret in step with values held in an external secret manager.',
+  {
+    apiVersion: str('APIVersion of this object.'),
+    kind: str('Kind of this object.'),
+    metadata: { type: 'object' },
+    spec: obj(
+      'What to read, from where, how often, and what to write.',
+      {
+        sourceRef: obj('The SecretSource (this namespace) or ClusterSecretSource to read through.', {
+          kind: str('SecretSource or ClusterSecretSource.', {
+            enum: ['SecretSource', 'ClusterSecretSource'],
+            default: 'SecretSource',
+          }),
+          name: str('Name of the source.', { pattern: DNS_SUBDOMAIN, maxLength: 253 }),
+        }, { required: ['name'] }),
+        data: arr(
+          'One entry per key of the target Secret.',
+          obj(
+            'A key of the target and the remote value it holds.',
+            {
+              key: str('Key in the target Secret; also the file name under /run/secrets/<sync>/.', {
+                pattern: FILE_KEY,
+                maxLength: 253,
+                'x-kubernetes-validations': [
+                  { rule: "self != '.' && self != '..'", message: 'key must not be . or ..' },
+                ],
+              }),
+              remoteRef: obj('Where the value lives in the source.', {
+                path: remotePath,
+                property: str('A property of the secret (dotted path into nested JSON). Empty: the whole secret.', {
+                  maxLength: 1024,
+                }),
+                version: remoteVersion,
+              }, { required: ['path'] }),
+            },
+            { required: ['key', 'remoteRef'] },
+          ),
+          { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['key'], maxItems: 500 },
+        ),
+        dataFrom: arr(
+          'Secrets whose every property becomes a key of the target. Keys from data win over dataFrom.',
+          obj('A whole remote secret.', {
+            remoteRef: obj('Where the secret lives in the source.', { path: remotePath, version: remoteVersion }, {
+              required: ['path'],
+            }),
+          }, { required: ['remoteRef'] }),
+          { maxItems: 50 },
+        ),
+        refresh,
+        target,
+      },
+      {
+        required: ['sourceRef'],
+        rules: [
+          {
+            rule: '(has(self.data) && size(self.data) > 0) || (has(self.dataFrom) && size(self.dataFrom) > 0)',
+            message: 'set at least one entry in data or dataFrom',
+          },
+        ],
+      },
+    ),
+    status: obj('Observed state. Holds keyed HMACs and version ids, never a secret value.', {
+      conditions,
+      observedGeneration: int('The .metadata.generation last processed.', { minimum: 0 }),
+      version: int('Version of the synced content: starts at 1, bumps only when the content changes.', {
+        minimum: 0,
+      }),
+      contentHmac: str('HMAC-SHA256 of the synced content under an operator key (never a bare hash).'),
+      sourceVersions: map('Provider version id of each remote path read.', str('A version id.')),
+      lastSyncTime: str('When the content was last read from the source successfully.', { format: 'date-time' }),
+      nextRefreshTime: str('When the source will be read next.', { format: 'date-time' }),
+    }),
+  },
+  { required: ['spec'] },
+);

@@ -1,0 +1,171 @@
+// The API of secretsync.io/v1alpha1 as TypeScript types. The OpenAPI schema in
+// schema.ts is the source of truth for what the apiserver accepts; these types
+// mirror it (a unit test checks that every schema property has a field here).
+
+export const GROUP = 'secretsync.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  deletionTimestamp?: string;
+  creationTimestamp?: string;
+}
+
+/** A key of a Secret. In a SecretSource it resolves in the source's own namespace only. */
+export interface SecretKeySelector {
+  name: string;
+  key: string;
+  /** Optional; when set it must be the source's own namespace (the operator's for a ClusterSecretSource). */
+  namespace?: string;
+}
+
+export interface VaultTokenAuth {
+  secretRef: SecretKeySelector;
+}
+export interface VaultKubernetesAuth {
+  mount?: string; // default "kubernetes"
+  role: string;
+  serviceAccountRef: { name: string; namespace?: string };
+  /** Audiences for the requested service-account token; default: the apiserver's. */
+  audiences?: string[];
+}
+export interface VaultAppRoleAuth {
+  mount?: string; // default "approle"
+  roleId: string;
+  secretIdRef: SecretKeySelector;
+}
+export interface VaultAuth {
+  token?: VaultTokenAuth;
+  kubernetes?: VaultKubernetesAuth;
+  appRole?: VaultAppRoleAuth;
+}
+export interface VaultProviderSpec {
+  address: string;
+  namespace?: string;
+  caBundle?: string;
+  kv?: { mount?: string; version?: 1 | 2 }; // defaults: secret, 2
+  auth: VaultAuth;
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
+}
+
+export interface SecretSourceSpec {
+  vault?: VaultProviderSpec;
+}
+export interface ClusterSecretSourceSpec extends SecretSourceSpec {
+  allowedNamespaces?: string[];
+  namespaceSelector?: LabelSelector;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+}
+
+export interface SourceStatus {
+  conditions?: Condition[];
+  observedGeneration?: number;
+}
+
+export interface SecretSource {
+  apiVersion: typeof API_VERSION;
+  kind: 'SecretSource';
+  metadata: ObjectMeta;
+  spec: SecretSourceSpec;
+  status?: SourceStatus;
+}
+export interface ClusterSecretSource {
+  apiVersion: typeof API_VERSION;
+  kind: 'ClusterSecretSource';
+  metadata: ObjectMeta;
+  spec: ClusterSecretSourceSpec;
+  status?: SourceStatus;
+}
+export type AnySource = SecretSource | ClusterSecretSource;
+
+export interface RemoteRef {
+  path: string;
+  property?: string;
+  version?: string;
+}
+export interface DataEntry {
+  key: string;
+  remoteRef: RemoteRef;
+}
+export interface DataFromEntry {
+  remoteRef: { path: string; version?: string };
+}
+
+export interface RefreshSpec {
+  schedule?: string;
+  interval?: string;
+  timeZone?: string;
+}
+
+export interface TargetSpec {
+  name?: string;
+  type?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  deletionPolicy?: 'Delete' | 'Retain';
+  maxSizeBytes?: number;
+}
+
+export interface SecretSyncSpec {
+  sourceRef: { kind?: 'SecretSource' | 'ClusterSecretSource'; name: string };
+  data?: DataEntry[];
+  dataFrom?: DataFromEntry[];
+  refresh?: RefreshSpec;
+  target?: TargetSpec;
+}
+
+export interface SecretSyncStatus {
+  conditions?: Condition[];
+  observedGeneration?: number;
+  version?: number;
+  contentHmac?: string;
+  sourceVersions?: Record<string, string>;
+  lastSyncTime?: string;
+  nextRefreshTime?: string;
+}
+
+export interface SecretSync {
+  apiVersion: typeof API_VERSION;
+  kind: 'SecretSync';
+  metadata: ObjectMeta;
+  spec: SecretSyncSpec;
+  status?: SecretSyncStatus;
+}
+
+export const DEFAULTS = {
+  refreshInterval: '1h',
+  maxSizeBytes: 524_288,
+  kvMount: 'secret',
+  kvVersion: 2,
+  kubernetesAuthMount: 'kubernetes',
+  appRoleMount: 'approle',
+} as const;
+
+/** Annotation whose every new value asks for a sync now. */
+export const FORCE_SYNC_ANNOTATION = 'secretsync.io/force-sync';
+export const FINALIZER = 'secretsync.io/finalizer';
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY_VALUE = 'secretsync';
+/** Label on target Secrets naming the SecretSync that owns them (the informer filters on it). */
+export const OWNER_LABEL = 'secretsync.io/sync';
+export const FIELD_MANAGER = 'secretsync';
