@@ -1,0 +1,101 @@
+// Flags of `secretsync operator`: parsed and checked here (pure), documented in HELP.
+import { parseArgs } from 'node:util';
+import { parseDuration } from './api/duration.js';
+
+export interface OperatorOptions {
+  kubeconfig?: string;
+  namespace?: string;
+  workers: number;
+  qps: number;
+  burst: number;
+  metricsAddr: string;
+  healthAddr: string;
+  leaderElect: boolean;
+  leaderElectionId: string;
+  operatorNamespace?: string;
+  logLevel: string;
+  shutdownTimeoutMs: number;
+}
+
+export const OPERATOR_HELP = `Usage: secretsync operator [flags]
+
+Runs the SecretSync controller: watches SecretSync, SecretSource and ClusterSecretSource
+objects and keeps the target Secrets in step with the secret managers.
+
+Flags:
+  --kubeconfig PATH            kubeconfig to use; default: in-cluster config, else $KUBECONFIG, else ~/.kube/config
+  --namespace NS               watch SecretSyncs and SecretSources in this namespace only; default: all namespaces
+  --operator-namespace NS      namespace of the operator: ClusterSecretSource secret references, the HMAC key
+                               Secret and the leader Lease live here; default: $POD_NAMESPACE, else the
+                               in-cluster service account's namespace, else "secretsync-system"
+  --workers N                  concurrent reconciles (different SecretSyncs); default 4
+  --qps N                      client-side limit of Kubernetes API requests per second; default 20
+  --burst N                    burst above --qps; default 30
+  --metrics-addr HOST:PORT     serve Prometheus /metrics here; default :8080 ("0" disables)
+  --health-addr HOST:PORT      serve /healthz and /readyz here; default :8081 ("0" disables)
+  --leader-elect               run only while holding the Lease (15s lease, 10s renew deadline, 2s retry);
+                               use it whenever more than one replica runs; default off
+  --leader-election-id NAME    name of the leader Lease; default "secretsync-leader"
+  --log-level LEVEL            trace, debug, info, warn, error; default info
+  --shutdown-timeout DURATION  on SIGTERM, how long to wait for in-flight reconciles; default 30s
+  -h, --help                   show this help
+`;
+
+export class UsageError extends Error {}
+
+function intFlag(name: string, v: string | undefined, def: number, min: number): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${v}"`);
+  return n;
+}
+
+export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        kubeconfig: { type: 'string' },
+        namespace: { type: 'string' },
+        'operator-namespace': { type: 'string' },
+        workers: { type: 'string' },
+        qps: { type: 'string' },
+        burst: { type: 'string' },
+        'metrics-addr': { type: 'string' },
+        'health-addr': { type: 'string' },
+        'leader-elect': { type: 'boolean' },
+        'leader-election-id': { type: 'string' },
+        'log-level': { type: 'string' },
+        'shutdown-timeout': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  const level = v['log-level'] ?? 'info';
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) {
+    throw new UsageError(`--log-level must be one of trace, debug, info, warn, error; got "${level}"`);
+  }
+  const shutdown = parseDuration(v['shutdown-timeout'] ?? '30s');
+  if (shutdown === undefined) throw new UsageError(`--shutdown-timeout must be a duration like 30s, got "${v['shutdown-timeout']}"`);
+  return {
+    kubeconfig: v.kubeconfig,
+    namespace: v.namespace,
+    operatorNamespace: v['operator-namespace'],
+    workers: intFlag('workers', v.workers, 4, 1),
+    qps: intFlag('qps', v.qps, 20, 1),
+    burst: intFlag('burst', v.burst, 30, 1),
+    metricsAddr: v['metrics-addr'] ?? ':8080',
+    healthAddr: v['health-addr'] ?? ':8081',
+    leaderElect: v['leader-elect'] ?? false,
+    leaderElectionId: v['leader-election-id'] ?? 'secretsync-leader',
+    logLevel: level,
+    shutdownTimeoutMs: shutdown,
+  };
+}

@@ -1,0 +1,56 @@
+// The contract every secret manager plugs in through (after External Secrets Operator's
+// provider interface): read one value, read all properties of a secret, validate a spec,
+// and release credentials on close. Providers throw only the typed errors of src/errors.ts.
+import type { AnySource, RemoteRef } from '../api/types.js';
+
+export interface RemoteValue {
+  value: Buffer;
+  /** The provider's version id of what was read (Vault KV v2 version, AWS VersionId). */
+  version: string;
+}
+
+export interface RemoteMap {
+  values: Record<string, Buffer>;
+  version: string;
+}
+
+export interface SecretProvider {
+  /**
+   * One value: `property` of the secret, or (without property) the whole secret:
+   * for a map-shaped secret (Vault KV) its JSON encoding.
+   */
+  getSecret(ref: RemoteRef): Promise<RemoteValue>;
+  /** Every top-level property of a secret (dataFrom). */
+  getSecretMap(ref: { path: string; version?: string }): Promise<RemoteMap>;
+  /** Releases credentials (revokes the Vault token). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** What a provider may ask of Kubernetes; namespace rules are enforced by the caller (resolveSecretRef). */
+export interface ProviderKube {
+  /** The bytes of `key` in Secret `namespace/name`; ForbiddenError/InvalidSpecError/... on failure. */
+  readSecretKey(namespace: string, name: string, key: string): Promise<Buffer>;
+  /** A short-lived token for a service account (TokenRequest API). */
+  requestServiceAccountToken(
+    namespace: string,
+    name: string,
+    opts?: { audiences?: string[]; expirationSeconds?: number },
+  ): Promise<{ token: string; expiresAt: Date }>;
+}
+
+export interface ProviderDeps {
+  kube: ProviderKube;
+  /** The namespace Secret references of this source resolve in. */
+  secretNamespace: string;
+  now?: () => Date;
+  /** Counts provider calls by operation and result (metrics). */
+  onCall?: (operation: string, result: 'success' | 'error') => void;
+}
+
+export interface ProviderFactory {
+  /** The spec block this provider serves, e.g. "vault". */
+  readonly name: string;
+  /** Semantic checks the CRD schema cannot express; throws InvalidSpecError / ForbiddenError. */
+  validate(source: AnySource, secretNamespace: string): void;
+  create(source: AnySource, deps: ProviderDeps): SecretProvider;
+}
