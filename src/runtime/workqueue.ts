@@ -1,0 +1,193 @@
+// WorkQueue: the keyed, rate-limited, delaying queue that feeds controllers,
+// after client-go's workqueue. It holds `namespace/name` keys, not objects
+// (the reconciler re-reads current state), so it can de-duplicate: a key
+// queued twice is processed once, and a key is never handed to two workers
+// at once — if it is added while being processed it is marked dirty and
+// queued again when the worker calls done().
+
+import { realClock } from './clock.js';
+import type { Clock, Timer } from './clock.js';
+import { defaultControllerRateLimiter } from './rate-limiter.js';
+import type { RateLimiter } from './rate-limiter.js';
+
+export interface WorkQueueOptions {
+  clock?: Clock;
+  /** Default: defaultControllerRateLimiter(clock). */
+  rateLimiter?: RateLimiter;
+  /** Called with the number of ready keys whenever it changes. */
+  onDepthChange?: (depth: number) => void;
+  /** Called when a key is actually enqueued (not for de-duplicated adds). */
+  onAdd?: (key: string) => void;
+  /** Called on every addRateLimited (a retry). */
+  onRetry?: (key: string) => void;
+}
+
+interface Delayed {
+  due: number;
+  timer: Timer;
+}
+
+export class WorkQueue {
+  private readonly clock: Clock;
+  private readonly limiter: RateLimiter;
+  private readonly opts: WorkQueueOptions;
+  // FIFO of ready keys; `head` avoids O(n) shift().
+  private items: string[] = [];
+  private head = 0;
+  /** Keys that need processing: queued, or added again while processing. */
+  private readonly dirty = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly delayed = new Map<string, Delayed>();
+  private readonly getters: Array<(key: string | undefined) => void> = [];
+  private drainWaiters: Array<() => void> = [];
+  private shuttingDown = false;
+
+  constructor(opts: WorkQueueOptions = {}) {
+    this.opts = opts;
+    this.clock = opts.clock ?? realClock;
+    this.limiter = opts.rateLimiter ?? defaultControllerRateLimiter(this.clock);
+  }
+
+  /** Queues `key` unless it is already waiting; ignored after shutdown. */
+  add(key: string): void {
+    if (this.shuttingDown || this.dirty.has(key)) return;
+    this.dirty.add(key);
+    this.opts.onAdd?.(key);
+    // While processing, done() re-queues it; never hand it out twice.
+    if (this.processing.has(key)) return;
+    this.items.push(key);
+    this.depthChanged();
+    this.dispatch();
+  }
+
+  /**
+   * Queues `key` after `ms`. If the key already waits for an earlier time,
+   * that earlier time wins; a later pending time is replaced by this one.
+   */
+  addAfter(key: string, ms: number): void {
+    if (this.shuttingDown) return;
+    if (ms <= 0) {
+      this.add(key);
+      return;
+    }
+    const due = this.clock.now() + ms;
+    const pending = this.delayed.get(key);
+    if (pending !== undefined) {
+      if (pending.due <= due) return;
+      pending.timer.cancel();
+    }
+    const timer = this.clock.setTimer(ms, () => {
+      this.delayed.delete(key);
+      this.add(key);
+    });
+    this.delayed.set(key, { due, timer });
+  }
+
+  /** Queues `key` after the rate limiter's delay (a retry). */
+  addRateLimited(key: string): void {
+    if (this.shuttingDown) return;
+    this.opts.onRetry?.(key);
+    this.addAfter(key, this.limiter.when(key));
+  }
+
+  /** Resets the key's backoff; call after a successful reconcile. */
+  forget(key: string): void {
+    this.limiter.forget(key);
+  }
+
+  numRequeues(key: string): number {
+    return this.limiter.retries(key);
+  }
+
+  /**
+   * Waits for the next key and marks it as processing; the caller must call
+   * done(key). Resolves undefined once the queue is shut down (keys still
+   * queued then are dropped: the next start re-lists them).
+   */
+  get(): Promise<string | undefined> {
+    if (this.shuttingDown) return Promise.resolve(undefined);
+    const key = this.pop();
+    if (key !== undefined) return Promise.resolve(key);
+    return new Promise((resolve) => this.getters.push(resolve));
+  }
+
+  /** Marks `key` as processed; re-queues it if it was added meanwhile. */
+  done(key: string): void {
+    if (!this.processing.delete(key)) return;
+    if (this.dirty.has(key)) {
+      if (this.shuttingDown) {
+        this.dirty.delete(key);
+      } else {
+        this.items.push(key);
+        this.depthChanged();
+        this.dispatch();
+      }
+    }
+    if (this.processing.size === 0 && this.drainWaiters.length > 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Number of keys ready to be handed out (not processing, not delayed). */
+  len(): number {
+    return this.items.length - this.head;
+  }
+
+  /** Number of keys currently handed out and not yet done. */
+  processingCount(): number {
+    return this.processing.size;
+  }
+
+  isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  /** Stops accepting keys, cancels delayed adds and wakes every getter with undefined. */
+  shutDown(): void {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    for (const d of this.delayed.values()) d.timer.cancel();
+    this.delayed.clear();
+    for (let i = this.head; i < this.items.length; i++) this.dirty.delete(this.items[i] as string);
+    const hadItems = this.len() > 0;
+    this.items = [];
+    this.head = 0;
+    if (hadItems) this.depthChanged();
+    for (const g of this.getters.splice(0)) g(undefined);
+  }
+
+  /** shutDown(), then resolves once every key handed out has been done(). */
+  shutDownWithDrain(): Promise<void> {
+    this.shutDown();
+    if (this.processing.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private pop(): string | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const key = this.items[this.head] as string;
+    this.head++;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    this.dirty.delete(key);
+    this.processing.add(key);
+    this.depthChanged();
+    return key;
+  }
+
+  /** Hands ready keys to waiting getters, oldest getter first. */
+  private dispatch(): void {
+    while (this.getters.length > 0 && this.len() > 0) {
+      const getter = this.getters.shift() as (key: string | undefined) => void;
+      getter(this.pop());
+    }
+  }
+
+  private depthChanged(): void {
+    this.opts.onDepthChange?.(this.len());
+  }
+}

@@ -1,0 +1,193 @@
+// WorkQueue: de-duplication, never the same key twice at once, FIFO,
+// delayed adds (earlier delay wins), rate-limited retries, shutdown/drain.
+
+import { ItemExponentialRateLimiter } from '../../../src/runtime/rate-limiter.js';
+import { FakeClock, flushPromises } from '../../../src/runtime/testing/fake-clock.js';
+import { WorkQueue } from '../../../src/runtime/workqueue.js';
+
+function setup(): { clock: FakeClock; queue: WorkQueue } {
+  const clock = new FakeClock(0);
+  const queue = new WorkQueue({ clock, rateLimiter: new ItemExponentialRateLimiter(100, 1000) });
+  return { clock, queue };
+}
+
+describe('WorkQueue', () => {
+  test('hands out keys in FIFO order', async () => {
+    const { queue } = setup();
+    queue.add('ns/a');
+    queue.add('ns/b');
+    queue.add('ns/c');
+    expect(await queue.get()).toBe('ns/a');
+    expect(await queue.get()).toBe('ns/b');
+    expect(await queue.get()).toBe('ns/c');
+  });
+
+  test('de-duplicates a key queued twice', async () => {
+    const added: string[] = [];
+    const queue = new WorkQueue({ clock: new FakeClock(), onAdd: (k) => added.push(k) });
+    queue.add('ns/a');
+    queue.add('ns/b');
+    queue.add('ns/a');
+    expect(queue.len()).toBe(2);
+    expect(added).toEqual(['ns/a', 'ns/b']);
+    expect(await queue.get()).toBe('ns/a');
+    expect(await queue.get()).toBe('ns/b');
+    expect(queue.len()).toBe(0);
+  });
+
+  test('a key added while processing is held back and re-queued once on done', async () => {
+    const { queue } = setup();
+    queue.add('ns/a');
+    const key = await queue.get();
+    expect(key).toBe('ns/a');
+    queue.add('ns/a');
+    queue.add('ns/a');
+    expect(queue.len()).toBe(0);
+
+    let second: string | undefined;
+    void queue.get().then((k) => (second = k));
+    await flushPromises();
+    expect(second).toBeUndefined(); // not handed out while still processing
+
+    queue.done('ns/a');
+    await flushPromises();
+    expect(second).toBe('ns/a');
+    expect(queue.len()).toBe(0);
+  });
+
+  test('done without a re-add does not re-queue', async () => {
+    const { queue } = setup();
+    queue.add('ns/a');
+    queue.done((await queue.get()) as string);
+    expect(queue.len()).toBe(0);
+    expect(queue.processingCount()).toBe(0);
+  });
+
+  test('a waiting getter receives the next added key', async () => {
+    const { queue } = setup();
+    const p = queue.get();
+    queue.add('ns/a');
+    await expect(p).resolves.toBe('ns/a');
+  });
+
+  test('reports depth changes', async () => {
+    const depths: number[] = [];
+    const queue = new WorkQueue({ clock: new FakeClock(), onDepthChange: (d) => depths.push(d) });
+    queue.add('ns/a');
+    queue.add('ns/b');
+    await queue.get();
+    expect(depths).toEqual([1, 2, 1]);
+  });
+
+  test('addAfter queues the key only once the delay has passed, in due order', async () => {
+    const { clock, queue } = setup();
+    queue.addAfter('ns/late', 300);
+    queue.addAfter('ns/early', 100);
+    await clock.advance(99);
+    expect(queue.len()).toBe(0);
+    await clock.advance(1);
+    expect(queue.len()).toBe(1);
+    await clock.advance(200);
+    expect(await queue.get()).toBe('ns/early');
+    expect(await queue.get()).toBe('ns/late');
+  });
+
+  test('addAfter: an earlier pending delay wins over a later one', async () => {
+    const { clock, queue } = setup();
+    queue.addAfter('ns/a', 100);
+    queue.addAfter('ns/a', 500);
+    await clock.advance(100);
+    expect(queue.len()).toBe(1);
+    expect(await queue.get()).toBe('ns/a');
+    queue.done('ns/a');
+    await clock.advance(1000);
+    expect(queue.len()).toBe(0); // the 500 ms add was dropped, not kept
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  test('addAfter: a new earlier delay replaces a later pending one', async () => {
+    const { clock, queue } = setup();
+    queue.addAfter('ns/a', 500);
+    queue.addAfter('ns/a', 100);
+    expect(clock.pendingTimers()).toBe(1);
+    await clock.advance(100);
+    expect(queue.len()).toBe(1);
+  });
+
+  test('addAfter with a non-positive delay adds at once', () => {
+    const { queue } = setup();
+    queue.addAfter('ns/a', 0);
+    expect(queue.len()).toBe(1);
+  });
+
+  test('addRateLimited backs off per key; forget resets it', async () => {
+    const retried: string[] = [];
+    const clock = new FakeClock(0);
+    const queue = new WorkQueue({
+      clock,
+      rateLimiter: new ItemExponentialRateLimiter(100, 1000),
+      onRetry: (k) => retried.push(k),
+    });
+    queue.addRateLimited('ns/a');
+    expect(queue.numRequeues('ns/a')).toBe(1);
+    expect(clock.nextTimerDue()).toBe(100);
+    await clock.advance(100);
+    queue.done((await queue.get()) as string);
+
+    queue.addRateLimited('ns/a');
+    expect(clock.nextTimerDue()).toBe(100 + 200);
+    await clock.advance(200);
+    queue.done((await queue.get()) as string);
+
+    queue.forget('ns/a');
+    expect(queue.numRequeues('ns/a')).toBe(0);
+    queue.addRateLimited('ns/a');
+    expect(clock.nextTimerDue()).toBe(300 + 100);
+    expect(retried).toEqual(['ns/a', 'ns/a', 'ns/a']);
+  });
+
+  test('shutDown wakes every waiting getter with undefined and ignores later adds', async () => {
+    const { clock, queue } = setup();
+    const getters = [queue.get(), queue.get()];
+    queue.addAfter('ns/delayed', 100);
+    queue.shutDown();
+    await expect(Promise.all(getters)).resolves.toEqual([undefined, undefined]);
+    expect(clock.pendingTimers()).toBe(0);
+    queue.add('ns/a');
+    queue.addRateLimited('ns/b');
+    expect(queue.len()).toBe(0);
+    await expect(queue.get()).resolves.toBeUndefined();
+    expect(queue.isShuttingDown()).toBe(true);
+  });
+
+  test('shutDown drops queued keys', async () => {
+    const { queue } = setup();
+    queue.add('ns/a');
+    queue.shutDown();
+    expect(queue.len()).toBe(0);
+    await expect(queue.get()).resolves.toBeUndefined();
+  });
+
+  test('shutDownWithDrain waits until in-process keys are done', async () => {
+    const { queue } = setup();
+    queue.add('ns/a');
+    queue.add('ns/b');
+    const a = (await queue.get()) as string;
+    const b = (await queue.get()) as string;
+    queue.add('ns/a'); // dirty while processing: dropped on done after shutdown
+    let drained = false;
+    const drain = queue.shutDownWithDrain().then(() => (drained = true));
+    queue.done(a);
+    await flushPromises();
+    expect(drained).toBe(false);
+    queue.done(b);
+    await drain;
+    expect(drained).toBe(true);
+    expect(queue.len()).toBe(0);
+  });
+
+  test('shutDownWithDrain resolves at once when nothing is processing', async () => {
+    const { queue } = setup();
+    await expect(queue.shutDownWithDrain()).resolves.toBeUndefined();
+  });
+});
