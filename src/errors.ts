@@ -84,7 +84,7 @@ export const errorClasses = [
 /** Error text that came from outside (an SDK, an HTTP body): trimmed of ids, tokens and secrets-looking data. */
 export function sanitize(text: string, max = 300): string {
   return text
-    .replace(/(request[- ]?id|x-amz-[a-z-]+|x-vault-[a-z-]+)["':= ]+[\w-]+/gi, '$1=<redacted>')
+    .replace(/(request[-_ ]?id|x-amz-[a-z-]+|x-vault-[a-z-]+)["':= ]+[\w-]+/gi, '$1=<redacted>')
     .replace(/\b(hvs|hvb|hvr|s|b)\.[A-Za-z0-9_-]{16,}/g, '<token>')
     .replace(/\b(AKIA|ASIA)[A-Z0-9]{12,}\b/g, '<access-key-id>')
     .replace(/(Signature|Credential|X-Amz-Security-Token|token|password|secret)=([^&\s,]+)/gi, '$1=<redacted>')

@@ -1,0 +1,32 @@
+// Kubernetes auth: a short-lived service-account token from the TokenRequest API (never
+// the operator's own mounted token), exchanged at auth/<mount>/login for a Vault token.
+// The JWT is used once and dropped; Vault checks it with a TokenReview.
+import { DEFAULTS, type VaultKubernetesAuth } from '../../api/types.js';
+import { SecretSyncError, SourceAuthError, sanitize } from '../../errors.js';
+import { resolveServiceAccountRef } from '../secret-ref.js';
+import { loginAt, type AuthContext, type Authenticator } from './auth.js';
+
+/** The shortest lifetime TokenRequest accepts; the JWT only has to survive one login. */
+const JWT_SECONDS = 600;
+
+export function kubernetesAuthenticator(spec: VaultKubernetesAuth, ctx: AuthContext): Authenticator {
+  const mount = spec.mount || DEFAULTS.kubernetesAuthMount;
+  return {
+    method: 'kubernetes',
+    async login() {
+      const sa = resolveServiceAccountRef(spec.serviceAccountRef, ctx.secretNamespace);
+      let jwt: string;
+      try {
+        const opts = spec.audiences?.length
+          ? { audiences: spec.audiences, expirationSeconds: JWT_SECONDS }
+          : { expirationSeconds: JWT_SECONDS };
+        jwt = (await ctx.kube.requestServiceAccountToken(sa.namespace, sa.name, opts)).token;
+      } catch (err) {
+        if (err instanceof SecretSyncError) throw err;
+        const detail = sanitize(err instanceof Error ? err.message : String(err));
+        throw new SourceAuthError(`${ctx.source}: requesting a token for service account ${sa.namespace}/${sa.name} failed: ${detail}`);
+      }
+      return loginAt(ctx, mount, { role: spec.role, jwt }, [jwt]);
+    },
+  };
+}

@@ -1,0 +1,105 @@
+// One function turns what node-vault / axios throw into the operator's typed errors:
+// 404 → SourceNotFound; 401/403 or "permission denied" → SourceAuth; network failures,
+// timeouts, 429 and 5xx (including 503 sealed) → SourceUnavailable. Messages are fixed
+// text naming the source and path plus sanitised detail; the raw error (whose axios
+// config holds the request headers, i.e. the token) is never attached or logged.
+import {
+  InvalidSpecError,
+  SecretSyncError,
+  SourceAuthError,
+  SourceNotFoundError,
+  SourceUnavailableError,
+  sanitize,
+} from '../../errors.js';
+
+export type VaultOperation = 'login' | 'renew' | 'read' | 'revoke';
+
+export interface VaultErrorContext {
+  /** The source, as sourceKey() names it. */
+  source: string;
+  /** host[:port] of the Vault address (never its userinfo). */
+  host: string;
+  operation: VaultOperation;
+  /** The Vault path (or the remote path the user asked for). */
+  path: string;
+  /** Credentials known at the call site, removed from any detail text as a second line of defence. */
+  secrets?: string[];
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ERR_NETWORK',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+]);
+
+/** The HTTP status of a Vault answer node-vault rejected, if it was one. */
+export function statusOf(err: unknown): number | undefined {
+  const status = (err as { response?: { statusCode?: unknown; status?: unknown } } | null)?.response;
+  const code = status?.statusCode ?? status?.status;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function codeOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function detailOf(err: unknown, secrets: string[]): string {
+  let text = err instanceof Error ? err.message : typeof err === 'string' ? err : '';
+  const code = codeOf(err);
+  if (code && !text.includes(code)) text = text ? `${code}: ${text}` : code;
+  for (const s of secrets) if (s.length >= 4) text = text.split(s).join('<redacted>');
+  // Vault spells it request_id, which sanitize() (request-id / request id) does not catch.
+  return sanitize(text.replace(/request_id["':= ]+[\w-]+/gi, 'request_id=<redacted>'));
+}
+
+function withDetail(message: string, detail: string): string {
+  return detail ? `${message}: ${detail}` : message;
+}
+
+/** The typed error for `err`; typed errors pass through unchanged. */
+export function toVaultError(err: unknown, ctx: VaultErrorContext): SecretSyncError {
+  if (err instanceof SecretSyncError) return err;
+  const detail = detailOf(err, ctx.secrets ?? []);
+  const what = `${ctx.source}: Vault ${ctx.operation} of "${ctx.path}"`;
+  const status = statusOf(err);
+  if (status === undefined) {
+    const code = codeOf(err);
+    if (code && (NETWORK_CODES.has(code) || /^(ERR_TLS|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED)/.test(code))) {
+      return new SourceUnavailableError(withDetail(`${what} failed: Vault at ${ctx.host} could not be reached`, detail));
+    }
+    return new SourceUnavailableError(withDetail(`${what} failed`, detail));
+  }
+  if (status === 429 || status >= 500) {
+    const why = status === 503 ? 'is sealed, in standby or unavailable' : status === 429 ? 'is throttling requests' : 'answered with a server error';
+    return new SourceUnavailableError(withDetail(`${what} failed: Vault at ${ctx.host} ${why} (HTTP ${status})`, detail));
+  }
+  if (status === 401 || status === 403 || /permission denied/i.test(detail)) {
+    return new SourceAuthError(
+      withDetail(`${what} was refused (HTTP ${status}): check the auth settings and that the Vault policy allows it`, detail),
+    );
+  }
+  if (ctx.operation === 'login') {
+    // 400 (bad role / credentials) or 404 (no auth method at that mount): no usable credentials.
+    return new SourceAuthError(withDetail(`${what} failed (HTTP ${status}): check the auth mount, role and credentials`, detail));
+  }
+  if (status === 404) {
+    // Vault says why only when it is not the plain "no such secret" (e.g. no mount there).
+    const why = /^status 404$/i.test(detail) ? '' : detail;
+    return new SourceNotFoundError(
+      withDetail(`${what} found nothing (HTTP 404): no secret there, or that version was deleted or destroyed`, why),
+    );
+  }
+  if (status === 400 || status === 405) {
+    return new InvalidSpecError(withDetail(`${what} was rejected as invalid (HTTP ${status}): check the path and kv settings`, detail));
+  }
+  return new SourceUnavailableError(withDetail(`${what} failed (HTTP ${status})`, detail));
+}

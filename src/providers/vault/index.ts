@@ -1,0 +1,84 @@
+// The Vault / OpenBao provider (spec.vault of a SecretSource or ClusterSecretSource):
+// KV v1/v2 reads with token, Kubernetes or AppRole auth, one login per client and token
+// lifetime, renewal, and revocation on close. This file wires the pieces into the
+// ProviderFactory the registry knows; only client.ts talks to node-vault.
+import { DEFAULTS, type AnySource, type VaultProviderSpec } from '../../api/types.js';
+import { InvalidSpecError } from '../../errors.js';
+import type { ProviderDeps, ProviderFactory, SecretProvider } from '../provider.js';
+import { sourceKey } from '../source-key.js';
+import { appRoleAuthenticator } from './auth-approle.js';
+import { kubernetesAuthenticator } from './auth-kubernetes.js';
+import { tokenAuthenticator } from './auth-token.js';
+import type { AuthContext, Authenticator } from './auth.js';
+import { createVaultHttp, type VaultHttp } from './client.js';
+import { VaultProvider } from './provider.js';
+import { authMethodOf, validateVaultSpec } from './validate.js';
+
+export { VaultProvider, type VaultProviderOptions } from './provider.js';
+export type { VaultHttp } from './client.js';
+
+export interface VaultFactoryOptions {
+  /** Per-request timeout (default 15 s). */
+  timeoutMs?: number;
+  /** Fraction of the token TTL after which it is renewed (default 2/3). */
+  renewFraction?: number;
+  /** Wraps the HTTP client of each provider (tests observe real calls through it). */
+  wrapHttp?: (http: VaultHttp) => VaultHttp;
+}
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+
+function vaultSpec(source: AnySource): VaultProviderSpec {
+  const spec = source.spec.vault;
+  if (!spec) throw new InvalidSpecError(`${sourceKey(source)} has no spec.vault block`);
+  return spec;
+}
+
+function authenticator(spec: VaultProviderSpec, ctx: AuthContext): Authenticator {
+  authMethodOf(spec.auth); // exactly one is set
+  const { token, kubernetes, appRole } = spec.auth;
+  if (token) return tokenAuthenticator(token, ctx);
+  if (kubernetes) return kubernetesAuthenticator(kubernetes, ctx);
+  if (appRole) return appRoleAuthenticator(appRole, ctx);
+  throw new InvalidSpecError(`${ctx.source}: spec.vault.auth sets no method`);
+}
+
+/** A Vault ProviderFactory; `vaultProvider` is the one with defaults. */
+export function createVaultProviderFactory(opts: VaultFactoryOptions = {}): ProviderFactory {
+  return {
+    name: 'vault',
+    validate(source: AnySource, secretNamespace: string): void {
+      validateVaultSpec(source.spec.vault, secretNamespace);
+    },
+    create(source: AnySource, deps: ProviderDeps): SecretProvider {
+      const spec = vaultSpec(source);
+      validateVaultSpec(spec, deps.secretNamespace);
+      const base = createVaultHttp({
+        address: spec.address,
+        namespace: spec.namespace,
+        caBundle: spec.caBundle,
+        timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      });
+      const http = opts.wrapHttp ? opts.wrapHttp(base) : base;
+      const ctx: AuthContext = {
+        http,
+        kube: deps.kube,
+        secretNamespace: deps.secretNamespace,
+        source: sourceKey(source),
+        host: new URL(spec.address).host,
+      };
+      return new VaultProvider({
+        source: ctx.source,
+        host: ctx.host,
+        kv: { mount: spec.kv?.mount || DEFAULTS.kvMount, version: spec.kv?.version ?? DEFAULTS.kvVersion },
+        http,
+        auth: authenticator(spec, ctx),
+        now: deps.now,
+        onCall: deps.onCall,
+        renewFraction: opts.renewFraction,
+      });
+    },
+  };
+}
+
+export const vaultProvider: ProviderFactory = createVaultProviderFactory();

@@ -1,0 +1,197 @@
+// The token lifecycle against the real OpenBao (AppRole logins): one login per client
+// however many reads, renewal before the TTL runs out, a new login when the token hit its
+// max TTL or was revoked behind our back, revocation on close(), and the registry's
+// client cache replacing (and revoking) a client when its source changes.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { SecretSource } from '../../../src/api/types.js';
+import { SourceUnavailableError } from '../../../src/errors.js';
+import type { SecretProvider } from '../../../src/providers/provider.js';
+import { ProviderRegistry } from '../../../src/providers/registry.js';
+import { createVaultProviderFactory } from '../../../src/providers/vault/index.js';
+import { uniqueName } from '../../helpers/stack.js';
+import {
+  callLog,
+  canary,
+  createNamespace,
+  createSecret,
+  deleteNamespace,
+  deps,
+  ensureAuth,
+  readPolicy,
+  rejection,
+  root,
+  tokenIsLive,
+  tokenRecorder,
+  vaultSource,
+  type CallLog,
+} from './vault-fixtures.js';
+
+const prefix = uniqueName('life');
+const path = `${prefix}/app`;
+const policy = uniqueName('secretsync-life');
+const value = canary();
+const roles: string[] = [];
+const providers: SecretProvider[] = [];
+let namespace: string;
+
+/** An AppRole whose tokens live `ttl` (max `maxTtl`); its secret_id in a Secret of the same name. */
+async function appRole(ttl: string, maxTtl: string): Promise<{ roleId: string; secretIdRef: { name: string; key: string } }> {
+  const role = uniqueName('life');
+  roles.push(role);
+  await root.write(`auth/approle/role/${role}`, { token_policies: [policy], token_ttl: ttl, token_max_ttl: maxTtl });
+  const roleId = ((await root.read(`auth/approle/role/${role}/role-id`)) as { data: { role_id: string } }).data.role_id;
+  const secretId = ((await root.write(`auth/approle/role/${role}/secret-id`, {})) as { data: { secret_id: string } }).data.secret_id;
+  await createSecret(namespace, role, { 'secret-id': secretId });
+  return { roleId, secretIdRef: { name: role, key: 'secret-id' } };
+}
+
+function source(appRoleAuth: { roleId: string; secretIdRef: { name: string; key: string } }, meta = {}): SecretSource {
+  return vaultSource(namespace, { auth: { appRole: appRoleAuth } }, meta);
+}
+
+function make(src: SecretSource, log: CallLog, rec = tokenRecorder()): SecretProvider {
+  const p = createVaultProviderFactory({ wrapHttp: rec.wrapHttp }).create(src, deps(namespace, log));
+  providers.push(p);
+  return p;
+}
+
+async function readValue(p: SecretProvider): Promise<string> {
+  return (await p.getSecret({ path, property: 'password' })).value.toString();
+}
+
+beforeAll(async () => {
+  await ensureAuth('approle');
+  await readPolicy(policy, [`secret/data/${prefix}/*`]);
+  await root.write(`secret/data/${path}`, { data: { password: value } });
+  namespace = await createNamespace('vault-life');
+});
+
+afterEach(async () => {
+  await Promise.all(providers.splice(0).map((p) => p.close()));
+});
+
+afterAll(async () => {
+  for (const role of roles) await root.delete(`auth/approle/role/${role}`).catch(() => undefined);
+  await root.delete(`secret/metadata/${path}`).catch(() => undefined);
+  await root.delete(`sys/policy/${policy}`).catch(() => undefined);
+  await deleteNamespace(namespace);
+});
+
+test('one login per client across many reads, concurrent first reads included', async () => {
+  const log = callLog();
+  const p = make(source(await appRole('10m', '1h')), log);
+  const first = await Promise.all(Array.from({ length: 10 }, () => readValue(p)));
+  expect(new Set(first)).toEqual(new Set([value]));
+  for (let i = 0; i < 15; i++) expect(await readValue(p)).toBe(value);
+  await p.getSecretMap({ path });
+  expect(log.count('login')).toBe(1);
+  expect(log.count('read', 'success')).toBe(26);
+});
+
+test('a renewable token is renewed before its TTL ends, so no second login is needed', async () => {
+  const log = callLog();
+  const rec = tokenRecorder();
+  const p = make(source(await appRole('3s', '1h')), log, rec);
+  expect(await readValue(p)).toBe(value);
+  await sleep(4_500); // renewals at ~2 s and ~4 s keep the 3 s token alive
+  expect(await readValue(p)).toBe(value);
+  expect(log.count('login')).toBe(1);
+  expect(log.count('renew', 'success')).toBeGreaterThanOrEqual(1);
+  expect(await tokenIsLive(rec.tokens[0] as string)).toBe(true);
+});
+
+test('a token at its max TTL is replaced by a new login when it runs out', async () => {
+  const log = callLog();
+  const p = make(source(await appRole('2s', '3s')), log);
+  expect(await readValue(p)).toBe(value);
+  // Vault reports TTLs in whole seconds, so our view of the expiry can be up to ~1 s late.
+  await sleep(5_000);
+  expect(await readValue(p)).toBe(value);
+  expect(log.count('login')).toBe(2);
+  expect(log.count('read', 'error')).toBe(0); // expiry was seen before the read, not as a 403
+});
+
+test('a token revoked behind our back: the 403 read logs in again once and succeeds', async () => {
+  const log = callLog();
+  const rec = tokenRecorder();
+  const p = make(source(await appRole('10m', '1h')), log, rec);
+  expect(await readValue(p)).toBe(value);
+  await root.write('auth/token/revoke', { token: rec.tokens[0] });
+  expect(await readValue(p)).toBe(value);
+  expect(log.count('login')).toBe(2);
+  expect(log.count('read', 'error')).toBe(1);
+  expect(rec.tokens).toHaveLength(2);
+});
+
+test('close() revokes the login token once, is idempotent, and a closed client refuses reads', async () => {
+  const log = callLog();
+  const rec = tokenRecorder();
+  const p = make(source(await appRole('10m', '1h')), log, rec);
+  expect(await readValue(p)).toBe(value);
+  const token = rec.tokens[0] as string;
+  expect(await tokenIsLive(token)).toBe(true);
+  await Promise.all([p.close(), p.close()]);
+  await p.close();
+  expect(await tokenIsLive(token)).toBe(false);
+  expect(log.count('revoke')).toBe(1);
+  const err = await rejection(p.getSecret({ path }));
+  expect(err).toBeInstanceOf(SourceUnavailableError);
+  expect(err.message).not.toContain(value);
+  expect(log.count('login')).toBe(1);
+});
+
+test('close() during a login revokes the token that login obtains', async () => {
+  const log = callLog();
+  const rec = tokenRecorder();
+  const p = make(source(await appRole('10m', '1h')), log, rec);
+  const read = p.getSecret({ path }).catch((err: unknown) => err);
+  await p.close();
+  expect(await read).toBeInstanceOf(SourceUnavailableError);
+  expect(rec.tokens).toHaveLength(1);
+  expect(await tokenIsLive(rec.tokens[0] as string)).toBe(false);
+});
+
+describe('the registry client cache', () => {
+  test('reuses a client for the same uid and generation; a new generation gets a new client and the old token is revoked', async () => {
+    const rec = tokenRecorder();
+    const log = callLog();
+    const registry = new ProviderRegistry().register(createVaultProviderFactory({ wrapHttp: rec.wrapHttp }));
+    const auth = await appRole('10m', '1h');
+    const name = uniqueName('cached');
+    const v1 = source(auth, { name, uid: 'u-1', generation: 1 });
+    try {
+      const a = registry.client(v1, deps(namespace, log));
+      expect(await readValue(a)).toBe(value);
+      const again = registry.client(structuredClone(v1), deps(namespace, log));
+      expect(again).toBe(a);
+      expect(await readValue(again)).toBe(value);
+      expect(log.count('login')).toBe(1);
+
+      const b = registry.client(source(auth, { name, uid: 'u-1', generation: 2 }), deps(namespace, log));
+      expect(b).not.toBe(a);
+      expect(await readValue(b)).toBe(value);
+      const c = registry.client(source(auth, { name, uid: 'u-2', generation: 2 }), deps(namespace, log));
+      expect(c).not.toBe(b);
+      expect(await readValue(c)).toBe(value);
+      expect(registry.size()).toBe(1);
+      expect(rec.tokens).toHaveLength(3);
+
+      await registry.closeAll();
+      expect(registry.size()).toBe(0);
+      for (const t of rec.tokens) expect(await tokenIsLive(t)).toBe(false);
+      expect(log.count('revoke', 'success')).toBe(3);
+    } finally {
+      await registry.closeAll();
+    }
+  });
+
+  test('evict() closes the client of a deleted source', async () => {
+    const rec = tokenRecorder();
+    const registry = new ProviderRegistry().register(createVaultProviderFactory({ wrapHttp: rec.wrapHttp }));
+    const src = source(await appRole('10m', '1h'));
+    expect(await readValue(registry.client(src, deps(namespace)))).toBe(value);
+    await registry.evict(src);
+    expect(registry.size()).toBe(0);
+    expect(await tokenIsLive(rec.tokens[0] as string)).toBe(false);
+  });
+});

@@ -1,0 +1,37 @@
+// Semantic validation of spec.vault: one auth method, namespaced references, address, caBundle, kv.
+import type { VaultProviderSpec } from '../../../../src/api/types.js';
+import { ForbiddenError, InvalidSpecError } from '../../../../src/errors.js';
+import { validateVaultSpec } from '../../../../src/providers/vault/validate.js';
+
+const token = { token: { secretRef: { name: 'vault', key: 'token' } } };
+const spec = (over: Partial<VaultProviderSpec> = {}): VaultProviderSpec => ({ address: 'https://vault:8200', auth: token, ...over });
+
+test('a minimal spec with each auth method is valid', () => {
+  expect(() => validateVaultSpec(spec(), 'ns')).not.toThrow();
+  expect(() => validateVaultSpec(spec({ auth: { kubernetes: { role: 'r', serviceAccountRef: { name: 'sa' } } } }), 'ns')).not.toThrow();
+  expect(() => validateVaultSpec(spec({ auth: { appRole: { roleId: 'id', secretIdRef: { name: 's', key: 'k' } } } }), 'ns')).not.toThrow();
+});
+
+test('exactly one auth method', () => {
+  expect(() => validateVaultSpec(spec({ auth: {} }), 'ns')).toThrow(/sets none: set exactly one of token, kubernetes, appRole/);
+  const two = { ...token, appRole: { roleId: 'id', secretIdRef: { name: 's', key: 'k' } } };
+  expect(() => validateVaultSpec(spec({ auth: two }), 'ns')).toThrow(/sets token and appRole/);
+});
+
+test('references must stay in the source namespace', () => {
+  const other = { token: { secretRef: { name: 'vault', key: 'token', namespace: 'other' } } };
+  expect(() => validateVaultSpec(spec({ auth: other }), 'ns')).toThrow(ForbiddenError);
+  const sa = { kubernetes: { role: 'r', serviceAccountRef: { name: 'sa', namespace: 'other' } } };
+  expect(() => validateVaultSpec(spec({ auth: sa }), 'ns')).toThrow(ForbiddenError);
+});
+
+test('address, caBundle, kv and required auth fields are checked', () => {
+  for (const address of ['', 'vault:8200', 'ftp://vault', 'https://user:pw@vault', 'https://vault?x=1']) {
+    expect(() => validateVaultSpec(spec({ address }), 'ns')).toThrow(InvalidSpecError);
+  }
+  expect(() => validateVaultSpec(spec({ caBundle: 'not a pem' }), 'ns')).toThrow(/caBundle/);
+  expect(() => validateVaultSpec(spec({ kv: { version: 3 as 2 } }), 'ns')).toThrow(/write 1 or 2/);
+  expect(() => validateVaultSpec(spec({ kv: { mount: '/' } }), 'ns')).toThrow(/mount is empty/);
+  expect(() => validateVaultSpec(spec({ auth: { kubernetes: { role: '', serviceAccountRef: { name: 'sa' } } } }), 'ns')).toThrow(/role/);
+  expect(() => validateVaultSpec(spec({ auth: { appRole: { roleId: '', secretIdRef: { name: 's', key: 'k' } } } }), 'ns')).toThrow(/roleId/);
+});
