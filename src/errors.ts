@@ -65,6 +65,8 @@ export class SizeLimitError extends define('ESS_SIZE_LIMIT', Reason.SizeLimitExc
 export class TargetConflictError extends define('ESS_TARGET_CONFLICT', Reason.TargetConflict, true) {}
 /** The Kubernetes API failed in a way that is not the user's to fix. */
 export class KubernetesError extends define('ESS_KUBERNETES', Reason.KubernetesError, true) {}
+/** Our cached copy was stale (409 on a resourceVersion precondition): retried from a fresh cache, never reported. */
+export class StaleObjectError extends KubernetesError {}
 
 export const errorClasses = [
   SourceRefNotFoundError,

@@ -9,9 +9,9 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { GROUP, MANAGED_BY_LABEL, OWNER_LABEL, VERSION, FIELD_MANAGER, type SecretSync, type SecretSyncStatus } from '../api/types.js';
-import { KubernetesError } from '../errors.js';
+import { KubernetesError, StaleObjectError } from '../errors.js';
 import type { KubeSecret, SyncWriter } from '../secretsync/ports.js';
-import { isNotFound, kubeError } from './errors.js';
+import { isConflict, isNotFound, kubeError } from './errors.js';
 
 export class NotLeaderError extends KubernetesError {
   constructor() {
@@ -50,6 +50,7 @@ export class KubeSyncWriter implements SyncWriter {
       return r;
     } catch (err) {
       if (opts.ignoreNotFound && isNotFound(err)) return undefined;
+      if (isConflict(err)) throw new StaleObjectError(`Kubernetes API: ${action}: the object changed meanwhile; retrying`);
       throw kubeError(action, err);
     }
   }
@@ -99,25 +100,27 @@ export class KubeSyncWriter implements SyncWriter {
     );
   }
 
-  async patchStatus(ss: SecretSync, status: SecretSyncStatus): Promise<void> {
-    const { namespace = '', name } = ss.metadata;
-    await this.write('secretsyncs/status', 'patch', `updating status of SecretSync ${namespace}/${name}`, () =>
+  async patchStatus(ss: SecretSync, status: SecretSyncStatus): Promise<string | undefined> {
+    const { namespace = '', name, resourceVersion } = ss.metadata;
+    const r = (await this.write('secretsyncs/status', 'patch', `updating status of SecretSync ${namespace}/${name}`, () =>
       this.d.custom.patchNamespacedCustomObjectStatus(
-        { group: GROUP, version: VERSION, namespace, plural: 'secretsyncs', name, body: { status } },
+        { group: GROUP, version: VERSION, namespace, plural: 'secretsyncs', name, body: { metadata: { resourceVersion }, status } },
         mergePatch,
       ),
-    );
+    )) as SecretSync | undefined;
+    return r?.metadata?.resourceVersion;
   }
 
-  async setFinalizers(ss: SecretSync, finalizers: string[]): Promise<void> {
+  async setFinalizers(ss: SecretSync, finalizers: string[]): Promise<string | undefined> {
     const { namespace = '', name, resourceVersion } = ss.metadata;
-    await this.write('secretsyncs', 'patch', `updating finalizers of SecretSync ${namespace}/${name}`, () =>
+    const r = (await this.write('secretsyncs', 'patch', `updating finalizers of SecretSync ${namespace}/${name}`, () =>
       this.d.custom.patchNamespacedCustomObject(
         // resourceVersion makes this a compare-and-swap: finalizers of others are never lost.
         { group: GROUP, version: VERSION, namespace, plural: 'secretsyncs', name, body: { metadata: { finalizers, resourceVersion } } },
         mergePatch,
       ),
-    );
+    )) as SecretSync | undefined;
+    return r?.metadata?.resourceVersion;
   }
 
   async event(ss: SecretSync, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {

@@ -41,7 +41,13 @@ export interface SyncWriter {
   deleteSecret(namespace: string, name: string, uid: string): Promise<void>;
   /** Retain: drop our owner reference and labels so the garbage collector leaves it. */
   releaseSecret(secret: KubeSecret, ownerUid: string): Promise<void>;
-  patchStatus(ss: SecretSync, status: SecretSyncStatus): Promise<void>;
-  setFinalizers(ss: SecretSync, finalizers: string[]): Promise<void>;
+  /**
+   * Writes status with the object's resourceVersion as precondition: a status computed
+   * from a stale cache fails with StaleObjectError instead of overwriting newer status.
+   * Returns the new resourceVersion.
+   */
+  patchStatus(ss: SecretSync, status: SecretSyncStatus): Promise<string | undefined>;
+  /** Compare-and-swap on resourceVersion; returns the new resourceVersion. */
+  setFinalizers(ss: SecretSync, finalizers: string[]): Promise<string | undefined>;
   event(ss: SecretSync, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
 }

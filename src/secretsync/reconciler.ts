@@ -13,7 +13,7 @@ import {
 } from '../api/types.js';
 import { validateSecretSync } from '../api/validate.js';
 import { DEFAULTS } from '../api/types.js';
-import { NamespaceNotAllowedError, SourceRefNotFoundError } from '../errors.js';
+import { NamespaceNotAllowedError, SourceRefNotFoundError, StaleObjectError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ProviderDeps, ProviderKube, SecretProvider } from '../providers/provider.js';
@@ -73,18 +73,22 @@ export class SecretSyncReconciler {
 
   async reconcile(key: string): Promise<{ requeueAfterMs?: number }> {
     const [namespace = '', name = ''] = key.split('/');
-    const ss = this.d.reader.getSecretSync(namespace, name);
-    if (!ss) {
+    const cached = this.d.reader.getSecretSync(namespace, name);
+    if (!cached) {
       this.memory.delete(key);
       return {};
     }
+    // A working copy: our own writes below move its resourceVersion forward.
+    const ss: SecretSync = { ...cached, metadata: { ...cached.metadata } };
     if (ss.metadata.deletionTimestamp) {
       await finalize(ss, this.d.reader, this.d.writer, this.d.log);
       this.memory.delete(key);
       return {};
     }
     if (!(ss.metadata.finalizers ?? []).includes(FINALIZER)) {
-      await this.d.writer.setFinalizers(ss, [...(ss.metadata.finalizers ?? []), FINALIZER]);
+      const finalizers = [...(ss.metadata.finalizers ?? []), FINALIZER];
+      ss.metadata.resourceVersion = (await this.d.writer.setFinalizers(ss, finalizers)) ?? ss.metadata.resourceVersion;
+      ss.metadata.finalizers = finalizers;
     }
 
     const now = this.now();
@@ -106,6 +110,8 @@ export class SecretSyncReconciler {
       const next = nextRefreshAfter(ss.spec.refresh, anchor, now, seed);
       return { requeueAfterMs: Math.max(MIN_REQUEUE_MS, next.getTime() - now.getTime()) };
     } catch (err) {
+      // A stale cache is not the user's problem: retry quietly from fresh data.
+      if (err instanceof StaleObjectError) throw new RecordedError(err, true);
       await this.recordFailure(ss, err, now);
       this.d.metrics?.syncs.inc({ namespace, result: 'error' });
       throw new RecordedError(err, describeError(err).retryable);
@@ -193,7 +199,9 @@ export class SecretSyncReconciler {
       nextRefresh: nextRefreshAfter(ss.spec.refresh, anchor, now, ss.metadata.uid ?? ''),
     });
     const changed = ss.status?.contentHmac !== hmac;
-    if (!sameStatus(ss.status, status)) await this.d.writer.patchStatus(ss, status);
+    if (!sameStatus(ss.status, status)) {
+      ss.metadata.resourceVersion = (await this.d.writer.patchStatus(ss, status)) ?? ss.metadata.resourceVersion;
+    }
     if (changed) {
       await this.d.writer.event(ss, 'Normal', 'Synced', `synced version ${status.version} into Secret ${desired.metadata.name}`);
     }

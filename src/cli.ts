@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// `secretsync <command>`: the entrypoint of the npm package and the container image.
+import { renderCrds } from './api/crds.js';
+import { OPERATOR_HELP, UsageError, parseOperatorFlags } from './flags.js';
+
+const HELP = `Usage: secretsync <command> [flags]
+
+Commands:
+  operator   run the controller (see: secretsync operator --help)
+  crds       print the CustomResourceDefinitions (kubectl apply -f - to install them)
+  help       show this help
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'operator': {
+      const opts = parseOperatorFlags(rest);
+      if (opts === 'help') {
+        process.stdout.write(OPERATOR_HELP);
+        return 0;
+      }
+      const { runOperator } = await import('./main.js');
+      return runOperator(opts);
+    }
+    case 'crds':
+      process.stdout.write(renderCrds().map((c) => c.yaml).join('---\n'));
+      return 0;
+    case undefined:
+    case 'help':
+    case '-h':
+    case '--help':
+      process.stdout.write(HELP);
+      return 0;
+    default:
+      throw new UsageError(`unknown command "${cmd}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`secretsync: ${err.message}\n\n${HELP}`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`secretsync: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

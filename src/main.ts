@@ -1,0 +1,206 @@
+// The composition root: the only place that reads the environment and builds real
+// clients. Wires informers → work queue → controller → reconciler, leader election,
+// metrics and health endpoints, and graceful shutdown on SIGTERM.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+} from '@kubernetes/client-node';
+import {
+  GROUP,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  OWNER_LABEL,
+  VERSION,
+  type AnySource,
+  type SecretSync,
+} from './api/types.js';
+import type { OperatorOptions } from './flags.js';
+import { retryAfterMs } from './kube/errors.js';
+import { ensureHmacKey } from './kube/hmac-key.js';
+import { KubeLeaseStore } from './kube/lease-store.js';
+import { listWatch } from './kube/list-watch.js';
+import { providerKube } from './kube/provider-kube.js';
+import { CacheSyncReader } from './kube/reader.js';
+import { KubeSyncWriter } from './kube/writer.js';
+import { healthRoutes, metricsRoutes, serve, type HttpEndpoints } from './observability/health.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
+import { ProviderRegistry } from './providers/registry.js';
+import { vaultProvider } from './providers/vault/index.js';
+import { ClientRateLimiter } from './runtime/client-rate-limiter.js';
+import { Controller } from './runtime/controller.js';
+import { Informer } from './runtime/informer.js';
+import { LeaderElector } from './runtime/leader-election.js';
+import { WorkQueue } from './runtime/workqueue.js';
+import type { KubeSecret } from './secretsync/ports.js';
+import { SecretSyncReconciler } from './secretsync/reconciler.js';
+import { wireEvents } from './secretsync/events.js';
+
+const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+function operatorNamespace(opts: OperatorOptions): string {
+  if (opts.operatorNamespace) return opts.operatorNamespace;
+  if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;
+  try {
+    return readFileSync(SA_NAMESPACE_FILE, 'utf8').trim();
+  } catch {
+    return 'secretsync-system';
+  }
+}
+
+function loadKubeConfig(opts: OperatorOptions): KubeConfig {
+  const kc = new KubeConfig();
+  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+  else kc.loadFromDefault(); // $KUBECONFIG, ~/.kube/config, then in-cluster
+  return kc;
+}
+
+export async function runOperator(opts: OperatorOptions): Promise<number> {
+  const identity = `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
+  const log: Logger = createLogger({ level: opts.logLevel, base: { name: 'secretsync', identity } });
+  const kc = loadKubeConfig(opts);
+  const opNs = operatorNamespace(opts);
+  const metrics = createMetrics({ defaultMetrics: true });
+  const limiter = new ClientRateLimiter({ qps: opts.qps, burst: opts.burst });
+  const limit = <T>(fn: () => Promise<T>) => limiter.withRateLimit(fn, retryAfterMs);
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const objects = KubernetesObjectApi.makeApiClient(kc);
+
+  log.info({ operatorNamespace: opNs, namespace: opts.namespace ?? '(all)', leaderElect: opts.leaderElect }, 'starting');
+  const hmacKey = await ensureHmacKey(core, opNs);
+
+  const nsPath = (base: string, plural: string) =>
+    opts.namespace ? `${base}/namespaces/${opts.namespace}/${plural}` : `${base}/${plural}`;
+  const crdBase = `/apis/${GROUP}/${VERSION}`;
+  const informerEvents = (kind: string) => (e: { type: string; error?: string }) =>
+    e.type === 'watch-error' || e.type === 'watchdog-fired' || e.type === 'gone'
+      ? log.warn({ informer: kind, event: e.type, err: e.error }, 'informer')
+      : log.debug({ informer: kind, event: e.type }, 'informer');
+  const secretSyncs = new Informer<SecretSync>({
+    listWatch: listWatch<SecretSync>(kc, { path: nsPath(crdBase, 'secretsyncs') }),
+    onEvent: informerEvents('SecretSync'),
+  });
+  const secretSources = new Informer<AnySource>({
+    listWatch: listWatch<AnySource>(kc, { path: nsPath(crdBase, 'secretsources') }),
+    onEvent: informerEvents('SecretSource'),
+  });
+  const clusterSecretSources = new Informer<AnySource>({
+    listWatch: listWatch<AnySource>(kc, { path: `${crdBase}/clustersecretsources` }),
+    onEvent: informerEvents('ClusterSecretSource'),
+  });
+  // Only Secrets we own: never a cache of every Secret in the cluster.
+  const ownedSecrets = new Informer<KubeSecret>({
+    listWatch: listWatch<KubeSecret>(kc, {
+      path: nsPath('/api/v1', 'secrets'),
+      labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${OWNER_LABEL}`,
+    }),
+    onEvent: informerEvents('Secret'),
+  });
+  const informers = [secretSyncs, secretSources, clusterSecretSources, ownedSecrets];
+
+  let elector: LeaderElector | undefined;
+  const canWrite = () => !elector || elector.isLeader();
+  const providers = new ProviderRegistry().register(vaultProvider);
+  const reconciler = new SecretSyncReconciler({
+    reader: new CacheSyncReader({ core, secretSyncs, secretSources, clusterSecretSources, ownedSecrets, limit }),
+    writer: new KubeSyncWriter({
+      core,
+      custom,
+      objects,
+      canWrite,
+      limit,
+      onWrite: (resource, verb) => metrics.apiWrites.inc({ resource, verb }),
+    }),
+    providers,
+    providerKube: providerKube(core),
+    operatorNamespace: opNs,
+    hmacKey,
+    log,
+    metrics,
+  });
+  const queue = new WorkQueue({ onDepthChange: (d) => metrics.queueDepth.set({ controller: 'secretsync' }, d) });
+  const controller = new Controller({
+    name: 'secretsync',
+    queue,
+    workers: opts.workers,
+    reconcile: (key) => reconciler.reconcile(key),
+    stopGraceMs: opts.shutdownTimeoutMs,
+    onResult: (r) => {
+      metrics.reconcileDuration.observe({ controller: 'secretsync', result: r.result }, r.durationMs / 1000);
+      if (r.error) log.debug({ key: r.key, result: r.result }, 'reconcile failed');
+    },
+  });
+  wireEvents({ queue, secretSyncs, secretSources, clusterSecretSources, ownedSecrets });
+
+  const servers: HttpEndpoints[] = [];
+  let synced = false;
+  if (opts.healthAddr !== '0') {
+    servers.push(serve(opts.healthAddr, healthRoutes({ live: () => true, ready: () => synced })));
+  }
+  if (opts.metricsAddr !== '0') servers.push(serve(opts.metricsAddr, metricsRoutes(metrics.registry)));
+  for (const s of servers) await s.listen();
+
+  for (const i of informers) i.start();
+  await Promise.all(informers.map((i) => i.waitForSync()));
+  synced = true;
+  log.info({ secretsyncs: secretSyncs.list().length }, 'caches synced');
+
+  let controllerStarted = false;
+  const startController = () => {
+    if (controllerStarted) return;
+    controllerStarted = true;
+    controller.start();
+    log.info({ workers: opts.workers }, 'controller started');
+  };
+
+  const stopped = new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = async (code: number, why: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ why }, 'shutting down');
+      await controller.stop(); // finish in-flight reconciles
+      await providers.closeAll(); // revoke Vault tokens
+      if (elector) await elector.stop({ release: true });
+      metrics.leader.set(0);
+      await Promise.all(informers.map((i) => i.stop()));
+      await Promise.all(servers.map((s) => s.close()));
+      log.info('stopped');
+      resolve(code);
+    };
+    process.once('SIGTERM', () => void shutdown(0, 'SIGTERM'));
+    process.once('SIGINT', () => void shutdown(0, 'SIGINT'));
+
+    if (opts.leaderElect) {
+      const lease = new KubeLeaseStore(kc, { namespace: opNs, name: opts.leaderElectionId });
+      elector = new LeaderElector({
+        identity,
+        store: lease,
+        onStartedLeading: () => {
+          metrics.leader.set(1);
+          log.info({ lease: `${opNs}/${opts.leaderElectionId}` }, 'became leader');
+          startController();
+        },
+        onStoppedLeading: () => {
+          metrics.leader.set(0);
+          // Writes are already fenced (isLeader() is false); a clean restart is the safe way back.
+          log.error('lost the leader lease; exiting so a fresh process can rejoin');
+          void shutdown(1, 'lost leadership');
+        },
+        onNewLeader: (who) => log.info({ leader: who }, 'leader observed'),
+        onError: (err) => log.warn({ err }, 'leader election'),
+      });
+      void elector.run();
+    } else {
+      metrics.leader.set(1);
+      startController();
+    }
+  });
+  return stopped;
+}

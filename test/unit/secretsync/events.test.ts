@@ -1,0 +1,51 @@
+import type { AnySource, SecretSync } from '../../../src/api/types.js';
+import { needsReconcile, usesSource, wireEvents } from '../../../src/secretsync/events.js';
+import type { KubeSecret } from '../../../src/secretsync/ports.js';
+
+const ss = (name: string, ns: string, sourceRef: SecretSync['spec']['sourceRef'], meta: Partial<SecretSync['metadata']> = {}): SecretSync => ({
+  apiVersion: 'secretsync.io/v1alpha1',
+  kind: 'SecretSync',
+  metadata: { name, namespace: ns, generation: 1, ...meta },
+  spec: { sourceRef, data: [] },
+});
+const src = (kind: AnySource['kind'], name: string, ns?: string) =>
+  ({ apiVersion: 'secretsync.io/v1alpha1', kind, metadata: { name, namespace: ns }, spec: {} }) as AnySource;
+
+test('status-only updates do not enqueue; spec, annotations and deletion do', () => {
+  const a = ss('a', 'n', { name: 's' });
+  expect(needsReconcile(a, { ...a, status: { version: 3 } })).toBe(false);
+  expect(needsReconcile(a, { ...a, metadata: { ...a.metadata, generation: 2 } })).toBe(true);
+  expect(needsReconcile(a, { ...a, metadata: { ...a.metadata, annotations: { 'secretsync.io/force-sync': '1' } } })).toBe(true);
+  expect(needsReconcile(a, { ...a, metadata: { ...a.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } })).toBe(true);
+});
+
+test('a source is used by SecretSyncs naming it (namespaced sources: same namespace only)', () => {
+  expect(usesSource(ss('a', 'n', { name: 's' }), src('SecretSource', 's', 'n'))).toBe(true);
+  expect(usesSource(ss('a', 'm', { name: 's' }), src('SecretSource', 's', 'n'))).toBe(false);
+  expect(usesSource(ss('a', 'm', { kind: 'ClusterSecretSource', name: 's' }), src('ClusterSecretSource', 's'))).toBe(true);
+  expect(usesSource(ss('a', 'n', { name: 's' }), src('ClusterSecretSource', 's'))).toBe(false);
+});
+
+test('events become keys: our Secrets by owner label, sources by their users', () => {
+  type H = { onAdd?: (o: never) => void; onUpdate?: (a: never, b: never) => void; onDelete?: (o: never) => void };
+  const handlers: Record<string, H> = {};
+  const watched = <T>(name: string, items: T[] = []) => ({
+    list: () => items,
+    addHandlers: (h: H) => {
+      handlers[name] = h;
+      return () => undefined;
+    },
+  });
+  const keys: string[] = [];
+  const users = [ss('a', 'n', { name: 's' }), ss('b', 'n', { name: 'other' })];
+  wireEvents({
+    queue: { add: (k) => keys.push(k) },
+    secretSyncs: watched('syncs', users),
+    secretSources: watched('sources'),
+    clusterSecretSources: watched('cluster'),
+    ownedSecrets: watched<KubeSecret>('secrets'),
+  });
+  handlers.secrets?.onDelete?.({ metadata: { name: 'target', namespace: 'n', labels: { 'secretsync.io/sync': 'a' } } } as never);
+  handlers.sources?.onUpdate?.(src('SecretSource', 's', 'n') as never, src('SecretSource', 's', 'n') as never);
+  expect(keys).toEqual(['n/a', 'n/a']);
+});
