@@ -40,6 +40,7 @@ import { WorkQueue } from './runtime/workqueue.js';
 import type { KubeSecret } from './secretsync/ports.js';
 import { SecretSyncReconciler } from './secretsync/reconciler.js';
 import { wireEvents } from './secretsync/events.js';
+import { SourceReconciler, sourceKeyOf } from './secretsync/source-reconciler.js';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -107,16 +108,18 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   let elector: LeaderElector | undefined;
   const canWrite = () => !elector || elector.isLeader();
   const providers = new ProviderRegistry().register(vaultProvider);
+  const reader = new CacheSyncReader({ core, secretSyncs, secretSources, clusterSecretSources, ownedSecrets, limit });
+  const writer = new KubeSyncWriter({
+    core,
+    custom,
+    objects,
+    canWrite,
+    limit,
+    onWrite: (resource, verb) => metrics.apiWrites.inc({ resource, verb }),
+  });
   const reconciler = new SecretSyncReconciler({
-    reader: new CacheSyncReader({ core, secretSyncs, secretSources, clusterSecretSources, ownedSecrets, limit }),
-    writer: new KubeSyncWriter({
-      core,
-      custom,
-      objects,
-      canWrite,
-      limit,
-      onWrite: (resource, verb) => metrics.apiWrites.inc({ resource, verb }),
-    }),
+    reader,
+    writer,
     providers,
     providerKube: providerKube(core),
     operatorNamespace: opNs,
@@ -138,6 +141,28 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   });
   wireEvents({ queue, secretSyncs, secretSources, clusterSecretSources, ownedSecrets });
 
+  // Source status (Ready when the provider block is valid) on its own small queue.
+  const sourceReconciler = new SourceReconciler(
+    { getSource: (k, n, name) => reader.getSource(k, n, name), patchSourceStatus: (src, st) => writer.patchSourceStatus(src, st) },
+    providers,
+    opNs,
+  );
+  const sourceQueue = new WorkQueue();
+  const sourceController = new Controller({
+    name: 'sources',
+    queue: sourceQueue,
+    workers: 1,
+    reconcile: (key) => sourceReconciler.reconcile(key),
+    stopGraceMs: opts.shutdownTimeoutMs,
+    onResult: (r) => metrics.reconcileDuration.observe({ controller: 'sources', result: r.result }, r.durationMs / 1000),
+  });
+  for (const inf of [secretSources, clusterSecretSources]) {
+    inf.addHandlers({
+      onAdd: (s) => sourceQueue.add(sourceKeyOf(s)),
+      onUpdate: (a, b) => a.metadata.generation !== b.metadata.generation && sourceQueue.add(sourceKeyOf(b)),
+    });
+  }
+
   const servers: HttpEndpoints[] = [];
   let synced = false;
   if (opts.healthAddr !== '0') {
@@ -156,6 +181,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     if (controllerStarted) return;
     controllerStarted = true;
     controller.start();
+    sourceController.start();
     log.info({ workers: opts.workers }, 'controller started');
   };
 
@@ -165,7 +191,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info({ why }, 'shutting down');
-      await controller.stop(); // finish in-flight reconciles
+      await Promise.all([controller.stop(), sourceController.stop()]); // finish in-flight reconciles
       await providers.closeAll(); // revoke Vault tokens
       if (elector) await elector.stop({ release: true });
       metrics.leader.set(0);

@@ -8,7 +8,17 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import { GROUP, MANAGED_BY_LABEL, OWNER_LABEL, VERSION, FIELD_MANAGER, type SecretSync, type SecretSyncStatus } from '../api/types.js';
+import {
+  FIELD_MANAGER,
+  GROUP,
+  MANAGED_BY_LABEL,
+  OWNER_LABEL,
+  VERSION,
+  type AnySource,
+  type SecretSync,
+  type SecretSyncStatus,
+  type SourceStatus,
+} from '../api/types.js';
 import { KubernetesError, StaleObjectError } from '../errors.js';
 import type { KubeSecret, SyncWriter } from '../secretsync/ports.js';
 import { isConflict, isNotFound, kubeError } from './errors.js';
@@ -109,6 +119,24 @@ export class KubeSyncWriter implements SyncWriter {
       ),
     )) as SecretSync | undefined;
     return r?.metadata?.resourceVersion;
+  }
+
+  async patchSourceStatus(src: AnySource, status: SourceStatus): Promise<void> {
+    const { namespace, name, resourceVersion } = src.metadata;
+    const body = { metadata: { resourceVersion }, status };
+    const what = `updating status of ${src.kind} ${namespace ? `${namespace}/` : ''}${name}`;
+    if (src.kind === 'SecretSource') {
+      await this.write('secretsources/status', 'patch', what, () =>
+        this.d.custom.patchNamespacedCustomObjectStatus(
+          { group: GROUP, version: VERSION, namespace: namespace ?? '', plural: 'secretsources', name, body },
+          mergePatch,
+        ),
+      );
+    } else {
+      await this.write('clustersecretsources/status', 'patch', what, () =>
+        this.d.custom.patchClusterCustomObjectStatus({ group: GROUP, version: VERSION, plural: 'clustersecretsources', name, body }, mergePatch),
+      );
+    }
   }
 
   async setFinalizers(ss: SecretSync, finalizers: string[]): Promise<string | undefined> {

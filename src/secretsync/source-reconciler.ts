@@ -1,0 +1,59 @@
+// SecretSource / ClusterSecretSource status: Ready=True when the provider block passes the
+// provider's semantic checks, Ready=False with the reason otherwise, so a broken source
+// shows in `kubectl get secretsources` before any SecretSync trips over it. Credentials
+// are exercised only when a SecretSync reads. Written only when it changes.
+import { ConditionType, setCondition } from '../api/conditions.js';
+import type { AnySource, SourceStatus } from '../api/types.js';
+import type { ProviderSource } from './reconciler.js';
+import { describeError } from './describe-error.js';
+import { sameStatus } from './status.js';
+
+export interface SourcePorts {
+  getSource(kind: 'SecretSource' | 'ClusterSecretSource', namespace: string, name: string): AnySource | undefined;
+  patchSourceStatus(src: AnySource, status: SourceStatus): Promise<unknown>;
+}
+
+/** Queue keys: `SecretSource/<ns>/<name>` or `ClusterSecretSource//<name>`. */
+export function sourceKeyOf(src: AnySource): string {
+  return `${src.kind}/${src.metadata.namespace ?? ''}/${src.metadata.name}`;
+}
+
+export function sourceStatus(src: AnySource, providers: ProviderSource, operatorNamespace: string, now: Date): SourceStatus {
+  const secretNamespace = src.kind === 'SecretSource' ? (src.metadata.namespace ?? '') : operatorNamespace;
+  const gen = src.metadata.generation;
+  try {
+    providers.validate(src, secretNamespace);
+    const conditions = setCondition(
+      src.status?.conditions,
+      { type: ConditionType.Ready, status: 'True', reason: 'Valid', message: 'spec is valid; credentials are used when a SecretSync reads', observedGeneration: gen },
+      now,
+    );
+    return { conditions, observedGeneration: gen };
+  } catch (err) {
+    const d = describeError(err);
+    const conditions = setCondition(
+      src.status?.conditions,
+      { type: ConditionType.Ready, status: 'False', reason: d.reason, message: d.message, observedGeneration: gen },
+      now,
+    );
+    return { conditions, observedGeneration: gen };
+  }
+}
+
+export class SourceReconciler {
+  constructor(
+    private readonly ports: SourcePorts,
+    private readonly providers: ProviderSource,
+    private readonly operatorNamespace: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async reconcile(key: string): Promise<{ requeueAfterMs?: number }> {
+    const [kind, namespace = '', name = ''] = key.split('/');
+    const src = this.ports.getSource(kind as 'SecretSource' | 'ClusterSecretSource', namespace, name);
+    if (!src) return {};
+    const status = sourceStatus(src, this.providers, this.operatorNamespace, this.now());
+    if (!sameStatus(src.status ?? {}, status)) await this.ports.patchSourceStatus(src, status);
+    return {};
+  }
+}
