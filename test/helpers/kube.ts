@@ -99,3 +99,18 @@ function requireEnvBin(): string {
   if (!bin) throw new Error('SECRETSYNC_TESTENV_BIN is not set: run under the integration global setup');
   return bin;
 }
+
+/** Deletes every SecretSync in `namespace` and waits until the operator has finalized them. */
+export async function deleteSyncs(custom: CustomObjectsApi, namespace: string, timeoutMs = 30_000): Promise<void> {
+  const list = (await custom.listNamespacedCustomObject({ ...G, namespace, plural: 'secretsyncs' })) as { items: SecretSync[] };
+  await Promise.all(
+    list.items.map((s) => custom.deleteNamespacedCustomObject({ ...G, namespace, plural: 'secretsyncs', name: s.metadata.name }).catch(() => undefined)),
+  );
+  await eventually(
+    async () => {
+      const left = (await custom.listNamespacedCustomObject({ ...G, namespace, plural: 'secretsyncs' })) as { items: unknown[] };
+      return left.items.length === 0 ? true : undefined;
+    },
+    { timeoutMs, what: `SecretSyncs in ${namespace} finalized` },
+  );
+}

@@ -11,6 +11,7 @@ import {
   createNamespace,
   createSecret,
   deleteNamespace,
+  deleteSyncs,
   getSync,
   installCrds,
   kube,
@@ -66,6 +67,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await deleteSyncs(custom, ns); // the operator removes its finalizers before it stops
   const code = await op?.stop();
   expect(code).toBe(0); // graceful shutdown on SIGTERM
   await proxy?.down();
@@ -240,6 +242,22 @@ describe('rejections, each with its own reason and a message that says what to f
       apply(custom, sync('both', { data: [{ key: 'v', remoteRef: { path: 'x' } }], refresh: { interval: '1h', schedule: '0 * * * *' } })),
     ).rejects.toThrow(/schedule or interval, not both/);
   });
+});
+
+test('sources report whether their spec is usable', async () => {
+  const status = async (name: string) =>
+    eventually(
+      async () => {
+        const src = (await custom.getNamespacedCustomObject({ group: 'secretsync.io', version: 'v1alpha1', namespace: ns, plural: 'secretsources', name })) as {
+          status?: { conditions?: { type: string; status: string; reason: string }[] };
+        };
+        return src.status?.conditions?.find((c) => c.type === 'Ready');
+      },
+      { what: `SecretSource ${name} status` },
+    );
+  expect(await status('vault')).toMatchObject({ status: 'True', reason: 'Valid' });
+  await apply(custom, source('refers-elsewhere', vaultAddr, { namespace: opNs }));
+  expect(await status('refers-elsewhere')).toMatchObject({ status: 'False', reason: 'Forbidden' });
 });
 
 test('a new force-sync annotation value syncs now', async () => {
