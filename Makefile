@@ -55,9 +55,8 @@ test-integration: testenv-install ## Integration tests against the real local st
 test: typecheck lint test-unit test-integration ## Everything CI runs: typecheck, lint, unit and integration tests
 
 .PHONY: run
-run: testenv-up ## The demo: bring up the local stack (the operator and sample syncs come in later issues)
-	@echo
-	@echo "The operator itself is not built yet; this starts the stack it will run against."
+run: testenv-up ## The demo: local stack, CRDs, sample data and syncs, then the operator in the foreground
+	bash hack/demo.sh
 
 .PHONY: clean
 clean: ## Remove build output and the per-checkout stack state (not the binary cache)
