@@ -28,7 +28,8 @@ Flags:
   --operator-namespace NS      namespace of the operator: ClusterSecretSource secret references, the HMAC key
                                Secret and the leader Lease live here; default: $POD_NAMESPACE, else the
                                in-cluster service account's namespace, else "secretsync-system"
-  --workers N                  concurrent reconciles (different SecretSyncs); default 4
+  --workers N                  concurrent reconciles (different SecretSyncs); default 20. Reconciles wait on
+                               I/O, and 20 in flight let one AWS BatchGetSecretValue serve 20 SecretSyncs
   --qps N                      client-side limit of Kubernetes API requests per second; default 20
   --burst N                    burst above --qps; default 30
   --metrics-addr HOST:PORT     serve Prometheus /metrics here; default :8080 ("0" disables)
@@ -88,7 +89,7 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
     kubeconfig: v.kubeconfig,
     namespace: v.namespace,
     operatorNamespace: v['operator-namespace'],
-    workers: intFlag('workers', v.workers, 4, 1),
+    workers: intFlag('workers', v.workers, 20, 1),
     qps: intFlag('qps', v.qps, 20, 1),
     burst: intFlag('burst', v.burst, 30, 1),
     metricsAddr: v['metrics-addr'] ?? ':8080',

@@ -93,7 +93,7 @@ export class SecretSyncReconciler {
 
     const now = this.now();
     const mem = this.memory.get(key);
-    const seed = ss.metadata.uid ?? key;
+    const seed = jitterSeed(ss);
     const anchor = ss.status?.lastSyncTime ? new Date(ss.status.lastSyncTime) : now;
     try {
       validateSecretSync(ss);
@@ -196,7 +196,7 @@ export class SecretSyncReconciler {
       sourceVersions,
       keyCount: Object.keys(content).length,
       now,
-      nextRefresh: nextRefreshAfter(ss.spec.refresh, anchor, now, ss.metadata.uid ?? ''),
+      nextRefresh: nextRefreshAfter(ss.spec.refresh, anchor, now, jitterSeed(ss)),
     });
     const changed = ss.status?.contentHmac !== hmac;
     if (!sameStatus(ss.status, status)) {
@@ -220,6 +220,16 @@ export class SecretSyncReconciler {
       this.d.log.warn({ err: writeErr }, 'could not record the failure in status');
     }
   }
+}
+
+/**
+ * The jitter is per source, not per SecretSync: syncs reading one source on one schedule
+ * stay due in the same moment, so a batching provider (AWS: 20 secrets a call) serves
+ * them together, while different sources are spread apart.
+ */
+export function jitterSeed(ss: SecretSync): string {
+  const kind = ss.spec.sourceRef.kind ?? 'SecretSource';
+  return `${kind}/${kind === 'SecretSource' ? (ss.metadata.namespace ?? '') : ''}/${ss.spec.sourceRef.name}`;
 }
 
 function providerName(source: AnySource): string {
