@@ -82,7 +82,34 @@ const vaultProvider = obj(
   { required: ['address', 'auth'] },
 );
 
-const providers = { vault: vaultProvider };
+const awsProvider = obj(
+  'AWS Secrets Manager. Reads are batched (BatchGetSecretValue, up to 20 secrets a call) and identical references are fetched once.',
+  {
+    region: str('AWS region, e.g. eu-west-1.', { pattern: '^[a-z]{2}(-[a-z]+)+-[0-9]+$', maxLength: 32 }),
+    endpoint: str('Endpoint override, e.g. a VPC endpoint. Optional.', { pattern: '^https?://.+', maxLength: 2048 }),
+    roleArn: str('IAM role to assume through STS with the base credentials. Optional.', {
+      pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$',
+      maxLength: 2048,
+    }),
+    auth: obj(
+      "Static credentials from Secrets. Optional: without it the SDK's default chain is used (IRSA, EKS pod identity, environment).",
+      {
+        secretRef: obj(
+          'Access key id and secret access key, each a key of a Secret.',
+          {
+            accessKeyIdRef: secretKeySelector('the AWS access key id'),
+            secretAccessKeyRef: secretKeySelector('the AWS secret access key'),
+          },
+          { required: ['accessKeyIdRef', 'secretAccessKeyRef'] },
+        ),
+      },
+      { required: ['secretRef'] },
+    ),
+  },
+  { required: ['region'] },
+);
+
+const providers = { vault: vaultProvider, aws: awsProvider };
 const providerNames = Object.keys(providers);
 
 const conditions = arr(
@@ -169,12 +196,12 @@ export const clusterSecretSourceSchema: JSONSchemaProps = obj(
   { required: ['spec'] },
 );
 
-const remotePath = str('Path of the secret in the source (for Vault KV: below the mount, without data/).', {
+const remotePath = str('Path of the secret in the source: for Vault KV below the mount, without data/; for AWS the secret name or ARN.', {
   minLength: 1,
   maxLength: 2048,
   pattern: '^[^/].*$',
 });
-const remoteVersion = str('Pin a provider version (Vault KV v2: a version number). Empty: the latest.', {
+const remoteVersion = str('Pin a provider version: Vault KV v2 a version number; AWS a VersionId or a stage (AWSCURRENT, AWSPREVIOUS, custom). Empty: the latest.', {
   maxLength: 128,
 });
 

@@ -55,6 +55,16 @@ export interface VaultProviderSpec {
   auth: VaultAuth;
 }
 
+export interface AwsProviderSpec {
+  region: string;
+  /** Endpoint override (tests, VPC endpoints). */
+  endpoint?: string;
+  /** Role to assume through STS with the base credentials. */
+  roleArn?: string;
+  /** Static credentials; without it the SDK's default chain (IRSA, pod identity, env). */
+  auth?: { secretRef: { accessKeyIdRef: SecretKeySelector; secretAccessKeyRef: SecretKeySelector } };
+}
+
 export interface LabelSelector {
   matchLabels?: Record<string, string>;
   matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
@@ -62,6 +72,7 @@ export interface LabelSelector {
 
 export interface SecretSourceSpec {
   vault?: VaultProviderSpec;
+  aws?: AwsProviderSpec;
 }
 export interface ClusterSecretSourceSpec extends SecretSourceSpec {
   allowedNamespaces?: string[];
