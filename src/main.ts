@@ -1,6 +1,6 @@
 // The composition root: the only place that reads the environment and builds real
 // clients. Wires informers → work queue → controller → reconciler, leader election,
-// metrics and health endpoints, and graceful shutdown on SIGTERM.
+// metrics and health endpoints; the runtime Manager orders start-up and graceful shutdown.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -27,7 +27,7 @@ import { listWatch } from './kube/list-watch.js';
 import { providerKube } from './kube/provider-kube.js';
 import { CacheSyncReader } from './kube/reader.js';
 import { KubeSyncWriter } from './kube/writer.js';
-import { healthRoutes, metricsRoutes, serve, type HttpEndpoints } from './observability/health.js';
+import { healthRoutes, metricsRoutes, serve } from './observability/health.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { ProviderRegistry } from './providers/registry.js';
@@ -36,6 +36,7 @@ import { ClientRateLimiter } from './runtime/client-rate-limiter.js';
 import { Controller } from './runtime/controller.js';
 import { Informer } from './runtime/informer.js';
 import { LeaderElector } from './runtime/leader-election.js';
+import { Manager } from './runtime/manager.js';
 import { WorkQueue } from './runtime/workqueue.js';
 import type { KubeSecret } from './secretsync/ports.js';
 import { SecretSyncReconciler } from './secretsync/reconciler.js';
@@ -163,70 +164,44 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     });
   }
 
-  const servers: HttpEndpoints[] = [];
-  let synced = false;
-  if (opts.healthAddr !== '0') {
-    servers.push(serve(opts.healthAddr, healthRoutes({ live: () => true, ready: () => synced })));
-  }
-  if (opts.metricsAddr !== '0') servers.push(serve(opts.metricsAddr, metricsRoutes(metrics.registry)));
-  for (const s of servers) await s.listen();
-
-  for (const i of informers) i.start();
-  await Promise.all(informers.map((i) => i.waitForSync()));
-  synced = true;
-  log.info({ secretsyncs: secretSyncs.list().length }, 'caches synced');
-
-  let controllerStarted = false;
-  const startController = () => {
-    if (controllerStarted) return;
-    controllerStarted = true;
-    controller.start();
-    sourceController.start();
-    log.info({ workers: opts.workers }, 'controller started');
-  };
-
-  const stopped = new Promise<number>((resolve) => {
-    let stopping = false;
-    const shutdown = async (code: number, why: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ why }, 'shutting down');
-      await Promise.all([controller.stop(), sourceController.stop()]); // finish in-flight reconciles
-      await providers.closeAll(); // revoke Vault tokens
-      if (elector) await elector.stop({ release: true });
-      metrics.leader.set(0);
-      await Promise.all(informers.map((i) => i.stop()));
-      await Promise.all(servers.map((s) => s.close()));
-      log.info('stopped');
-      resolve(code);
-    };
-    process.once('SIGTERM', () => void shutdown(0, 'SIGTERM'));
-    process.once('SIGINT', () => void shutdown(0, 'SIGINT'));
-
-    if (opts.leaderElect) {
-      const lease = new KubeLeaseStore(kc, { namespace: opNs, name: opts.leaderElectionId });
-      elector = new LeaderElector({
-        identity,
-        store: lease,
-        onStartedLeading: () => {
-          metrics.leader.set(1);
-          log.info({ lease: `${opNs}/${opts.leaderElectionId}` }, 'became leader');
-          startController();
-        },
-        onStoppedLeading: () => {
-          metrics.leader.set(0);
-          // Writes are already fenced (isLeader() is false); a clean restart is the safe way back.
-          log.error('lost the leader lease; exiting so a fresh process can rejoin');
-          void shutdown(1, 'lost leadership');
-        },
-        onNewLeader: (who) => log.info({ leader: who }, 'leader observed'),
-        onError: (err) => log.warn({ err }, 'leader election'),
-      });
-      void elector.run();
-    } else {
-      metrics.leader.set(1);
-      startController();
-    }
+  const manager = new Manager({
+    onLeading: (leading) => {
+      metrics.leader.set(leading ? 1 : 0);
+      if (leading) log.info({ workers: opts.workers }, 'controllers started');
+      else if (opts.leaderElect) log.error('lost the leader lease; stopping so a fresh process can rejoin');
+    },
+    onStopping: (why) => log.info({ why }, 'shutting down'),
   });
-  return stopped;
+  const serve2 = (addr: string, routes: Parameters<typeof serve>[1]) => {
+    const s = serve(addr, routes);
+    manager.addServer({ start: async () => void (await s.listen()), stop: () => s.close() });
+  };
+  if (opts.healthAddr !== '0') serve2(opts.healthAddr, healthRoutes({ live: () => true, ready: () => manager.hasSynced() }));
+  if (opts.metricsAddr !== '0') serve2(opts.metricsAddr, metricsRoutes(metrics.registry));
+  for (const i of informers) manager.addCache(i);
+  manager.addController(controller).addController(sourceController);
+  manager.addCleanup(() => providers.closeAll()); // revoke Vault tokens
+  if (opts.leaderElect) {
+    elector = new LeaderElector({
+      identity,
+      store: new KubeLeaseStore(kc, { namespace: opNs, name: opts.leaderElectionId }),
+      onStartedLeading: () => {
+        log.info({ lease: `${opNs}/${opts.leaderElectionId}` }, 'became leader');
+        manager.startedLeading();
+      },
+      onStoppedLeading: () => manager.stoppedLeading(),
+      onNewLeader: (who) => log.info({ leader: who }, 'leader observed'),
+      onError: (err) => log.warn({ err }, 'leader election'),
+    });
+    manager.useElector(elector);
+  }
+  process.once('SIGTERM', () => void manager.stop('SIGTERM'));
+  process.once('SIGINT', () => void manager.stop('SIGINT'));
+
+  await manager.start();
+  log.info({ secretsyncs: secretSyncs.list().length }, 'caches synced');
+  const code = await manager.done;
+  metrics.leader.set(0);
+  log.info('stopped');
+  return code;
 }

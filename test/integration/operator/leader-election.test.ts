@@ -77,7 +77,7 @@ test('one leader, failover when it is killed, release on graceful stop', async (
 
   await apply(custom, sync('before'));
   await waitReady(custom, ns, 'before', 'True');
-  expect(follower.logs.some((l) => l.includes('controller started'))).toBe(false);
+  expect(follower.logs.some((l) => l.includes('controllers started'))).toBe(false);
 
   leader.proc.kill('SIGKILL');
   const killedAt = Date.now();
