@@ -4,6 +4,9 @@ import tseslint from 'typescript-eslint';
 
 const kubeOnly = { name: '@kubernetes/client-node', message: 'Only src/kube/ and src/main.ts talk to Kubernetes.' };
 
+const vaultOnly = { name: 'node-vault', message: 'Only src/providers/vault/client.ts imports node-vault.' };
+const awsOnly = { group: ['@aws-sdk/*'], message: 'Only src/providers/aws/client.ts imports the AWS SDK.' };
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.testenv/', 'coverage/'] },
   js.configs.recommended,
@@ -18,11 +21,12 @@ export default tseslint.config(
     },
   },
   {
-    // Layering: only src/kube/ (and the composition root) talks to Kubernetes.
+    // Layering: only src/kube/ (and the composition root) talks to Kubernetes, and one
+    // client file per provider talks to its SDK.
     files: ['src/**/*.ts'],
-    ignores: ['src/kube/**', 'src/main.ts', 'src/runtime/**'],
+    ignores: ['src/kube/**', 'src/main.ts', 'src/runtime/**', 'src/providers/vault/client.ts', 'src/providers/aws/client.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [kubeOnly] }],
+      'no-restricted-imports': ['error', { paths: [kubeOnly, vaultOnly], patterns: [awsOnly] }],
     },
   },
   {

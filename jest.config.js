@@ -11,6 +11,9 @@ const common = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform,
   testEnvironment: 'node',
+  // The stack's data (.testenv/etcd/*.snap) is not ours to read as snapshots or modules.
+  modulePathIgnorePatterns: ['<rootDir>/.testenv/', '<rootDir>/dist/'],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/.testenv/', '<rootDir>/dist/'],
 };
 
 /** @type {import('jest').Config} */

@@ -15,17 +15,25 @@ function versionKey(path: string, version?: string): string {
 }
 
 export async function fetchContent(ss: SecretSync, provider: SecretProvider): Promise<Fetched> {
+  // All reads at once: a batching provider serves them in one call, and identical
+  // references are de-duplicated by the provider.
+  const [maps, values] = await Promise.all([
+    Promise.all((ss.spec.dataFrom ?? []).map((e) => provider.getSecretMap(e.remoteRef))),
+    Promise.all((ss.spec.data ?? []).map((e) => provider.getSecret(e.remoteRef))),
+  ]);
   const content: Content = {};
   const sourceVersions: Record<string, string> = {};
-  for (const entry of ss.spec.dataFrom ?? []) {
-    const m = await provider.getSecretMap(entry.remoteRef);
+  (ss.spec.dataFrom ?? []).forEach((entry, i) => {
+    const m = maps[i];
+    if (!m) return;
     Object.assign(content, m.values);
     sourceVersions[versionKey(entry.remoteRef.path, entry.remoteRef.version)] = m.version;
-  }
-  for (const entry of ss.spec.data ?? []) {
-    const v = await provider.getSecret(entry.remoteRef);
-    content[entry.key] = v.value;
+  });
+  (ss.spec.data ?? []).forEach((entry, i) => {
+    const v = values[i];
+    if (!v) return;
+    content[entry.key] = v.value; // data wins over dataFrom
     sourceVersions[versionKey(entry.remoteRef.path, entry.remoteRef.version)] = v.version;
-  }
+  });
   return { content, sourceVersions };
 }
