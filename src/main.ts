@@ -31,6 +31,7 @@ import { healthRoutes, metricsRoutes, serve } from './observability/health.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { ProviderRegistry } from './providers/registry.js';
+import { awsProvider } from './providers/aws/index.js';
 import { vaultProvider } from './providers/vault/index.js';
 import { ClientRateLimiter } from './runtime/client-rate-limiter.js';
 import { Controller } from './runtime/controller.js';
@@ -108,7 +109,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
 
   let elector: LeaderElector | undefined;
   const canWrite = () => !elector || elector.isLeader();
-  const providers = new ProviderRegistry().register(vaultProvider);
+  const providers = new ProviderRegistry().register(vaultProvider).register(awsProvider);
   const reader = new CacheSyncReader({ core, secretSyncs, secretSources, clusterSecretSources, ownedSecrets, limit });
   const writer = new KubeSyncWriter({
     core,

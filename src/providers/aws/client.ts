@@ -1,0 +1,122 @@
+// The only file that imports the AWS SDK. It exposes just the calls the provider makes
+// (BatchGetSecretValue, GetSecretValue, STS AssumeRole) as plain data, so nothing else
+// handles SDK types. Each client makes exactly one attempt per call (we retry, back off
+// and count calls ourselves) and ignores AWS_ENDPOINT_URL* and config-file endpoints, so
+// only the SecretSource decides where we connect. Credentials are either ours (static
+// keys, an assumed role) or, when none are given, the SDK's default chain (IRSA, EKS pod
+// identity, environment, instance metadata).
+import {
+  BatchGetSecretValueCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+  type SecretValueEntry,
+} from '@aws-sdk/client-secrets-manager';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  /** When temporary credentials expire; the SDK asks again shortly before. */
+  expiration?: Date;
+}
+
+export type CredentialProvider = () => Promise<AwsCredentials>;
+
+export interface AwsClientOptions {
+  region: string;
+  /** Endpoint override; undefined: the regional AWS endpoint. */
+  endpoint?: string;
+  /** undefined: the SDK's default credential chain. */
+  credentials?: AwsCredentials | CredentialProvider;
+  /** Connection and per-request socket timeout. */
+  timeoutMs: number;
+}
+
+/** One secret version as Secrets Manager returns it. */
+export interface SecretValue {
+  arn?: string;
+  name?: string;
+  versionId?: string;
+  secretString?: string;
+  secretBinary?: Uint8Array;
+}
+
+/** A per-secret failure inside a BatchGetSecretValue answer. */
+export interface BatchError {
+  secretId?: string;
+  errorCode?: string;
+  message?: string;
+}
+
+export interface BatchAnswer {
+  values: SecretValue[];
+  errors: BatchError[];
+  nextToken?: string;
+}
+
+export interface SecretsApi {
+  /** BatchGetSecretValue by SecretIdList (at most 20 ids): the AWSCURRENT version of each. */
+  batchGetSecretValue(secretIds: string[], nextToken?: string): Promise<BatchAnswer>;
+  /** GetSecretValue, optionally pinned to a VersionId or a staging label. */
+  getSecretValue(secretId: string, pin?: { versionId?: string; versionStage?: string }): Promise<SecretValue>;
+  destroy(): void;
+}
+
+export interface StsApi {
+  assumeRole(roleArn: string, sessionName: string, durationSeconds: number): Promise<AwsCredentials>;
+  destroy(): void;
+}
+
+function clientConfig(o: AwsClientOptions) {
+  return {
+    region: o.region,
+    ...(o.endpoint ? { endpoint: o.endpoint } : {}),
+    ...(o.credentials ? { credentials: o.credentials } : {}),
+    maxAttempts: 1,
+    ignoreConfiguredEndpointUrls: true,
+    requestHandler: { connectionTimeout: o.timeoutMs, requestTimeout: o.timeoutMs },
+  };
+}
+
+function toValue(e: SecretValueEntry): SecretValue {
+  return { arn: e.ARN, name: e.Name, versionId: e.VersionId, secretString: e.SecretString, secretBinary: e.SecretBinary };
+}
+
+export function createSecretsApi(o: AwsClientOptions): SecretsApi {
+  const client = new SecretsManagerClient(clientConfig(o));
+  return {
+    async batchGetSecretValue(secretIds, nextToken) {
+      const out = await client.send(new BatchGetSecretValueCommand({ SecretIdList: secretIds, NextToken: nextToken }));
+      return {
+        values: (out.SecretValues ?? []).map(toValue),
+        errors: (out.Errors ?? []).map((e) => ({ secretId: e.SecretId, errorCode: e.ErrorCode, message: e.Message })),
+        nextToken: out.NextToken || undefined,
+      };
+    },
+    async getSecretValue(secretId, pin = {}) {
+      const out = await client.send(
+        new GetSecretValueCommand({ SecretId: secretId, VersionId: pin.versionId, VersionStage: pin.versionStage }),
+      );
+      return toValue(out);
+    },
+    destroy: () => client.destroy(),
+  };
+}
+
+export function createStsApi(o: AwsClientOptions): StsApi {
+  const client = new STSClient(clientConfig(o));
+  return {
+    async assumeRole(roleArn, sessionName, durationSeconds) {
+      const out = await client.send(
+        new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName, DurationSeconds: durationSeconds }),
+      );
+      const c = out.Credentials;
+      if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) {
+        throw Object.assign(new Error('AssumeRole answered without credentials'), { name: 'MissingCredentials' });
+      }
+      return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
+    },
+    destroy: () => client.destroy(),
+  };
+}

@@ -1,0 +1,161 @@
+// One source's AWS clients and their credentials. Static keys are read (through
+// resolveSecretRef, so only the source namespace) when the clients are built; without
+// spec.aws.auth the SDK's default chain applies (IRSA, EKS pod identity). With roleArn,
+// the base credentials only call STS AssumeRole, and Secrets Manager is called with the
+// role's temporary credentials, which the SDK asks us to renew shortly before they
+// expire. When AWS refuses the credentials themselves, the clients are retired, so the
+// next call reads the keys again (a rotated Secret takes effect without a restart).
+import type { AwsProviderSpec, SecretKeySelector } from '../../api/types.js';
+import { SecretSyncError, SourceAuthError, SourceUnavailableError, sanitize } from '../../errors.js';
+import type { ProviderKube } from '../provider.js';
+import { resolveSecretRef } from '../secret-ref.js';
+import type { AwsClientOptions, AwsCredentials, SecretsApi, StsApi } from './client.js';
+import { refusesCredentials, toAwsError } from './errors.js';
+
+export interface ConnectionOptions {
+  /** How errors name the source. */
+  source: string;
+  spec: AwsProviderSpec;
+  kube: ProviderKube;
+  secretNamespace: string;
+  timeoutMs: number;
+  sessionName: string;
+  roleDurationSeconds: number;
+  onCall?: (operation: string, result: 'success' | 'error') => void;
+  makeSecretsApi(o: AwsClientOptions): SecretsApi;
+  makeStsApi(o: AwsClientOptions): StsApi;
+}
+
+interface Clients {
+  secrets: SecretsApi;
+  sts?: StsApi;
+  /** Credential strings of these clients, cut out of error detail. */
+  redact: string[];
+  users: number;
+  retired: boolean;
+}
+
+export class Connection {
+  private current: Clients | undefined;
+  private pending: Promise<Clients> | undefined;
+  private closed = false;
+
+  constructor(private readonly o: ConnectionOptions) {}
+
+  /** Runs `fn` with the Secrets Manager client, built on first use. */
+  async use<T>(fn: (api: SecretsApi) => Promise<T>): Promise<T> {
+    const c = await this.clients();
+    c.users++;
+    try {
+      return await fn(c.secrets);
+    } catch (err) {
+      if (refusesCredentials(err)) this.retire(c);
+      throw err;
+    } finally {
+      c.users--;
+      if (c.retired && c.users === 0) this.destroy(c);
+    }
+  }
+
+  /** Credentials in use, to cut out of error text. */
+  redactions(): string[] {
+    return this.current?.redact ?? [];
+  }
+
+  /** Destroys the clients. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const pending = this.pending;
+    if (this.current) this.retire(this.current);
+    const late = await pending?.catch(() => undefined);
+    if (late) this.retire(late);
+  }
+
+  private clients(): Promise<Clients> {
+    if (this.closed) throw new SourceUnavailableError(`${this.o.source}: this AWS client was closed; the next sync uses a new one`);
+    if (this.current) return Promise.resolve(this.current);
+    this.pending ??= this.build().then(
+      (c) => {
+        this.pending = undefined;
+        if (this.closed) this.retire(c);
+        else this.current = c;
+        return c;
+      },
+      (err: unknown) => {
+        this.pending = undefined; // not cached: the next call reads the Secret again
+        throw err;
+      },
+    );
+    return this.pending;
+  }
+
+  private retire(c: Clients): void {
+    if (this.current === c) this.current = undefined;
+    c.retired = true;
+    if (c.users === 0) this.destroy(c);
+  }
+
+  private destroy(c: Clients): void {
+    c.secrets.destroy();
+    c.sts?.destroy();
+    c.users = -1; // never destroyed twice
+  }
+
+  private async build(): Promise<Clients> {
+    const { spec } = this.o;
+    const base = await this.staticKeys();
+    const common = { region: spec.region, endpoint: spec.endpoint || undefined, timeoutMs: this.o.timeoutMs };
+    const redact = base ? [base.accessKeyId, base.secretAccessKey] : [];
+    if (!spec.roleArn) {
+      return { secrets: this.o.makeSecretsApi({ ...common, credentials: base }), redact, users: 0, retired: false };
+    }
+    const roleArn = spec.roleArn;
+    const sts = this.o.makeStsApi({ ...common, credentials: base });
+    const retire = () => {
+      if (this.current?.sts === sts) this.retire(this.current);
+    };
+    const secrets = this.o.makeSecretsApi({ ...common, credentials: () => this.assumeRole(sts, roleArn, redact, retire) });
+    return { secrets, sts, redact, users: 0, retired: false };
+  }
+
+  /** The role's temporary credentials; the SDK calls this again shortly before they expire. */
+  private async assumeRole(sts: StsApi, roleArn: string, redact: string[], retire: () => void): Promise<AwsCredentials> {
+    try {
+      const creds = await sts.assumeRole(roleArn, this.o.sessionName, this.o.roleDurationSeconds);
+      this.o.onCall?.('AssumeRole', 'success');
+      redact.push(creds.accessKeyId, creds.secretAccessKey, creds.sessionToken ?? '');
+      return creds;
+    } catch (err) {
+      this.o.onCall?.('AssumeRole', 'error');
+      if (refusesCredentials(err)) retire(); // the base keys: read them again next time
+      throw toAwsError(err, { source: this.o.source, operation: 'AssumeRole', target: roleArn, secrets: redact });
+    }
+  }
+
+  private async staticKeys(): Promise<AwsCredentials | undefined> {
+    const ref = this.o.spec.auth?.secretRef;
+    if (!ref) return undefined;
+    const accessKeyId = await this.readKey(ref.accessKeyIdRef, 'access key id');
+    const secretAccessKey = await this.readKey(ref.secretAccessKeyRef, 'secret access key');
+    return { accessKeyId, secretAccessKey };
+  }
+
+  private async readKey(sel: SecretKeySelector, what: string): Promise<string> {
+    const ref = resolveSecretRef(sel, this.o.secretNamespace);
+    const where = `Secret ${ref.namespace}/${ref.name} key "${ref.key}"`;
+    let bytes: Buffer;
+    try {
+      bytes = await this.o.kube.readSecretKey(ref.namespace, ref.name, ref.key);
+    } catch (err) {
+      if (err instanceof SecretSyncError) throw err;
+      const detail = sanitize(err instanceof Error ? err.message : String(err));
+      throw new SourceAuthError(`${this.o.source}: reading the AWS ${what} from ${where} failed: ${detail}`);
+    }
+    const value = bytes.toString('utf8').trim();
+    if (!value) throw new SourceAuthError(`${this.o.source}: the AWS ${what} in ${where} is empty`);
+    if (!/^[\x21-\x7e]+$/.test(value)) {
+      throw new SourceAuthError(`${this.o.source}: the AWS ${what} in ${where} contains whitespace or non-ASCII characters`);
+    }
+    return value;
+  }
+}

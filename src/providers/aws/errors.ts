@@ -1,0 +1,220 @@
+// One mapping from what the AWS SDK throws (or a BatchGetSecretValue `Errors[]` entry
+// reports) to the operator's typed errors, plus the two questions the call loop asks:
+// may this be retried, and did AWS refuse our credentials themselves. Messages are fixed
+// text naming the source, operation and secret, plus sanitised detail: the first line of
+// AWS's message only (SignatureDoesNotMatch can append the canonical request and string
+// to sign), with known credentials cut out. The SDK error, whose $metadata carries the
+// request id, is never attached.
+import {
+  InvalidSpecError,
+  SecretSyncError,
+  SourceAuthError,
+  SourceNotFoundError,
+  SourceUnavailableError,
+  sanitize,
+} from '../../errors.js';
+import type { BatchError } from './client.js';
+
+export type AwsOperation = 'BatchGetSecretValue' | 'GetSecretValue' | 'AssumeRole';
+
+export interface AwsErrorContext {
+  /** The source, as sourceKey() names it. */
+  source: string;
+  operation: AwsOperation;
+  /** The secret name / ARN asked for (or the role ARN for AssumeRole). */
+  target: string;
+  /** A pinned version id or stage, if any. */
+  version?: string;
+  /** Credentials known at the call site, cut out of any detail as a second line of defence. */
+  secrets?: string[];
+}
+
+/** The AWS credentials themselves were refused or could not be obtained: a fresh client may fix it. */
+const CREDENTIAL_CODES = new Set([
+  'UnrecognizedClientException',
+  'InvalidClientTokenId',
+  'InvalidAccessKeyId',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'InvalidSignatureException',
+  'SignatureDoesNotMatch',
+  'IncompleteSignature',
+  'MissingAuthenticationToken',
+  'CredentialsProviderError',
+  'TokenProviderError',
+]);
+const DENIED_CODES = new Set(['AccessDeniedException', 'AccessDenied', 'NotAuthorized', 'UnauthorizedOperation']);
+const THROTTLING_CODES = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+]);
+const SERVER_CODES = new Set(['InternalServiceError', 'InternalServiceErrorException', 'InternalFailure', 'ServiceUnavailable']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
+
+interface Shape {
+  name?: unknown;
+  code?: unknown;
+  message?: unknown;
+  errors?: unknown;
+  $fault?: unknown;
+  $metadata?: { httpStatusCode?: unknown };
+  $retryable?: unknown;
+}
+
+/** The AWS error code (`name` of SDK exceptions) or the Node error code of a network failure. */
+export function codeOf(err: unknown): string {
+  const e = (err ?? {}) as Shape;
+  if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || !e.name || e.name === 'Error')) return e.code;
+  if (Array.isArray(e.errors)) {
+    const inner = e.errors.map(codeOf).find((c) => NETWORK_CODES.has(c));
+    if (inner) return inner; // AggregateError of a dual-stack connect
+  }
+  const name = typeof e.name === 'string' ? e.name : '';
+  if (name === '' || name === 'Error') {
+    // The SDK re-wraps errors it does not recognise as Errors (e.g. from another realm)
+    // as "AWS SDK error wrapper for Error: connect ECONNREFUSED ...", dropping `code`.
+    const text = typeof e.message === 'string' ? e.message : '';
+    const found = /\b(E[A-Z_]{3,})\b/.exec(text)?.[1];
+    if (found && NETWORK_CODES.has(found)) return found;
+  }
+  return name;
+}
+
+function statusOf(err: unknown): number | undefined {
+  const s = ((err ?? {}) as Shape).$metadata?.httpStatusCode;
+  return typeof s === 'number' ? s : undefined;
+}
+
+/** Throttling, AWS server errors and network failures: worth another attempt after a backoff. */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof SecretSyncError) return err instanceof SourceUnavailableError;
+  const code = codeOf(err);
+  const status = statusOf(err);
+  const e = (err ?? {}) as Shape;
+  return (
+    THROTTLING_CODES.has(code) ||
+    SERVER_CODES.has(code) ||
+    NETWORK_CODES.has(code) ||
+    status === 429 ||
+    (status !== undefined && status >= 500) ||
+    e.$fault === 'server' ||
+    (typeof e.$retryable === 'object' && e.$retryable !== null)
+  );
+}
+
+/**
+ * AWS refused the credentials themselves (not a policy denial): the client should be
+ * rebuilt. An HTTP 401/403 whose error code could not be read counts too (cheap to redo).
+ */
+export function refusesCredentials(err: unknown): boolean {
+  if (err instanceof SecretSyncError) return false;
+  const code = codeOf(err);
+  const status = statusOf(err);
+  return CREDENTIAL_CODES.has(code) || ((status === 401 || status === 403) && !DENIED_CODES.has(code));
+}
+
+/** A policy denial (not a refusal of the credentials). */
+export function isDenied(err: unknown): boolean {
+  return !(err instanceof SecretSyncError) && DENIED_CODES.has(codeOf(err));
+}
+
+function detailOf(err: unknown, secrets: string[]): string {
+  const e = (err ?? {}) as Shape;
+  // A parse error quotes the body it choked on, which may be a secret's value.
+  if (err instanceof SyntaxError || e.name === 'SyntaxError') return 'the answer could not be parsed';
+  let text = typeof e.message === 'string' ? e.message : '';
+  text = (text.split(/\n|The Canonical String|The String-to-Sign|Canonical request/i)[0] ?? '').trim();
+  for (const s of secrets) if (s.length >= 4) text = text.split(s).join('<redacted>');
+  return sanitize(text, 240);
+}
+
+function withDetail(message: string, detail: string): string {
+  return detail ? `${message}: ${detail}` : message;
+}
+
+function describeTarget(ctx: AwsErrorContext): string {
+  if (ctx.operation === 'AssumeRole') return `${ctx.source}: AWS STS AssumeRole of "${ctx.target}"`;
+  const version = ctx.version ? ` version "${ctx.version}"` : '';
+  return `${ctx.source}: AWS Secrets Manager ${ctx.operation} of secret "${ctx.target}"${version}`;
+}
+
+/** The typed error for `err`; typed errors pass through unchanged. */
+export function toAwsError(err: unknown, ctx: AwsErrorContext): SecretSyncError {
+  if (err instanceof SecretSyncError) return err;
+  const code = codeOf(err);
+  const status = statusOf(err);
+  const detail = detailOf(err, ctx.secrets ?? []);
+  const what = describeTarget(ctx);
+  const tag = code ? ` (${code})` : '';
+  if (code === 'ResourceNotFoundException') {
+    const why = ctx.version ? `no such secret, or it has no version or stage "${ctx.version}"` : 'no secret with that name or ARN';
+    return new SourceNotFoundError(withDetail(`${what} found nothing: ${why}`, detail));
+  }
+  if (CREDENTIAL_CODES.has(code)) {
+    const fix =
+      code === 'CredentialsProviderError'
+        ? 'no AWS credentials were found: set spec.aws.auth, or give the operator an identity (IRSA, EKS pod identity)'
+        : 'AWS refused the credentials: check the access key in spec.aws.auth (or the identity of the default chain)';
+    return new SourceAuthError(withDetail(`${what} failed${tag}: ${fix}`, detail));
+  }
+  if (DENIED_CODES.has(code)) {
+    const fix =
+      ctx.operation === 'AssumeRole'
+        ? 'allow sts:AssumeRole on the role for the base identity, and trust that identity in the role'
+        : 'allow secretsmanager:BatchGetSecretValue and secretsmanager:GetSecretValue on the secret in the IAM policy';
+    return new SourceAuthError(withDetail(`${what} was denied${tag}: ${fix}`, detail));
+  }
+  if (status === 401 || status === 403) {
+    // An error body the SDK could not read (e.g. XML where JSON was expected): the status says enough.
+    return new SourceAuthError(
+      withDetail(`${what} was refused (HTTP ${status}): check the credentials (spec.aws.auth / roleArn) and that the IAM policy allows the call`, detail),
+    );
+  }
+  if (code === 'DecryptionFailure') {
+    // Almost always a missing kms:Decrypt grant or a disabled key: a permission problem
+    // to fix, not an outage to wait out.
+    return new SourceAuthError(
+      withDetail(`${what} failed${tag}: Secrets Manager could not decrypt it; allow kms:Decrypt on the secret's KMS key and check that the key is enabled`, detail),
+    );
+  }
+  if (code === 'InvalidRequestException' && /delet/i.test(detail)) {
+    return new SourceNotFoundError(withDetail(`${what} found nothing${tag}: the secret is scheduled for deletion; restore it or change remoteRef.path`, detail));
+  }
+  if (code === 'InvalidParameterException' || code === 'InvalidRequestException' || code === 'ValidationException' || code === 'ValidationError') {
+    return new InvalidSpecError(withDetail(`${what} was rejected as invalid${tag}: check remoteRef.path and remoteRef.version`, detail));
+  }
+  if (THROTTLING_CODES.has(code) || status === 429) {
+    return new SourceUnavailableError(withDetail(`${what} failed${tag}: AWS is throttling requests; retried with backoff`, detail));
+  }
+  if (NETWORK_CODES.has(code)) {
+    return new SourceUnavailableError(withDetail(`${what} failed${tag}: AWS could not be reached (check spec.aws.endpoint / region and the network)`, detail));
+  }
+  if (status !== undefined && status >= 500) {
+    return new SourceUnavailableError(withDetail(`${what} failed${tag}: AWS answered with a server error (HTTP ${status})`, detail));
+  }
+  return new SourceUnavailableError(withDetail(`${what} failed${tag}${status ? ` (HTTP ${status})` : ''}`, detail));
+}
+
+/** The typed error for one secret's entry in BatchGetSecretValue's Errors[]. */
+export function batchEntryError(entry: BatchError, ctx: AwsErrorContext): SecretSyncError {
+  const err = Object.assign(new Error(entry.message ?? ''), { name: entry.errorCode ?? 'UnknownError' });
+  return toAwsError(err, ctx);
+}
