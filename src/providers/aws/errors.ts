@@ -14,6 +14,7 @@ import {
   sanitize,
 } from '../../errors.js';
 import type { BatchError } from './client.js';
+import { SOCKET_ERROR_CODES } from '../network-errors.js';
 
 export type AwsOperation = 'BatchGetSecretValue' | 'GetSecretValue' | 'AssumeRole';
 
@@ -54,20 +55,7 @@ const THROTTLING_CODES = new Set([
   'SlowDown',
 ]);
 const SERVER_CODES = new Set(['InternalServiceError', 'InternalServiceErrorException', 'InternalFailure', 'ServiceUnavailable']);
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-]);
+const NETWORK_CODES = new Set([...SOCKET_ERROR_CODES, 'TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
 
 interface Shape {
   name?: unknown;

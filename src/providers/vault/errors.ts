@@ -11,6 +11,7 @@ import {
   SourceUnavailableError,
   sanitize,
 } from '../../errors.js';
+import { SOCKET_ERROR_CODES } from '../network-errors.js';
 
 export type VaultOperation = 'login' | 'renew' | 'read' | 'revoke';
 
@@ -26,19 +27,7 @@ export interface VaultErrorContext {
   secrets?: string[];
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'ERR_NETWORK',
-  'ERR_SOCKET_CONNECTION_TIMEOUT',
-]);
+const NETWORK_CODES = new Set([...SOCKET_ERROR_CODES, 'ERR_NETWORK', 'ERR_SOCKET_CONNECTION_TIMEOUT']);
 
 /** The HTTP status of a Vault answer node-vault rejected, if it was one. */
 export function statusOf(err: unknown): number | undefined {
