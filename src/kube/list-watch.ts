@@ -12,7 +12,7 @@ import {
   RequestContext,
   Watch,
 } from '@kubernetes/client-node';
-import type { ListWatch, WatchEventType, WatchHandle } from '../runtime/informer.js';
+import type { ListWatch, WatchEventType, WatchHandle } from '../runtime/informer-types.js';
 
 export interface ListWatchOptions {
   /** Collection path, e.g. `/api/v1/secrets` or `/apis/secretsync.io/v1alpha1/namespaces/ns/secretsyncs`. */

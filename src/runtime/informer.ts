@@ -10,101 +10,25 @@
 import { abortReason, realClock } from './clock.js';
 import type { Clock, Timer } from './clock.js';
 
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+import {
+  isGone,
+  objectKey,
+  watchErrorText,
+  type InformerEvent,
+  type InformerHandlers,
+  type InformerOptions,
+  type KubeObjectLike,
+  type ListWatch,
+  type RelistReason,
+  type WatchEventType,
+  type WatchHandle,
+} from './informer-types.js';
 
-export interface KubeObjectLike {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
-}
-
-export interface WatchHandle {
-  abort(): void;
-}
-
-/** The port to the API server: one list, and a watch from a resourceVersion. */
-export interface ListWatch<T> {
-  list(): Promise<{ items: T[]; resourceVersion: string }>;
-  /** `onEvent` gets ERROR events with their Status object; `onDone` fires once when the watch ends. */
-  watch(
-    resourceVersion: string,
-    onEvent: (type: WatchEventType, obj: unknown) => void,
-    onDone: (err?: unknown) => void,
-  ): Promise<WatchHandle>;
-}
-
-export interface InformerHandlers<T> {
-  onAdd?(obj: T): void;
-  onUpdate?(oldObj: T, newObj: T): void;
-  onDelete?(obj: T): void;
-}
-
-export type InformerEventType =
-  | 'listed'
-  | 'list-error'
-  | 'watch-started'
-  | 'watch-ended'
-  | 'watch-error'
-  | 'relist'
-  | 'watchdog-fired'
-  | 'gone';
-
-/** For monitoring: `count` on `listed`, `error` on the error types, `reason` on `relist`. */
-export interface InformerEvent {
-  type: InformerEventType;
-  count?: number;
-  error?: string;
-  reason?: RelistReason;
-}
-
-export type RelistReason = 'gone' | 'watchdog' | 'resync';
-
-export interface InformerOptions<T> {
-  listWatch: ListWatch<T>;
-  clock?: Clock;
-  /** Periodic relist that repairs the cache. Default 10 min. */
-  resyncMs?: number;
-  /** Relist when no event (bookmarks included) arrived for this long. Default 5 min. */
-  watchdogMs?: number;
-  /** A list that has not answered after this long counts as failed. Default 60 s. */
-  listTimeoutMs?: number;
-  /** Restart backoff: initial 200 ms, doubling, capped at 30 s, minus up to `jitter` of it. */
-  backoff?: { initialMs?: number; maxMs?: number; jitter?: number };
-  /** A watch that lived this long (and was not silent) resets the backoff. Default 30 s. */
-  healthyWatchMs?: number;
-  /** Jitter source, [0, 1). Default Math.random. */
-  random?: () => number;
-  onEvent?: (e: InformerEvent) => void;
-  /** A throwing handler is reported here and does not disturb the informer or other handlers. */
-  onHandlerError?: (err: unknown) => void;
-}
+export * from './informer-types.js';
 
 type WatchOutcome =
   | { kind: 'ended' | 'gone' | 'watchdog' | 'resync' | 'stopped' }
   | { kind: 'error'; error: string };
-
-/** The cache key of an object: `namespace/name`, or `name` when it has no namespace. */
-export function objectKey(obj: KubeObjectLike): string | undefined {
-  const name = obj.metadata?.name;
-  if (!name) return undefined;
-  const ns = obj.metadata?.namespace;
-  return ns ? `${ns}/${name}` : name;
-}
-
-/** 410 Gone as an error (`code`/`statusCode`) or as the Status of an ERROR event. */
-export function isGone(errOrStatus: unknown): boolean {
-  if (typeof errOrStatus !== 'object' || errOrStatus === null) return false;
-  const e = errOrStatus as { code?: unknown; statusCode?: unknown; reason?: unknown };
-  return e.code === 410 || e.statusCode === 410 || e.reason === 'Expired' || e.reason === 'Gone';
-}
-
-/** A short description for monitoring; never an object's content. */
-function describe(err: unknown): string {
-  if (err instanceof Error) return err.message.slice(0, 300);
-  if (typeof err === 'object' && err !== null) {
-    const s = err as { code?: unknown; reason?: unknown; message?: unknown };
-    return [s.code, s.reason, s.message].filter((x) => x !== undefined).join(' ').slice(0, 300) || 'unknown error';
-  }
-  return String(err).slice(0, 300);
-}
 
 export class Informer<T extends KubeObjectLike> {
   private readonly lw: ListWatch<T>;
@@ -250,7 +174,7 @@ export class Informer<T extends KubeObjectLike> {
         } catch (err) {
           if (this.stopped) break;
           mustList = true;
-          this.emit({ type: 'list-error', error: describe(err) });
+          this.emit({ type: 'list-error', error: watchErrorText(err) });
           await this.pause(this.backoffMs(attempt++));
           continue;
         }
@@ -402,7 +326,7 @@ export class Informer<T extends KubeObjectLike> {
         if (done) return;
         if (err === undefined || err === null) finish({ kind: 'ended' });
         else if (isGone(err)) finish({ kind: 'gone' });
-        else finish({ kind: 'error', error: describe(err) });
+        else finish({ kind: 'error', error: watchErrorText(err) });
       };
       let p: Promise<WatchHandle>;
       try {
@@ -424,7 +348,7 @@ export class Informer<T extends KubeObjectLike> {
 
   /** Applies one watch event to the cache; returns an outcome when the watch must end. */
   private apply(type: WatchEventType, obj: unknown): WatchOutcome | undefined {
-    if (type === 'ERROR') return isGone(obj) ? { kind: 'gone' } : { kind: 'error', error: describe(obj) };
+    if (type === 'ERROR') return isGone(obj) ? { kind: 'gone' } : { kind: 'error', error: watchErrorText(obj) };
     if (typeof obj !== 'object' || obj === null) return undefined;
     const o = obj as T;
     const rv = o.metadata?.resourceVersion;
