@@ -23,7 +23,7 @@ import { describeError } from './describe-error.js';
 import { fetchContent } from './fetch.js';
 import { finalize } from './finalizer.js';
 import type { SyncReader, SyncWriter } from './ports.js';
-import { nextRefreshAfter } from './schedule.js';
+import { intervalMs, nextRefreshAfter } from './schedule.js';
 import { failureStatus, sameStatus, successStatus } from './status.js';
 import { assertOwnable, desiredSecret, ownedBy, secretMatches, targetName } from './target.js';
 
@@ -62,6 +62,7 @@ export class RecordedError extends Error {
 }
 
 const MIN_REQUEUE_MS = 1000;
+const TERMINAL_RECHECK_MS = 3_600_000;
 
 export class SecretSyncReconciler {
   private readonly memory = new Map<string, Memory>();
@@ -114,7 +115,10 @@ export class SecretSyncReconciler {
       if (err instanceof StaleObjectError) throw new RecordedError(err, true);
       await this.recordFailure(ss, err, now);
       this.d.metrics?.syncs.inc({ namespace, result: 'error' });
-      throw new RecordedError(err, describeError(err).retryable);
+      if (describeError(err).retryable) throw new RecordedError(err, true);
+      // Not retryable with backoff (the spec or the remote value must change first), but
+      // still looked at again on the refresh schedule, so a fix outside this object is seen.
+      return { requeueAfterMs: intervalMs(ss.spec.refresh) ?? TERMINAL_RECHECK_MS };
     }
   }
 
