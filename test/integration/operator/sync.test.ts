@@ -19,6 +19,7 @@ import {
   secretData,
   waitReady,
 } from '../../helpers/kube.js';
+import { expectNoLeak } from '../../helpers/leaks.js';
 import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
 import { startProxy, type Proxy } from '../../helpers/tcp-proxy.js';
@@ -292,14 +293,5 @@ test('deletionPolicy Delete removes the Secret; Retain keeps it, released', asyn
 });
 
 test('the canary value never appears in logs, events or status', async () => {
-  const events = await core.listNamespacedEvent({ namespace: ns });
-  expect(events.items.length).toBeGreaterThan(0);
-  expect(JSON.stringify(events.items)).not.toContain(CANARY);
-  const syncs = await custom.listNamespacedCustomObject({ group: 'secretsync.io', version: 'v1alpha1', namespace: ns, plural: 'secretsyncs' });
-  expect(JSON.stringify(syncs)).not.toContain(CANARY);
-  expect(op.logs.length).toBeGreaterThan(0);
-  const leaked = op.logs.findIndex((l) => l.includes(CANARY));
-  expect(leaked).toBe(-1);
-  const metrics = await getText(`http://127.0.0.1:${op.metricsPort}/metrics`);
-  expect(metrics.body).not.toContain(CANARY);
+  await expectNoLeak({ core, custom }, ns, op, CANARY);
 });

@@ -141,12 +141,4 @@ export async function closedPort(): Promise<number> {
   return address.port;
 }
 
-/** The error `p` rejects with (fails the test when it resolves). */
-export async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection, got a value');
-}
+export { rejection } from '../../helpers/rejection.js';

@@ -8,6 +8,7 @@
 import { KeyNotFoundError, SourceAuthError, SourceNotFoundError, SourceUnavailableError } from '../../../../src/errors.js';
 import type { SecretProvider } from '../../../../src/providers/provider.js';
 import { uniqueName } from '../../../helpers/stack.js';
+import { rejection } from '../../../helpers/rejection.js';
 
 export interface WrittenSecret {
   /** remoteRef.path to read it at. */
@@ -39,15 +40,6 @@ export interface ProviderHarness {
 /** A value nobody writes by accident. */
 function canaryValue(): string {
   return `canary-${uniqueName('c')}-${Math.random().toString(36).slice(2)}`;
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection, got a value');
 }
 
 export function describeProviderContract(name: string, harness: ProviderHarness): void {
