@@ -17,6 +17,7 @@ export const Reason = {
   NamespaceNotAllowed: 'NamespaceNotAllowed',
   SizeLimitExceeded: 'SizeLimitExceeded',
   TargetConflict: 'TargetConflict',
+  TargetInvalid: 'TargetInvalid',
   KubernetesError: 'KubernetesError',
   InternalError: 'InternalError',
 } as const;
@@ -63,6 +64,8 @@ export class NamespaceNotAllowedError extends define('ESS_NAMESPACE_NOT_ALLOWED'
 export class SizeLimitError extends define('ESS_SIZE_LIMIT', Reason.SizeLimitExceeded, false) {}
 /** The target Secret exists and is not ours, or has a type we refuse to write. */
 export class TargetConflictError extends define('ESS_TARGET_CONFLICT', Reason.TargetConflict, true) {}
+/** The API server refuses the target Secret as it would be written (e.g. a type whose required keys are missing). */
+export class TargetInvalidError extends define('ESS_TARGET_INVALID', Reason.TargetInvalid, false) {}
 /** The Kubernetes API failed in a way that is not the user's to fix. */
 export class KubernetesError extends define('ESS_KUBERNETES', Reason.KubernetesError, true) {}
 /** Our cached copy was stale (409 on a resourceVersion precondition): retried from a fresh cache, never reported. */
@@ -80,6 +83,7 @@ export const errorClasses = [
   NamespaceNotAllowedError,
   SizeLimitError,
   TargetConflictError,
+  TargetInvalidError,
   KubernetesError,
 ] as const;
 

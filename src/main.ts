@@ -4,12 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  KubernetesObjectApi,
-} from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import {
   GROUP,
   MANAGED_BY_LABEL,
@@ -39,10 +34,12 @@ import { Informer } from './runtime/informer.js';
 import { LeaderElector } from './runtime/leader-election.js';
 import { Manager } from './runtime/manager.js';
 import { WorkQueue } from './runtime/workqueue.js';
+import { sourceKey } from './api/source-ref.js';
+import { hmacKey } from './secretsync/content.js';
 import type { KubeSecret } from './secretsync/ports.js';
 import { SecretSyncReconciler } from './secretsync/reconciler.js';
-import { wireEvents } from './secretsync/events.js';
-import { SourceReconciler, sourceKeyOf } from './secretsync/source-reconciler.js';
+import { wireEvents, type NamespaceLike } from './secretsync/events.js';
+import { SourceReconciler } from './secretsync/source-reconciler.js';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -73,10 +70,9 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   const limit = <T>(fn: () => Promise<T>) => limiter.withRateLimit(fn, retryAfterMs);
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
-  const objects = KubernetesObjectApi.makeApiClient(kc);
 
   log.info({ operatorNamespace: opNs, namespace: opts.namespace ?? '(all)', leaderElect: opts.leaderElect }, 'starting');
-  const hmacKey = await ensureHmacKey(core, opNs);
+  const contentKey = hmacKey(await ensureHmacKey(core, opNs));
 
   const nsPath = (base: string, plural: string) =>
     opts.namespace ? `${base}/namespaces/${opts.namespace}/${plural}` : `${base}/${plural}`;
@@ -105,16 +101,23 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     }),
     onEvent: informerEvents('Secret'),
   });
-  const informers = [secretSyncs, secretSources, clusterSecretSources, ownedSecrets];
+  // Namespace labels decide which namespaces a ClusterSecretSource's namespaceSelector admits.
+  const namespaces = new Informer<NamespaceLike>({
+    listWatch: listWatch<NamespaceLike>(kc, {
+      path: '/api/v1/namespaces',
+      ...(opts.namespace ? { fieldSelector: `metadata.name=${opts.namespace}` } : {}),
+    }),
+    onEvent: informerEvents('Namespace'),
+  });
+  const informers = [secretSyncs, secretSources, clusterSecretSources, ownedSecrets, namespaces];
 
   let elector: LeaderElector | undefined;
   const canWrite = () => !elector || elector.isLeader();
   const providers = new ProviderRegistry().register(vaultProvider).register(awsProvider);
-  const reader = new CacheSyncReader({ core, secretSyncs, secretSources, clusterSecretSources, ownedSecrets, limit });
+  const reader = new CacheSyncReader({ secretSyncs, secretSources, clusterSecretSources, managedSecrets: ownedSecrets, namespaces });
   const writer = new KubeSyncWriter({
     core,
     custom,
-    objects,
     canWrite,
     limit,
     onWrite: (resource, verb) => metrics.apiWrites.inc({ resource, verb }),
@@ -122,10 +125,11 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   const reconciler = new SecretSyncReconciler({
     reader,
     writer,
-    providers,
+    // TEMP until the provider branch lands ProviderRegistry.alignsRefreshes.
+    providers: { client: (s, d) => providers.client(s, d), alignsRefreshes: (s) => s.spec.aws !== undefined },
     providerKube: providerKube(core),
     operatorNamespace: opNs,
-    hmacKey,
+    hmacKey: contentKey,
     log,
     metrics,
   });
@@ -141,11 +145,20 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
       if (r.error) log.debug({ key: r.key, result: r.result }, 'reconcile failed');
     },
   });
-  wireEvents({ queue, secretSyncs, secretSources, clusterSecretSources, ownedSecrets });
+  wireEvents({
+    queue,
+    secretSyncs,
+    secretSources,
+    clusterSecretSources,
+    ownedSecrets,
+    namespaces,
+    // A deleted or edited source gives up its client now: tokens revoked, timers stopped.
+    onSourceRetired: (src) => void providers.evict(src),
+  });
 
   // Source status (Ready when the provider block is valid) on its own small queue.
   const sourceReconciler = new SourceReconciler(
-    { getSource: (k, n, name) => reader.getSource(k, n, name), patchSourceStatus: (src, st) => writer.patchSourceStatus(src, st) },
+    { getSource: (ref) => reader.getSource(ref), patchSourceStatus: (src, st) => writer.patchSourceStatus(src, st) },
     providers,
     opNs,
   );
@@ -160,8 +173,8 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   });
   for (const inf of [secretSources, clusterSecretSources]) {
     inf.addHandlers({
-      onAdd: (s) => sourceQueue.add(sourceKeyOf(s)),
-      onUpdate: (a, b) => a.metadata.generation !== b.metadata.generation && sourceQueue.add(sourceKeyOf(b)),
+      onAdd: (s) => sourceQueue.add(sourceKey(s)),
+      onUpdate: (a, b) => a.metadata.generation !== b.metadata.generation && sourceQueue.add(sourceKey(b)),
     });
   }
 

@@ -3,6 +3,7 @@
 // can reject (shapes, enums, exactly-one-of, names) it rejects here; the controller
 // rejects the rest with Ready=False (see validate.ts).
 import { arr, exactlyOne, int, map, obj, str, type JSONSchemaProps } from './openapi.js';
+import { MINTING_TYPES } from './types.js';
 
 const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
@@ -206,7 +207,7 @@ const remoteVersion = str('Pin a provider version: Vault KV v2 a version number;
 });
 
 const refresh = obj(
-  'When the operator re-reads the source. One of schedule or interval; default interval 1h. Computed from status, so operator restarts do not shift it; a small jitter spreads load.',
+  'When the operator re-reads the source. One of schedule or interval; default interval 1h. Each SecretSync sits at a fixed offset of its own inside the interval (syncs of a batching source such as AWS share one offset, so their reads go out together), so a restart or a leader change neither shifts the schedule nor makes everything due at once. A refresh that finds the same content writes nothing.',
   {
     schedule: str('Cron schedule, 5 fields (minute hour day month weekday) or 6 (with seconds first).', {
       minLength: 9,
@@ -225,8 +226,6 @@ const refresh = obj(
     ],
   },
 );
-
-const MINTING_TYPES = ['kubernetes.io/service-account-token', 'bootstrap.kubernetes.io/token'];
 
 const target = obj('The Secret the operator writes.', {
   name: str('Name of the Secret. Default: the SecretSync\'s name.', { pattern: DNS_SUBDOMAIN, maxLength: 253 }),
@@ -323,8 +322,14 @@ export const secretSyncSchema: JSONSchemaProps = obj(
       }),
       contentHmac: str('HMAC-SHA256 of the synced content under an operator key (never a bare hash).'),
       sourceVersions: map('Provider version id of each remote path read.', str('A version id.')),
-      lastSyncTime: str('When the content was last read from the source successfully.', { format: 'date-time' }),
-      nextRefreshTime: str('When the source will be read next.', { format: 'date-time' }),
+      lastSyncTime: str(
+        'When the operator last wrote the target Secret: a new version, a spec change, or a repair of a Secret changed or deleted by someone else. A refresh that finds the same content writes nothing, so it does not move this time; the Ready condition says how often the source is checked.',
+        { format: 'date-time' },
+      ),
+      forceSyncHandled: str(
+        'The value of the secretsync.io/force-sync annotation the operator last acted upon (values over 128 characters as sha256:<hex>). Setting the annotation to any other value syncs once.',
+        { maxLength: 256 },
+      ),
     }),
   },
   { required: ['spec'] },

@@ -151,8 +151,10 @@ export interface SecretSyncStatus {
   version?: number;
   contentHmac?: string;
   sourceVersions?: Record<string, string>;
+  /** When the operator last wrote the target Secret (new version, spec change or repair). */
   lastSyncTime?: string;
-  nextRefreshTime?: string;
+  /** The secretsync.io/force-sync annotation value last acted upon (long values as a hash). */
+  forceSyncHandled?: string;
 }
 
 export interface SecretSync {
@@ -172,11 +174,18 @@ export const DEFAULTS = {
   appRoleMount: 'approle',
 } as const;
 
+/** Secret types the API server fills with credentials it mints: never a sync target. */
+export const MINTING_TYPES: readonly string[] = ['kubernetes.io/service-account-token', 'bootstrap.kubernetes.io/token'];
+
 /** Annotation whose every new value asks for a sync now. */
 export const FORCE_SYNC_ANNOTATION = 'secretsync.io/force-sync';
 export const FINALIZER = 'secretsync.io/finalizer';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'secretsync';
-/** Label on target Secrets naming the SecretSync that owns them (the informer filters on it). */
+/**
+ * Label on target Secrets marking the SecretSync that owns them (the informer filters on
+ * its presence). Its value is the SecretSync's name when that fits a label value (63
+ * characters), else a shortened form; ownership itself is the controller owner reference.
+ */
 export const OWNER_LABEL = 'secretsync.io/sync';
 export const FIELD_MANAGER = 'secretsync';

@@ -21,8 +21,22 @@ export function retryAfterMs(err: unknown): number | undefined {
   return Number.isFinite(s) && s >= 0 ? s * 1000 : 1000;
 }
 
+/**
+ * API server text is echoed into status and events, so it is cleaned first: quoted field
+ * values in validation errors (`Invalid value: "..."`, which for a Secret could be its
+ * content) are dropped, and anything shaped like base64 data or a token is cut by sanitize().
+ */
+export function sanitizeApiText(text: string): string {
+  return sanitize(
+    text
+      .replace(/(Invalid value|Unsupported value|Duplicate value|Forbidden value): "(?:[^"\\]|\\.)*"/g, '$1: <redacted>')
+      .replace(/(Invalid value|Unsupported value|Duplicate value|Forbidden value): (?:0x[0-9a-f]+|\{[^}]*\}|\[[^\]]*\])/g, '$1: <redacted>')
+      .replace(/[A-Za-z0-9+/_-]{40,}={0,2}/g, '<redacted>'),
+  );
+}
+
 /** The Status message of an API error, without the request body. */
-function apiMessage(err: unknown): string {
+export function apiMessage(err: unknown): string {
   if (err instanceof ApiException) {
     const body = err.body as unknown;
     let msg: string | undefined;
@@ -41,5 +55,7 @@ function apiMessage(err: unknown): string {
 }
 
 export function kubeError(action: string, err: unknown): KubernetesError {
-  return new KubernetesError(`Kubernetes API: ${action} failed: ${sanitize(apiMessage(err))}`);
+  return new KubernetesError(`Kubernetes API: ${action} failed: ${sanitizeApiText(apiMessage(err))}`);
 }
+
+export const isInvalid = (err: unknown) => statusCode(err) === 422;

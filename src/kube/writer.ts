@@ -1,27 +1,21 @@
 // SyncWriter on the real API server. Every write first checks that this replica may
 // write (it holds the leader lease), goes through the client-side rate limiter, and is
-// counted. Secrets are written with server-side apply (field manager `secretsync`).
-import {
-  type CoreV1Api,
-  type CustomObjectsApi,
-  type KubernetesObjectApi,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
+// counted. Secrets are created with POST and changed with merge patches carrying a
+// resourceVersion, so a write never lands on a Secret we did not see to be ours (field
+// manager `secretsync`; docs/adr/0001-secret-writes.md).
+import { type CoreV1Api, type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import {
   FIELD_MANAGER,
   GROUP,
-  MANAGED_BY_LABEL,
-  OWNER_LABEL,
   VERSION,
   type AnySource,
   type SecretSync,
   type SecretSyncStatus,
   type SourceStatus,
 } from '../api/types.js';
-import { KubernetesError, StaleObjectError } from '../errors.js';
-import type { KubeSecret, SyncWriter } from '../secretsync/ports.js';
-import { isConflict, isNotFound, kubeError } from './errors.js';
+import { KubernetesError, StaleObjectError, TargetInvalidError } from '../errors.js';
+import type { KubeSecret, SecretPatch, SyncWriter } from '../secretsync/ports.js';
+import { apiMessage, isConflict, isInvalid, isNotFound, kubeError, sanitizeApiText } from './errors.js';
 
 export class NotLeaderError extends KubernetesError {
   constructor() {
@@ -32,7 +26,6 @@ export class NotLeaderError extends KubernetesError {
 export interface WriterDeps {
   core: CoreV1Api;
   custom: CustomObjectsApi;
-  objects: KubernetesObjectApi;
   /** Leader fence: false means do not write at all. */
   canWrite: () => boolean;
   /** Client-side rate limit around each call. */
@@ -42,6 +35,7 @@ export interface WriterDeps {
 }
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
 
 export class KubeSyncWriter implements SyncWriter {
   constructor(private readonly d: WriterDeps) {}
@@ -61,22 +55,46 @@ export class KubeSyncWriter implements SyncWriter {
     } catch (err) {
       if (opts.ignoreNotFound && isNotFound(err)) return undefined;
       if (isConflict(err)) throw new StaleObjectError(`Kubernetes API: ${action}: the object changed meanwhile; retrying`);
+      if (resource === 'secrets' && isInvalid(err)) {
+        throw new TargetInvalidError(
+          `the API server refuses ${action.replace(/^[a-z]+ /, '')}: ${sanitizeApiText(apiMessage(err))}: fix spec.target (type, labels, annotations) or the keys synced into it`,
+        );
+      }
       throw kubeError(action, err);
     }
   }
 
-  async applySecret(secret: KubeSecret): Promise<void> {
+  async createSecret(secret: KubeSecret): Promise<'created' | 'exists'> {
     const { namespace, name } = secret.metadata;
-    await this.write('secrets', 'apply', `applying Secret ${namespace}/${name}`, () =>
-      this.d.objects.patch(
-        { apiVersion: 'v1', kind: 'Secret', ...secret },
-        undefined,
-        undefined,
-        FIELD_MANAGER,
-        true,
-        PatchStrategy.ServerSideApply,
-      ),
+    try {
+      await this.write('secrets', 'create', `creating Secret ${namespace}/${name}`, () =>
+        this.d.core.createNamespacedSecret({ namespace, body: secret, fieldManager: FIELD_MANAGER }),
+      );
+      return 'created';
+    } catch (err) {
+      if (err instanceof StaleObjectError) return 'exists'; // 409 AlreadyExists: nothing was written
+      throw err;
+    }
+  }
+
+  async patchSecret(namespace: string, name: string, patch: SecretPatch): Promise<void> {
+    await this.write('secrets', 'patch', `updating Secret ${namespace}/${name}`, () =>
+      this.d.core.patchNamespacedSecret({ name, namespace, body: patch, fieldManager: FIELD_MANAGER }, mergePatch),
     );
+  }
+
+  async validateSecret(secret: KubeSecret): Promise<void> {
+    const { namespace, name } = secret.metadata;
+    // A dry-run create runs the API server's validation and admission before it looks for the
+    // name: AlreadyExists means the Secret itself would be accepted.
+    try {
+      await this.write('secrets', 'create-dry-run', `checking Secret ${namespace}/${name}`, () =>
+        this.d.core.createNamespacedSecret({ namespace, body: secret, dryRun: 'All', fieldManager: FIELD_MANAGER }),
+      );
+    } catch (err) {
+      if (err instanceof StaleObjectError) return;
+      throw err;
+    }
   }
 
   async deleteSecret(namespace: string, name: string, uid: string): Promise<void> {
@@ -89,34 +107,25 @@ export class KubeSyncWriter implements SyncWriter {
     );
   }
 
-  async releaseSecret(secret: KubeSecret, ownerUid: string): Promise<void> {
-    const { namespace, name } = secret.metadata;
-    const ownerReferences = (secret.metadata.ownerReferences ?? []).filter((o) => o.uid !== ownerUid);
-    await this.write('secrets', 'patch', `releasing Secret ${namespace}/${name}`, () =>
-      this.d.core.patchNamespacedSecret(
-        {
-          name,
-          namespace,
-          body: {
-            metadata: {
-              resourceVersion: secret.metadata.resourceVersion,
-              ownerReferences,
-              labels: { [OWNER_LABEL]: null, [MANAGED_BY_LABEL]: null },
-            },
-          },
-        },
-        mergePatch,
-      ),
-    );
+  async readSecret(namespace: string, name: string): Promise<KubeSecret | undefined> {
+    try {
+      return (await this.d.limit(() => this.d.core.readNamespacedSecret({ name, namespace }))) as KubeSecret;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw kubeError(`reading Secret ${namespace}/${name}`, err);
+    }
   }
 
-  async patchStatus(ss: SecretSync, status: SecretSyncStatus): Promise<string | undefined> {
+  async writeStatus(ss: SecretSync, status: SecretSyncStatus): Promise<string | undefined> {
     const { namespace = '', name, resourceVersion } = ss.metadata;
+    // A JSON patch replacing the whole status (a merge patch never removes map keys), with
+    // the resourceVersion we computed it from as precondition (409 when it moved).
+    const body = [
+      { op: 'replace', path: '/metadata/resourceVersion', value: resourceVersion },
+      { op: 'add', path: '/status', value: status },
+    ];
     const r = (await this.write('secretsyncs/status', 'patch', `updating status of SecretSync ${namespace}/${name}`, () =>
-      this.d.custom.patchNamespacedCustomObjectStatus(
-        { group: GROUP, version: VERSION, namespace, plural: 'secretsyncs', name, body: { metadata: { resourceVersion }, status } },
-        mergePatch,
-      ),
+      this.d.custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural: 'secretsyncs', name, body }, jsonPatch),
     )) as SecretSync | undefined;
     return r?.metadata?.resourceVersion;
   }

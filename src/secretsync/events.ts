@@ -1,8 +1,12 @@
-// Informer events → work-queue keys (level-triggered: events only say which SecretSync
-// to look at). SecretSync changes that matter, our Secrets changing under us, and source
-// changes (every SecretSync reading through that source) all enqueue `namespace/name`.
-import { OWNER_LABEL, type AnySource, type SecretSync } from '../api/types.js';
+// Informer events → work-queue keys (level-triggered: events only say which SecretSync to
+// look at). SecretSync changes that matter, our Secrets changing under us (mapped to their
+// controlling SecretSync), source changes (every SecretSync reading through that source),
+// and namespace label changes (SecretSyncs there reading through a ClusterSecretSource)
+// all enqueue `namespace/name`. A deleted or edited source also releases its client.
+import { refOfSource, sameSourceRef, sourceRefOf } from '../api/source-ref.js';
+import type { AnySource, SecretSync } from '../api/types.js';
 import type { KubeSecret } from './ports.js';
+import { controllingSync } from './target.js';
 
 interface Queue {
   add(key: string): void;
@@ -12,12 +16,19 @@ interface Watched<T> {
   addHandlers(h: { onAdd?: (o: T) => void; onUpdate?: (a: T, b: T) => void; onDelete?: (o: T) => void }): () => void;
 }
 
+export interface NamespaceLike {
+  metadata: { name: string; labels?: Record<string, string> };
+}
+
 export interface EventSources {
   queue: Queue;
   secretSyncs: Watched<SecretSync>;
   secretSources: Watched<AnySource>;
   clusterSecretSources: Watched<AnySource>;
   ownedSecrets: Watched<KubeSecret>;
+  namespaces?: Watched<NamespaceLike>;
+  /** A source was deleted, or its spec or uid changed: its cached client must go (tokens revoked). */
+  onSourceRetired?: (src: AnySource) => void;
 }
 
 const keyOf = (o: { metadata: { namespace?: string; name: string } }) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
@@ -30,9 +41,7 @@ export function needsReconcile(a: SecretSync, b: SecretSync): boolean {
 }
 
 export function usesSource(ss: SecretSync, src: AnySource): boolean {
-  const kind = ss.spec.sourceRef.kind ?? 'SecretSource';
-  if (kind !== src.kind || ss.spec.sourceRef.name !== src.metadata.name) return false;
-  return kind === 'ClusterSecretSource' || ss.metadata.namespace === src.metadata.namespace;
+  return sameSourceRef(sourceRefOf(ss), refOfSource(src));
 }
 
 export function wireEvents(s: EventSources): void {
@@ -42,14 +51,39 @@ export function wireEvents(s: EventSources): void {
     onDelete: (o) => s.queue.add(keyOf(o)),
   });
   const bySecret = (sec: KubeSecret) => {
-    const owner = sec.metadata.labels?.[OWNER_LABEL];
+    const owner = controllingSync(sec);
     if (owner) s.queue.add(`${sec.metadata.namespace}/${owner}`);
   };
-  s.ownedSecrets.addHandlers({ onAdd: bySecret, onUpdate: (_a, b) => bySecret(b), onDelete: bySecret });
+  s.ownedSecrets.addHandlers({
+    onAdd: bySecret,
+    onUpdate: (a, b) => {
+      bySecret(b);
+      if (controllingSync(a) !== controllingSync(b)) bySecret(a);
+    },
+    onDelete: bySecret,
+  });
   const bySource = (src: AnySource) => {
     for (const ss of s.secretSyncs.list()) if (usesSource(ss, src)) s.queue.add(keyOf(ss));
   };
   for (const inf of [s.secretSources, s.clusterSecretSources]) {
-    inf.addHandlers({ onAdd: bySource, onUpdate: (_a, b) => bySource(b), onDelete: bySource });
+    inf.addHandlers({
+      onAdd: bySource,
+      onUpdate: (a, b) => {
+        if (a.metadata.uid !== b.metadata.uid || a.metadata.generation !== b.metadata.generation) s.onSourceRetired?.(a);
+        bySource(b);
+      },
+      onDelete: (o) => {
+        s.onSourceRetired?.(o);
+        bySource(o);
+      },
+    });
   }
+  s.namespaces?.addHandlers({
+    onUpdate: (a, b) => {
+      if (JSON.stringify(a.metadata.labels ?? {}) === JSON.stringify(b.metadata.labels ?? {})) return;
+      for (const ss of s.secretSyncs.list()) {
+        if (ss.metadata.namespace === b.metadata.name && ss.spec.sourceRef.kind === 'ClusterSecretSource') s.queue.add(keyOf(ss));
+      }
+    },
+  });
 }

@@ -1,24 +1,24 @@
-// Deletion of a SecretSync: with deletionPolicy Delete the target Secret goes too; with
-// Retain it is released (owner reference and our labels dropped, so the garbage
-// collector leaves it). Only then is our finalizer removed.
-import { FINALIZER, OWNER_LABEL, type SecretSync } from '../api/types.js';
-import type { Logger } from '../observability/logger.js';
-import type { SyncReader, SyncWriter } from './ports.js';
-import { ownedBy, targetName } from './target.js';
+// Deletion of a SecretSync, as a plan. Without our finalizer there is nothing to do: the
+// target Secret carries a controller owner reference, so the garbage collector deletes it
+// (deletionPolicy Delete). With it (deletionPolicy Retain, or objects from older versions),
+// the Secrets this SecretSync owns are deleted or released by policy, then the finalizer goes.
+import { FINALIZER } from '../api/types.js';
+import type { Observed } from './observe.js';
+import { strayCleanups, type Plan } from './plan.js';
+import { isOwnedBy } from './target.js';
 
-export async function finalize(ss: SecretSync, reader: SyncReader, writer: SyncWriter, log: Logger): Promise<void> {
-  if (!(ss.metadata.finalizers ?? []).includes(FINALIZER)) return;
-  const namespace = ss.metadata.namespace ?? '';
-  const name = targetName(ss);
-  const secret = await reader.getSecret(namespace, name);
-  if (secret && ownedBy(secret, ss) && secret.metadata.labels?.[OWNER_LABEL] === ss.metadata.name) {
-    if ((ss.spec.target?.deletionPolicy ?? 'Delete') === 'Delete') {
-      await writer.deleteSecret(namespace, name, secret.metadata.uid ?? '');
-      log.info({ secretsync: `${namespace}/${ss.metadata.name}`, secret: name }, 'deleted target Secret');
-    } else {
-      await writer.releaseSecret(secret, ss.metadata.uid ?? '');
-      log.info({ secretsync: `${namespace}/${ss.metadata.name}`, secret: name }, 'retained target Secret');
-    }
-  }
-  await writer.setFinalizers(ss, (ss.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));
+export function planDeletion(o: Observed): Plan | undefined {
+  const list = o.ss.metadata.finalizers ?? [];
+  if (!list.includes(FINALIZER)) return undefined;
+  // The target counts as a stray here: everything this SecretSync owns goes by policy.
+  const ours = o.target && isOwnedBy(o.target, o.ss.metadata.uid) ? [o.target] : [];
+  return {
+    finalizers: { list: list.filter((f) => f !== FINALIZER), when: 'after' },
+    cleanups: strayCleanups({ ...o, strays: [...ours, ...o.strays] }),
+    events: [],
+    requeueAfterMs: 0,
+    result: 'idle',
+    memory: o.memory ?? { lastCheck: o.now, sourceVersion: o.sourceVersion },
+    forceSyncHandled: o.ss.status?.forceSyncHandled,
+  };
 }

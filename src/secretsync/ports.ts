@@ -1,6 +1,7 @@
-// The narrow ports the SecretSync reconciler talks through. src/kube/ implements them
-// on the real API server (reads from informer caches, writes with server-side apply);
-// unit tests may pass in-memory versions.
+// The narrow ports the SecretSync reconciler talks through. src/kube/ implements them on
+// the real API server: SyncReader on the informer caches (no I/O at all), SyncWriter on
+// API calls. Unit tests pass in-memory versions.
+import type { SourceRef } from '../api/source-ref.js';
 import type { AnySource, SecretSync, SecretSyncStatus } from '../api/types.js';
 
 export interface OwnerReference {
@@ -12,6 +13,12 @@ export interface OwnerReference {
   blockOwnerDeletion?: boolean;
 }
 
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: string;
+  fieldsV1?: unknown;
+}
+
 export interface KubeSecret {
   metadata: {
     name: string;
@@ -21,32 +28,52 @@ export interface KubeSecret {
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
     ownerReferences?: OwnerReference[];
+    managedFields?: ManagedFieldsEntry[];
   };
   type?: string;
   data?: Record<string, string>;
 }
 
+/** A JSON merge patch of a Secret; `metadata.resourceVersion` makes it a compare-and-swap. */
+export interface SecretPatch {
+  metadata: {
+    resourceVersion: string;
+    labels?: Record<string, string | null>;
+    annotations?: Record<string, string | null>;
+    ownerReferences?: OwnerReference[];
+  };
+  data?: Record<string, string | null>;
+}
+
+/** Reads from the informer caches: never a call to the API server. */
 export interface SyncReader {
   getSecretSync(namespace: string, name: string): SecretSync | undefined;
-  getSource(kind: 'SecretSource' | 'ClusterSecretSource', namespace: string, name: string): AnySource | undefined;
-  /** The target Secret: from the cache of owned Secrets, else from the API (to detect conflicts). */
-  getSecret(namespace: string, name: string): Promise<KubeSecret | undefined>;
-  getNamespaceLabels(name: string): Promise<Record<string, string> | undefined>;
+  getSource(ref: SourceRef): AnySource | undefined;
+  /** Labels of a namespace; undefined when it does not exist. */
+  getNamespaceLabels(name: string): Record<string, string> | undefined;
+  /** A Secret carrying the operator's labels (ours, or another SecretSync's). */
+  getManagedSecret(namespace: string, name: string): KubeSecret | undefined;
+  /** Every cached Secret whose controller is the SecretSync with this uid. */
+  secretsOwnedBy(namespace: string, ownerUid: string): KubeSecret[];
 }
 
 export interface SyncWriter {
-  /** Server-side apply of the whole desired Secret (field manager `secretsync`). */
-  applySecret(secret: KubeSecret): Promise<void>;
+  /** POST; 'exists' when the name is taken (nothing is written then). */
+  createSecret(secret: KubeSecret): Promise<'created' | 'exists'>;
+  /** Merge patch with the patch's resourceVersion as precondition (StaleObjectError on 409). */
+  patchSecret(namespace: string, name: string, patch: SecretPatch): Promise<void>;
+  /** Server-side dry-run create: resolves when the API server would accept `secret`, else a typed error. */
+  validateSecret(secret: KubeSecret): Promise<void>;
   /** Deletes the Secret if it still has this uid. */
   deleteSecret(namespace: string, name: string, uid: string): Promise<void>;
-  /** Retain: drop our owner reference and labels so the garbage collector leaves it. */
-  releaseSecret(secret: KubeSecret, ownerUid: string): Promise<void>;
+  /** The one API read: a Secret whose name a create found taken (it is not in our cache). */
+  readSecret(namespace: string, name: string): Promise<KubeSecret | undefined>;
   /**
-   * Writes status with the object's resourceVersion as precondition: a status computed
-   * from a stale cache fails with StaleObjectError instead of overwriting newer status.
+   * Replaces the whole status (removed keys go), with the object's resourceVersion as
+   * precondition: a status computed from a stale cache fails with StaleObjectError.
    * Returns the new resourceVersion.
    */
-  patchStatus(ss: SecretSync, status: SecretSyncStatus): Promise<string | undefined>;
+  writeStatus(ss: SecretSync, status: SecretSyncStatus): Promise<string | undefined>;
   /** Compare-and-swap on resourceVersion; returns the new resourceVersion. */
   setFinalizers(ss: SecretSync, finalizers: string[]): Promise<string | undefined>;
   event(ss: SecretSync, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;

@@ -1,52 +1,52 @@
-// When a SecretSync is next due for a refresh: a pure function of its spec, an anchor time
-// taken from status (or the last check this process made) and `now`. Interval refreshes
-// sit on a grid anchored at the anchor, cron refreshes on the cron's ticks, so restarting
-// the operator never shifts them, and ticks missed while it was down run once, not once each.
-// A deterministic jitter per object (from its uid) spreads load without moving between restarts.
+// When a SecretSync's source is next read: a pure function of its refresh spec, a seed and
+// a time. Interval refreshes sit on a fixed grid `phase + k * interval` (epoch-anchored),
+// where the phase comes from the seed; cron refreshes sit on the cron's ticks plus a small
+// fixed jitter from the seed. Nothing here depends on when the operator started or on a
+// remembered last check, so a restart or a leader change neither shifts the schedule nor
+// makes everything due at once: each object is next read at its own tick.
+//
+// The seed decides who shares a moment: a per-object seed spreads the syncs of a source
+// over the whole interval (one read per call, as Vault has), a per-source seed aligns them
+// so a batching provider (AWS: 20 secrets a call) serves them together.
 import { createHash } from 'node:crypto';
 import { CronExpressionParser } from 'cron-parser';
 import { parseDuration } from '../api/duration.js';
 import { DEFAULTS, type RefreshSpec } from '../api/types.js';
 
-const MAX_JITTER_MS = 30_000;
+/** Cron jitter: at most a tenth of the period, and never more than this. */
+const MAX_CRON_JITTER_MS = 30_000;
 
 /** A fraction in [0, 1) fixed for a given seed. */
-export function jitterFraction(seed: string): number {
+export function seedFraction(seed: string): number {
   return createHash('sha256').update(seed).digest().readUInt32BE(0) / 2 ** 32;
 }
 
-function jitterMs(periodMs: number, seed: string): number {
-  return Math.floor(Math.min(periodMs * 0.1, MAX_JITTER_MS) * jitterFraction(seed));
-}
-
+/** The refresh interval in ms, or undefined for a cron schedule. */
 export function intervalMs(refresh: RefreshSpec | undefined): number | undefined {
   if (refresh?.schedule !== undefined) return undefined;
   return parseDuration(refresh?.interval ?? DEFAULTS.refreshInterval);
 }
 
-/**
- * The first refresh time strictly after `after`, on the schedule anchored at `anchor`.
- * For intervals: anchor + k * interval + jitter; for cron: the next tick + jitter.
- */
-export function nextRefreshAfter(refresh: RefreshSpec | undefined, anchor: Date, after: Date, seed: string): Date {
+/** The first refresh tick strictly after `after`. */
+export function nextRefreshAfter(refresh: RefreshSpec | undefined, after: Date, seed: string): Date {
   const every = intervalMs(refresh);
+  const t = after.getTime();
   if (every !== undefined) {
-    const j = jitterMs(every, seed);
-    const base = anchor.getTime() + j;
-    const k = Math.max(1, Math.floor((after.getTime() - base) / every) + 1);
-    return new Date(base + k * every);
+    const phase = Math.floor(every * seedFraction(seed));
+    return new Date(phase + (Math.floor((t - phase) / every) + 1) * every);
   }
-  const expr = CronExpressionParser.parse(refresh?.schedule ?? '', {
-    currentDate: after,
-    tz: refresh?.timeZone ?? 'UTC',
-  });
-  const tick = expr.next().toDate();
-  const period = expr.next().toDate().getTime() - tick.getTime();
-  const withJitter = new Date(tick.getTime() + jitterMs(period, seed));
-  return withJitter;
+  const tz = refresh?.timeZone ?? 'UTC';
+  const probe = CronExpressionParser.parse(refresh?.schedule ?? '', { currentDate: after, tz });
+  const a = probe.next().toDate().getTime();
+  const period = probe.next().toDate().getTime() - a;
+  const jitter = Math.floor(Math.min(period / 10, MAX_CRON_JITTER_MS) * seedFraction(seed));
+  // Ticks are cronTick + jitter: the first one after `after` follows the cron tick after `after - jitter`.
+  const expr = CronExpressionParser.parse(refresh?.schedule ?? '', { currentDate: new Date(t - jitter), tz });
+  return new Date(expr.next().toDate().getTime() + jitter);
 }
 
-/** True when a refresh tick lies in (lastCheck, now]. */
-export function refreshDue(refresh: RefreshSpec | undefined, anchor: Date, lastCheck: Date, now: Date, seed: string): boolean {
-  return nextRefreshAfter(refresh, anchor, lastCheck, seed).getTime() <= now.getTime();
+/** How the Ready message states the schedule, e.g. `every 30s` or `on "0 * * * *" (UTC)`. */
+export function describeRefresh(refresh: RefreshSpec | undefined): string {
+  if (refresh?.schedule !== undefined) return `on "${refresh.schedule}" (${refresh.timeZone ?? 'UTC'})`;
+  return `every ${refresh?.interval ?? DEFAULTS.refreshInterval}`;
 }

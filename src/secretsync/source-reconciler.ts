@@ -3,22 +3,22 @@
 // shows in `kubectl get secretsources` before any SecretSync trips over it. Credentials
 // are exercised only when a SecretSync reads. Written only when it changes.
 import { ConditionType, setCondition } from '../api/conditions.js';
+import { parseSourceKey, type SourceRef } from '../api/source-ref.js';
 import type { AnySource, SourceStatus } from '../api/types.js';
-import type { ProviderSource } from './reconciler.js';
 import { describeError } from './describe-error.js';
 import { sameStatus } from './status.js';
 
 export interface SourcePorts {
-  getSource(kind: 'SecretSource' | 'ClusterSecretSource', namespace: string, name: string): AnySource | undefined;
+  getSource(ref: SourceRef): AnySource | undefined;
   patchSourceStatus(src: AnySource, status: SourceStatus): Promise<unknown>;
 }
 
-/** Queue keys: `SecretSource/<ns>/<name>` or `ClusterSecretSource//<name>`. */
-export function sourceKeyOf(src: AnySource): string {
-  return `${src.kind}/${src.metadata.namespace ?? ''}/${src.metadata.name}`;
+/** The provider registry's semantic checks of a source's provider block. */
+export interface SourceValidator {
+  validate(source: AnySource, secretNamespace: string): void;
 }
 
-export function sourceStatus(src: AnySource, providers: ProviderSource, operatorNamespace: string, now: Date): SourceStatus {
+export function sourceStatus(src: AnySource, providers: SourceValidator, operatorNamespace: string, now: Date): SourceStatus {
   const secretNamespace = src.kind === 'SecretSource' ? (src.metadata.namespace ?? '') : operatorNamespace;
   const gen = src.metadata.generation;
   try {
@@ -43,14 +43,15 @@ export function sourceStatus(src: AnySource, providers: ProviderSource, operator
 export class SourceReconciler {
   constructor(
     private readonly ports: SourcePorts,
-    private readonly providers: ProviderSource,
+    private readonly providers: SourceValidator,
     private readonly operatorNamespace: string,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
+  /** `key` as sourceKey() writes it: `SecretSource/<ns>/<name>` or `ClusterSecretSource/<name>`. */
   async reconcile(key: string): Promise<{ requeueAfterMs?: number }> {
-    const [kind, namespace = '', name = ''] = key.split('/');
-    const src = this.ports.getSource(kind as 'SecretSource' | 'ClusterSecretSource', namespace, name);
+    const ref = parseSourceKey(key);
+    const src = ref && this.ports.getSource(ref);
     if (!src) return {};
     const status = sourceStatus(src, this.providers, this.operatorNamespace, this.now());
     if (!sameStatus(src.status ?? {}, status)) await this.ports.patchSourceStatus(src, status);

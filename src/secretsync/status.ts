@@ -1,63 +1,77 @@
-// Pure status computation: what the SecretSync status should be after a successful sync
+// Pure status computation: what the SecretSync status should be after a successful read
 // or a failure, and whether that differs from what is stored (no write when it does not).
+// Status carries only what stays true between writes: no "last checked" or "next check"
+// times, which would go stale unless rewritten on every refresh.
 import { ConditionType, setCondition } from '../api/conditions.js';
+import { describeSourceRef, sourceRefOf } from '../api/source-ref.js';
 import type { SecretSync, SecretSyncStatus } from '../api/types.js';
 import { Reason } from '../errors.js';
 import type { Described } from './describe-error.js';
+import { describeRefresh } from './schedule.js';
 
 export interface SyncOutcome {
+  version: number;
   hmac: string;
   sourceVersions: Record<string, string>;
   keyCount: number;
   now: Date;
-  nextRefresh: Date;
+  /** The target Secret was written in this reconcile. */
+  secretWritten: boolean;
+  forceSyncHandled: string | undefined;
 }
 
 export function successStatus(ss: SecretSync, o: SyncOutcome): SecretSyncStatus {
   const old = ss.status ?? {};
-  const changed = old.contentHmac !== o.hmac;
-  const version = changed ? (old.version ?? 0) + 1 : (old.version ?? 1);
   const gen = ss.metadata.generation;
-  const message = `synced ${o.keyCount} key${o.keyCount === 1 ? '' : 's'} from ${ss.spec.sourceRef.kind ?? 'SecretSource'} ${ss.spec.sourceRef.name} (version ${version})`;
+  const keys = `${o.keyCount} key${o.keyCount === 1 ? '' : 's'}`;
+  const message = `synced ${keys} from ${describeSourceRef(sourceRefOf(ss))} (version ${o.version}); the source is checked ${describeRefresh(ss.spec.refresh)}`;
   let conditions = setCondition(old.conditions, { type: ConditionType.Ready, status: 'True', reason: Reason.Synced, message, observedGeneration: gen }, o.now);
   conditions = setCondition(conditions, { type: ConditionType.Synced, status: 'True', reason: Reason.Synced, message, observedGeneration: gen }, o.now);
-  return {
-    ...old,
+  return withoutUndefined({
     conditions,
     observedGeneration: gen,
-    version,
+    version: o.version,
     contentHmac: o.hmac,
     sourceVersions: o.sourceVersions,
-    lastSyncTime: changed || !old.lastSyncTime ? o.now.toISOString() : old.lastSyncTime,
-    nextRefreshTime: o.nextRefresh.toISOString(),
-  };
+    lastSyncTime: o.secretWritten || !old.lastSyncTime ? o.now.toISOString() : old.lastSyncTime,
+    forceSyncHandled: o.forceSyncHandled,
+  });
 }
 
-export function failureStatus(ss: SecretSync, d: Described, now: Date): SecretSyncStatus {
+export function failureStatus(ss: SecretSync, d: Described, now: Date, forceSyncHandled: string | undefined): SecretSyncStatus {
   const old = ss.status ?? {};
   const gen = ss.metadata.generation;
   let conditions = setCondition(old.conditions, { type: ConditionType.Ready, status: 'False', reason: d.reason, message: d.message, observedGeneration: gen }, now);
   conditions = setCondition(conditions, { type: ConditionType.Synced, status: 'False', reason: d.reason, message: d.message, observedGeneration: gen }, now);
-  return { ...old, conditions, observedGeneration: gen };
+  return withoutUndefined({
+    conditions,
+    observedGeneration: gen,
+    version: old.version,
+    contentHmac: old.contentHmac,
+    sourceVersions: old.sourceVersions,
+    lastSyncTime: old.lastSyncTime,
+    forceSyncHandled,
+  });
 }
 
-/**
- * Equal for the purpose of writing: nextRefreshTime alone is derived from the schedule
- * and is refreshed only together with a real change, so a refresh that finds nothing
- * new writes nothing.
- */
-export function sameStatus(a: SecretSyncStatus | undefined, b: SecretSyncStatus): boolean {
-  const strip = (s: SecretSyncStatus | undefined) => {
-    const { nextRefreshTime: _n, ...rest } = s ?? {};
-    return JSON.stringify(canonical(rest));
-  };
-  return strip(a) === strip(b);
+/** Equal for the purpose of writing: the same fields with the same values (key order aside). */
+export function sameStatus(a: object | undefined, b: object): boolean {
+  return JSON.stringify(canonical(a ?? {})) === JSON.stringify(canonical(b));
+}
+
+function withoutUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(v)
+        .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+        .sort()
+        .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+    );
   }
   return v;
 }

@@ -1,25 +1,55 @@
-// The Secret a SecretSync owns: its desired shape, ownership checks, and whether the one
-// in the cluster already matches (then nothing is written).
+// The Secret a SecretSync owns: its desired shape, who owns a Secret, and the one write
+// (if any) that turns the Secret in the cluster into the desired one. Pure.
+//
+// Ownership is the controller owner reference to the SecretSync's uid. Writes refuse what
+// we do not own by themselves: a new Secret is created with POST (which fails when the
+// name is taken), and an existing one is changed with a merge patch carrying the
+// resourceVersion at which we saw it was ours (which fails when it changed since). See
+// docs/adr/0001-secret-writes.md for why this is not server-side apply.
+import { createHash } from 'node:crypto';
 import {
   API_VERSION,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
+  MINTING_TYPES,
   OWNER_LABEL,
+  FIELD_MANAGER,
   type SecretSync,
 } from '../api/types.js';
 import { TargetConflictError } from '../errors.js';
-import { contentHmac, fromSecretData, toSecretData, type Content } from './content.js';
-import type { KubeSecret } from './ports.js';
+import { toSecretData, type Content } from './content.js';
+import type { KubeSecret, OwnerReference, SecretPatch } from './ports.js';
 
-export const MINTING_TYPES = new Set(['kubernetes.io/service-account-token', 'bootstrap.kubernetes.io/token']);
+const LABEL_VALUE_MAX = 63;
 
 export function targetName(ss: SecretSync): string {
   return ss.spec.target?.name ?? ss.metadata.name;
 }
 
+/**
+ * The owner label's value: the SecretSync's name when it fits a label value, else its
+ * first 52 characters and a hash (names may be 253 characters long; label values 63).
+ */
+export function ownerLabelValue(name: string): string {
+  if (name.length <= LABEL_VALUE_MAX) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 10);
+  return `${name.slice(0, LABEL_VALUE_MAX - hash.length - 1)}-${hash}`;
+}
+
+export function ownerReference(ss: SecretSync): OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'SecretSync',
+    name: ss.metadata.name,
+    uid: ss.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
 export function desiredSecret(ss: SecretSync, content: Content): KubeSecret {
   const type = ss.spec.target?.type ?? 'Opaque';
-  if (MINTING_TYPES.has(type)) {
+  if (MINTING_TYPES.includes(type)) {
     // The schema refuses these too; this guards objects stored before the rule existed.
     throw new TargetConflictError(`spec.target.type ${type} would make the API server mint credentials: use Opaque`);
   }
@@ -27,46 +57,112 @@ export function desiredSecret(ss: SecretSync, content: Content): KubeSecret {
     metadata: {
       name: targetName(ss),
       namespace: ss.metadata.namespace ?? '',
-      labels: { ...(ss.spec.target?.labels ?? {}), [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [OWNER_LABEL]: ss.metadata.name },
+      labels: {
+        ...(ss.spec.target?.labels ?? {}),
+        [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+        [OWNER_LABEL]: ownerLabelValue(ss.metadata.name),
+      },
       annotations: { ...(ss.spec.target?.annotations ?? {}) },
-      ownerReferences: [
-        {
-          apiVersion: API_VERSION,
-          kind: 'SecretSync',
-          name: ss.metadata.name,
-          uid: ss.metadata.uid ?? '',
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [ownerReference(ss)],
     },
     type,
     data: toSecretData(content),
   };
 }
 
-export function ownedBy(secret: KubeSecret, ss: SecretSync): boolean {
-  return (secret.metadata.ownerReferences ?? []).some((o) => o.kind === 'SecretSync' && o.uid === ss.metadata.uid);
+/** True when `secret` names the SecretSync with this uid as its controller. */
+export function isOwnedBy(secret: KubeSecret, ownerUid: string | undefined): boolean {
+  return !!ownerUid && (secret.metadata.ownerReferences ?? []).some((o) => o.kind === 'SecretSync' && o.uid === ownerUid && o.controller === true);
 }
 
-export function assertOwnable(existing: KubeSecret | undefined, ss: SecretSync): void {
-  if (existing && !ownedBy(existing, ss)) {
-    throw new TargetConflictError(
-      `Secret ${existing.metadata.namespace}/${existing.metadata.name} already exists and is not managed by this SecretSync: ` +
-        'delete or rename it, or set spec.target.name to another name',
-    );
+/** The name of the SecretSync controlling `secret`, if any (for events: Secret → SecretSync). */
+export function controllingSync(secret: KubeSecret): string | undefined {
+  return (secret.metadata.ownerReferences ?? []).find((o) => o.kind === 'SecretSync' && o.controller === true)?.name;
+}
+
+export function conflictError(existing: KubeSecret): TargetConflictError {
+  return new TargetConflictError(
+    `Secret ${existing.metadata.namespace}/${existing.metadata.name} already exists and is not managed by this SecretSync: ` +
+      'delete or rename it, or set spec.target.name to another name',
+  );
+}
+
+/**
+ * Label and annotation keys the operator set on `secret`, from its managedFields: those are
+ * the ones it may remove when the spec stops asking for them. Keys someone else set (even
+ * to the value we want) are theirs and stay.
+ */
+export function ownedMetadataKeys(secret: KubeSecret): { labels: Set<string>; annotations: Set<string> } {
+  const labels = new Set<string>();
+  const annotations = new Set<string>();
+  for (const mf of secret.metadata.managedFields ?? []) {
+    if (mf.manager !== FIELD_MANAGER) continue;
+    const meta = (mf.fieldsV1 as Record<string, Record<string, Record<string, unknown>>> | undefined)?.['f:metadata'];
+    for (const [set, field] of [[labels, 'f:labels'], [annotations, 'f:annotations']] as const) {
+      for (const k of Object.keys(meta?.[field] ?? {})) if (k.startsWith('f:')) set.add(k.slice(2));
+    }
   }
+  return { labels, annotations };
 }
 
-/** True when `existing` already holds exactly what we would apply. */
-export function secretMatches(existing: KubeSecret | undefined, desired: KubeSecret, hmacKey: Buffer): boolean {
-  if (!existing) return false;
-  if ((existing.type ?? 'Opaque') !== desired.type) return false;
-  const subset = (want: Record<string, string> | undefined, have: Record<string, string> | undefined) =>
-    Object.entries(want ?? {}).every(([k, v]) => have?.[k] === v);
-  if (!subset(desired.metadata.labels, existing.metadata.labels)) return false;
-  if (!subset(desired.metadata.annotations, existing.metadata.annotations)) return false;
-  const a = contentHmac(hmacKey, fromSecretData(existing.data));
-  const b = contentHmac(hmacKey, fromSecretData(desired.data));
-  return a === b;
+function mapPatch(
+  have: Record<string, string> | undefined,
+  want: Record<string, string>,
+  owned: Set<string>,
+): Record<string, string | null> | undefined {
+  const patch: Record<string, string | null> = {};
+  for (const [k, v] of Object.entries(want)) if (have?.[k] !== v) patch[k] = v;
+  for (const k of Object.keys(have ?? {})) if (!(k in want) && owned.has(k)) patch[k] = null;
+  return Object.keys(patch).length > 0 ? patch : undefined;
+}
+
+export type SecretWrite =
+  | { kind: 'create'; secret: KubeSecret }
+  | { kind: 'patch'; namespace: string; name: string; patch: SecretPatch }
+  /** A Secret's type is immutable: validate the new one, then delete the old (by uid) and create. */
+  | { kind: 'replace'; secret: KubeSecret; oldUid: string };
+
+/**
+ * The write that makes `existing` (ours) equal `desired`, or undefined when it already is:
+ * a merge patch of exactly what differs (data keys we no longer sync removed, labels and
+ * annotations we set and no longer want removed), with its resourceVersion as precondition.
+ */
+export function secretWrite(existing: KubeSecret | undefined, desired: KubeSecret): SecretWrite | undefined {
+  if (!existing) return { kind: 'create', secret: desired };
+  if ((existing.type ?? 'Opaque') !== desired.type) {
+    return { kind: 'replace', secret: desired, oldUid: existing.metadata.uid ?? '' };
+  }
+  const owned = ownedMetadataKeys(existing);
+  const data = mapPatch(existing.data, desired.data ?? {}, new Set(Object.keys(existing.data ?? {})));
+  const labels = mapPatch(existing.metadata.labels, desired.metadata.labels ?? {}, owned.labels);
+  const annotations = mapPatch(existing.metadata.annotations, desired.metadata.annotations ?? {}, owned.annotations);
+  const refs = existing.metadata.ownerReferences ?? [];
+  const ours = (desired.metadata.ownerReferences ?? [])[0];
+  const ownerReferences = ours && !refs.some((r) => r.uid === ours.uid && r.controller === true) ? [...refs.filter((r) => r.uid !== ours.uid), ours] : undefined;
+  if (!data && !labels && !annotations && !ownerReferences) return undefined;
+  return {
+    kind: 'patch',
+    namespace: existing.metadata.namespace,
+    name: existing.metadata.name,
+    patch: {
+      metadata: {
+        resourceVersion: existing.metadata.resourceVersion ?? '',
+        ...(labels ? { labels } : {}),
+        ...(annotations ? { annotations } : {}),
+        ...(ownerReferences ? { ownerReferences } : {}),
+      },
+      ...(data ? { data } : {}),
+    },
+  };
+}
+
+/** deletionPolicy Retain: our owner reference and labels go, so nothing deletes it or maps it to us. */
+export function releasePatch(secret: KubeSecret, ownerUid: string): SecretPatch {
+  return {
+    metadata: {
+      resourceVersion: secret.metadata.resourceVersion ?? '',
+      ownerReferences: (secret.metadata.ownerReferences ?? []).filter((o) => o.uid !== ownerUid),
+      labels: { [OWNER_LABEL]: null, [MANAGED_BY_LABEL]: null },
+    },
+  };
 }

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { setHeaderOptions } from '@kubernetes/client-node';
 import { FORCE_SYNC_ANNOTATION } from '../../../src/api/types.js';
+import { nextRefreshAfter } from '../../../src/secretsync/schedule.js';
 import { eventually } from '../../helpers/eventually.js';
 import {
   apply,
@@ -107,7 +108,8 @@ test('a value changed in Vault shows up after the next refresh, with version + 1
   await apply(custom, sync('rotating', { data: [{ key: 'v', remoteRef: { path: `${id}/rotating`, property: 'v' } }], refresh: { interval: '10s' } }));
   const first = await waitReady(custom, ns, 'rotating', 'True');
   expect(first.status?.version).toBe(1);
-  await new Promise((r) => setTimeout(r, 2000)); // well before the first refresh tick
+  await new Promise((r) => setTimeout(r, 2000));
+  const changedAt = new Date();
   await kvPut(`${id}/rotating`, { v: 'two' });
   const second = await eventually(
     async () => {
@@ -117,9 +119,11 @@ test('a value changed in Vault shows up after the next refresh, with version + 1
     { timeoutMs: 45_000, what: 'version 2 after refresh' },
   );
   expect(second.status?.sourceVersions).toEqual({ [`${id}/rotating`]: '2' });
-  // Picked up by the scheduled refresh, not earlier.
-  const due = new Date(first.status?.nextRefreshTime ?? 0).getTime();
-  expect(new Date(second.status?.lastSyncTime ?? 0).getTime()).toBeGreaterThanOrEqual(due - 1000);
+  // Picked up by the object's own refresh tick (its fixed offset in the interval), not earlier.
+  const due = nextRefreshAfter({ interval: '10s' }, changedAt, `SecretSync/${first.metadata.uid}`).getTime();
+  const synced = new Date(second.status?.lastSyncTime ?? 0).getTime();
+  expect(synced).toBeGreaterThanOrEqual(due - 1000);
+  expect(synced).toBeLessThanOrEqual(due + 5000);
   expect(await secretData(core, ns, 'rotating')).toEqual({ v: 'two' });
 });
 

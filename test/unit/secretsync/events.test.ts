@@ -26,7 +26,7 @@ test('a source is used by SecretSyncs naming it (namespaced sources: same namesp
   expect(usesSource(ss('a', 'n', { name: 's' }), src('ClusterSecretSource', 's'))).toBe(false);
 });
 
-test('events become keys: our Secrets by owner label, sources by their users', () => {
+test('events become keys: our Secrets by their controlling SecretSync, sources by their users, namespaces by their ClusterSecretSource users', () => {
   type H = { onAdd?: (o: never) => void; onUpdate?: (a: never, b: never) => void; onDelete?: (o: never) => void };
   const handlers: Record<string, H> = {};
   const watched = <T>(name: string, items: T[] = []) => ({
@@ -37,15 +37,30 @@ test('events become keys: our Secrets by owner label, sources by their users', (
     },
   });
   const keys: string[] = [];
-  const users = [ss('a', 'n', { name: 's' }), ss('b', 'n', { name: 'other' })];
+  const retired: string[] = [];
+  const users = [ss('a', 'n', { name: 's' }), ss('b', 'n', { name: 'other' }), ss('c', 'n', { kind: 'ClusterSecretSource', name: 'shared' })];
   wireEvents({
     queue: { add: (k) => keys.push(k) },
     secretSyncs: watched('syncs', users),
     secretSources: watched('sources'),
     clusterSecretSources: watched('cluster'),
     ownedSecrets: watched<KubeSecret>('secrets'),
+    namespaces: watched('namespaces'),
+    onSourceRetired: (s) => retired.push(s.metadata.name),
   });
-  handlers.secrets?.onDelete?.({ metadata: { name: 'target', namespace: 'n', labels: { 'secretsync.io/sync': 'a' } } } as never);
+  // The label may be a shortened name (long SecretSync names): the owner reference decides.
+  const owned = { metadata: { name: 'target', namespace: 'n', labels: { 'secretsync.io/sync': 'x' }, ownerReferences: [{ kind: 'SecretSync', name: 'a', uid: 'u', apiVersion: 'v', controller: true }] } };
+  handlers.secrets?.onDelete?.(owned as never);
   handlers.sources?.onUpdate?.(src('SecretSource', 's', 'n') as never, src('SecretSource', 's', 'n') as never);
   expect(keys).toEqual(['n/a', 'n/a']);
+  expect(retired).toEqual([]); // same generation: the client stays
+  const edited = { ...src('SecretSource', 's', 'n'), metadata: { name: 's', namespace: 'n', generation: 2 } };
+  handlers.sources?.onUpdate?.(src('SecretSource', 's', 'n') as never, edited as never);
+  handlers.cluster?.onDelete?.(src('ClusterSecretSource', 'shared') as never);
+  expect(retired).toEqual(['s', 'shared']);
+  keys.length = 0;
+  handlers.namespaces?.onUpdate?.({ metadata: { name: 'n', labels: {} } } as never, { metadata: { name: 'n', labels: { team: 'x' } } } as never);
+  expect(keys).toEqual(['n/c']);
+  handlers.namespaces?.onUpdate?.({ metadata: { name: 'n', labels: { team: 'x' } } } as never, { metadata: { name: 'n', labels: { team: 'x' } } } as never);
+  expect(keys).toEqual(['n/c']);
 });

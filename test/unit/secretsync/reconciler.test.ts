@@ -1,60 +1,79 @@
-// The reconciler against in-memory ports (pure logic: what it writes and when); the real
-// apiserver and OpenBao behaviour is in test/integration/operator.
-import type { AnySource, SecretSync, SecretSyncStatus } from '../../../src/api/types.js';
-import { SourceNotFoundError, StaleObjectError, SizeLimitError } from '../../../src/errors.js';
+// The reconcile pipeline and act against in-memory ports: which writes happen, in which
+// order, and what a failed write leaves behind. The real apiserver and OpenBao behaviour
+// is in test/integration/operator.
+import type { RemoteRef, SecretSync, SecretSyncStatus } from '../../../src/api/types.js';
+import { SourceNotFoundError, StaleObjectError, TargetInvalidError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/observability/logger.js';
-import type { RemoteRef } from '../../../src/api/types.js';
 import type { SecretProvider } from '../../../src/providers/provider.js';
-import type { KubeSecret, SyncReader, SyncWriter } from '../../../src/secretsync/ports.js';
+import { hmacKey } from '../../../src/secretsync/content.js';
+import type { KubeSecret, SecretPatch, SyncReader, SyncWriter } from '../../../src/secretsync/ports.js';
 import { RecordedError, SecretSyncReconciler } from '../../../src/secretsync/reconciler.js';
 import { LogSink } from '../../helpers/log-sink.js';
+import { aSecretSync, vaultSource } from './fixtures.js';
 
-const source: AnySource = {
-  apiVersion: 'secretsync.io/v1alpha1',
-  kind: 'SecretSource',
-  metadata: { name: 'vault', namespace: 'ns', uid: 's1', generation: 1 },
-  spec: { vault: { address: 'http://v', auth: { token: { secretRef: { name: 't', key: 'k' } } } } },
-};
-
-function world(values: Record<string, string>) {
-  let ss: SecretSync = {
-    apiVersion: 'secretsync.io/v1alpha1',
-    kind: 'SecretSync',
-    metadata: { name: 'db', namespace: 'ns', uid: 'u1', generation: 1, resourceVersion: '1', finalizers: ['secretsync.io/finalizer'] },
-    spec: { sourceRef: { name: 'vault' }, data: [{ key: 'password', remoteRef: { path: 'db', property: 'password' } }], refresh: { interval: '10s' } },
-  };
+function world(values: Record<string, string>, spec: Partial<SecretSync['spec']> = {}) {
+  let ss: SecretSync = aSecretSync({ refresh: { interval: '10s' }, ...spec });
   const secrets = new Map<string, KubeSecret>();
   const writes: string[] = [];
-  let rv = 1;
-  let failNext: Error | undefined;
+  let rv = 100;
+  const failures = new Map<string, Error>();
+  const failIf = (what: string) => {
+    const e = failures.get(what);
+    if (e) {
+      failures.delete(what);
+      throw e;
+    }
+  };
   const reader: SyncReader = {
     getSecretSync: () => ss,
-    getSource: () => source,
-    getSecret: async (_ns, name) => secrets.get(name),
-    getNamespaceLabels: async () => ({}),
+    getSource: () => vaultSource,
+    getNamespaceLabels: () => ({}),
+    // The cache holds only Secrets carrying our label, as the real informer does.
+    getManagedSecret: (_ns, name) => {
+      const s = secrets.get(name);
+      return s?.metadata.labels?.['app.kubernetes.io/managed-by'] === 'secretsync' ? s : undefined;
+    },
+    secretsOwnedBy: (_ns, uid) => [...secrets.values()].filter((s) => s.metadata.ownerReferences?.some((o) => o.uid === uid)),
   };
   const writer: SyncWriter = {
-    applySecret: async (s) => {
-      writes.push('apply');
-      secrets.set(s.metadata.name, s);
+    createSecret: async (s) => {
+      failIf('create');
+      if (secrets.has(s.metadata.name)) return 'exists';
+      writes.push('create');
+      secrets.set(s.metadata.name, { ...s, metadata: { ...s.metadata, uid: `sec-${++rv}`, resourceVersion: String(rv) } });
+      return 'created';
     },
-    deleteSecret: async () => void writes.push('delete'),
-    releaseSecret: async () => void writes.push('release'),
-    patchStatus: async (_s, status: SecretSyncStatus) => {
-      if (failNext) {
-        const e = failNext;
-        failNext = undefined;
-        throw e;
-      }
+    patchSecret: async (_ns, name, patch: SecretPatch) => {
+      failIf('patch');
+      writes.push('patch');
+      const cur = secrets.get(name)!;
+      const data = { ...cur.data };
+      for (const [k, v] of Object.entries(patch.data ?? {})) if (v === null) delete data[k]; else data[k] = v;
+      secrets.set(name, { ...cur, data, metadata: { ...cur.metadata, resourceVersion: String(++rv) } });
+    },
+    validateSecret: async () => failIf('validate'),
+    deleteSecret: async (_ns, name) => {
+      writes.push('delete');
+      secrets.delete(name);
+    },
+    readSecret: async (_ns, name) => secrets.get(name),
+    writeStatus: async (_s, status: SecretSyncStatus) => {
+      failIf('status');
       writes.push('status');
       ss = { ...ss, status, metadata: { ...ss.metadata, resourceVersion: String(++rv) } };
       return ss.metadata.resourceVersion;
     },
-    setFinalizers: async () => String(++rv),
+    setFinalizers: async (_s, finalizers) => {
+      writes.push('finalizers');
+      ss = { ...ss, metadata: { ...ss.metadata, finalizers } };
+      return String(++rv);
+    },
     event: async (_s, type, reason) => void writes.push(`event ${type} ${reason}`),
   };
+  const reads: string[] = [];
   const provider: SecretProvider = {
     getSecret: async (ref: RemoteRef) => {
+      reads.push(ref.path);
       const v = values[ref.property ?? ''];
       if (v === undefined) throw new SourceNotFoundError(`secret ${ref.path} not found`);
       return { value: Buffer.from(v), version: '1' };
@@ -64,48 +83,83 @@ function world(values: Record<string, string>) {
   };
   let now = new Date('2026-01-01T00:00:00Z');
   const sink = new LogSink();
-  const reconciler = new SecretSyncReconciler({
-    reader,
-    writer,
-    providers: { validate: () => undefined, client: () => provider },
-    providerKube: { readSecretKey: async () => Buffer.alloc(0), requestServiceAccountToken: async () => ({ token: '', expiresAt: now }) },
-    operatorNamespace: 'op',
-    hmacKey: Buffer.alloc(32, 1),
-    now: () => now,
-    log: createLogger({ destination: sink, level: 'trace' }),
-  });
+  const make = (key = hmacKey(Buffer.alloc(32, 1))) =>
+    new SecretSyncReconciler({
+      reader,
+      writer,
+      providers: { client: () => provider, alignsRefreshes: () => false },
+      providerKube: { readSecretKey: async () => Buffer.alloc(0), requestServiceAccountToken: async () => ({ token: '', expiresAt: now }) },
+      operatorNamespace: 'op',
+      hmacKey: key,
+      now: () => now,
+      log: createLogger({ destination: sink, level: 'trace' }),
+    });
   return {
-    reconciler,
+    reconciler: make(),
+    /** A new process (restart, new leader): no memory; optionally another HMAC key. */
+    restart: (key?: Buffer) => make(key && hmacKey(key)),
     writes,
+    reads,
     sink,
+    secrets,
     status: () => ss.status,
     values,
     tick: (ms: number) => (now = new Date(now.getTime() + ms)),
-    setSpec: (spec: Partial<SecretSync['spec']>) => (ss = { ...ss, spec: { ...ss.spec, ...spec }, metadata: { ...ss.metadata, generation: 2 } }),
-    failStatusWith: (e: Error) => (failNext = e),
+    setSpec: (s: Partial<SecretSync['spec']>) => (ss = { ...ss, spec: { ...ss.spec, ...s }, metadata: { ...ss.metadata, generation: (ss.metadata.generation ?? 1) + 1 } }),
+    fail: (what: string, e: Error) => failures.set(what, e),
   };
 }
 
-test('first sync writes Secret, status and one event; the same content later writes nothing', async () => {
+test('first sync: create, status, one event; the same content later writes nothing', async () => {
   const w = world({ password: 'canary-s3cret' });
   const r = await w.reconciler.reconcile('ns/db');
-  expect(w.writes).toEqual(['apply', 'status', 'event Normal Synced']);
+  expect(w.writes).toEqual(['create', 'status', 'event Normal Synced']);
   expect(w.status()?.version).toBe(1);
-  expect(r.requeueAfterMs).toBeGreaterThan(9_000);
+  expect(r.requeueAfterMs).toBeLessThanOrEqual(10_000);
   w.writes.length = 0;
-  w.tick(5_000);
-  await w.reconciler.reconcile('ns/db'); // not due yet
-  w.tick(10_000);
-  await w.reconciler.reconcile('ns/db'); // due: reads, finds the same content
-  expect(w.writes).toEqual([]);
+  for (let i = 0; i < 6; i++) {
+    w.tick(5_000);
+    await w.reconciler.reconcile('ns/db');
+  }
+  expect(w.reads.length).toBeGreaterThanOrEqual(3); // it did refresh...
+  expect(w.writes).toEqual([]); // ...and wrote nothing
   w.sink.assertNever('canary-s3cret');
+});
+
+test('a restart reads nothing at once and writes nothing', async () => {
+  const w = world({ password: 'one' });
+  await w.reconciler.reconcile('ns/db');
+  w.writes.length = 0;
+  w.reads.length = 0;
+  w.tick(3_600_000); // stable for an hour, the operator down meanwhile
+  const fresh = w.restart();
+  const r = await fresh.reconcile('ns/db');
+  expect(w.reads).toEqual([]);
+  expect(w.writes).toEqual([]);
+  expect(r.requeueAfterMs).toBeLessThanOrEqual(10_000);
+});
+
+test('a new HMAC key after a restart: no new version, no Secret write, status re-keyed at the next refresh', async () => {
+  const w = world({ password: 'one' });
+  await w.reconciler.reconcile('ns/db');
+  w.writes.length = 0;
+  const fresh = w.restart(Buffer.alloc(32, 9));
+  await fresh.reconcile('ns/db');
+  expect(w.writes).toEqual([]);
+  w.tick(10_001);
+  await fresh.reconcile('ns/db');
+  expect(w.writes).toEqual(['status']);
+  expect(w.status()?.version).toBe(1);
 });
 
 test('changed content bumps the version once', async () => {
   const w = world({ password: 'one' });
   await w.reconciler.reconcile('ns/db');
   w.values.password = 'two';
-  w.tick(11_000);
+  w.tick(10_001);
+  await w.reconciler.reconcile('ns/db');
+  expect(w.status()?.version).toBe(2);
+  w.tick(10_001);
   await w.reconciler.reconcile('ns/db');
   expect(w.status()?.version).toBe(2);
 });
@@ -114,28 +168,73 @@ test('a retryable failure keeps the Secret, records Ready=False once, and is thr
   const w = world({ password: 'one' });
   await w.reconciler.reconcile('ns/db');
   delete w.values.password;
-  w.tick(11_000);
+  w.tick(10_001);
   w.writes.length = 0;
   await expect(w.reconciler.reconcile('ns/db')).rejects.toBeInstanceOf(RecordedError);
   expect(w.writes).toEqual(['status', 'event Warning SourceNotFound']);
   expect(w.status()?.conditions?.[0]).toMatchObject({ type: 'Ready', status: 'False', reason: 'SourceNotFound' });
+  expect(w.secrets.get('db')?.data).toEqual({ password: Buffer.from('one').toString('base64') });
   w.writes.length = 0;
   await expect(w.reconciler.reconcile('ns/db')).rejects.toBeInstanceOf(RecordedError);
   expect(w.writes).toEqual([]); // the same failure again: nothing new to write
 });
 
-test('a terminal failure is recorded and re-checked on the refresh schedule, not retried with backoff', async () => {
-  const w = world({ password: 'x'.repeat(100) });
-  w.setSpec({ target: { maxSizeBytes: 10 } });
-  const r = await w.reconciler.reconcile('ns/db');
-  expect(r.requeueAfterMs).toBe(10_000);
-  expect(w.status()?.conditions?.[0]?.reason).toBe(new SizeLimitError('').reason);
+test('a stale cache (409) is retried quietly, never reported', async () => {
+  const w = world({ password: 'one' });
+  w.fail('status', new StaleObjectError('changed meanwhile'));
+  await expect(w.reconciler.reconcile('ns/db')).rejects.toMatchObject({ retryable: true });
+  expect(w.writes).toEqual(['create']);
+  expect(w.status()).toBeUndefined();
 });
 
-test('a stale cache (409 on status) is retried quietly, never reported', async () => {
+test('a type change the API server refuses leaves the old Secret as it was, and says why', async () => {
   const w = world({ password: 'one' });
-  w.failStatusWith(new StaleObjectError('changed meanwhile'));
-  await expect(w.reconciler.reconcile('ns/db')).rejects.toMatchObject({ retryable: true });
-  expect(w.writes).toEqual(['apply']);
-  expect(w.status()).toBeUndefined();
+  await w.reconciler.reconcile('ns/db');
+  const before = w.secrets.get('db');
+  w.setSpec({ target: { type: 'kubernetes.io/tls' } });
+  w.fail('validate', new TargetInvalidError('the API server refuses Secret ns/db: data[tls.crt]: Required value'));
+  w.writes.length = 0;
+  const r = await w.reconciler.reconcile('ns/db'); // terminal: not retried with backoff
+  expect(r.requeueAfterMs).toBeGreaterThan(0);
+  expect(w.secrets.get('db')).toBe(before);
+  expect(w.writes).toEqual(['status', 'event Warning TargetInvalid']);
+  expect(w.status()?.conditions?.[0]).toMatchObject({ status: 'False', reason: 'TargetInvalid' });
+});
+
+test('a valid type change validates, deletes and creates', async () => {
+  const w = world({ password: 'one' });
+  await w.reconciler.reconcile('ns/db');
+  w.setSpec({ target: { type: 'example.com/custom' } });
+  w.writes.length = 0;
+  await w.reconciler.reconcile('ns/db');
+  expect(w.writes).toEqual(['delete', 'create', 'status', 'event Normal Updated']);
+  expect(w.secrets.get('db')?.type).toBe('example.com/custom');
+});
+
+test('a create that finds the name taken by a Secret we do not own: TargetConflict, nothing overwritten', async () => {
+  const w = world({ password: 'one' });
+  // Not labelled as ours, so not in the cache: the plan says create, and the write itself refuses.
+  const foreign: KubeSecret = { metadata: { name: 'db', namespace: 'ns', uid: 'x', resourceVersion: '1' }, data: { keep: 'bWU=' } };
+  w.secrets.set('db', foreign);
+  await expect(w.reconciler.reconcile('ns/db')).rejects.toBeInstanceOf(RecordedError);
+  expect(w.status()?.conditions?.[0]).toMatchObject({ status: 'False', reason: 'TargetConflict' });
+  expect(w.secrets.get('db')).toBe(foreign);
+  expect(w.writes).toEqual(['status', 'event Warning TargetConflict']);
+});
+
+test('a finalizer that cannot be added reaches status and events', async () => {
+  const w = world({ password: 'one' }, { target: { deletionPolicy: 'Retain' } });
+  const reconciler = w.reconciler;
+  // setFinalizers fails once with a Kubernetes error.
+  const { KubernetesError } = await import('../../../src/errors.js');
+  const orig = (reconciler as unknown as { d: { writer: SyncWriter } }).d.writer;
+  const setFinalizers = orig.setFinalizers;
+  orig.setFinalizers = async () => {
+    orig.setFinalizers = setFinalizers;
+    throw new KubernetesError('Kubernetes API: updating finalizers of SecretSync ns/db failed: HTTP 403: forbidden');
+  };
+  await expect(reconciler.reconcile('ns/db')).rejects.toBeInstanceOf(RecordedError);
+  expect(w.status()?.conditions?.[0]).toMatchObject({ status: 'False', reason: 'KubernetesError' });
+  expect(w.writes).toEqual(['status', 'event Warning KubernetesError']);
+  expect(w.secrets.size).toBe(0); // nothing written before the finalizer protects it
 });

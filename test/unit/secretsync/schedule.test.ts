@@ -1,44 +1,59 @@
-import { nextRefreshAfter, refreshDue } from '../../../src/secretsync/schedule.js';
+import { describeRefresh, nextRefreshAfter, seedFraction } from '../../../src/secretsync/schedule.js';
 
 const at = (s: string) => new Date(s);
-const anchor = at('2026-03-01T10:00:00Z');
+const t0 = at('2026-03-01T10:00:00Z');
 
-test('interval refreshes sit on a grid anchored at the last sync, with a fixed jitter', () => {
-  const a = nextRefreshAfter({ interval: '1h' }, anchor, anchor, 'uid-1');
-  const jitter = a.getTime() - at('2026-03-01T11:00:00Z').getTime();
-  expect(jitter).toBeGreaterThanOrEqual(0);
-  expect(jitter).toBeLessThan(30_000);
-  // The same inputs give the same answer: a restart does not move the schedule.
-  expect(nextRefreshAfter({ interval: '1h' }, anchor, anchor, 'uid-1')).toEqual(a);
-  // Checked at 11:20: the next tick is 12:00 (+ the same jitter), not 12:20.
-  const b = nextRefreshAfter({ interval: '1h' }, anchor, at('2026-03-01T11:20:00Z'), 'uid-1');
-  expect(b.getTime()).toBe(at('2026-03-01T12:00:00Z').getTime() + jitter);
+test('interval refreshes sit on a fixed grid: the same answer whenever asked, one interval apart', () => {
+  const a = nextRefreshAfter({ interval: '1h' }, t0, 'uid-1');
+  expect(a.getTime()).toBeGreaterThan(t0.getTime());
+  expect(a.getTime() - t0.getTime()).toBeLessThanOrEqual(3_600_000);
+  // Asked again later in the same interval (a restart, another replica): the same tick.
+  expect(nextRefreshAfter({ interval: '1h' }, new Date(a.getTime() - 1), 'uid-1')).toEqual(a);
+  // Asked at the tick: the next one, exactly one interval later.
+  expect(nextRefreshAfter({ interval: '1h' }, a, 'uid-1').getTime()).toBe(a.getTime() + 3_600_000);
 });
 
 test('the default is one hour', () => {
-  const n = nextRefreshAfter(undefined, anchor, anchor, 'x');
-  expect(n.getTime() - anchor.getTime()).toBeGreaterThanOrEqual(3_600_000);
-  expect(n.getTime() - anchor.getTime()).toBeLessThan(3_600_000 + 30_000);
+  const a = nextRefreshAfter(undefined, t0, 'x');
+  expect(nextRefreshAfter(undefined, a, 'x').getTime() - a.getTime()).toBe(3_600_000);
 });
 
-test('different objects get different jitter', () => {
-  const a = nextRefreshAfter({ interval: '1h' }, anchor, anchor, 'uid-1').getTime();
-  const b = nextRefreshAfter({ interval: '1h' }, anchor, anchor, 'uid-2').getTime();
-  expect(a).not.toBe(b);
+test('each seed has its own offset inside the interval; 300 seeds cover it evenly', () => {
+  const offsets = Array.from({ length: 300 }, (_, i) => nextRefreshAfter({ interval: '30s' }, t0, `SecretSync/uid-${i}`).getTime() - t0.getTime());
+  for (const o of offsets) expect(o).toBeGreaterThan(0);
+  for (const o of offsets) expect(o).toBeLessThanOrEqual(30_000);
+  const perSecond = new Array<number>(31).fill(0);
+  for (const o of offsets) perSecond[Math.floor(o / 1000)]! += 1;
+  // A mean of 10 per second; no second holds three times that.
+  expect(Math.max(...perSecond)).toBeLessThan(30);
+  expect(new Set(offsets).size).toBeGreaterThan(250);
 });
 
-test('cron schedules follow the time zone', () => {
+test('one seed (a batching source) gives every sync the same moment', () => {
+  const a = nextRefreshAfter({ interval: '30s' }, t0, 'SecretSource/ns/aws');
+  expect(nextRefreshAfter({ interval: '30s' }, new Date(t0.getTime() + 5), 'SecretSource/ns/aws')).toEqual(a);
+});
+
+test('cron schedules follow the time zone, with a small fixed jitter', () => {
   // 03:00 in Berlin (CET, UTC+1 in March before DST) is 02:00 UTC.
-  const n = nextRefreshAfter({ schedule: '0 3 * * *', timeZone: 'Europe/Berlin' }, anchor, anchor, 'x');
+  const n = nextRefreshAfter({ schedule: '0 3 * * *', timeZone: 'Europe/Berlin' }, t0, 'x');
   expect(n.getTime()).toBeGreaterThanOrEqual(at('2026-03-02T02:00:00Z').getTime());
   expect(n.getTime()).toBeLessThan(at('2026-03-02T02:00:30Z').getTime());
+  // Strictly after: asked at that moment, the next day's tick (same jitter).
+  expect(nextRefreshAfter({ schedule: '0 3 * * *', timeZone: 'Europe/Berlin' }, n, 'x').getTime() - n.getTime()).toBe(86_400_000);
 });
 
-test('ticks missed while the operator was down make one refresh due, not one per tick', () => {
-  const lastCheck = anchor;
-  const now = at('2026-03-01T15:30:00Z'); // five hourly ticks missed
-  expect(refreshDue({ interval: '1h' }, anchor, lastCheck, now, 'x')).toBe(true);
-  // After that one refresh (lastCheck = now), nothing is due until the next grid tick.
-  expect(refreshDue({ interval: '1h' }, anchor, now, at('2026-03-01T15:45:00Z'), 'x')).toBe(false);
-  expect(refreshDue({ interval: '1h' }, anchor, now, at('2026-03-01T16:01:00Z'), 'x')).toBe(true);
+test('a cron tick just passed for one seed is the next one for a seed with more jitter', () => {
+  const s = { schedule: '*/2 * * * *' };
+  const seeds = ['a', 'b', 'c', 'd', 'e'].sort((x, y) => seedFraction(x) - seedFraction(y));
+  const lo = nextRefreshAfter(s, at('2026-03-01T10:00:00Z'), seeds[0]!);
+  const hi = nextRefreshAfter(s, at('2026-03-01T10:00:00Z'), seeds[4]!);
+  expect(hi.getTime()).toBeGreaterThan(lo.getTime());
+  expect(hi.getTime() - at('2026-03-01T10:00:00Z').getTime()).toBeLessThanOrEqual(12_000);
+});
+
+test('the schedule in words, for the Ready message', () => {
+  expect(describeRefresh({ interval: '30s' })).toBe('every 30s');
+  expect(describeRefresh(undefined)).toBe('every 1h');
+  expect(describeRefresh({ schedule: '0 * * * *' })).toBe('on "0 * * * *" (UTC)');
 });

@@ -1,0 +1,66 @@
+// Observe: everything the reconciler decides from, read from the informer caches and this
+// process's memory in one place, with no decision and no I/O. The pure steps (due.ts,
+// plan.ts, deletion.ts) take an Observed and `now`.
+import { sourceRefOf, type SourceRef } from '../api/source-ref.js';
+import type { AnySource, SecretSync } from '../api/types.js';
+import type { HmacKey } from './content.js';
+import type { KubeSecret, SyncReader } from './ports.js';
+import { isOwnedBy, targetName } from './target.js';
+
+/** What this process remembers between reconciles of one key (lost on restart, by design). */
+export interface Memory {
+  /** When this process last read the source for this SecretSync, or first saw it healthy. */
+  lastCheck: Date;
+  /** `uid/generation` of the source at that time. */
+  sourceVersion: string;
+}
+
+export interface Observed {
+  key: string;
+  now: Date;
+  ss: SecretSync;
+  sourceRef: SourceRef;
+  source: AnySource | undefined;
+  /** `uid/generation` of the source; '' when it is missing. */
+  sourceVersion: string;
+  /** Labels of the SecretSync's namespace (for a ClusterSecretSource's namespaceSelector). */
+  namespaceLabels: Record<string, string> | undefined;
+  /** The cached Secret named like the target, if it carries the operator's labels (anyone's). */
+  target: KubeSecret | undefined;
+  /** Other Secrets this SecretSync controls: targets of an earlier spec.target.name. */
+  strays: KubeSecret[];
+  memory: Memory | undefined;
+  hmacKey: HmacKey;
+  /** The provider batches reads, so the syncs of one source share one refresh moment. */
+  alignRefreshes: boolean;
+}
+
+export interface ObserveDeps {
+  reader: SyncReader;
+  hmacKey: HmacKey;
+  alignsRefreshes(source: AnySource): boolean;
+}
+
+export function observe(d: ObserveDeps, key: string, memory: Memory | undefined, now: Date): Observed | undefined {
+  const [namespace = '', name = ''] = key.split('/');
+  const ss = d.reader.getSecretSync(namespace, name);
+  if (!ss) return undefined;
+  const sourceRef = sourceRefOf(ss);
+  const source = d.reader.getSource(sourceRef);
+  const target = d.reader.getManagedSecret(namespace, targetName(ss));
+  const uid = ss.metadata.uid ?? '';
+  return {
+    key,
+    now,
+    ss,
+    sourceRef,
+    source,
+    sourceVersion: source ? `${source.metadata.uid ?? ''}/${source.metadata.generation ?? ''}` : '',
+    namespaceLabels: d.reader.getNamespaceLabels(namespace),
+    target,
+    strays: d.reader.secretsOwnedBy(namespace, uid).filter((s) => s.metadata.name !== targetName(ss) && isOwnedBy(s, uid)),
+    memory,
+    hmacKey: d.hmacKey,
+    alignRefreshes: source ? d.alignsRefreshes(source) : false,
+  };
+}

@@ -1,0 +1,178 @@
+// Plan: what one reconcile of a live SecretSync writes, as data. A pure function of what
+// was observed, what is due, what the read returned (if a read was due) and `now`: the
+// finalizer, the one Secret write, the cleanup of Secrets left behind by an earlier
+// target name, the status (only when it differs), events, what to remember and when to
+// look again. act.ts carries it out.
+import { DEFAULTS, FINALIZER, FORCE_SYNC_ANNOTATION, type SecretSync, type SecretSyncStatus } from '../api/types.js';
+import { checkSize, contentHmac, fromSecretData, hmacKeyIdOf, sameContent, type Content } from './content.js';
+import { describeError } from './describe-error.js';
+import { forceToken, refreshSeed, type Due } from './due.js';
+import type { Memory, Observed } from './observe.js';
+import { intervalMs, nextRefreshAfter } from './schedule.js';
+import { failureStatus, sameStatus, successStatus } from './status.js';
+import type { SecretPatch } from './ports.js';
+import { desiredSecret, releasePatch, secretWrite, targetName, type SecretWrite } from './target.js';
+
+export type ReadOutcome =
+  | { ok: true; content: Content; sourceVersions: Record<string, string> }
+  | { ok: false; error: unknown };
+
+export type Cleanup =
+  | { kind: 'delete'; namespace: string; name: string; uid: string }
+  | { kind: 'release'; namespace: string; name: string; patch: SecretPatch };
+
+export interface PlannedEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface Plan {
+  /** The new finalizer list, when it changes: added before the writes it protects, removed after the cleanups it waits for. */
+  finalizers?: { list: string[]; when: 'before' | 'after' };
+  secret?: SecretWrite;
+  cleanups: Cleanup[];
+  /** The whole new status, when it differs from the stored one. */
+  status?: SecretSyncStatus;
+  events: PlannedEvent[];
+  /** Reconcile again after this long (when the plan ends without error). */
+  requeueAfterMs: number;
+  /** A failure to report: retryable ones go back to the queue with backoff. */
+  error?: { cause: unknown; retryable: boolean };
+  /** For metrics: what the reconcile amounted to. */
+  result: 'synced' | 'unchanged' | 'error' | 'idle';
+  memory: Memory;
+  /** status.forceSyncHandled to record, also if a write of this plan fails. */
+  forceSyncHandled: string | undefined;
+}
+
+const MIN_REQUEUE_MS = 1000;
+
+function requeueAt(next: Date, now: Date): number {
+  return Math.max(MIN_REQUEUE_MS, next.getTime() - now.getTime());
+}
+
+/** Retain needs our finalizer (to release the Secret before the garbage collector deletes it); Delete does not. */
+function finalizersFor(ss: SecretSync): Plan['finalizers'] {
+  const list = ss.metadata.finalizers ?? [];
+  const wanted = (ss.spec.target?.deletionPolicy ?? 'Delete') === 'Retain';
+  return wanted && !list.includes(FINALIZER) ? { list: [...list, FINALIZER], when: 'before' } : undefined;
+}
+
+/** Secrets an earlier spec.target.name left behind, handled by deletionPolicy. */
+export function strayCleanups(o: Observed): Cleanup[] {
+  const retain = (o.ss.spec.target?.deletionPolicy ?? 'Delete') === 'Retain';
+  return o.strays.map((s) =>
+    retain
+      ? { kind: 'release', namespace: s.metadata.namespace, name: s.metadata.name, patch: releasePatch(s, o.ss.metadata.uid ?? '') }
+      : { kind: 'delete', namespace: s.metadata.namespace, name: s.metadata.name, uid: s.metadata.uid ?? '' },
+  );
+}
+
+/** The first refresh tick after now (an hour on, for a schedule too invalid to compute). */
+function nextTick(o: Observed): Date {
+  try {
+    return nextRefreshAfter(o.ss.spec.refresh, o.now, refreshSeed(o));
+  } catch {
+    return new Date(o.now.getTime() + (intervalMs(undefined) ?? 3_600_000));
+  }
+}
+
+function rememberRead(o: Observed): Memory {
+  return { lastCheck: o.now, sourceVersion: o.sourceVersion };
+}
+
+/** A failure found before or during the read: Ready=False (written once per distinct failure). */
+function planFailure(o: Observed, err: unknown, memory: Memory, forceSyncHandled: string | undefined): Plan {
+  const d = describeError(err);
+  const status = failureStatus(o.ss, d, o.now, forceSyncHandled);
+  const changed = !sameStatus(o.ss.status, status);
+  return {
+    cleanups: [],
+    status: changed ? status : undefined,
+    events: changed ? [{ type: 'Warning', reason: d.reason, message: d.message }] : [],
+    // Retryable failures go back with backoff; the others (the spec or the remote value must
+    // change first) are looked at again at the next refresh tick, so a fix outside this object is seen.
+    requeueAfterMs: requeueAt(nextTick(o), o.now),
+    error: { cause: err, retryable: d.retryable },
+    result: 'error',
+    memory,
+    forceSyncHandled,
+  };
+}
+
+function planSuccess(o: Observed, due: Due, content: Content, sourceVersions: Record<string, string>): Plan {
+  const { ss, now } = o;
+  const st = ss.status ?? {};
+  const forceSyncHandled = forceToken(ss.metadata.annotations?.[FORCE_SYNC_ANNOTATION]) ?? st.forceSyncHandled;
+  const memory = rememberRead(o);
+  try {
+    checkSize(content, ss.spec.target?.maxSizeBytes ?? DEFAULTS.maxSizeBytes);
+  } catch (err) {
+    return planFailure(o, err, memory, forceSyncHandled);
+  }
+  const hmac = contentHmac(o.hmacKey, content);
+  // Same content as the current version? Under the status's own key, its HMAC says; a status
+  // from a key that is gone is re-keyed quietly when the Secret holds exactly this content.
+  const unchanged =
+    st.version !== undefined &&
+    (hmacKeyIdOf(st.contentHmac) === o.hmacKey.id
+      ? st.contentHmac === hmac
+      : o.target !== undefined && sameContent(fromSecretData(o.target.data), content));
+  const version = unchanged ? (st.version as number) : (st.version ?? 0) + 1;
+  const secret = secretWrite(o.target, desiredSecret(ss, content));
+  const status = successStatus(ss, {
+    version,
+    hmac,
+    sourceVersions,
+    keyCount: Object.keys(content).length,
+    now,
+    secretWritten: secret !== undefined,
+    forceSyncHandled,
+  });
+  const events: PlannedEvent[] = [];
+  if (!unchanged) {
+    events.push({ type: 'Normal', reason: 'Synced', message: `synced version ${version} into Secret ${targetName(ss)}` });
+  } else if (secret) {
+    events.push({ type: 'Normal', reason: 'Updated', message: `updated Secret ${targetName(ss)} to version ${version} (${due.read ?? 'refresh'})` });
+  }
+  return {
+    finalizers: finalizersFor(ss),
+    secret,
+    cleanups: strayCleanups(o),
+    status: sameStatus(st, status) ? undefined : status,
+    events,
+    requeueAfterMs: requeueAt(nextTick(o), now),
+    result: unchanged ? 'unchanged' : 'synced',
+    memory,
+    forceSyncHandled,
+  };
+}
+
+/**
+ * The plan for a live SecretSync. `read` is the outcome of reading the source, present
+ * exactly when `due.read` asked for one.
+ */
+export function planSync(o: Observed, due: Due, read?: ReadOutcome): Plan {
+  const memory = o.memory ?? rememberRead(o);
+  const handled = o.ss.status?.forceSyncHandled;
+  if (due.failure !== undefined) return planFailure(o, due.failure, memory, handled);
+  if (read) {
+    if (!read.ok) {
+      return planFailure(o, read.error, rememberRead(o), forceToken(o.ss.metadata.annotations?.[FORCE_SYNC_ANNOTATION]) ?? handled);
+    }
+    return planSuccess(o, due, read.content, read.sourceVersions);
+  }
+  // Nothing to read: only housekeeping that needs no content.
+  const ownsTarget = o.target !== undefined;
+  return {
+    finalizers: ownsTarget ? finalizersFor(o.ss) : undefined,
+    cleanups: strayCleanups(o),
+    events: [],
+    requeueAfterMs: requeueAt(due.nextRefresh, o.now),
+    result: 'idle',
+    memory,
+    forceSyncHandled: handled,
+  };
+}
+

@@ -1,0 +1,79 @@
+// Builders for the pure core's table tests: a SecretSync, a source, the Secret the
+// operator would have written, and the Observed state that ties them together.
+import type { AnySource, SecretSync, SecretSyncStatus } from '../../../src/api/types.js';
+import { sourceRefOf } from '../../../src/api/source-ref.js';
+import { contentHmac, hmacKey, type Content, type HmacKey } from '../../../src/secretsync/content.js';
+import type { Memory, Observed } from '../../../src/secretsync/observe.js';
+import type { KubeSecret } from '../../../src/secretsync/ports.js';
+import { successStatus } from '../../../src/secretsync/status.js';
+import { desiredSecret } from '../../../src/secretsync/target.js';
+
+export const KEY: HmacKey = hmacKey(Buffer.alloc(32, 1));
+export const T0 = new Date('2026-01-01T00:00:00Z');
+
+export const content = (o: Record<string, string>): Content =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Buffer.from(v)]));
+
+export function aSecretSync(spec: Partial<SecretSync['spec']> = {}, meta: Partial<SecretSync['metadata']> = {}): SecretSync {
+  return {
+    apiVersion: 'secretsync.io/v1alpha1',
+    kind: 'SecretSync',
+    metadata: { name: 'db', namespace: 'ns', uid: 'u1', generation: 1, resourceVersion: '10', ...meta },
+    spec: { sourceRef: { name: 'vault' }, data: [{ key: 'password', remoteRef: { path: 'db', property: 'password' } }], refresh: { interval: '30s' }, ...spec },
+  };
+}
+
+export const vaultSource: AnySource = {
+  apiVersion: 'secretsync.io/v1alpha1',
+  kind: 'SecretSource',
+  metadata: { name: 'vault', namespace: 'ns', uid: 's1', generation: 1 },
+  spec: { vault: { address: 'https://v', auth: { token: { secretRef: { name: 't', key: 'k' } } } } },
+};
+
+/** A healthy status for `c` (version 1 unless given), as the operator would have written it. */
+export function syncedStatus(ss: SecretSync, c: Content, o: Partial<SecretSyncStatus> = {}, key: HmacKey = KEY): SecretSyncStatus {
+  const base = successStatus(ss, {
+    version: o.version ?? 1,
+    hmac: contentHmac(key, c),
+    sourceVersions: { db: '1' },
+    keyCount: Object.keys(c).length,
+    now: T0,
+    secretWritten: true,
+    forceSyncHandled: undefined,
+  });
+  return { ...base, ...o };
+}
+
+/** The Secret the operator would have created for `ss` with `c` (managedFields naming us). */
+export function writtenSecret(ss: SecretSync, c: Content, rv = '5'): KubeSecret {
+  const d = desiredSecret(ss, c);
+  const labelKeys = Object.fromEntries(Object.keys(d.metadata.labels ?? {}).map((k) => [`f:${k}`, {}]));
+  return {
+    ...d,
+    metadata: {
+      ...d.metadata,
+      uid: 'sec-1',
+      resourceVersion: rv,
+      managedFields: [{ manager: 'secretsync', operation: 'Update', fieldsV1: { 'f:metadata': { 'f:labels': labelKeys } } }],
+    },
+  };
+}
+
+export function observed(o: Partial<Observed> & { ss: SecretSync }): Observed {
+  return {
+    key: `${o.ss.metadata.namespace}/${o.ss.metadata.name}`,
+    now: T0,
+    sourceRef: sourceRefOf(o.ss),
+    source: vaultSource,
+    sourceVersion: 's1/1',
+    namespaceLabels: {},
+    target: undefined,
+    strays: [],
+    memory: undefined,
+    hmacKey: KEY,
+    alignRefreshes: false,
+    ...o,
+  };
+}
+
+export const remembered = (lastCheck: Date, sourceVersion = 's1/1'): Memory => ({ lastCheck, sourceVersion });

@@ -1,0 +1,283 @@
+// Table tests of the pure core: observed state in, what is due and the plan out.
+import { FINALIZER, FORCE_SYNC_ANNOTATION } from '../../../src/api/types.js';
+import { SourceUnavailableError } from '../../../src/errors.js';
+import { contentHmac, hmacKey } from '../../../src/secretsync/content.js';
+import { whatIsDue } from '../../../src/secretsync/due.js';
+import { planDeletion } from '../../../src/secretsync/finalizer.js';
+import type { Observed } from '../../../src/secretsync/observe.js';
+import { planSync, type Plan, type ReadOutcome } from '../../../src/secretsync/plan.js';
+import { aSecretSync, content, KEY, observed, remembered, syncedStatus, T0, writtenSecret } from './fixtures.js';
+
+const C1 = content({ password: 'p1' });
+const C2 = content({ password: 'p2' });
+const later = (ms: number) => new Date(T0.getTime() + ms);
+const ok = (c = C1, sourceVersions: Record<string, string> = { db: '1' }): ReadOutcome => ({ ok: true, content: c, sourceVersions });
+
+/** due + plan, reading `read` when the plan asks for a read. */
+function run(o: Observed, read: ReadOutcome = ok()): { reason?: string; failure?: unknown; plan: Plan } {
+  const due = whatIsDue(o);
+  const plan = planSync(o, due, due.read && due.failure === undefined ? read : undefined);
+  return { reason: due.read, failure: due.failure, plan };
+}
+
+/** The API writes a plan makes, in act's order. */
+function writes(p: Plan): string[] {
+  return [
+    ...(p.finalizers?.when === 'before' ? ['finalizer'] : []),
+    ...(p.secret ? [`secret ${p.secret.kind}`] : []),
+    ...p.cleanups.map((c) => `${c.kind} ${c.name}`),
+    ...(p.finalizers?.when === 'after' ? ['finalizer'] : []),
+    ...(p.status ? ['status'] : []),
+    ...p.events.map((e) => `event ${e.reason}`),
+  ];
+}
+
+/** A healthy SecretSync whose Secret holds `c`, seen before by this process at `lastCheck`. */
+function healthy(c = C1, o: Partial<Observed> = {}, ss = aSecretSync()) {
+  const s = { ...ss, status: syncedStatus(ss, c) };
+  return observed({ ss: s, target: writtenSecret(s, c), ...o });
+}
+
+describe('a new SecretSync', () => {
+  test('is read at once and costs three writes: Secret, status, one event', () => {
+    const { reason, plan } = run(observed({ ss: aSecretSync() }));
+    expect(reason).toBe('first sync');
+    expect(writes(plan)).toEqual(['secret create', 'status', 'event Synced']);
+    expect(plan.status).toMatchObject({ version: 1, lastSyncTime: T0.toISOString(), sourceVersions: { db: '1' } });
+    expect(plan.status?.contentHmac).toBe(contentHmac(KEY, C1));
+    expect(plan.requeueAfterMs).toBeGreaterThan(0);
+    expect(plan.requeueAfterMs).toBeLessThanOrEqual(30_000);
+  });
+
+  test('with deletionPolicy Retain it also takes the finalizer first (it must release the Secret on delete)', () => {
+    const { plan } = run(observed({ ss: aSecretSync({ target: { deletionPolicy: 'Retain' } }) }));
+    expect(writes(plan)).toEqual(['finalizer', 'secret create', 'status', 'event Synced']);
+    expect(plan.finalizers?.list).toEqual([FINALIZER]);
+  });
+});
+
+describe('a healthy SecretSync', () => {
+  test('first seen by this process (a restart, a new leader): not read now, but at its own tick', () => {
+    const { reason, plan } = run(healthy());
+    expect(reason).toBeUndefined();
+    expect(writes(plan)).toEqual([]);
+    expect(plan.memory.lastCheck).toEqual(T0);
+    expect(plan.requeueAfterMs).toBeLessThanOrEqual(30_000);
+  });
+
+  test('at its tick: read, same content, not a single write', () => {
+    const o = healthy(C1, { memory: remembered(T0), now: later(30_001) });
+    const { reason, plan } = run(o);
+    expect(reason).toBe('refresh due');
+    expect(writes(plan)).toEqual([]);
+    expect(plan.result).toBe('unchanged');
+  });
+
+  test('before its tick: nothing', () => {
+    const due = whatIsDue(healthy(C1, { memory: remembered(T0), now: later(1) }));
+    // Unless the tick happened to fall in that millisecond, nothing is due.
+    if (due.nextRefresh.getTime() > later(1).getTime()) expect(due.read).toBeUndefined();
+  });
+
+  test('new content at the source: version + 1, one patch, status, one event', () => {
+    const { plan } = run(healthy(C1, { memory: remembered(T0), now: later(30_001) }), ok(C2, { db: '2' }));
+    expect(writes(plan)).toEqual(['secret patch', 'status', 'event Synced']);
+    expect(plan.status).toMatchObject({ version: 2, sourceVersions: { db: '2' }, lastSyncTime: later(30_001).toISOString() });
+  });
+
+  test('a source whose spec changed is read at once', () => {
+    expect(whatIsDue(healthy(C1, { memory: remembered(T0, 's1/0'), now: later(1) })).read).toBe('source changed');
+  });
+
+  test('a Secret changed by someone else is repaired without a new version', () => {
+    const o = healthy(C1, { memory: remembered(T0), now: later(1) });
+    o.target = { ...o.target!, data: { password: Buffer.from('tampered').toString('base64') } };
+    const { reason, plan } = run(o);
+    expect(reason).toBe('target changed');
+    expect(writes(plan)).toEqual(['secret patch', 'status', 'event Updated']);
+    expect(plan.status?.version).toBe(1);
+  });
+
+  test('a Secret deleted by someone else is recreated without a new version', () => {
+    const { reason, plan } = run(healthy(C1, { target: undefined, memory: remembered(T0), now: later(1) }));
+    expect(reason).toBe('target missing');
+    expect(writes(plan)).toEqual(['secret create', 'status', 'event Updated']);
+    expect(plan.status?.version).toBe(1);
+  });
+});
+
+describe('the HMAC key was lost (Secret deleted, restored, operator moved)', () => {
+  const newKey = hmacKey(Buffer.alloc(32, 2));
+
+  test('no drift is assumed and nothing is due at start', () => {
+    const { reason, plan } = run({ ...healthy(), hmacKey: newKey });
+    expect(reason).toBeUndefined();
+    expect(writes(plan)).toEqual([]);
+  });
+
+  test('at the next refresh the content is compared for real: same version, no Secret write, status re-keyed quietly', () => {
+    const { plan } = run({ ...healthy(C1, { memory: remembered(T0), now: later(30_001) }), hmacKey: newKey });
+    expect(writes(plan)).toEqual(['status']);
+    expect(plan.status?.version).toBe(1);
+    expect(plan.status?.contentHmac).toBe(contentHmac(newKey, C1));
+  });
+
+  test('a status from before key ids (older format) is treated the same way', () => {
+    const o = healthy(C1, { memory: remembered(T0), now: later(30_001) });
+    o.ss.status = { ...o.ss.status, contentHmac: `hmac-sha256:${'A'.repeat(43)}` };
+    expect(whatIsDue({ ...o, now: later(1) }).read).toBeUndefined();
+    const { plan } = run(o);
+    expect(writes(plan)).toEqual(['status']);
+    expect(plan.status?.version).toBe(1);
+  });
+
+  test('content that really changed still bumps the version', () => {
+    const { plan } = run({ ...healthy(C1, { memory: remembered(T0), now: later(30_001) }), hmacKey: newKey }, ok(C2));
+    expect(writes(plan)).toEqual(['secret patch', 'status', 'event Synced']);
+    expect(plan.status?.version).toBe(2);
+  });
+});
+
+describe('force-sync', () => {
+  test('a new annotation value reads now and is recorded, so it fires once', () => {
+    const o = healthy();
+    o.ss.metadata.annotations = { [FORCE_SYNC_ANNOTATION]: '1700000000' };
+    const { reason, plan } = run(o);
+    expect(reason).toBe('force-sync');
+    expect(writes(plan)).toEqual(['status']);
+    expect(plan.status?.forceSyncHandled).toBe('1700000000');
+    // After a restart, with the value recorded: nothing is due.
+    const again = healthy();
+    again.ss.metadata.annotations = { [FORCE_SYNC_ANNOTATION]: '1700000000' };
+    again.ss.status = plan.status;
+    expect(whatIsDue(again).read).toBeUndefined();
+  });
+
+  test('a long value is recorded as a hash', () => {
+    const o = healthy();
+    o.ss.metadata.annotations = { [FORCE_SYNC_ANNOTATION]: 'x'.repeat(500) };
+    expect(run(o).plan.status?.forceSyncHandled).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+});
+
+describe('spec changes', () => {
+  test('a removed data entry leaves neither its key in the Secret nor its source version in status', () => {
+    const before = aSecretSync({
+      data: [
+        { key: 'password', remoteRef: { path: 'db', property: 'password' } },
+        { key: 'user', remoteRef: { path: 'users', property: 'name' } },
+      ],
+    });
+    const both = content({ password: 'p1', user: 'u' });
+    const ss = { ...aSecretSync({}, { generation: 2 }), status: syncedStatus(before, both, { sourceVersions: { db: '1', users: '4' } }) };
+    const { reason, plan } = run(observed({ ss, target: writtenSecret(before, both) }));
+    expect(reason).toBe('spec changed');
+    expect(plan.secret).toMatchObject({ kind: 'patch', patch: { data: { user: null } } });
+    expect(plan.status?.sourceVersions).toEqual({ db: '1' });
+    expect(plan.status?.version).toBe(2);
+  });
+
+  test('a new target type replaces the Secret (validated first, in act)', () => {
+    const ss = aSecretSync({ target: { type: 'example.com/other' } }, { generation: 2 });
+    const old = aSecretSync();
+    const o = observed({ ss: { ...ss, status: syncedStatus(old, C1) }, target: writtenSecret(old, C1) });
+    expect(run(o).plan.secret).toMatchObject({ kind: 'replace', oldUid: 'sec-1' });
+  });
+
+  test('a renamed target: the old Secret goes by deletionPolicy once the new one is written', () => {
+    const old = aSecretSync();
+    const ss = { ...aSecretSync({ target: { name: 'db-v2' } }, { generation: 2 }), status: syncedStatus(old, C1) };
+    const stray = writtenSecret(old, C1);
+    expect(writes(run(observed({ ss, strays: [stray] })).plan)).toEqual(['secret create', 'delete db', 'status', 'event Updated']);
+    const retain = { ...ss, spec: { ...ss.spec, target: { name: 'db-v2', deletionPolicy: 'Retain' as const } } };
+    expect(writes(run(observed({ ss: retain, strays: [stray] })).plan)).toEqual(['finalizer', 'secret create', 'release db', 'status', 'event Updated']);
+  });
+});
+
+describe('failures', () => {
+  test('a target owned by another SecretSync: TargetConflict, without reading the source', () => {
+    const other = writtenSecret(aSecretSync({}, { uid: 'someone-else' }), C1);
+    const { reason, failure, plan } = run(observed({ ss: aSecretSync(), target: other }));
+    expect(reason).toBeUndefined();
+    expect(failure).toBeDefined();
+    expect(writes(plan)).toEqual(['status', 'event TargetConflict']);
+    expect(plan.status?.conditions?.[0]).toMatchObject({ status: 'False', reason: 'TargetConflict' });
+  });
+
+  test('a ClusterSecretSource that does not admit the namespace: NamespaceNotAllowed', () => {
+    const ss = aSecretSync({ sourceRef: { kind: 'ClusterSecretSource', name: 'shared' } });
+    const source = { apiVersion: 'secretsync.io/v1alpha1', kind: 'ClusterSecretSource', metadata: { name: 'shared', uid: 'c1' }, spec: { allowedNamespaces: ['other'] } } as never;
+    expect(run(observed({ ss, source })).plan.status?.conditions?.[0]?.reason).toBe('NamespaceNotAllowed');
+    const admitted = { ...(source as object), spec: { namespaceSelector: { matchLabels: { team: 'a' } } } } as never;
+    expect(run(observed({ ss, source: admitted, namespaceLabels: { team: 'a' } })).plan.status?.version).toBe(1);
+  });
+
+  test('a missing source: SourceRefNotFound', () => {
+    expect(run(observed({ ss: aSecretSync(), source: undefined })).plan.status?.conditions?.[0]?.reason).toBe('SourceRefNotFound');
+  });
+
+  test('a failing read keeps the Secret, writes Ready=False and one Warning once; the same failure again writes nothing', () => {
+    const fail: ReadOutcome = { ok: false, error: new SourceUnavailableError('vault down') };
+    const o = healthy(C1, { memory: remembered(T0), now: later(30_001) });
+    const { plan } = run(o, fail);
+    expect(writes(plan)).toEqual(['status', 'event SourceUnavailable']);
+    expect(plan.secret).toBeUndefined();
+    expect(plan.error).toMatchObject({ retryable: true });
+    expect(plan.status).toMatchObject({ version: 1 });
+    const again = { ...o, ss: { ...o.ss, status: plan.status }, memory: plan.memory, now: later(31_000) };
+    const second = run(again, fail);
+    expect(second.reason).toBe('retry after failure');
+    expect(writes(second.plan)).toEqual([]);
+  });
+
+  test('content over the size limit is terminal: looked at again at the next tick, not retried with backoff', () => {
+    const { plan } = run(observed({ ss: aSecretSync({ target: { maxSizeBytes: 3 } }) }), ok(content({ password: 'too long' })));
+    expect(plan.error).toMatchObject({ retryable: false });
+    expect(plan.status?.conditions?.[0]?.reason).toBe('SizeLimitExceeded');
+    expect(plan.requeueAfterMs).toBeLessThanOrEqual(30_000);
+  });
+
+  test('an invalid schedule: InvalidSpec, and no busy loop', () => {
+    const { plan } = run(observed({ ss: aSecretSync({ refresh: { schedule: '99 * * * *' } }) }));
+    expect(plan.status?.conditions?.[0]?.reason).toBe('InvalidSpec');
+    expect(plan.requeueAfterMs).toBeGreaterThan(60_000);
+  });
+});
+
+describe('refresh alignment is the provider\'s', () => {
+  const two = (align: boolean) =>
+    ['a', 'b'].map((uid) => {
+      const ss = aSecretSync({}, { name: uid, uid });
+      return whatIsDue({ ...observed({ ss: { ...ss, status: syncedStatus(ss, C1) }, target: writtenSecret(ss, C1) }), alignRefreshes: align }).nextRefresh.getTime();
+    });
+  test('a batching provider: the syncs of one source share their tick', () => {
+    const [a, b] = two(true);
+    expect(a).toBe(b);
+  });
+  test('a provider that reads one secret a call: each sync at its own offset', () => {
+    const [a, b] = two(false);
+    expect(a).not.toBe(b);
+  });
+});
+
+describe('deletion', () => {
+  const deleting = (policy: 'Delete' | 'Retain', finalizers: string[]) => {
+    const ss = aSecretSync({ target: { deletionPolicy: policy } }, { deletionTimestamp: T0.toISOString(), finalizers });
+    return observed({ ss: { ...ss, status: syncedStatus(ss, C1) }, target: writtenSecret(ss, C1) });
+  };
+  test('without our finalizer there is nothing to do: the garbage collector deletes the owned Secret', () => {
+    expect(planDeletion(deleting('Delete', []))).toBeUndefined();
+  });
+  test('Delete with our finalizer (objects from older versions): delete the Secret, then drop the finalizer', () => {
+    expect(writes(planDeletion(deleting('Delete', [FINALIZER, 'other/keep']))!)).toEqual(['delete db', 'finalizer']);
+    expect(planDeletion(deleting('Delete', [FINALIZER, 'other/keep']))?.finalizers?.list).toEqual(['other/keep']);
+  });
+  test('Retain: release the Secret, then drop the finalizer', () => {
+    expect(writes(planDeletion(deleting('Retain', [FINALIZER]))!)).toEqual(['release db', 'finalizer']);
+  });
+  test('a target owned by someone else is never touched', () => {
+    const o = deleting('Delete', [FINALIZER]);
+    o.target = writtenSecret(aSecretSync({}, { uid: 'other' }), C1);
+    expect(writes(planDeletion(o)!)).toEqual(['finalizer']);
+  });
+});
