@@ -1,0 +1,164 @@
+// The target Secret on the real apiserver: never lost (a type the API server refuses keeps
+// the old Secret), never stolen (two SecretSyncs on one target: one owns it, the content
+// never flips), long names, renamed targets, and status that drops what it no longer
+// reads without being rewritten on every refresh.
+import { Watch, setHeaderOptions, type V1Secret } from '@kubernetes/client-node';
+import { eventually } from '../../helpers/eventually.js';
+import {
+  apply,
+  createNamespace,
+  createSecret,
+  deleteNamespace,
+  getSync,
+  installCrds,
+  kube,
+  readyCondition,
+  secretData,
+  waitReady,
+} from '../../helpers/kube.js';
+import { startOperator, type RunningOperator } from '../../helpers/operator.js';
+import { requireEnv, uniqueName } from '../../helpers/stack.js';
+import { kvPut } from '../../helpers/vault.js';
+
+const { kc, core, custom } = kube();
+const id = uniqueName('tg');
+const ns = `${id}-apps`;
+const opNs = `${id}-system`;
+const G = { group: 'secretsync.io', version: 'v1alpha1' };
+let op: RunningOperator;
+
+const sync = (name: string, spec: Record<string, unknown>) => ({
+  kind: 'SecretSync',
+  metadata: { name, namespace: ns },
+  spec: { sourceRef: { name: 'vault' }, refresh: { interval: '10s' }, ...spec },
+});
+const entry = (key: string, path: string, property = 'v') => ({ key, remoteRef: { path: `${id}/${path}`, property } });
+const patchSync = (name: string, body: unknown) =>
+  custom.patchNamespacedCustomObject({ ...G, namespace: ns, plural: 'secretsyncs', name, body }, setHeaderOptions('Content-Type', 'application/merge-patch+json'));
+const readSecret = (name: string) => core.readNamespacedSecret({ name, namespace: ns });
+const gone = (name: string) => eventually(async () => (await readSecret(name).then(() => undefined, () => true)), { what: `Secret ${name} gone` });
+
+beforeAll(async () => {
+  await installCrds(kc);
+  await createNamespace(core, opNs);
+  await createNamespace(core, ns);
+  await createSecret(core, ns, 'vault-token', { token: requireEnv('VAULT_TOKEN') });
+  await kvPut(`${id}/a`, { v: 'alpha' });
+  await kvPut(`${id}/b`, { v: 'beta' });
+  await kvPut(`${id}/tls`, { crt: 'CERT', key: 'KEY' });
+  await apply(custom, {
+    kind: 'SecretSource',
+    metadata: { name: 'vault', namespace: ns },
+    spec: { vault: { address: requireEnv('VAULT_ADDR'), auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } } },
+  });
+  op = await startOperator([`--namespace=${ns}`, `--operator-namespace=${opNs}`]);
+});
+
+afterAll(async () => {
+  await op?.stop();
+  await deleteNamespace(core, ns);
+  await deleteNamespace(core, opNs);
+});
+
+test('a removed data entry leaves the Secret and status.sourceVersions, and refreshes write nothing after', async () => {
+  await apply(custom, sync('shrink', { data: [entry('a', 'a'), entry('b', 'b')] }));
+  const first = await waitReady(custom, ns, 'shrink', 'True');
+  expect(first.status?.sourceVersions).toEqual({ [`${id}/a`]: '1', [`${id}/b`]: '1' });
+  await patchSync('shrink', { spec: { data: [entry('a', 'a')] } });
+  const after = await eventually(async () => {
+    const s = await getSync(custom, ns, 'shrink');
+    return s.status?.observedGeneration === 2 ? s : undefined;
+  }, { what: 'spec change handled' });
+  expect(after.status?.sourceVersions).toEqual({ [`${id}/a`]: '1' });
+  expect(after.status?.version).toBe(2);
+  expect(await secretData(core, ns, 'shrink')).toEqual({ a: 'alpha' });
+  expect(Object.keys(after.status ?? {})).not.toContain('nextRefreshTime');
+  // lastSyncTime is when the Secret was last written: at this spec change.
+  const written = await readSecret('shrink');
+  const secretWriteTime = Math.max(...(written.metadata?.managedFields ?? []).map((m) => new Date(m.time ?? 0).getTime()));
+  expect(Math.abs(new Date(after.status?.lastSyncTime ?? 0).getTime() - secretWriteTime)).toBeLessThan(2000);
+  await new Promise((r) => setTimeout(r, 2000));
+  const rv = (await getSync(custom, ns, 'shrink')).metadata.resourceVersion;
+  await new Promise((r) => setTimeout(r, 22_000)); // two refreshes
+  expect((await getSync(custom, ns, 'shrink')).metadata.resourceVersion).toBe(rv);
+}, 60_000);
+
+test('a target type the API server refuses keeps the old Secret as it was; a valid one replaces it', async () => {
+  await apply(custom, sync('typed', { data: [entry('tls.crt', 'tls', 'crt')] }));
+  await waitReady(custom, ns, 'typed', 'True');
+  const before = await readSecret('typed');
+  await patchSync('typed', { spec: { target: { type: 'kubernetes.io/tls' } } });
+  const refused = await waitReady(custom, ns, 'typed', 'False', 'TargetInvalid');
+  expect(readyCondition(refused)?.message).toMatch(/tls\.key/);
+  const kept = await readSecret('typed');
+  expect(kept.metadata?.uid).toBe(before.metadata?.uid);
+  expect(kept.type).toBe('Opaque');
+  expect(kept.data).toEqual(before.data);
+  // Now with both keys the type needs: the Secret is replaced by one of the new type.
+  await patchSync('typed', { spec: { data: [entry('tls.crt', 'tls', 'crt'), entry('tls.key', 'tls', 'key')] } });
+  await waitReady(custom, ns, 'typed', 'True');
+  const replaced = await readSecret('typed');
+  expect(replaced.type).toBe('kubernetes.io/tls');
+  expect(replaced.metadata?.uid).not.toBe(before.metadata?.uid);
+  expect(await secretData(core, ns, 'typed')).toEqual({ 'tls.crt': 'CERT', 'tls.key': 'KEY' });
+});
+
+test('two SecretSyncs naming one target: one owns it, the other is TargetConflict, and the content never flips', async () => {
+  const seen: string[] = [];
+  const ctl = await new Watch(kc).watch(
+    `/api/v1/namespaces/${ns}/secrets`,
+    { fieldSelector: 'metadata.name=shared' },
+    (_type: string, obj: V1Secret) => seen.push(JSON.stringify(obj.data ?? {})),
+    () => undefined,
+  );
+  try {
+    await Promise.all([
+      apply(custom, sync('first', { data: [entry('v', 'a')], target: { name: 'shared' } })),
+      apply(custom, sync('second', { data: [entry('v', 'b')], target: { name: 'shared' } })),
+    ]);
+    const states = await eventually(async () => {
+      const s = await Promise.all(['first', 'second'].map((n) => getSync(custom, ns, n)));
+      return s.every((x) => x.status?.observedGeneration === 1) ? s.map((x) => readyCondition(x)) : undefined;
+    }, { what: 'both SecretSyncs decided' });
+    expect(states.map((c) => `${c?.status}/${c?.reason}`).sort()).toEqual(['False/TargetConflict', 'True/Synced']);
+    await new Promise((r) => setTimeout(r, 12_000)); // a refresh of each
+    const owner = states[0]?.status === 'True' ? 'first' : 'second';
+    const secret = await readSecret('shared');
+    expect(secret.metadata?.ownerReferences?.map((o) => o.name)).toEqual([owner]);
+    expect(new Set(seen).size).toBe(1); // every version of the Secret ever seen had the same content
+  } finally {
+    ctl.abort();
+  }
+}, 60_000);
+
+test('a 100-character SecretSync name syncs (the owner label is shortened), and its Secret goes with it', async () => {
+  const name = `long-${'x'.repeat(90)}-name`;
+  expect(name).toHaveLength(100);
+  await apply(custom, sync(name, { data: [entry('v', 'a')] }));
+  await waitReady(custom, ns, name, 'True');
+  const s = await readSecret(name);
+  expect(s.metadata?.labels?.['secretsync.io/sync']?.length).toBeLessThanOrEqual(63);
+  expect(s.metadata?.ownerReferences?.[0]?.name).toBe(name);
+  await custom.deleteNamespacedCustomObject({ ...G, namespace: ns, plural: 'secretsyncs', name });
+  await gone(name);
+});
+
+test('a renamed target: the old Secret is deleted (Delete) or released (Retain)', async () => {
+  await apply(custom, sync('ren-del', { data: [entry('v', 'a')], target: { name: 'old-del' } }));
+  await apply(custom, sync('ren-ret', { data: [entry('v', 'a')], target: { name: 'old-ret', deletionPolicy: 'Retain' } }));
+  await waitReady(custom, ns, 'ren-del', 'True');
+  await waitReady(custom, ns, 'ren-ret', 'True');
+  await patchSync('ren-del', { spec: { target: { name: 'new-del' } } });
+  await patchSync('ren-ret', { spec: { target: { name: 'new-ret' } } });
+  await waitReady(custom, ns, 'ren-del', 'True');
+  await waitReady(custom, ns, 'ren-ret', 'True');
+  await gone('old-del');
+  expect(await secretData(core, ns, 'new-del')).toEqual({ v: 'alpha' });
+  const released = await eventually(async () => {
+    const s = await readSecret('old-ret');
+    return (s.metadata?.ownerReferences ?? []).length === 0 ? s : undefined;
+  }, { what: 'old-ret released' });
+  expect(released.metadata?.labels?.['secretsync.io/sync']).toBeUndefined();
+  expect(await secretData(core, ns, 'old-ret')).toEqual({ v: 'alpha' });
+  expect(await secretData(core, ns, 'new-ret')).toEqual({ v: 'alpha' });
+});
