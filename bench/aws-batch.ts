@@ -65,7 +65,7 @@ async function main(): Promise<number> {
     const calls = async () => {
       const samples = parseSamples((await getText(`http://127.0.0.1:${op?.metricsPort}/metrics`)).body);
       return {
-        byOp: sumBy(samples, 'secretsync_provider_calls_total', { provider: 'aws', source: `${ns}/aws` }, 'operation'),
+        byOp: sumBy(samples, 'secretsync_provider_calls_total', { provider: 'aws', source: `SecretSource/${ns}/aws` }, 'operation'),
         syncs: sumBy(samples, 'secretsync_syncs_total', { namespace: ns }, 'result'),
         writes: Object.values(sumBy(samples, 'secretsync_kube_writes_total', {}, 'verb')).reduce((a, b) => a + b, 0),
         depth: Object.values(sumBy(samples, 'secretsync_workqueue_depth', {}, 'controller')).reduce((a, b) => a + b, 0),

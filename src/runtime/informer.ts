@@ -7,6 +7,7 @@
 // (not even a bookmark) for too long, which happens without any error. All timing goes
 // through the Clock port; the Kubernetes side is the ListWatch port (src/kube/list-watch.ts).
 
+import { backoffMs } from './backoff.js';
 import { abortReason, realClock } from './clock.js';
 import type { Clock, Timer } from './clock.js';
 
@@ -209,9 +210,7 @@ export class Informer<T extends KubeObjectLike> {
 
   /** initial * 2^attempt capped at max, minus up to `jitter` of it so replicas spread out. */
   private backoffMs(attempt: number): number {
-    const raw = this.initialMs * 2 ** Math.min(attempt, 30);
-    const d = Math.min(this.maxMs, raw);
-    return Math.max(0, Math.round(d - d * this.jitter * this.random()));
+    return backoffMs(attempt, { initialMs: this.initialMs, maxMs: this.maxMs, jitter: this.jitter }, this.random);
   }
 
   private async pause(ms: number): Promise<void> {

@@ -3,6 +3,7 @@
 // bounds the overall retry rate, and a combinator taking the larger delay.
 // They decide *how long* to wait; the work queue does the waiting.
 
+import { backoffMs } from './backoff.js';
 import type { Clock } from './clock.js';
 
 export interface RateLimiter {
@@ -28,9 +29,7 @@ export class ItemExponentialRateLimiter implements RateLimiter {
   when(key: string): number {
     const exp = this.failures.get(key) ?? 0;
     this.failures.set(key, exp + 1);
-    // 2^exp overflows to Infinity for large exp; Math.min caps it either way.
-    const delay = this.baseMs * 2 ** exp;
-    return Number.isFinite(delay) ? Math.min(delay, this.maxMs) : this.maxMs;
+    return backoffMs(exp, { initialMs: this.baseMs, maxMs: this.maxMs });
   }
 
   forget(key: string): void {
