@@ -58,6 +58,10 @@ test: typecheck lint test-unit test-integration ## Everything CI runs: typecheck
 bench: testenv-install ## Benchmark (not in make test): AWS calls for one full refresh of 200 SecretSyncs on one source
 	npx tsx bench/aws-batch.ts
 
+.PHONY: bench-writes
+bench-writes: testenv-install ## Benchmark (not in make test): API writes and time to Ready for 1,000 new SecretSyncs on one Vault source
+	npx tsx bench/new-syncs.ts
+
 .PHONY: run
 run: testenv-up ## The demo: local stack, CRDs, sample data and syncs, then the operator in the foreground
 	bash hack/demo.sh

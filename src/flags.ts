@@ -30,8 +30,13 @@ Flags:
                                in-cluster service account's namespace, else "secretsync-system"
   --workers N                  concurrent reconciles (different SecretSyncs); default 20. Reconciles wait on
                                I/O, and 20 in flight let one AWS BatchGetSecretValue serve 20 SecretSyncs
-  --qps N                      client-side limit of Kubernetes API requests per second; default 20
-  --burst N                    burst above --qps; default 30
+  --qps N                      client-side limit of Kubernetes API requests per second; default 50.
+                               Only changes cost requests: a new SecretSync takes 3 writes (Secret, status,
+                               event), a quiet refresh none, a restart none (everything is read from watch
+                               caches). So 50/s brings 1,000 new SecretSyncs to Ready in about a minute and
+                               10,000 in about ten, while a 10,000-object cluster at rest sees no writes; the
+                               API server's priority and fairness still applies on top
+  --burst N                    requests allowed at once above --qps (a change wave); default 100
   --metrics-addr HOST:PORT     serve Prometheus /metrics here; default :8080 ("0" disables)
   --health-addr HOST:PORT      serve /healthz and /readyz here; default :8081 ("0" disables)
   --leader-elect               run only while holding the Lease (15s lease, 10s renew deadline, 2s retry);
@@ -90,8 +95,8 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
     namespace: v.namespace,
     operatorNamespace: v['operator-namespace'],
     workers: intFlag('workers', v.workers, 20, 1),
-    qps: intFlag('qps', v.qps, 20, 1),
-    burst: intFlag('burst', v.burst, 30, 1),
+    qps: intFlag('qps', v.qps, 50, 1),
+    burst: intFlag('burst', v.burst, 100, 1),
     metricsAddr: v['metrics-addr'] ?? ':8080',
     healthAddr: v['health-addr'] ?? ':8081',
     leaderElect: v['leader-elect'] ?? false,
