@@ -2,7 +2,6 @@
 // apiserver and OpenBao. Covers syncing, refresh, the no-write guarantee, source
 // outages, each rejection reason, deletion policies, and that a canary secret value
 // never shows up in logs, events or status.
-import { randomBytes } from 'node:crypto';
 import { setHeaderOptions } from '@kubernetes/client-node';
 import { FORCE_SYNC_ANNOTATION } from '../../../src/api/types.js';
 import { eventually } from '../../helpers/eventually.js';
@@ -19,6 +18,7 @@ import {
   secretData,
   waitReady,
 } from '../../helpers/kube.js';
+import { canary } from '../../helpers/canary.js';
 import { expectNoLeak } from '../../helpers/leaks.js';
 import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
@@ -26,7 +26,7 @@ import { startProxy, type Proxy } from '../../helpers/tcp-proxy.js';
 import { kvPut } from '../../helpers/vault.js';
 
 const { kc, core, custom } = kube();
-const CANARY = `canary-${randomBytes(8).toString('hex')}`;
+const CANARY = canary(); // with a quote, a backslash and ü: its JSON-escaped form differs
 const id = uniqueName('op');
 const ns = `${id}-apps`;
 const opNs = `${id}-system`;
