@@ -68,7 +68,7 @@ async function main(): Promise<number> {
         byOp: sumBy(samples, 'secretsync_provider_calls_total', { provider: 'aws', source: `SecretSource/${ns}/aws` }, 'operation'),
         syncs: sumBy(samples, 'secretsync_syncs_total', { namespace: ns }, 'result'),
         writes: Object.values(sumBy(samples, 'secretsync_kube_writes_total', {}, 'verb')).reduce((a, b) => a + b, 0),
-        depth: Object.values(sumBy(samples, 'secretsync_workqueue_depth', {}, 'controller')).reduce((a, b) => a + b, 0),
+        depth: Object.values(sumBy(samples, 'secretsync_workqueue_depth', {}, 'name')).reduce((a, b) => a + b, 0),
       };
     };
     /** Every sync counted, the queue empty and no Kubernetes write for a second: nothing left in flight. */

@@ -24,7 +24,7 @@ import { CacheSyncReader } from './kube/reader.js';
 import { KubeSyncWriter } from './kube/writer.js';
 import { healthRoutes, metricsRoutes, serve } from './observability/health.js';
 import { createLogger, type Logger } from './observability/logger.js';
-import { createMetrics } from './observability/metrics.js';
+import { createMetrics, reconcileErrorReason, workQueueMetrics } from './observability/metrics.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { awsProvider } from './providers/aws/index.js';
 import { vaultProvider } from './providers/vault/index.js';
@@ -133,7 +133,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     log,
     metrics,
   });
-  const queue = new WorkQueue({ onDepthChange: (d) => metrics.queueDepth.set({ controller: 'secretsync' }, d) });
+  const queue: WorkQueue = new WorkQueue({ metrics: workQueueMetrics(metrics, 'secretsync', () => queue) });
   const controller = new Controller({
     name: 'secretsync',
     queue,
@@ -142,7 +142,10 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     stopGraceMs: opts.shutdownTimeoutMs,
     onResult: (r) => {
       metrics.reconcileDuration.observe({ controller: 'secretsync', result: r.result }, r.durationMs / 1000);
-      if (r.error) log.debug({ key: r.key, result: r.result }, 'reconcile failed');
+      if (r.error) {
+        metrics.reconcileErrors.inc({ controller: 'secretsync', reason: reconcileErrorReason(r.error) });
+        log.debug({ key: r.key, result: r.result }, 'reconcile failed');
+      }
     },
   });
   wireEvents({
@@ -162,14 +165,17 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     providers,
     opNs,
   );
-  const sourceQueue = new WorkQueue();
+  const sourceQueue: WorkQueue = new WorkQueue({ metrics: workQueueMetrics(metrics, 'sources', () => sourceQueue) });
   const sourceController = new Controller({
     name: 'sources',
     queue: sourceQueue,
     workers: 1,
     reconcile: (key) => sourceReconciler.reconcile(key),
     stopGraceMs: opts.shutdownTimeoutMs,
-    onResult: (r) => metrics.reconcileDuration.observe({ controller: 'sources', result: r.result }, r.durationMs / 1000),
+    onResult: (r) => {
+      metrics.reconcileDuration.observe({ controller: 'sources', result: r.result }, r.durationMs / 1000);
+      if (r.error) metrics.reconcileErrors.inc({ controller: 'sources', reason: reconcileErrorReason(r.error) });
+    },
   });
   for (const inf of [secretSources, clusterSecretSources]) {
     inf.addHandlers({

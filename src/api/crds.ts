@@ -36,6 +36,13 @@ const reason: PrinterColumn = {
   description: 'Why it is (not) ready',
   priority: 1,
 };
+/**
+ * `kubectl get secretsync-all` lists every kind of ours. kubectl expands a category before
+ * it looks for a resource, so a category must never equal a plural, singular or short
+ * name: `secretsync` did, and broke `kubectl get secretsync NAME`.
+ */
+export const CATEGORY = 'secretsync-all';
+
 const age: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Age' };
 
 export const crdSpecs: CrdSpec[] = [
@@ -93,7 +100,7 @@ export function crdObject(s: CrdSpec): Record<string, unknown> {
         plural: s.plural,
         singular: s.singular,
         shortNames: s.shortNames,
-        categories: ['secretsync'],
+        categories: [CATEGORY],
       },
       versions: [
         {

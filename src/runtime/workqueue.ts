@@ -10,6 +10,23 @@ import type { Clock, Timer } from './clock.js';
 import { defaultControllerRateLimiter } from './rate-limiter.js';
 import type { RateLimiter } from './rate-limiter.js';
 
+/**
+ * What a queue reports, with client-go's workqueue metrics in mind. A port, so the
+ * runtime stays free of prom-client; src/observability/metrics.ts implements it.
+ */
+export interface WorkQueueMetrics {
+  /** A key was queued (not counted: an add de-duplicated against a waiting key). */
+  adds(): void;
+  /** addRateLimited: a retry after a failure. */
+  retries(): void;
+  /** Keys waiting to be handed out: queued, or added again while processing. */
+  depth(n: number): void;
+  /** Seconds a key waited from add to get. */
+  queueLatency(seconds: number): void;
+  /** Seconds from get to done. */
+  workDuration(seconds: number): void;
+}
+
 export interface WorkQueueOptions {
   clock?: Clock;
   /** Default: defaultControllerRateLimiter(clock). */
@@ -20,6 +37,7 @@ export interface WorkQueueOptions {
   onAdd?: (key: string) => void;
   /** Called on every addRateLimited (a retry). */
   onRetry?: (key: string) => void;
+  metrics?: WorkQueueMetrics;
 }
 
 interface Delayed {
@@ -38,6 +56,9 @@ export class WorkQueue {
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly delayed = new Map<string, Delayed>();
+  /** When each waiting key was added, and when each processing key was handed out (ms). */
+  private readonly addedAt = new Map<string, number>();
+  private readonly startedAt = new Map<string, number>();
   private readonly getters: Array<(key: string | undefined) => void> = [];
   private drainWaiters: Array<() => void> = [];
   private shuttingDown = false;
@@ -52,6 +73,9 @@ export class WorkQueue {
   add(key: string): void {
     if (this.shuttingDown || this.dirty.has(key)) return;
     this.dirty.add(key);
+    this.addedAt.set(key, this.clock.now());
+    this.opts.metrics?.adds();
+    this.waitingChanged();
     this.opts.onAdd?.(key);
     // While processing, done() re-queues it; never hand it out twice.
     if (this.processing.has(key)) return;
@@ -86,6 +110,7 @@ export class WorkQueue {
   /** Queues `key` after the rate limiter's delay (a retry). */
   addRateLimited(key: string): void {
     if (this.shuttingDown) return;
+    this.opts.metrics?.retries();
     this.opts.onRetry?.(key);
     this.addAfter(key, this.limiter.when(key));
   }
@@ -114,9 +139,14 @@ export class WorkQueue {
   /** Marks `key` as processed; re-queues it if it was added meanwhile. */
   done(key: string): void {
     if (!this.processing.delete(key)) return;
+    const started = this.startedAt.get(key);
+    this.startedAt.delete(key);
+    if (started !== undefined) this.opts.metrics?.workDuration(this.secondsSince(started));
     if (this.dirty.has(key)) {
       if (this.shuttingDown) {
         this.dirty.delete(key);
+        this.addedAt.delete(key);
+        this.waitingChanged();
       } else {
         this.items.push(key);
         this.depthChanged();
@@ -140,6 +170,23 @@ export class WorkQueue {
     return this.processing.size;
   }
 
+  /**
+   * Seconds of work in progress not yet reported as workDuration (summed over every
+   * key handed out and not done). Grows by the number of stuck workers per second.
+   */
+  unfinishedWorkSeconds(): number {
+    let total = 0;
+    for (const t of this.startedAt.values()) total += this.secondsSince(t);
+    return total;
+  }
+
+  /** Seconds the longest-running key handed out has been processing; 0 when none. */
+  longestRunningProcessorSeconds(): number {
+    let oldest = 0;
+    for (const t of this.startedAt.values()) oldest = Math.max(oldest, this.secondsSince(t));
+    return oldest;
+  }
+
   isShuttingDown(): boolean {
     return this.shuttingDown;
   }
@@ -150,11 +197,17 @@ export class WorkQueue {
     this.shuttingDown = true;
     for (const d of this.delayed.values()) d.timer.cancel();
     this.delayed.clear();
-    for (let i = this.head; i < this.items.length; i++) this.dirty.delete(this.items[i] as string);
+    for (let i = this.head; i < this.items.length; i++) {
+      this.dirty.delete(this.items[i] as string);
+      this.addedAt.delete(this.items[i] as string);
+    }
     const hadItems = this.len() > 0;
     this.items = [];
     this.head = 0;
-    if (hadItems) this.depthChanged();
+    if (hadItems) {
+      this.depthChanged();
+      this.waitingChanged();
+    }
     for (const g of this.getters.splice(0)) g(undefined);
   }
 
@@ -175,7 +228,13 @@ export class WorkQueue {
     }
     this.dirty.delete(key);
     this.processing.add(key);
+    const now = this.clock.now();
+    const added = this.addedAt.get(key);
+    this.addedAt.delete(key);
+    if (added !== undefined) this.opts.metrics?.queueLatency(this.secondsSince(added));
+    this.startedAt.set(key, now);
     this.depthChanged();
+    this.waitingChanged();
     return key;
   }
 
@@ -189,5 +248,14 @@ export class WorkQueue {
 
   private depthChanged(): void {
     this.opts.onDepthChange?.(this.len());
+  }
+
+  /** client-go's depth: every key waiting, including one added again while processing. */
+  private waitingChanged(): void {
+    this.opts.metrics?.depth(this.dirty.size);
+  }
+
+  private secondsSince(ms: number): number {
+    return Math.max(0, this.clock.now() - ms) / 1000;
   }
 }

@@ -1,6 +1,7 @@
 // A pino destination that keeps every log line, so tests can assert that no secret value
 // was ever logged (the canary pattern).
 import { Writable } from 'node:stream';
+import { leaksIn } from './canary.js';
 
 export class LogSink extends Writable {
   readonly lines: string[] = [];
@@ -11,9 +12,11 @@ export class LogSink extends Writable {
   text(): string {
     return this.lines.join('\n');
   }
-  /** Throws naming the line (not the value) when `value` appears anywhere. */
+  /** Throws naming the line and form (not the value) when `value` appears anywhere, raw, JSON-escaped or base64. */
   assertNever(value: string): void {
-    const i = this.lines.findIndex((l) => l.includes(value));
-    if (i >= 0) throw new Error(`secret canary found in log line ${i + 1} of ${this.lines.length}`);
+    for (const [i, line] of this.lines.entries()) {
+      const forms = leaksIn(line, value);
+      if (forms.length > 0) throw new Error(`secret canary found (${forms.join(', ')}) in log line ${i + 1} of ${this.lines.length}`);
+    }
   }
 }

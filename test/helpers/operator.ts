@@ -1,9 +1,12 @@
 // Runs `secretsync operator` as a real child process (the way users run it), collecting
 // its JSON log lines so tests can wait for them and assert that no secret was logged.
+// By default it runs as service account `secretsync` of its --operator-namespace, under
+// exactly the RBAC of config/rbac/ (test/helpers/rbac.ts), not as cluster admin.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort } from '../testenv/ports.js';
 import { repoRoot } from '../testenv/config.js';
+import { operatorIdentity, type OperatorIdentity } from './rbac.js';
 
 export interface RunningOperator {
   proc: ChildProcess;
@@ -15,7 +18,33 @@ export interface RunningOperator {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningOperator> {
+export interface StartOptions {
+  /**
+   * Run with the stack's admin kubeconfig instead of the operator's RBAC. Say why: a
+   * test that needs it tests something other than the operator's permissions.
+   */
+  asClusterAdmin?: { why: string };
+}
+
+function operatorNamespaceArg(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a.startsWith('--operator-namespace=')) return a.slice('--operator-namespace='.length);
+    if (a === '--operator-namespace') return args[i + 1];
+  }
+  return undefined;
+}
+
+export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {}, opts: StartOptions = {}): Promise<RunningOperator> {
+  let identity: OperatorIdentity | undefined;
+  if (!opts.asClusterAdmin && !args.some((a) => a === '--kubeconfig' || a.startsWith('--kubeconfig='))) {
+    const opNs = operatorNamespaceArg(args);
+    if (!opNs) throw new Error('startOperator: pass --operator-namespace (its service account runs the operator), or asClusterAdmin with a reason');
+    identity = await operatorIdentity(opNs);
+    // KUBECONFIG too, so nothing in the process can fall back to the admin's credentials.
+    env = { ...env, KUBECONFIG: identity.kubeconfig };
+    args = [`--kubeconfig=${identity.kubeconfig}`, ...args];
+  }
   const metricsPort = await freePort();
   const healthPort = await freePort();
   const proc = spawn(
@@ -37,6 +66,8 @@ export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {})
   proc.stdout?.on('data', collect);
   proc.stderr?.on('data', collect);
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  // Released once the process is gone, whoever ends it.
+  void exited.then(() => identity?.release());
   return {
     proc,
     logs,
@@ -44,11 +75,15 @@ export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {})
     healthPort,
     exited,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        await identity?.release();
+        return proc.exitCode;
+      }
       proc.kill(signal);
       const t = setTimeout(() => proc.kill('SIGKILL'), 30_000);
       const code = await exited;
       clearTimeout(t);
+      await identity?.release();
       return code;
     },
   };

@@ -2,7 +2,6 @@
 // apiserver and OpenBao. Covers syncing, refresh, the no-write guarantee, source
 // outages, each rejection reason, deletion policies, and that a canary secret value
 // never shows up in logs, events or status.
-import { randomBytes } from 'node:crypto';
 import { setHeaderOptions } from '@kubernetes/client-node';
 import { FORCE_SYNC_ANNOTATION } from '../../../src/api/types.js';
 import { nextRefreshAfter } from '../../../src/secretsync/schedule.js';
@@ -20,6 +19,7 @@ import {
   secretData,
   waitReady,
 } from '../../helpers/kube.js';
+import { canary } from '../../helpers/canary.js';
 import { expectNoLeak } from '../../helpers/leaks.js';
 import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
@@ -27,7 +27,7 @@ import { startProxy, type Proxy } from '../../helpers/tcp-proxy.js';
 import { kvPut } from '../../helpers/vault.js';
 
 const { kc, core, custom } = kube();
-const CANARY = `canary-${randomBytes(8).toString('hex')}`;
+const CANARY = canary(); // with a quote, a backslash and ü: its JSON-escaped form differs
 const id = uniqueName('op');
 const ns = `${id}-apps`;
 const opNs = `${id}-system`;
@@ -298,4 +298,24 @@ test('deletionPolicy Delete removes the Secret; Retain keeps it, released', asyn
 
 test('the canary value never appears in logs, events or status', async () => {
   await expectNoLeak({ core, custom }, ns, op, CANARY);
+});
+
+test('/metrics has the work-queue metrics of controller-runtime and reconcile errors by reason', async () => {
+  const body = (await getText(`http://127.0.0.1:${op.metricsPort}/metrics`)).body;
+  const sample = (series: string) => {
+    const m = new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(body);
+    return m ? Number(m[1]) : undefined;
+  };
+  for (const name of ['secretsync', 'sources']) {
+    expect(sample(`secretsync_workqueue_adds_total{name="${name}"}`)).toBeGreaterThan(0);
+    expect(sample(`secretsync_workqueue_work_duration_seconds_count{name="${name}"}`)).toBeGreaterThan(0);
+    expect(sample(`secretsync_workqueue_queue_duration_seconds_count{name="${name}"}`)).toBeGreaterThan(0);
+    for (const gauge of ['depth', 'unfinished_work_seconds', 'longest_running_processor_seconds']) {
+      expect(sample(`secretsync_workqueue_${gauge}{name="${name}"}`)).toBeGreaterThanOrEqual(0);
+    }
+  }
+  // The rejections above failed and were retried with backoff.
+  expect(sample('secretsync_workqueue_retries_total{name="secretsync"}')).toBeGreaterThan(0);
+  expect(sample('secretsync_reconcile_errors_total{controller="secretsync",reason="SourceNotFound"}')).toBeGreaterThan(0);
+  expect(body).not.toMatch(/^secretsync_workqueue_\w+\{controller=/m);
 });

@@ -4,17 +4,17 @@
 // secret, dataFrom, a pinned stage) and VersionIds in status; a missing secret is
 // Ready=False SourceNotFound; calls show in the provider metric by AWS operation; the
 // canary value never reaches logs, events, status or metrics.
-import { randomBytes } from 'node:crypto';
 import { deleteSecrets, createSecret, keysData, keysRef, putSecret, secretsAdmin } from '../../helpers/aws.js';
 import { eventually } from '../../helpers/eventually.js';
 import { apply, createNamespace, createSecret as createKubeSecret, deleteNamespace, deleteSyncs, installCrds, kube, secretData, waitReady } from '../../helpers/kube.js';
+import { canary } from '../../helpers/canary.js';
 import { expectNoLeak } from '../../helpers/leaks.js';
 import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
 import { awsConfig, uniqueName } from '../../helpers/stack.js';
 
 const { kc, core, custom } = kube();
 const sm = secretsAdmin();
-const CANARY = `canary-${randomBytes(8).toString('hex')}`;
+const CANARY = canary(); // with a quote, a backslash and ü: its JSON-escaped form differs
 const id = uniqueName('awsop');
 const ns = `${id}-apps`;
 const opNs = `${id}-system`;

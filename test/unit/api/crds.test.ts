@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderCrds } from '../../../src/api/crds.js';
+import { crdObjects, renderCrds } from '../../../src/api/crds.js';
 import type { JSONSchemaProps } from '../../../src/api/openapi.js';
 import { clusterSecretSourceSchema, secretSourceSchema, secretSyncSchema } from '../../../src/api/schema.js';
 
@@ -35,4 +35,12 @@ test.each([
 test('SecretSync printer columns are the documented ones', () => {
   const crd = renderCrds().find((r) => r.file.includes('secretsyncs'));
   for (const col of ['Ready', 'Source', 'Version', 'Last Sync', 'Next Rotation', 'Age']) expect(crd?.yaml).toContain(`name: ${col}`);
+});
+
+test('no category equals a resource name of ours (kubectl expands categories first)', () => {
+  const names = crdObjects().map((crd) => (crd.spec as { names: { kind: string; plural: string; singular: string; shortNames?: string[]; categories?: string[] } }).names);
+  const resourceNames = new Set(names.flatMap((n) => [n.plural, n.singular, n.kind, ...(n.shortNames ?? [])].map((x) => x.toLowerCase())));
+  const categories = names.flatMap((n) => n.categories ?? []);
+  expect(categories.length).toBeGreaterThan(0);
+  expect(categories.filter((c) => resourceNames.has(c.toLowerCase()))).toEqual([]);
 });

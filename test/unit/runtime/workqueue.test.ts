@@ -191,3 +191,102 @@ describe('WorkQueue', () => {
     await expect(queue.shutDownWithDrain()).resolves.toBeUndefined();
   });
 });
+
+describe('WorkQueue metrics (client-go meaning)', () => {
+  function withMetrics() {
+    const clock = new FakeClock(0);
+    const seen = { adds: 0, retries: 0, depth: [] as number[], latency: [] as number[], work: [] as number[] };
+    const queue = new WorkQueue({
+      clock,
+      rateLimiter: new ItemExponentialRateLimiter(100, 1000),
+      metrics: {
+        adds: () => seen.adds++,
+        retries: () => seen.retries++,
+        depth: (n) => seen.depth.push(n),
+        queueLatency: (s) => seen.latency.push(s),
+        workDuration: (s) => seen.work.push(s),
+      },
+    });
+    return { clock, queue, seen };
+  }
+
+  test('adds count queued keys, not de-duplicated ones; depth counts a key added again while processing', async () => {
+    const { queue, seen } = withMetrics();
+    queue.add('ns/a');
+    queue.add('ns/a');
+    queue.add('ns/b');
+    expect(seen.adds).toBe(2);
+    expect(seen.depth).toEqual([1, 2]);
+    await queue.get(); // a
+    expect(seen.depth.at(-1)).toBe(1);
+    queue.add('ns/a'); // while processing: waits, so it counts
+    expect(seen.adds).toBe(3);
+    expect(seen.depth.at(-1)).toBe(2);
+    expect(queue.len()).toBe(1); // only b can be handed out now
+  });
+
+  test('queue latency is add to get; work duration is get to done', async () => {
+    const { clock, queue, seen } = withMetrics();
+    queue.add('ns/a');
+    await clock.advance(1500);
+    const a = (await queue.get()) as string;
+    expect(seen.latency).toEqual([1.5]);
+    await clock.advance(250);
+    queue.done(a);
+    expect(seen.work).toEqual([0.25]);
+  });
+
+  test('a key added while processing waits from its add, through done, to the next get', async () => {
+    const { clock, queue, seen } = withMetrics();
+    queue.add('ns/a');
+    const a = (await queue.get()) as string;
+    await clock.advance(100);
+    queue.add(a);
+    await clock.advance(400);
+    queue.done(a);
+    await clock.advance(200);
+    await queue.get();
+    expect(seen.latency).toEqual([0, 0.6]);
+    expect(seen.work).toEqual([0.5]);
+  });
+
+  test('retries count every addRateLimited; delayed keys count as adds only when they are queued', async () => {
+    const { clock, queue, seen } = withMetrics();
+    queue.addRateLimited('ns/a');
+    expect(seen.retries).toBe(1);
+    expect(seen.adds).toBe(0);
+    await clock.advance(100);
+    expect(seen.adds).toBe(1);
+    expect(seen.latency).toEqual([]);
+  });
+
+  test('unfinished work sums the running keys; the longest runner is the oldest', async () => {
+    const { clock, queue } = withMetrics();
+    expect([queue.unfinishedWorkSeconds(), queue.longestRunningProcessorSeconds()]).toEqual([0, 0]);
+    queue.add('ns/a');
+    queue.add('ns/b');
+    const a = (await queue.get()) as string;
+    await clock.advance(2000);
+    const b = (await queue.get()) as string;
+    await clock.advance(1000);
+    expect(queue.unfinishedWorkSeconds()).toBe(4); // a 3 s + b 1 s
+    expect(queue.longestRunningProcessorSeconds()).toBe(3);
+    queue.done(a);
+    expect([queue.unfinishedWorkSeconds(), queue.longestRunningProcessorSeconds()]).toEqual([1, 1]);
+    queue.done(b);
+    expect([queue.unfinishedWorkSeconds(), queue.longestRunningProcessorSeconds()]).toEqual([0, 0]);
+  });
+
+  test('shutDown reports the dropped keys as no longer waiting', async () => {
+    const { queue, seen } = withMetrics();
+    queue.add('ns/a');
+    queue.add('ns/b');
+    const a = (await queue.get()) as string;
+    queue.add(a);
+    expect(seen.depth.at(-1)).toBe(2);
+    queue.shutDown();
+    expect(seen.depth.at(-1)).toBe(1); // b dropped; a still held until done
+    queue.done(a);
+    expect(seen.depth.at(-1)).toBe(0);
+  });
+});

@@ -1,0 +1,112 @@
+// The operator's least-privilege RBAC, written once as data: config/rbac/*.yaml are
+// rendered from it (`npm run crds`, a unit test fails when they drift), the integration
+// suite runs every operator process under exactly these rules, and the Helm chart is to
+// use the same. Widening a rule is a decision: the allow-list in
+// test/unit/api/rbac.test.ts must change with it.
+import { stringify } from 'yaml';
+import { GROUP } from './types.js';
+
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+/** ServiceAccount, ClusterRole, (Cluster)RoleBinding and Role share this name. */
+export const RBAC_NAME = 'secretsync';
+/**
+ * The namespace config/rbac/ installs into: the operator's default (--operator-namespace).
+ * An installer picks another with a kustomize overlay (`namespace:`), which also rewrites
+ * the bindings' subjects because the ServiceAccount names this namespace too.
+ */
+export const DEFAULT_OPERATOR_NAMESPACE = 'secretsync-system';
+
+const read = ['get', 'list', 'watch'];
+const writeStatus = ['get', 'patch', 'update'];
+
+/** Cluster-wide: SecretSyncs and sources in every namespace, the Secrets they produce. */
+export const clusterRules: PolicyRule[] = [
+  // patch/update: finalizers on the SecretSync itself.
+  { apiGroups: [GROUP], resources: ['secretsyncs'], verbs: [...read, 'patch', 'update'] },
+  { apiGroups: [GROUP], resources: ['secretsyncs/status'], verbs: writeStatus },
+  // Lets the operator set blockOwnerDeletion on owner references to a SecretSync
+  // (the OwnerReferencesPermissionEnforcement admission plugin checks this).
+  { apiGroups: [GROUP], resources: ['secretsyncs/finalizers'], verbs: ['update'] },
+  { apiGroups: [GROUP], resources: ['secretsources', 'clustersecretsources'], verbs: read },
+  { apiGroups: [GROUP], resources: ['secretsources/status', 'clustersecretsources/status'], verbs: writeStatus },
+  // Targets it owns, credentials a source references, the HMAC key Secret.
+  { apiGroups: [''], resources: ['secrets'], verbs: [...read, 'create', 'update', 'patch', 'delete'] },
+  // ClusterSecretSource namespaceSelector.
+  { apiGroups: [''], resources: ['namespaces'], verbs: read },
+  // Vault Kubernetes auth: a short-lived token for the service account a source names.
+  { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+];
+
+/** In the operator's own namespace only: the leader Lease. */
+export const operatorNamespaceRules: PolicyRule[] = [
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+];
+
+export interface RbacOptions {
+  /** The operator's namespace: ServiceAccount, Role, RoleBinding. Default DEFAULT_OPERATOR_NAMESPACE. */
+  namespace?: string;
+  serviceAccount?: string;
+  clusterRole?: string;
+  clusterRoleBinding?: string;
+}
+
+type Obj = Record<string, unknown> & { kind: string; metadata: { name: string; namespace?: string } };
+
+const labels = { 'app.kubernetes.io/name': 'secretsync', 'app.kubernetes.io/part-of': 'secretsync' };
+
+/** ServiceAccount, ClusterRole, ClusterRoleBinding, Role, RoleBinding. */
+export function rbacObjects(o: RbacOptions = {}): Obj[] {
+  const namespace = o.namespace ?? DEFAULT_OPERATOR_NAMESPACE;
+  const sa = o.serviceAccount ?? RBAC_NAME;
+  const clusterRole = o.clusterRole ?? RBAC_NAME;
+  const meta = (name: string, namespaced: boolean) => ({ name, ...(namespaced ? { namespace } : {}), labels });
+  const subjects = [{ kind: 'ServiceAccount', name: sa, namespace }];
+  const rbac = 'rbac.authorization.k8s.io';
+  return [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(sa, true) },
+    { apiVersion: `${rbac}/v1`, kind: 'ClusterRole', metadata: meta(clusterRole, false), rules: clusterRules },
+    {
+      apiVersion: `${rbac}/v1`,
+      kind: 'ClusterRoleBinding',
+      metadata: meta(o.clusterRoleBinding ?? RBAC_NAME, false),
+      roleRef: { apiGroup: rbac, kind: 'ClusterRole', name: clusterRole },
+      subjects,
+    },
+    { apiVersion: `${rbac}/v1`, kind: 'Role', metadata: meta(RBAC_NAME, true), rules: operatorNamespaceRules },
+    {
+      apiVersion: `${rbac}/v1`,
+      kind: 'RoleBinding',
+      metadata: meta(RBAC_NAME, true),
+      roleRef: { apiGroup: rbac, kind: 'Role', name: RBAC_NAME },
+      subjects,
+    },
+  ];
+}
+
+const fileOf: Record<string, string> = {
+  ServiceAccount: 'service_account.yaml',
+  ClusterRole: 'cluster_role.yaml',
+  ClusterRoleBinding: 'cluster_role_binding.yaml',
+  Role: 'role.yaml',
+  RoleBinding: 'role_binding.yaml',
+};
+
+/** File name and YAML text for each object, as committed in config/rbac/, plus a kustomization. */
+export function renderRbac(): { file: string; yaml: string }[] {
+  const header = '# Generated from src/api/rbac.ts by `npm run crds`. Do not edit.\n';
+  const objects = rbacObjects().map((obj) => ({ file: fileOf[obj.kind] as string, yaml: header + stringify(obj, { lineWidth: 0 }) }));
+  const kustomization = {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    // An overlay with its own `namespace:` installs elsewhere; subjects follow.
+    namespace: DEFAULT_OPERATOR_NAMESPACE,
+    resources: objects.map((o) => o.file),
+  };
+  return [...objects, { file: 'kustomization.yaml', yaml: header + stringify(kustomization, { lineWidth: 0 }) }];
+}

@@ -1,0 +1,106 @@
+// config/rbac/ on the real apiserver: the rendered files are accepted and a kustomize
+// overlay moves them (subjects included) to another namespace; the identity test
+// operators run as is the service account, allowed exactly what the rules say.
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { AuthenticationV1Api, AuthorizationV1Api, KubeConfig } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { clusterRules, operatorNamespaceRules, RBAC_NAME } from '../../../src/api/rbac.js';
+import { createNamespace, deleteNamespace, kube } from '../../helpers/kube.js';
+import { operatorIdentity, type OperatorIdentity } from '../../helpers/rbac.js';
+import { startOperator } from '../../helpers/operator.js';
+import { requireEnv, uniqueName } from '../../helpers/stack.js';
+import { repoRoot } from '../../testenv/config.js';
+
+const { core } = kube();
+const id = uniqueName('rbac');
+const opNs = `${id}-system`;
+const other = `${id}-other`;
+const dir = mkdtempSync(join(tmpdir(), 'secretsync-rbac-'));
+let identity: OperatorIdentity | undefined;
+
+async function kubectl(args: string[]): Promise<string> {
+  const bin = join(requireEnv('SECRETSYNC_TESTENV_BIN'), 'kubectl');
+  try {
+    return (await promisify(execFile)(bin, args, { env: { ...process.env, HOME: dir } })).stdout;
+  } catch (err) {
+    throw new Error(`kubectl ${args.join(' ')} failed: ${(err as { stderr?: string }).stderr ?? String(err)}`);
+  }
+}
+
+beforeAll(async () => {
+  await createNamespace(core, opNs);
+  await createNamespace(core, other);
+});
+
+afterAll(async () => {
+  await identity?.release();
+  await deleteNamespace(core, opNs);
+  await deleteNamespace(core, other);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a kustomize overlay installs config/rbac/ in another namespace, subjects included, and the apiserver accepts it', async () => {
+  const overlay = join(dir, 'overlay');
+  cpSync(join(repoRoot, 'config', 'rbac'), join(overlay, 'base'), { recursive: true });
+  writeFileSync(join(overlay, 'kustomization.yaml'), `namespace: ${opNs}\nresources: [base]\n`);
+  type Doc = { kind: string; metadata: { namespace?: string }; subjects?: unknown[] };
+  const docs = parseAllDocuments(await kubectl(['kustomize', overlay])).map((d) => d.toJS() as Doc);
+  expect(docs.map((d) => d.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ServiceAccount']);
+  for (const d of docs) {
+    if (['ServiceAccount', 'Role', 'RoleBinding'].includes(d.kind)) expect(d.metadata.namespace).toBe(opNs);
+    if (d.subjects) expect(d.subjects).toEqual([{ kind: 'ServiceAccount', name: RBAC_NAME, namespace: opNs }]);
+  }
+  const out = await kubectl(['apply', '--dry-run=server', '-k', overlay]);
+  expect(out).toContain(`clusterrole.rbac.authorization.k8s.io/${RBAC_NAME} created (server dry run)`);
+});
+
+test('test operators run as the service account, allowed exactly the rules', async () => {
+  identity = await operatorIdentity(opNs);
+  const kc = new KubeConfig();
+  kc.loadFromFile(identity.kubeconfig);
+  const who = await kc.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: {} });
+  expect(who.status?.userInfo?.username).toBe(`system:serviceaccount:${opNs}:${RBAC_NAME}`);
+
+  const authz = kc.makeApiClient(AuthorizationV1Api);
+  const can = async (group: string, resource: string, verb: string, namespace?: string) => {
+    const [res, subresource] = resource.split('/');
+    const spec = { resourceAttributes: { group, resource: res, subresource, verb, namespace } };
+    return (await authz.createSelfSubjectAccessReview({ body: { spec } })).status?.allowed === true;
+  };
+  const expanded = (rules: typeof clusterRules) => rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => [g, res, v] as const))));
+  for (const [g, res, v] of expanded(clusterRules)) expect([g, res, v, await can(g, res, v, other)]).toEqual([g, res, v, true]);
+  for (const [g, res, v] of expanded(operatorNamespaceRules)) {
+    expect([g, res, v, opNs, await can(g, res, v, opNs)]).toEqual([g, res, v, opNs, true]);
+    expect([g, res, v, other, await can(g, res, v, other)]).toEqual([g, res, v, other, false]); // the Role is for its namespace only
+  }
+  const denied: [string, string, string][] = [
+    ['secretsync.io', 'secretsyncs', 'delete'],
+    ['secretsync.io', 'secretsources', 'patch'],
+    ['', 'configmaps', 'get'],
+    ['', 'pods', 'list'],
+    ['', 'serviceaccounts', 'create'],
+    ['apps', 'deployments', 'patch'],
+    ['rbac.authorization.k8s.io', 'rolebindings', 'create'],
+    ['coordination.k8s.io', 'leases', 'delete'],
+  ];
+  for (const [g, res, v] of denied) expect([g, res, v, await can(g, res, v, opNs)]).toEqual([g, res, v, false]);
+});
+
+test('startOperator passes that identity to the process, and refuses to guess the namespace', async () => {
+  await expect(startOperator(['--namespace=x'])).rejects.toThrow(/--operator-namespace/);
+  const op = await startOperator([`--namespace=${other}`, `--operator-namespace=${opNs}`, '--metrics-addr=0', '--health-addr=0']);
+  try {
+    const arg = op.proc.spawnargs.find((a) => a.startsWith('--kubeconfig='));
+    expect(arg).toBeDefined();
+    const kc = new KubeConfig();
+    kc.loadFromFile((arg as string).slice('--kubeconfig='.length));
+    expect(kc.getCurrentUser()?.token).toBeTruthy();
+    expect(kc.getCurrentUser()?.certData ?? kc.getCurrentUser()?.keyData).toBeUndefined();
+  } finally {
+    await op.stop();
+  }
+});
