@@ -22,25 +22,27 @@ export const RBAC_NAME = 'secretsync';
 export const DEFAULT_OPERATOR_NAMESPACE = 'secretsync-system';
 
 const read = ['get', 'list', 'watch'];
-const writeStatus = ['get', 'patch', 'update'];
+const watch = ['list', 'watch'];
 
-/** Cluster-wide: SecretSyncs and sources in every namespace, the Secrets they produce. */
+/** Cluster-wide: SecretSyncs and sources in every namespace, the Secrets they produce. Only verbs the operator uses. */
 export const clusterRules: PolicyRule[] = [
-  // patch/update: finalizers on the SecretSync itself.
-  { apiGroups: [GROUP], resources: ['secretsyncs'], verbs: [...read, 'patch', 'update'] },
-  { apiGroups: [GROUP], resources: ['secretsyncs/status'], verbs: writeStatus },
+  // patch: finalizers on the SecretSync itself (a merge patch guarded by resourceVersion).
+  { apiGroups: [GROUP], resources: ['secretsyncs'], verbs: [...watch, 'patch'] },
+  // Status is replaced by a JSON patch guarded by resourceVersion.
+  { apiGroups: [GROUP], resources: ['secretsyncs/status'], verbs: ['patch'] },
   // Lets the operator set blockOwnerDeletion on owner references to a SecretSync
   // (the OwnerReferencesPermissionEnforcement admission plugin checks this).
   { apiGroups: [GROUP], resources: ['secretsyncs/finalizers'], verbs: ['update'] },
-  { apiGroups: [GROUP], resources: ['secretsources', 'clustersecretsources'], verbs: read },
-  { apiGroups: [GROUP], resources: ['secretsources/status', 'clustersecretsources/status'], verbs: writeStatus },
-  // Targets it owns, credentials a source references, the HMAC key Secret.
-  { apiGroups: [''], resources: ['secrets'], verbs: [...read, 'create', 'update', 'patch', 'delete'] },
-  // ClusterSecretSource namespaceSelector.
-  { apiGroups: [''], resources: ['namespaces'], verbs: read },
+  { apiGroups: [GROUP], resources: ['secretsources', 'clustersecretsources'], verbs: watch },
+  { apiGroups: [GROUP], resources: ['secretsources/status', 'clustersecretsources/status'], verbs: ['patch'] },
+  // Targets it owns (created with POST, changed with merge patches, deleted by uid), the
+  // credentials a source references and the HMAC key Secret (get), the cache of its own (list/watch).
+  { apiGroups: [''], resources: ['secrets'], verbs: [...read, 'create', 'patch', 'delete'] },
+  // ClusterSecretSource namespaceSelector, from a cache.
+  { apiGroups: [''], resources: ['namespaces'], verbs: watch },
   // Vault Kubernetes auth: a short-lived token for the service account a source names.
   { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
-  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['create'] },
 ];
 
 /** In the operator's own namespace only: the leader Lease. */
@@ -100,7 +102,7 @@ const fileOf: Record<string, string> = {
 /** File name and YAML text for each object, as committed in config/rbac/, plus a kustomization. */
 export function renderRbac(): { file: string; yaml: string }[] {
   const header = '# Generated from src/api/rbac.ts by `npm run crds`. Do not edit.\n';
-  const objects = rbacObjects().map((obj) => ({ file: fileOf[obj.kind] as string, yaml: header + stringify(obj, { lineWidth: 0 }) }));
+  const objects = rbacObjects().map((obj) => ({ file: fileOf[obj.kind] as string, yaml: header + stringify(obj, { lineWidth: 0, aliasDuplicateObjects: false }) }));
   const kustomization = {
     apiVersion: 'kustomize.config.k8s.io/v1beta1',
     kind: 'Kustomization',
@@ -108,5 +110,5 @@ export function renderRbac(): { file: string; yaml: string }[] {
     namespace: DEFAULT_OPERATOR_NAMESPACE,
     resources: objects.map((o) => o.file),
   };
-  return [...objects, { file: 'kustomization.yaml', yaml: header + stringify(kustomization, { lineWidth: 0 }) }];
+  return [...objects, { file: 'kustomization.yaml', yaml: header + stringify(kustomization, { lineWidth: 0, aliasDuplicateObjects: false }) }];
 }

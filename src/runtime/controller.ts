@@ -2,7 +2,8 @@
 // fixed number of workers, following controller-runtime's contract. A
 // reconcile returns { requeueAfterMs } or throws; retryable errors are
 // retried with the queue's backoff, terminal errors (retryable === false)
-// are left to the reconciler to record and are not retried. The queue
+// are left to the reconciler to record and are not retried (only requeued
+// after the error's own `requeueAfterMs`, when it carries one). The queue
 // guarantees one key is never reconciled by two workers at once.
 
 import { realClock } from './clock.js';
@@ -129,6 +130,10 @@ export class Controller {
         result = 'error';
       } else {
         queue.forget(key);
+        // A terminal error may still ask to be looked at again later (not with backoff):
+        // e.g. an invalid spec re-checked at the next refresh, in case a fix lands elsewhere.
+        const after = (err as { requeueAfterMs?: unknown } | null)?.requeueAfterMs;
+        if (typeof after === 'number' && after > 0) queue.addAfter(key, after);
         result = 'terminal-error';
       }
     } finally {

@@ -39,6 +39,8 @@ export class RecordedError extends Error {
   constructor(
     override readonly cause: unknown,
     readonly retryable: boolean,
+    /** For terminal errors: look again after this long (the next refresh tick). */
+    readonly requeueAfterMs?: number,
   ) {
     super(cause instanceof Error ? cause.message : String(cause));
   }
@@ -85,8 +87,7 @@ export class SecretSyncReconciler {
     if (error.cause instanceof StaleObjectError) throw new RecordedError(error.cause, true); // a stale cache: quietly again
     const d = describeError(error.cause);
     this.d.log.warn({ secretsync: key, reason: d.reason, code: d.code, err: d.message }, 'sync failed');
-    if (error.retryable) throw new RecordedError(error.cause, true);
-    return { requeueAfterMs: plan.requeueAfterMs };
+    throw new RecordedError(error.cause, error.retryable, error.retryable ? undefined : plan.requeueAfterMs);
   }
 
   /** The one provider I/O of a reconcile: every entry of the SecretSync, read at once. */

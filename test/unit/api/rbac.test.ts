@@ -8,17 +8,17 @@ const rbacDir = join(import.meta.dirname, '..', '..', '..', 'config', 'rbac');
 
 /** [apiGroup, resource, verbs] — every permission the operator has, verb by verb. */
 const clusterAllowList: [string, string, string[]][] = [
-  ['secretsync.io', 'secretsyncs', ['get', 'list', 'watch', 'patch', 'update']],
-  ['secretsync.io', 'secretsyncs/status', ['get', 'patch', 'update']],
+  ['secretsync.io', 'secretsyncs', ['list', 'watch', 'patch']],
+  ['secretsync.io', 'secretsyncs/status', ['patch']],
   ['secretsync.io', 'secretsyncs/finalizers', ['update']],
-  ['secretsync.io', 'secretsources', ['get', 'list', 'watch']],
-  ['secretsync.io', 'clustersecretsources', ['get', 'list', 'watch']],
-  ['secretsync.io', 'secretsources/status', ['get', 'patch', 'update']],
-  ['secretsync.io', 'clustersecretsources/status', ['get', 'patch', 'update']],
-  ['', 'secrets', ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']],
-  ['', 'namespaces', ['get', 'list', 'watch']],
+  ['secretsync.io', 'secretsources', ['list', 'watch']],
+  ['secretsync.io', 'clustersecretsources', ['list', 'watch']],
+  ['secretsync.io', 'secretsources/status', ['patch']],
+  ['secretsync.io', 'clustersecretsources/status', ['patch']],
+  ['', 'secrets', ['get', 'list', 'watch', 'create', 'patch', 'delete']],
+  ['', 'namespaces', ['list', 'watch']],
   ['', 'serviceaccounts/token', ['create']],
-  ['', 'events', ['create', 'patch']],
+  ['', 'events', ['create']],
 ];
 const namespaceAllowList: [string, string, string[]][] = [['coordination.k8s.io', 'leases', ['get', 'create', 'update']]];
 

@@ -103,6 +103,24 @@ describe('Controller', () => {
     await controller.stop();
   });
 
+  test('a terminal error that carries requeueAfterMs is looked at again then, without backoff', async () => {
+    let calls = 0;
+    const terminal = Object.assign(new Error('invalid spec'), { retryable: false, requeueAfterMs: 60_000 });
+    const { clock, queue, controller, reports } = setup(async () => {
+      calls++;
+      throw terminal;
+    });
+    controller.start();
+    queue.add('ns/a');
+    await clock.advance(59_000);
+    expect(calls).toBe(1);
+    await clock.advance(2_000);
+    expect(calls).toBe(2);
+    expect(reports.map((r) => r.result)).toEqual(['terminal-error', 'terminal-error']);
+    expect(queue.numRequeues('ns/a')).toBe(0);
+    await controller.stop();
+  });
+
   test('a custom isRetryable decides', async () => {
     const clock = new FakeClock(0);
     const queue = new WorkQueue({ clock });

@@ -194,8 +194,8 @@ test('a type change the API server refuses leaves the old Secret as it was, and 
   w.setSpec({ target: { type: 'kubernetes.io/tls' } });
   w.fail('validate', new TargetInvalidError('the API server refuses Secret ns/db: data[tls.crt]: Required value'));
   w.writes.length = 0;
-  const r = await w.reconciler.reconcile('ns/db'); // terminal: not retried with backoff
-  expect(r.requeueAfterMs).toBeGreaterThan(0);
+  // Terminal: not retried with backoff, looked at again at the next refresh tick.
+  await expect(w.reconciler.reconcile('ns/db')).rejects.toMatchObject({ retryable: false, requeueAfterMs: expect.any(Number) });
   expect(w.secrets.get('db')).toBe(before);
   expect(w.writes).toEqual(['status', 'event Warning TargetInvalid']);
   expect(w.status()?.conditions?.[0]).toMatchObject({ status: 'False', reason: 'TargetInvalid' });
