@@ -17,6 +17,7 @@ import { awsConfig } from '../test/helpers/stack.js';
 import { stateDir } from '../test/testenv/config.js';
 import { down, exportEnv, isRunning, readState, up } from '../test/testenv/index.js';
 import { delta, parseSamples, sumBy } from './prom.js';
+import { pool, runBench } from './run.js';
 
 const SYNCS = 200;
 const MAX_READS = Math.ceil(SYNCS / 20);
@@ -25,13 +26,6 @@ const G = { group: 'secretsync.io', version: 'v1alpha1' };
 const say = (msg: string) => process.stdout.write(`${msg}\n`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-/** Runs `fn` over `items`, `n` at a time. */
-async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  const queue = [...items];
-  await Promise.all(Array.from({ length: n }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
-  }));
-}
 
 async function main(): Promise<number> {
   const dir = stateDir();
@@ -140,10 +134,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(2);
-  },
-);
+runBench(main);

@@ -19,17 +19,12 @@ import { kvPut } from '../test/helpers/vault.js';
 import { stateDir } from '../test/testenv/config.js';
 import { down, exportEnv, isRunning, readState, up } from '../test/testenv/index.js';
 import { delta, parseSamples, sumBy } from './prom.js';
+import { pool, runBench } from './run.js';
 
 const G = { group: 'secretsync.io', version: 'v1alpha1' };
 const MAX_WRITES_PER_SYNC = 3;
 const say = (msg: string) => process.stdout.write(`${msg}\n`);
 
-async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  const queue = [...items];
-  await Promise.all(Array.from({ length: n }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
-  }));
-}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -141,10 +136,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(2);
-  },
-);
+runBench(main);

@@ -7,7 +7,7 @@ import { setHeaderOptions } from '@kubernetes/client-node';
 import { FORCE_SYNC_ANNOTATION, type SecretSync } from '../../../src/api/types.js';
 import { eventually } from '../../helpers/eventually.js';
 import { startHttpRecorder, type HttpRecorder } from '../../helpers/http-recorder.js';
-import { apply, createNamespace, createSecret, deleteNamespace, getSync, installCrds, kube } from '../../helpers/kube.js';
+import { apply, deleteNamespace, getSync, kube, vaultTestNamespaces } from '../../helpers/kube.js';
 import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
 import { kvPut } from '../../helpers/vault.js';
@@ -48,18 +48,10 @@ const readsOf = (path: string, from: number, to: number) =>
   recorder.requests.filter((r) => r.method === 'GET' && r.path === `/v1/secret/data/${path}` && r.at >= from && r.at < to);
 
 beforeAll(async () => {
-  await installCrds(kc);
-  await createNamespace(core, opNs);
-  await createNamespace(core, ns);
-  await createSecret(core, ns, 'vault-token', { token: requireEnv('VAULT_TOKEN') });
   await kvPut(`${id}/shared`, { v: 'same' });
   await kvPut(`${id}/forced`, { v: 'f' });
   recorder = await startHttpRecorder(requireEnv('VAULT_ADDR'));
-  await apply(custom, {
-    kind: 'SecretSource',
-    metadata: { name: 'vault', namespace: ns },
-    spec: { vault: { address: recorder.url, auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } } },
-  });
+  await vaultTestNamespaces({ kc, core, custom }, ns, opNs, recorder.url);
   op = await startOperator(args);
   const creates = Array.from({ length: N }, (_, i) =>
     apply(custom, {

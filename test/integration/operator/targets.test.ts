@@ -4,20 +4,9 @@
 // reads without being rewritten on every refresh.
 import { Watch, setHeaderOptions, type V1Secret } from '@kubernetes/client-node';
 import { eventually } from '../../helpers/eventually.js';
-import {
-  apply,
-  createNamespace,
-  createSecret,
-  deleteNamespace,
-  getSync,
-  installCrds,
-  kube,
-  readyCondition,
-  secretData,
-  waitReady,
-} from '../../helpers/kube.js';
+import { apply, deleteNamespace, getSync, kube, readyCondition, secretData, vaultTestNamespaces, waitReady } from '../../helpers/kube.js';
 import { startOperator, type RunningOperator } from '../../helpers/operator.js';
-import { requireEnv, uniqueName } from '../../helpers/stack.js';
+import { uniqueName } from '../../helpers/stack.js';
 import { kvPut } from '../../helpers/vault.js';
 
 const { kc, core, custom } = kube();
@@ -39,18 +28,10 @@ const readSecret = (name: string) => core.readNamespacedSecret({ name, namespace
 const gone = (name: string) => eventually(async () => (await readSecret(name).then(() => undefined, () => true)), { what: `Secret ${name} gone` });
 
 beforeAll(async () => {
-  await installCrds(kc);
-  await createNamespace(core, opNs);
-  await createNamespace(core, ns);
-  await createSecret(core, ns, 'vault-token', { token: requireEnv('VAULT_TOKEN') });
+  await vaultTestNamespaces({ kc, core, custom }, ns, opNs);
   await kvPut(`${id}/a`, { v: 'alpha' });
   await kvPut(`${id}/b`, { v: 'beta' });
   await kvPut(`${id}/tls`, { crt: 'CERT', key: 'KEY' });
-  await apply(custom, {
-    kind: 'SecretSource',
-    metadata: { name: 'vault', namespace: ns },
-    spec: { vault: { address: requireEnv('VAULT_ADDR'), auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } } },
-  });
   op = await startOperator([`--namespace=${ns}`, `--operator-namespace=${opNs}`]);
 });
 
