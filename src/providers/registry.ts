@@ -58,6 +58,18 @@ export class ProviderRegistry {
   }
 
   /**
+   * Whether the syncs of `source` should refresh together (its provider batches reads);
+   * false when the source names no single registered provider, which validation reports.
+   */
+  alignsRefreshes(source: AnySource): boolean {
+    try {
+      return this.factoryFor(source).alignRefreshes;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
    * The cached client of `source`, made (after validation) on first use and again whenever
    * the source's uid or generation differs from the cached one. `deps` are those of the
    * call that creates the client.

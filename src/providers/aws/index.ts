@@ -69,6 +69,7 @@ export function createAwsProviderFactory(opts: AwsFactoryOptions = {}): Provider
   const d = AWS_DEFAULTS;
   return {
     name: 'aws',
+    alignRefreshes: true, // BatchGetSecretValue serves 20 syncs due together in one call
     validate(source: AnySource, secretNamespace: string): void {
       validateAwsSpec(source.spec.aws, secretNamespace);
     },

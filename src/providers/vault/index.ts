@@ -47,6 +47,7 @@ function authenticator(spec: VaultProviderSpec, ctx: AuthContext): Authenticator
 export function createVaultProviderFactory(opts: VaultFactoryOptions = {}): ProviderFactory {
   return {
     name: 'vault',
+    alignRefreshes: false, // one secret per read: spread the syncs of a source
     validate(source: AnySource, secretNamespace: string): void {
       validateVaultSpec(source.spec.vault, secretNamespace);
     },
