@@ -13,6 +13,7 @@ export function kubernetesAuthenticator(spec: VaultKubernetesAuth, ctx: AuthCont
   const mount = spec.mount || DEFAULTS.kubernetesAuthMount;
   return {
     method: 'kubernetes',
+    identity: `Kubernetes auth role "${spec.role}" at auth/${mount}`,
     async login() {
       const sa = resolveServiceAccountRef(spec.serviceAccountRef, ctx.secretNamespace);
       let jwt: string;
