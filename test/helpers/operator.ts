@@ -15,7 +15,16 @@ export interface RunningOperator {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningOperator> {
+/**
+ * Starts the operator with `args` after the test defaults (metrics/health ports, debug
+ * logs, and --insecure-allow-http because the local stack's OpenBao and moto are plain
+ * http; `{ insecureAllowHttp: false }` leaves that flag out).
+ */
+export async function startOperator(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  opts: { insecureAllowHttp?: boolean } = {},
+): Promise<RunningOperator> {
   const metricsPort = await freePort();
   const healthPort = await freePort();
   const proc = spawn(
@@ -28,6 +37,7 @@ export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {})
       `--metrics-addr=127.0.0.1:${metricsPort}`,
       `--health-addr=127.0.0.1:${healthPort}`,
       '--log-level=debug',
+      ...(opts.insecureAllowHttp === false ? [] : ['--insecure-allow-http']),
       ...args,
     ],
     { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },

@@ -5,7 +5,7 @@
 import { ForbiddenError, SourceAuthError, SourceUnavailableError } from '../../../src/errors.js';
 import type { SecretProvider } from '../../../src/providers/provider.js';
 import { ProviderRegistry } from '../../../src/providers/registry.js';
-import { createVaultProviderFactory, vaultProvider } from '../../../src/providers/vault/index.js';
+import { createVaultProviderFactory } from '../../../src/providers/vault/index.js';
 import nodeVault from 'node-vault';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
 import {
@@ -27,6 +27,7 @@ import {
   tokenIsLive,
   tokenRecorder,
   VAULT_ADDR,
+  vaultOverHttp,
   vaultSource,
 } from './vault-fixtures.js';
 
@@ -88,7 +89,7 @@ describe('token auth', () => {
 
   test('reads with the token from the Secret, and close() leaves a token it did not create alone', async () => {
     const log = callLog();
-    const p = vaultProvider.create(
+    const p = vaultOverHttp.create(
       vaultSource(namespace, { auth: { token: { secretRef: { name: 'good-token', key: 'token' } } } }),
       deps(namespace, log),
     );
@@ -101,7 +102,7 @@ describe('token auth', () => {
   test('a token Vault does not know is SourceAuthFailed, after one re-read of the Secret', async () => {
     const log = callLog();
     const p = track(
-      vaultProvider.create(vaultSource(namespace, { auth: { token: { secretRef: { name: 'bad-token', key: 'token' } } } }), deps(namespace, log)),
+      vaultOverHttp.create(vaultSource(namespace, { auth: { token: { secretRef: { name: 'bad-token', key: 'token' } } } }), deps(namespace, log)),
     );
     const err = await failure(p.getSecret({ path, property: 'password' }));
     expect(err).toBeInstanceOf(SourceAuthError);
@@ -111,7 +112,7 @@ describe('token auth', () => {
   });
 
   test('a missing token Secret is SourceAuthFailed naming the Secret', async () => {
-    const p = track(vaultProvider.create(vaultSource(namespace, { auth: { token: { secretRef: { name: 'absent', key: 'token' } } } }), deps(namespace)));
+    const p = track(vaultOverHttp.create(vaultSource(namespace, { auth: { token: { secretRef: { name: 'absent', key: 'token' } } } }), deps(namespace)));
     const err = await failure(p.getSecret({ path }));
     expect(err).toBeInstanceOf(SourceAuthError);
     expect(err.message).toContain(`${namespace}/absent`);
@@ -121,7 +122,7 @@ describe('token auth', () => {
     const port = await closedPort();
     const log = callLog();
     const p = track(
-      vaultProvider.create(
+      vaultOverHttp.create(
         vaultSource(namespace, { address: `http://127.0.0.1:${port}`, auth: { token: { secretRef: { name: 'good-token', key: 'token' } } } }),
         deps(namespace, log),
       ),
@@ -135,7 +136,7 @@ describe('token auth', () => {
 });
 
 describe('references outside the source namespace', () => {
-  const registry = new ProviderRegistry().register(vaultProvider);
+  const registry = new ProviderRegistry().register(vaultOverHttp);
 
   test.each([
     ['token.secretRef', { token: { secretRef: { name: 't', key: 'token', namespace: 'kube-system' } } }],
@@ -185,7 +186,7 @@ describe('AppRole auth', () => {
   test('logs in with role_id and the secret_id from the Secret, reads, and close() revokes the token', async () => {
     const log = callLog();
     const rec = tokenRecorder();
-    const p = createVaultProviderFactory({ wrapHttp: rec.wrapHttp }).create(
+    const p = createVaultProviderFactory({ allowInsecureHttp: true, wrapHttp: rec.wrapHttp }).create(
       vaultSource(namespace, { auth: { appRole: { roleId, secretIdRef: { name: 'approle', key: 'secret-id' } } } }),
       deps(namespace, log),
     );
@@ -201,7 +202,7 @@ describe('AppRole auth', () => {
 
   test('a wrong secret_id is SourceAuthFailed without the secret_id in the message', async () => {
     const p = track(
-      vaultProvider.create(
+      vaultOverHttp.create(
         vaultSource(namespace, { auth: { appRole: { roleId, secretIdRef: { name: 'approle', key: 'wrong' } } } }),
         deps(namespace),
       ),
@@ -271,7 +272,7 @@ describe('Kubernetes auth', () => {
   test('logs in with a TokenRequest token of the service account, reads, and close() revokes', async () => {
     const log = callLog();
     const rec = tokenRecorder();
-    const p = createVaultProviderFactory({ wrapHttp: rec.wrapHttp }).create(
+    const p = createVaultProviderFactory({ allowInsecureHttp: true, wrapHttp: rec.wrapHttp }).create(
       vaultSource(namespace, { auth: { kubernetes: { role, serviceAccountRef: { name: sa } } } }),
       deps(namespace, log),
     );
@@ -287,7 +288,7 @@ describe('Kubernetes auth', () => {
   test('audiences from the spec reach the TokenRequest, at a non-default mount', async () => {
     const kubernetes = { mount: AUD_MOUNT, role, serviceAccountRef: { name: sa }, audiences: ['vault'] };
     const p = track(
-      vaultProvider.create(
+      vaultOverHttp.create(
         vaultSource(namespace, { auth: { kubernetes } }),
         deps(namespace),
       ),
@@ -299,7 +300,7 @@ describe('Kubernetes auth', () => {
     const other = 'not-bound';
     await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: other } } });
     const p = track(
-      vaultProvider.create(vaultSource(namespace, { auth: { kubernetes: { role, serviceAccountRef: { name: other } } } }), deps(namespace)),
+      vaultOverHttp.create(vaultSource(namespace, { auth: { kubernetes: { role, serviceAccountRef: { name: other } } } }), deps(namespace)),
     );
     const err = await failure(p.getSecret({ path, property: 'password' }));
     expect(err).toBeInstanceOf(SourceAuthError);
@@ -308,7 +309,7 @@ describe('Kubernetes auth', () => {
 
   test('a missing service account is SourceAuthFailed naming it', async () => {
     const p = track(
-      vaultProvider.create(vaultSource(namespace, { auth: { kubernetes: { role, serviceAccountRef: { name: 'ghost' } } } }), deps(namespace)),
+      vaultOverHttp.create(vaultSource(namespace, { auth: { kubernetes: { role, serviceAccountRef: { name: 'ghost' } } } }), deps(namespace)),
     );
     const err = await failure(p.getSecret({ path }));
     expect(err).toBeInstanceOf(SourceAuthError);
@@ -337,10 +338,10 @@ describe('Vault namespaces', () => {
 
   test('spec.vault.namespace is sent as X-Vault-Namespace', async () => {
     const auth = { token: { secretRef: { name: 'ns-token', key: 'token' } } };
-    const p = track(vaultProvider.create(vaultSource(namespace, { namespace: vaultNamespace, auth }), deps(namespace)));
+    const p = track(vaultOverHttp.create(vaultSource(namespace, { namespace: vaultNamespace, auth }), deps(namespace)));
     expect((await p.getSecret({ path, property: 'password' })).value.toString()).toBe(nsValue);
     // The same token without the namespace is a token of no namespace we know.
-    const outside = track(vaultProvider.create(vaultSource(namespace, { auth }), deps(namespace)));
+    const outside = track(vaultOverHttp.create(vaultSource(namespace, { auth }), deps(namespace)));
     expect(await failure(outside.getSecret({ path, property: 'password' }))).toBeInstanceOf(SourceAuthError);
   });
 });

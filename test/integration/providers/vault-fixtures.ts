@@ -9,7 +9,7 @@ import nodeVault from 'node-vault';
 import type { SecretSource, VaultProviderSpec } from '../../../src/api/types.js';
 import { providerKube } from '../../../src/kube/provider-kube.js';
 import type { ProviderDeps } from '../../../src/providers/provider.js';
-import type { VaultHttp } from '../../../src/providers/vault/index.js';
+import { createVaultProviderFactory, type VaultHttp } from '../../../src/providers/vault/index.js';
 import { kube as kubeClients } from '../../helpers/kube.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
 
@@ -18,6 +18,11 @@ export const { kc, core } = kubeClients();
 export const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
 /** The operator's own ProviderKube (src/kube), on the stack's apiserver. */
 export const kube = providerKube(core);
+/**
+ * The Vault factory for the stack's OpenBao, which listens on plain http: tests opt in
+ * explicitly, as the operator does with --insecure-allow-http.
+ */
+export const vaultOverHttp = createVaultProviderFactory({ allowInsecureHttp: true });
 
 /** Root client for arranging Vault. Only read/write/delete: node-vault's login helpers would swap its token. */
 export const root = nodeVault({ apiVersion: 'v1', endpoint: VAULT_ADDR, token: requireEnv('VAULT_TOKEN') });

@@ -3,7 +3,6 @@
 // secrets, every property, pinned and deleted versions, and the not-found errors.
 import { InvalidSpecError, KeyNotFoundError, SourceAuthError, SourceNotFoundError } from '../../../src/errors.js';
 import type { SecretProvider } from '../../../src/providers/provider.js';
-import { vaultProvider } from '../../../src/providers/vault/index.js';
 import { uniqueName } from '../../helpers/stack.js';
 import {
   KV1_MOUNT,
@@ -17,6 +16,7 @@ import {
   readPolicy,
   rejection,
   root,
+  vaultOverHttp,
   vaultSource,
   type CallLog,
 } from './vault-fixtures.js';
@@ -37,7 +37,7 @@ function secretValue(): string {
 
 function provider(opts: { kv?: { mount?: string; version?: 1 | 2 }; log?: CallLog } = {}): SecretProvider {
   const source = vaultSource(namespace, { kv: opts.kv, auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } });
-  const p = vaultProvider.create(source, deps(namespace, opts.log));
+  const p = vaultOverHttp.create(source, deps(namespace, opts.log));
   providers.push(p);
   return p;
 }

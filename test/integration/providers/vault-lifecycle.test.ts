@@ -50,7 +50,7 @@ function source(appRoleAuth: { roleId: string; secretIdRef: { name: string; key:
 }
 
 function make(src: SecretSource, log: CallLog, rec = tokenRecorder()): SecretProvider {
-  const p = createVaultProviderFactory({ wrapHttp: rec.wrapHttp }).create(src, deps(namespace, log));
+  const p = createVaultProviderFactory({ allowInsecureHttp: true, wrapHttp: rec.wrapHttp }).create(src, deps(namespace, log));
   providers.push(p);
   return p;
 }
@@ -155,7 +155,7 @@ describe('the registry client cache', () => {
   test('reuses a client for the same uid and generation; a new generation gets a new client and the old token is revoked', async () => {
     const rec = tokenRecorder();
     const log = callLog();
-    const registry = new ProviderRegistry().register(createVaultProviderFactory({ wrapHttp: rec.wrapHttp }));
+    const registry = new ProviderRegistry().register(createVaultProviderFactory({ allowInsecureHttp: true, wrapHttp: rec.wrapHttp }));
     const auth = await appRole('10m', '1h');
     const name = uniqueName('cached');
     const v1 = source(auth, { name, uid: 'u-1', generation: 1 });
@@ -187,7 +187,7 @@ describe('the registry client cache', () => {
 
   test('evict() closes the client of a deleted source', async () => {
     const rec = tokenRecorder();
-    const registry = new ProviderRegistry().register(createVaultProviderFactory({ wrapHttp: rec.wrapHttp }));
+    const registry = new ProviderRegistry().register(createVaultProviderFactory({ allowInsecureHttp: true, wrapHttp: rec.wrapHttp }));
     const src = source(await appRole('10m', '1h'));
     expect(await readValue(registry.client(src, deps(namespace)))).toBe(value);
     await registry.evict(src);
