@@ -63,4 +63,4 @@ cat <<'TXT'
     curl -s localhost:8080/metrics | grep ^secretsync_
 TXT
 npm run --silent build
-exec node dist/src/cli.js operator --operator-namespace secretsync-system --metrics-addr 127.0.0.1:8080 --health-addr 127.0.0.1:8081
+exec node dist/src/cli.js operator --operator-namespace secretsync-system --metrics-addr 127.0.0.1:8080 --health-addr 127.0.0.1:8081 --insecure-allow-http

@@ -15,6 +15,8 @@ export interface OperatorOptions {
   operatorNamespace?: string;
   logLevel: string;
   shutdownTimeoutMs: number;
+  /** Accept http:// Vault addresses and AWS endpoints (local/dev stacks only). */
+  insecureAllowHttp: boolean;
 }
 
 export const OPERATOR_HELP = `Usage: secretsync operator [flags]
@@ -44,6 +46,9 @@ Flags:
   --leader-election-id NAME    name of the leader Lease; default "secretsync-leader"
   --log-level LEVEL            trace, debug, info, warn, error; default info
   --shutdown-timeout DURATION  on SIGTERM, how long to wait for in-flight reconciles; default 30s
+  --insecure-allow-http        accept http:// in spec.vault.address and spec.aws.endpoint. For local/dev stacks
+                               only: tokens, credentials and secret values then cross the network unencrypted.
+                               Without it such a source is Ready=False (InvalidSpec); default off
   -h, --help                   show this help
 `;
 
@@ -76,6 +81,7 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
         'leader-election-id': { type: 'string' },
         'log-level': { type: 'string' },
         'shutdown-timeout': { type: 'string' },
+        'insecure-allow-http': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -103,5 +109,6 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
     leaderElectionId: v['leader-election-id'] ?? 'secretsync-leader',
     logLevel: level,
     shutdownTimeoutMs: shutdown,
+    insecureAllowHttp: v['insecure-allow-http'] ?? false,
   };
 }

@@ -26,8 +26,8 @@ import { healthRoutes, metricsRoutes, serve } from './observability/health.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, reconcileErrorReason, workQueueMetrics } from './observability/metrics.js';
 import { ProviderRegistry } from './providers/registry.js';
-import { awsProvider } from './providers/aws/index.js';
-import { vaultProvider } from './providers/vault/index.js';
+import { createAwsProviderFactory } from './providers/aws/index.js';
+import { createVaultProviderFactory } from './providers/vault/index.js';
 import { ClientRateLimiter } from './runtime/client-rate-limiter.js';
 import { Controller } from './runtime/controller.js';
 import { Informer } from './runtime/informer.js';
@@ -113,7 +113,9 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
 
   let elector: LeaderElector | undefined;
   const canWrite = () => !elector || elector.isLeader();
-  const providers = new ProviderRegistry().register(vaultProvider).register(awsProvider);
+  const transport = { allowInsecureHttp: opts.insecureAllowHttp };
+  if (opts.insecureAllowHttp) log.warn('--insecure-allow-http: http:// sources are accepted; credentials and secrets may cross the network unencrypted');
+  const providers = new ProviderRegistry().register(createVaultProviderFactory(transport)).register(createAwsProviderFactory(transport));
   const reader = new CacheSyncReader({ secretSyncs, secretSources, clusterSecretSources, managedSecrets: ownedSecrets, namespaces });
   const writer = new KubeSyncWriter({
     core,
@@ -125,8 +127,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   const reconciler = new SecretSyncReconciler({
     reader,
     writer,
-    // TEMP until the provider branch lands ProviderRegistry.alignsRefreshes.
-    providers: { client: (s, d) => providers.client(s, d), alignsRefreshes: (s) => s.spec.aws !== undefined },
+    providers,
     providerKube: providerKube(core),
     operatorNamespace: opNs,
     hmacKey: contentKey,

@@ -47,9 +47,11 @@ const vaultAuth = obj(
           },
           { required: ['name'] },
         ),
-        audiences: arr('Audiences of the requested token. Default: the API server\'s.', str('An audience.'), {
-          maxItems: 16,
-        }),
+        audiences: arr(
+          'Audiences of the requested service-account token; the Vault role\'s `audience` must be one of them. Default: ["vault"], so the token is good for Vault login only and not against the API server.',
+          str('An audience.'),
+          { maxItems: 16 },
+        ),
       },
       { required: ['role', 'serviceAccountRef'] },
     ),

@@ -50,6 +50,14 @@ export interface ProviderDeps {
 export interface ProviderFactory {
   /** The spec block this provider serves, e.g. "vault". */
   readonly name: string;
+  /**
+   * Whether the syncs of one source should be due at the same moment. True for a provider
+   * that batches reads (AWS: BatchGetSecretValue serves 20 secrets a call, so syncs that
+   * refresh together cost one call per 20); false for one that reads one secret per call
+   * (Vault), whose syncs are better spread, each at its own offset, so a source never
+   * sees all its reads in the same second.
+   */
+  readonly alignRefreshes: boolean;
   /** Semantic checks the CRD schema cannot express; throws InvalidSpecError / ForbiddenError. */
   validate(source: AnySource, secretNamespace: string): void;
   create(source: AnySource, deps: ProviderDeps): SecretProvider;

@@ -6,7 +6,7 @@
 import type { AnySource } from '../api/types.js';
 import { InvalidSpecError } from '../errors.js';
 import type { ProviderDeps, ProviderFactory, SecretProvider } from './provider.js';
-import { sourceKey } from './source-key.js';
+import { sourceKey } from '../api/source-ref.js';
 
 /** Fields of a source spec that are not provider blocks. */
 const NON_PROVIDER_FIELDS = new Set(['allowedNamespaces', 'namespaceSelector']);
@@ -55,6 +55,18 @@ export class ProviderRegistry {
   /** Semantic checks of the source's provider block; throws InvalidSpecError / ForbiddenError. */
   validate(source: AnySource, secretNamespace: string): void {
     this.factoryFor(source).validate(source, secretNamespace);
+  }
+
+  /**
+   * Whether the syncs of `source` should refresh together (its provider batches reads);
+   * false when the source names no single registered provider, which validation reports.
+   */
+  alignsRefreshes(source: AnySource): boolean {
+    try {
+      return this.factoryFor(source).alignRefreshes;
+    } catch {
+      return false;
+    }
   }
 
   /**

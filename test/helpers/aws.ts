@@ -9,9 +9,16 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import type { AwsProviderSpec, SecretSource } from '../../src/api/types.js';
+import { createAwsProviderFactory } from '../../src/providers/aws/index.js';
 import type { ProviderDeps } from '../../src/providers/provider.js';
 import { freePort } from '../testenv/ports.js';
 import { awsConfig, requireEnv, uniqueName } from './stack.js';
+
+/**
+ * The AWS factory for the stack's moto, which listens on plain http: tests opt in
+ * explicitly, as the operator does with --insecure-allow-http.
+ */
+export const awsOverHttp = createAwsProviderFactory({ allowInsecureHttp: true });
 
 export interface AwsKeys {
   accessKeyId: string;

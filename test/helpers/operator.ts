@@ -24,6 +24,8 @@ export interface StartOptions {
    * test that needs it tests something other than the operator's permissions.
    */
   asClusterAdmin?: { why: string };
+  /** Pass --insecure-allow-http (default: yes, the local stack's OpenBao and moto are plain http). */
+  insecureAllowHttp?: boolean;
 }
 
 function operatorNamespaceArg(args: string[]): string | undefined {
@@ -35,6 +37,11 @@ function operatorNamespaceArg(args: string[]): string | undefined {
   return undefined;
 }
 
+/**
+ * Starts the operator with `args` after the test defaults (metrics/health ports, debug
+ * logs, and --insecure-allow-http because the local stack's OpenBao and moto are plain
+ * http; `{ insecureAllowHttp: false }` leaves that flag out), as the operator's service account.
+ */
 export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {}, opts: StartOptions = {}): Promise<RunningOperator> {
   let identity: OperatorIdentity | undefined;
   if (!opts.asClusterAdmin && !args.some((a) => a === '--kubeconfig' || a.startsWith('--kubeconfig='))) {
@@ -57,6 +64,7 @@ export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {},
       `--metrics-addr=127.0.0.1:${metricsPort}`,
       `--health-addr=127.0.0.1:${healthPort}`,
       '--log-level=debug',
+      ...(opts.insecureAllowHttp === false ? [] : ['--insecure-allow-http']),
       ...args,
     ],
     { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },

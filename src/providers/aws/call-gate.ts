@@ -3,6 +3,7 @@
 // throttling / server / network failures with exponential backoff and jitter, and one
 // onCall(operation, result) per request sent, retries included, so the metric counts
 // what AWS bills. close() fails whatever still waits for a slot, a token or a backoff.
+import { backoffMs } from '../../runtime/backoff.js';
 import type { Clock } from '../../runtime/clock.js';
 import { TokenBucket } from '../../runtime/rate-limiter.js';
 import { SecretSyncError, SourceUnavailableError } from '../../errors.js';
@@ -34,9 +35,8 @@ export interface RunOptions {
 }
 
 /** Backoff before retry number `attempt + 1`: half of the exponential step fixed, half random. */
-export function backoffMs(attempt: number, policy: RetryPolicy, random: () => number): number {
-  const step = Math.min(policy.maxMs, policy.baseMs * 2 ** attempt);
-  return Math.round(step / 2 + (random() * step) / 2);
+export function retryDelayMs(attempt: number, policy: RetryPolicy, random: () => number): number {
+  return backoffMs(attempt, { initialMs: policy.baseMs, maxMs: policy.maxMs, jitter: 0.5 }, () => 1 - random());
 }
 
 export class CallGate {
@@ -68,7 +68,7 @@ export class CallGate {
       } finally {
         release();
       }
-      await this.sleep(backoffMs(attempt, this.o.retry, this.random));
+      await this.sleep(retryDelayMs(attempt, this.o.retry, this.random));
     }
   }
 

@@ -8,8 +8,9 @@
 import type { AnySource, AwsProviderSpec } from '../../api/types.js';
 import { InvalidSpecError } from '../../errors.js';
 import { realClock, type Clock } from '../../runtime/clock.js';
+import type { TransportOptions } from '../insecure-http.js';
 import type { ProviderDeps, ProviderFactory, SecretProvider } from '../provider.js';
-import { sourceKey } from '../source-key.js';
+import { sourceKey } from '../../api/source-ref.js';
 import { CallGate, type RetryPolicy } from './call-gate.js';
 import { createSecretsApi, createStsApi, type SecretsApi, type StsApi } from './client.js';
 import { Connection } from './connection.js';
@@ -20,7 +21,7 @@ import { validateAwsSpec } from './validate.js';
 export { AwsProvider } from './provider.js';
 export type { SecretsApi, StsApi } from './client.js';
 
-export interface AwsFactoryOptions {
+export interface AwsFactoryOptions extends TransportOptions {
   /** Connection and request timeout per call (default 10 s). */
   timeoutMs?: number;
   /**
@@ -64,17 +65,21 @@ function awsSpec(source: AnySource): AwsProviderSpec {
   return spec;
 }
 
-/** An AWS ProviderFactory; `awsProvider` is the one with defaults. */
+/**
+ * An AWS ProviderFactory; `awsProvider` is the one with defaults (an https endpoint, if
+ * any). The composition root passes `allowInsecureHttp` from --insecure-allow-http.
+ */
 export function createAwsProviderFactory(opts: AwsFactoryOptions = {}): ProviderFactory {
   const d = AWS_DEFAULTS;
   return {
     name: 'aws',
+    alignRefreshes: true, // BatchGetSecretValue serves 20 syncs due together in one call
     validate(source: AnySource, secretNamespace: string): void {
-      validateAwsSpec(source.spec.aws, secretNamespace);
+      validateAwsSpec(source.spec.aws, secretNamespace, opts);
     },
     create(source: AnySource, deps: ProviderDeps): SecretProvider {
       const spec = awsSpec(source);
-      validateAwsSpec(spec, deps.secretNamespace);
+      validateAwsSpec(spec, deps.secretNamespace, opts);
       const name = sourceKey(source);
       const clock = opts.clock ?? realClock;
       const connection = new Connection({

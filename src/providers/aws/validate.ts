@@ -1,15 +1,17 @@
 // Semantic checks of spec.aws the CRD schema cannot (or, for sources built in code, did
-// not) enforce: a region, a usable endpoint URL without credentials in it, a role ARN,
-// and static-key references that stay in the source namespace. Also the checks of a
-// remoteRef that need no network call. Each failure says which field to change and how.
+// not) enforce: a region, a usable endpoint URL without credentials in it (https, or http
+// when the operator allows it for development), a role ARN, and static-key references
+// that stay in the source namespace. Also the checks of a remoteRef that need no network
+// call. Each failure says which field to change and how.
 import type { AwsProviderSpec } from '../../api/types.js';
 import { InvalidSpecError } from '../../errors.js';
+import { checkPlaintext, type TransportOptions } from '../insecure-http.js';
 import { resolveSecretRef } from '../secret-ref.js';
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
-function checkEndpoint(endpoint: string): void {
+function checkEndpoint(endpoint: string, opts: TransportOptions): void {
   let url: URL;
   try {
     url = new URL(endpoint);
@@ -25,15 +27,16 @@ function checkEndpoint(endpoint: string): void {
   if (url.search || url.hash) {
     throw new InvalidSpecError('spec.aws.endpoint must not have a query or fragment: write scheme, host and port');
   }
+  checkPlaintext('spec.aws.endpoint', url, opts);
 }
 
-export function validateAwsSpec(spec: AwsProviderSpec | undefined, secretNamespace: string): void {
+export function validateAwsSpec(spec: AwsProviderSpec | undefined, secretNamespace: string, opts: TransportOptions = {}): void {
   if (!spec) throw new InvalidSpecError('spec.aws is missing');
   if (!spec.region) throw new InvalidSpecError('spec.aws.region is empty: name the AWS region of the secrets, e.g. eu-west-1');
   if (!REGION.test(spec.region)) {
     throw new InvalidSpecError(`spec.aws.region "${spec.region}" is not an AWS region: write e.g. eu-west-1`);
   }
-  if (spec.endpoint) checkEndpoint(spec.endpoint);
+  if (spec.endpoint) checkEndpoint(spec.endpoint, opts);
   if (spec.roleArn && !ROLE_ARN.test(spec.roleArn)) {
     throw new InvalidSpecError(`spec.aws.roleArn "${spec.roleArn}" is not an IAM role ARN: write arn:aws:iam::<account>:role/<name>`);
   }

@@ -8,6 +8,7 @@ export function appRoleAuthenticator(spec: VaultAppRoleAuth, ctx: AuthContext): 
   const mount = spec.mount || DEFAULTS.appRoleMount;
   return {
     method: 'appRole',
+    identity: `the AppRole of spec.vault.auth.appRole.roleId (auth/${mount})`,
     async login() {
       const secretId = await readCredential(ctx, spec.secretIdRef, 'AppRole secret_id');
       return loginAt(ctx, mount, { role_id: spec.roleId, secret_id: secretId }, [secretId]);

@@ -8,6 +8,7 @@ import { isTokenShaped, readCredential, type AuthContext, type Authenticator } f
 export function tokenAuthenticator(spec: VaultTokenAuth, ctx: AuthContext): Authenticator {
   return {
     method: 'token',
+    identity: `the token in Secret "${spec.secretRef.name}"`,
     async login() {
       const token = await readCredential(ctx, spec.secretRef, 'Vault token');
       if (!isTokenShaped(token)) {

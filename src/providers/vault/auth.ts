@@ -19,6 +19,8 @@ export interface LoginResult {
 
 export interface Authenticator {
   readonly method: 'token' | 'kubernetes' | 'appRole';
+  /** Who we log in as, for messages that say whose Vault policy to change (no credentials). */
+  readonly identity: string;
   login(): Promise<LoginResult>;
 }
 

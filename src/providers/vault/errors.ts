@@ -13,7 +13,7 @@ import {
 } from '../../errors.js';
 import { SOCKET_ERROR_CODES } from '../network-errors.js';
 
-export type VaultOperation = 'login' | 'renew' | 'read' | 'revoke';
+export type VaultOperation = 'login' | 'renew' | 'read' | 'revoke' | 'lookup';
 
 export interface VaultErrorContext {
   /** The source, as sourceKey() names it. */

@@ -4,8 +4,9 @@
 // ProviderFactory the registry knows; only client.ts talks to node-vault.
 import { DEFAULTS, type AnySource, type VaultProviderSpec } from '../../api/types.js';
 import { InvalidSpecError } from '../../errors.js';
+import type { TransportOptions } from '../insecure-http.js';
 import type { ProviderDeps, ProviderFactory, SecretProvider } from '../provider.js';
-import { sourceKey } from '../source-key.js';
+import { sourceKey } from '../../api/source-ref.js';
 import { appRoleAuthenticator } from './auth-approle.js';
 import { kubernetesAuthenticator } from './auth-kubernetes.js';
 import { tokenAuthenticator } from './auth-token.js';
@@ -17,7 +18,7 @@ import { authMethodOf, validateVaultSpec } from './validate.js';
 export { VaultProvider, type VaultProviderOptions } from './provider.js';
 export type { VaultHttp } from './client.js';
 
-export interface VaultFactoryOptions {
+export interface VaultFactoryOptions extends TransportOptions {
   /** Per-request timeout (default 15 s). */
   timeoutMs?: number;
   /** Fraction of the token TTL after which it is renewed (default 2/3). */
@@ -43,16 +44,20 @@ function authenticator(spec: VaultProviderSpec, ctx: AuthContext): Authenticator
   throw new InvalidSpecError(`${ctx.source}: spec.vault.auth sets no method`);
 }
 
-/** A Vault ProviderFactory; `vaultProvider` is the one with defaults. */
+/**
+ * A Vault ProviderFactory; `vaultProvider` is the one with defaults (https addresses
+ * only). The composition root passes `allowInsecureHttp` from --insecure-allow-http.
+ */
 export function createVaultProviderFactory(opts: VaultFactoryOptions = {}): ProviderFactory {
   return {
     name: 'vault',
+    alignRefreshes: false, // one secret per read: spread the syncs of a source
     validate(source: AnySource, secretNamespace: string): void {
-      validateVaultSpec(source.spec.vault, secretNamespace);
+      validateVaultSpec(source.spec.vault, secretNamespace, opts);
     },
     create(source: AnySource, deps: ProviderDeps): SecretProvider {
       const spec = vaultSpec(source);
-      validateVaultSpec(spec, deps.secretNamespace);
+      validateVaultSpec(spec, deps.secretNamespace, opts);
       const base = createVaultHttp({
         address: spec.address,
         namespace: spec.namespace,

@@ -1,14 +1,17 @@
-// The Vault / OpenBao SecretProvider: reads KV v1/v2 secrets with the session's token,
-// retrying once with a fresh login when Vault answers 403 (an expired or revoked token),
-// and turns the data map into the bytes the contract asks for.
+// The Vault / OpenBao SecretProvider: reads KV v1/v2 secrets with the session's token and
+// turns the data map into the bytes the contract asks for. A 403 is either a token Vault
+// no longer honours (then: a fresh login and one retry) or a path the token's policy
+// denies (then: that read fails, and the token every other sync uses stays); token-check.ts
+// tells them apart.
 import type { RemoteRef } from '../../api/types.js';
-import { KeyNotFoundError } from '../../errors.js';
+import { KeyNotFoundError, SourceAuthError } from '../../errors.js';
 import { encodeMap, encodeValue, lookupProperty } from '../property.js';
 import type { RemoteMap, RemoteValue, SecretProvider } from '../provider.js';
 import type { Authenticator } from './auth.js';
 import type { VaultHttp } from './client.js';
 import { statusOf, toVaultError, type VaultOperation } from './errors.js';
 import { kvReadPath, parseKvAnswer, type KvSecret, type KvSettings } from './kv.js';
+import { TokenCheck } from './token-check.js';
 import { TokenSession } from './token-session.js';
 
 export interface VaultProviderOptions {
@@ -23,18 +26,18 @@ export interface VaultProviderOptions {
   onCall?: (operation: VaultOperation, result: 'success' | 'error') => void;
   /** Fraction of the token TTL after which it is renewed (default 2/3). */
   renewFraction?: number;
+  /** How long the verdict of a lookup-self on a token is reused after a 403 (default 5 s). */
+  tokenVerdictTtlMs?: number;
 }
 
 export class VaultProvider implements SecretProvider {
   private readonly session: TokenSession;
+  private readonly tokens: TokenCheck;
 
   constructor(private readonly o: VaultProviderOptions) {
-    this.session = new TokenSession(o.http, o.auth, {
-      source: o.source,
-      now: o.now ?? (() => new Date()),
-      onCall: o.onCall,
-      renewFraction: o.renewFraction,
-    });
+    const now = o.now ?? (() => new Date());
+    this.session = new TokenSession(o.http, o.auth, { source: o.source, now, onCall: o.onCall, renewFraction: o.renewFraction });
+    this.tokens = new TokenCheck(o.http, { now, onCall: o.onCall, verdictTtlMs: o.tokenVerdictTtlMs });
   }
 
   async getSecret(ref: RemoteRef): Promise<RemoteValue> {
@@ -57,26 +60,39 @@ export class VaultProvider implements SecretProvider {
   }
 
   close(): Promise<void> {
+    this.tokens.clear();
     return this.session.close();
   }
 
   private async read(path: string, version?: string): Promise<KvSecret> {
     const apiPath = kvReadPath(this.o.kv, path, version); // spec errors before any network call
     const ctx = { source: this.o.source, host: this.o.host, operation: 'read' as const, path };
+    const what = `${this.o.source}: Vault secret "${path}"`;
     const token = await this.session.token();
-    let body: unknown;
     try {
-      body = await this.get(apiPath, token);
+      return parseKvAnswer(this.o.kv, await this.get(apiPath, token), what);
     } catch (err) {
       if (statusOf(err) !== 403) throw toVaultError(err, ctx);
-      await this.session.invalidate(token);
-      try {
-        body = await this.get(apiPath, await this.session.token());
-      } catch (retryErr) {
-        throw toVaultError(retryErr, ctx);
-      }
+      if (await this.tokens.isValid(token)) throw this.denied(path, apiPath);
     }
-    return parseKvAnswer(this.o.kv, body, `${this.o.source}: Vault secret "${path}"`);
+    // Vault no longer honours the token: replace it (concurrent callers share one login).
+    await this.session.invalidate(token);
+    const fresh = await this.session.token();
+    try {
+      return parseKvAnswer(this.o.kv, await this.get(apiPath, fresh), what);
+    } catch (err) {
+      if (statusOf(err) === 403 && fresh !== token && (await this.tokens.isValid(fresh))) throw this.denied(path, apiPath);
+      throw toVaultError(err, ctx);
+    }
+  }
+
+  /** A valid token refused one path: its policy does not allow it. Fails this read only. */
+  private denied(path: string, apiPath: string): SourceAuthError {
+    const policyPath = apiPath.replace(/\?.*$/, '');
+    return new SourceAuthError(
+      `${this.o.source}: Vault denied reading "${path}" with a valid token: the policy of ${this.o.auth.identity} ` +
+        `does not allow read on "${policyPath}". Grant it in that Vault policy: path "${policyPath}" { capabilities = ["read"] }`,
+    );
   }
 
   private async get(apiPath: string, token: string): Promise<unknown> {

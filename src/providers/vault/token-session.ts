@@ -56,9 +56,10 @@ export class TokenSession {
   }
 
   /**
-   * Vault refused `token` (403): forget it so the next token() logs in again. A token we
-   * created is revoked first (best effort), so a refused but still valid token does not
-   * linger until its TTL. A no-op when another caller already replaced it.
+   * Vault no longer honours `token` (a 403 that lookup-self confirmed, or could not rule
+   * out): forget it so the next token() logs in again. A token we created is revoked
+   * first (best effort), so it does not linger until its TTL should it still be valid.
+   * A no-op when another caller already replaced it.
    */
   async invalidate(token: string): Promise<void> {
     const c = this.current;

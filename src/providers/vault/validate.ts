@@ -1,9 +1,11 @@
 // Semantic checks of spec.vault the CRD schema cannot express: exactly one auth method,
-// references that stay in the source namespace, a usable address and CA bundle, a KV
-// version of 1 or 2. Each failure says which field to change and how.
+// references that stay in the source namespace, a usable https address (http only when
+// the operator allows it for development) and CA bundle, a KV version of 1 or 2. Each
+// failure says which field to change and how.
 import { X509Certificate } from 'node:crypto';
 import type { VaultAuth, VaultProviderSpec } from '../../api/types.js';
 import { InvalidSpecError } from '../../errors.js';
+import { checkPlaintext, type TransportOptions } from '../insecure-http.js';
 import { resolveSecretRef, resolveServiceAccountRef } from '../secret-ref.js';
 
 export type AuthMethod = keyof VaultAuth;
@@ -19,7 +21,7 @@ export function authMethodOf(auth: VaultAuth | undefined): AuthMethod {
   return set[0] as AuthMethod;
 }
 
-function checkAddress(address: string | undefined): void {
+function checkAddress(address: string | undefined, opts: TransportOptions): void {
   let url: URL;
   try {
     url = new URL(address ?? '');
@@ -35,6 +37,7 @@ function checkAddress(address: string | undefined): void {
   if (url.search || url.hash) {
     throw new InvalidSpecError('spec.vault.address must not have a query or fragment: write scheme, host, port (and an optional path)');
   }
+  checkPlaintext('spec.vault.address', url, opts);
 }
 
 function checkCaBundle(caBundle: string | undefined): void {
@@ -48,9 +51,9 @@ function checkCaBundle(caBundle: string | undefined): void {
   }
 }
 
-export function validateVaultSpec(spec: VaultProviderSpec | undefined, secretNamespace: string): void {
+export function validateVaultSpec(spec: VaultProviderSpec | undefined, secretNamespace: string, opts: TransportOptions = {}): void {
   if (!spec) throw new InvalidSpecError('spec.vault is missing');
-  checkAddress(spec.address);
+  checkAddress(spec.address, opts);
   checkCaBundle(spec.caBundle);
   const kv = spec.kv;
   if (kv?.version !== undefined && kv.version !== 1 && kv.version !== 2) {

@@ -6,9 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SourceAuthError } from '../../../src/errors.js';
-import { awsProvider } from '../../../src/providers/aws/index.js';
 import type { SecretProvider } from '../../../src/providers/provider.js';
-import { awsCallLog, awsCanary, awsSource, createSecret, keysData, keysRef, secretsAdmin, type AwsCallLog } from '../../helpers/aws.js';
+import { awsCallLog, awsCanary, awsOverHttp, awsSource, createSecret, keysData, keysRef, secretsAdmin, type AwsCallLog } from '../../helpers/aws.js';
 import { startAuthMoto, type AuthMoto } from '../../helpers/moto-auth.js';
 import { awsConfig, uniqueName } from '../../helpers/stack.js';
 import { core, createNamespace, createSecret as createKubeSecret, deleteNamespace, deps, rejection } from './vault-fixtures.js';
@@ -24,7 +23,7 @@ let admin: SecretsManagerClient;
 let namespace: string;
 
 function provider(aws: Parameters<typeof awsSource>[1], log?: AwsCallLog): SecretProvider {
-  const p = awsProvider.create(awsSource(namespace, { region: moto.region, endpoint: moto.endpoint, ...aws }), deps(namespace, log));
+  const p = awsOverHttp.create(awsSource(namespace, { region: moto.region, endpoint: moto.endpoint, ...aws }), deps(namespace, log));
   providers.push(p);
   return p;
 }
@@ -107,7 +106,7 @@ test("without spec.aws.auth the SDK's default chain is used (here: the environme
   // The test environment exports the stack's moto keys, which this moto does not know...
   expect(await failure(provider({}).getSecret({ path: secret }))).toBeInstanceOf(SourceAuthError);
   // ...and the stack's moto accepts.
-  const shared = awsProvider.create(awsSource(namespace, { region: awsConfig().region, endpoint: awsConfig().endpoint }), deps(namespace));
+  const shared = awsOverHttp.create(awsSource(namespace, { region: awsConfig().region, endpoint: awsConfig().endpoint }), deps(namespace));
   providers.push(shared);
   expect(await failure(shared.getSecret({ path: `${prefix}/not-there` }))).toHaveProperty('reason', 'SourceNotFound');
 });

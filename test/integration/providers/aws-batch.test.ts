@@ -3,9 +3,8 @@
 // reads in flight are one call, and one secret's failure inside a batch reaches only its
 // own callers.
 import { SourceNotFoundError } from '../../../src/errors.js';
-import { awsProvider } from '../../../src/providers/aws/index.js';
 import type { SecretProvider } from '../../../src/providers/provider.js';
-import { awsCallLog, awsSource, createSecret, deleteSecrets, keysData, keysRef, secretsAdmin, type AwsCallLog } from '../../helpers/aws.js';
+import { awsCallLog, awsOverHttp, awsSource, createSecret, deleteSecrets, keysData, keysRef, secretsAdmin, type AwsCallLog } from '../../helpers/aws.js';
 import { awsConfig, uniqueName } from '../../helpers/stack.js';
 import { createNamespace, createSecret as createKubeSecret, deleteNamespace, deps } from './vault-fixtures.js';
 
@@ -16,7 +15,7 @@ const providers: SecretProvider[] = [];
 let namespace: string;
 
 function provider(log: AwsCallLog): SecretProvider {
-  const p = awsProvider.create(awsSource(namespace, { auth: keysRef('aws-keys') }), deps(namespace, log));
+  const p = awsOverHttp.create(awsSource(namespace, { auth: keysRef('aws-keys') }), deps(namespace, log));
   providers.push(p);
   return p;
 }

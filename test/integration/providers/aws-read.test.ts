@@ -5,9 +5,8 @@
 import { DeleteSecretCommand, DescribeSecretCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { randomUUID } from 'node:crypto';
 import { InvalidSpecError, InvalidValueError, KeyNotFoundError, SourceAuthError, SourceNotFoundError } from '../../../src/errors.js';
-import { awsProvider } from '../../../src/providers/aws/index.js';
 import type { SecretProvider } from '../../../src/providers/provider.js';
-import { awsCanary, awsCallLog, awsSource, createSecret, deleteSecrets, keysData, keysRef, putSecret, secretsAdmin, type AwsCallLog } from '../../helpers/aws.js';
+import { awsCanary, awsCallLog, awsOverHttp, awsSource, createSecret, deleteSecrets, keysData, keysRef, putSecret, secretsAdmin, type AwsCallLog } from '../../helpers/aws.js';
 import { awsConfig, uniqueName } from '../../helpers/stack.js';
 import { createNamespace, createSecret as createKubeSecret, deleteNamespace, deps, rejection } from './vault-fixtures.js';
 
@@ -30,7 +29,7 @@ const name = (n: string) => {
   return full;
 };
 function provider(log?: AwsCallLog): SecretProvider {
-  const p = awsProvider.create(awsSource(namespace, { auth: keysRef('aws-keys') }), deps(namespace, log));
+  const p = awsOverHttp.create(awsSource(namespace, { auth: keysRef('aws-keys') }), deps(namespace, log));
   providers.push(p);
   return p;
 }
@@ -202,7 +201,7 @@ describe('not found and spec errors', () => {
   });
 
   test('a missing key Secret is SourceAuthFailed naming it', async () => {
-    const p = awsProvider.create(awsSource(namespace, { auth: keysRef('no-such-secret') }), deps(namespace));
+    const p = awsOverHttp.create(awsSource(namespace, { auth: keysRef('no-such-secret') }), deps(namespace));
     providers.push(p);
     const err = await failure(p.getSecret({ path: `${prefix}/absent` }));
     expect(err).toBeInstanceOf(SourceAuthError);

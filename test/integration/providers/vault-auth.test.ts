@@ -1,11 +1,13 @@
 // The three auth methods against the real OpenBao and apiserver: token (from a Secret),
-// AppRole (secret_id from a Secret) and Kubernetes (TokenRequest + TokenReview), plus the
-// failures: refused credentials, references outside the source namespace, an unreachable
-// Vault. No error message may contain a secret value or a credential.
+// AppRole (secret_id from a Secret) and Kubernetes (TokenRequest of audience "vault" +
+// TokenReview), plus the failures: refused credentials, references outside the source
+// namespace, an unreachable Vault. No error message may contain a secret value or a
+// credential.
+import { AuthenticationV1Api } from '@kubernetes/client-node';
 import { ForbiddenError, SourceAuthError, SourceUnavailableError } from '../../../src/errors.js';
-import type { SecretProvider } from '../../../src/providers/provider.js';
+import type { ProviderKube, SecretProvider } from '../../../src/providers/provider.js';
 import { ProviderRegistry } from '../../../src/providers/registry.js';
-import { createVaultProviderFactory, vaultProvider } from '../../../src/providers/vault/index.js';
+import { createVaultProviderFactory } from '../../../src/providers/vault/index.js';
 import nodeVault from 'node-vault';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
 import {
@@ -27,6 +29,7 @@ import {
   tokenIsLive,
   tokenRecorder,
   VAULT_ADDR,
+  vaultOverHttp,
   vaultSource,
 } from './vault-fixtures.js';
 
@@ -88,7 +91,7 @@ describe('token auth', () => {
 
   test('reads with the token from the Secret, and close() leaves a token it did not create alone', async () => {
     const log = callLog();
-    const p = vaultProvider.create(
+    const p = vaultOverHttp.create(
       vaultSource(namespace, { auth: { token: { secretRef: { name: 'good-token', key: 'token' } } } }),
       deps(namespace, log),
     );
@@ -101,7 +104,7 @@ describe('token auth', () => {
   test('a token Vault does not know is SourceAuthFailed, after one re-read of the Secret', async () => {
     const log = callLog();
     const p = track(
-      vaultProvider.create(vaultSource(namespace, { auth: { token: { secretRef: { name: 'bad-token', key: 'token' } } } }), deps(namespace, log)),
+      vaultOverHttp.create(vaultSource(namespace, { auth: { token: { secretRef: { name: 'bad-token', key: 'token' } } } }), deps(namespace, log)),
     );
     const err = await failure(p.getSecret({ path, property: 'password' }));
     expect(err).toBeInstanceOf(SourceAuthError);
@@ -111,7 +114,7 @@ describe('token auth', () => {
   });
 
   test('a missing token Secret is SourceAuthFailed naming the Secret', async () => {
-    const p = track(vaultProvider.create(vaultSource(namespace, { auth: { token: { secretRef: { name: 'absent', key: 'token' } } } }), deps(namespace)));
+    const p = track(vaultOverHttp.create(vaultSource(namespace, { auth: { token: { secretRef: { name: 'absent', key: 'token' } } } }), deps(namespace)));
     const err = await failure(p.getSecret({ path }));
     expect(err).toBeInstanceOf(SourceAuthError);
     expect(err.message).toContain(`${namespace}/absent`);
@@ -121,7 +124,7 @@ describe('token auth', () => {
     const port = await closedPort();
     const log = callLog();
     const p = track(
-      vaultProvider.create(
+      vaultOverHttp.create(
         vaultSource(namespace, { address: `http://127.0.0.1:${port}`, auth: { token: { secretRef: { name: 'good-token', key: 'token' } } } }),
         deps(namespace, log),
       ),
@@ -135,7 +138,7 @@ describe('token auth', () => {
 });
 
 describe('references outside the source namespace', () => {
-  const registry = new ProviderRegistry().register(vaultProvider);
+  const registry = new ProviderRegistry().register(vaultOverHttp);
 
   test.each([
     ['token.secretRef', { token: { secretRef: { name: 't', key: 'token', namespace: 'kube-system' } } }],
@@ -185,7 +188,7 @@ describe('AppRole auth', () => {
   test('logs in with role_id and the secret_id from the Secret, reads, and close() revokes the token', async () => {
     const log = callLog();
     const rec = tokenRecorder();
-    const p = createVaultProviderFactory({ wrapHttp: rec.wrapHttp }).create(
+    const p = createVaultProviderFactory({ allowInsecureHttp: true, wrapHttp: rec.wrapHttp }).create(
       vaultSource(namespace, { auth: { appRole: { roleId, secretIdRef: { name: 'approle', key: 'secret-id' } } } }),
       deps(namespace, log),
     );
@@ -201,7 +204,7 @@ describe('AppRole auth', () => {
 
   test('a wrong secret_id is SourceAuthFailed without the secret_id in the message', async () => {
     const p = track(
-      vaultProvider.create(
+      vaultOverHttp.create(
         vaultSource(namespace, { auth: { appRole: { roleId, secretIdRef: { name: 'approle', key: 'wrong' } } } }),
         deps(namespace),
       ),
@@ -214,22 +217,34 @@ describe('AppRole auth', () => {
 });
 
 describe('Kubernetes auth', () => {
-  const role = uniqueName('secretsync');
+  const role = uniqueName('secretsync'); // audience "vault", the operator's default
+  const customRole = uniqueName('secretsync-aud');
+  const CUSTOM_AUDIENCE = 'https://vault.secretsync.test';
   const sa = 'secretsync-reader';
   const binding = uniqueName('secretsync-tokenreview');
-  const AUD_MOUNT = 'kubernetes-secretsync-aud';
+  // A mount of this run's own: its config holds a reviewer JWT of this run's namespace.
+  const mount = uniqueName('kubernetes');
+  const jwts: { audiences: string[] | undefined; token: string }[] = [];
+  /** The operator's ProviderKube, noting each TokenRequest it makes and the JWT it gets. */
+  const recordingKube: ProviderKube = {
+    ...kube,
+    async requestServiceAccountToken(ns, name, opts) {
+      const res = await kube.requestServiceAccountToken(ns, name, opts);
+      jwts.push({ audiences: opts?.audiences, token: res.token });
+      credentials.push(res.token);
+      return res;
+    },
+  };
+  const claims = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { aud: string[] };
+  const authenticates = async (token: string, audiences?: string[]) =>
+    (await kc.makeApiClient(AuthenticationV1Api).createTokenReview({ body: { spec: { token, audiences } } })).status?.authenticated === true;
 
   beforeAll(async () => {
-    await ensureAuth('kubernetes');
+    await ensureAuth('kubernetes', mount);
     const cluster = kc.getCurrentCluster();
     if (!cluster?.caData) throw new Error('the test kubeconfig has no certificate-authority-data');
-    await root.write('auth/kubernetes/config', {
-      kubernetes_host: cluster.server,
-      kubernetes_ca_cert: Buffer.from(cluster.caData, 'base64').toString('utf8'),
-      disable_local_ca_jwt: true,
-    });
     await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: sa } } });
-    // No token_reviewer_jwt: Vault calls TokenReview with the client's own JWT, so the SA needs auth-delegator.
+    // The reviewer JWT calls TokenReview, so its SA needs auth-delegator.
     await rbac.createClusterRoleBinding({
       body: {
         metadata: { name: binding },
@@ -237,46 +252,50 @@ describe('Kubernetes auth', () => {
         subjects: [{ kind: 'ServiceAccount', name: sa, namespace }],
       },
     });
-    await root.write(`auth/kubernetes/role/${role}`, {
-      bound_service_account_names: [sa],
-      bound_service_account_namespaces: [namespace],
-      token_policies: [policy],
-      token_ttl: '10m',
-    });
-    // A JWT for audience "vault" cannot authenticate to the apiserver, so this mount reviews
-    // tokens with a reviewer JWT of its own (the same SA, apiserver audience).
-    await ensureAuth('kubernetes', AUD_MOUNT);
+    // A JWT of audience "vault" cannot authenticate to the API server, so it cannot review
+    // itself: Vault reviews with a JWT of its own (the same SA, the API server's audience).
     const reviewer = await kube.requestServiceAccountToken(namespace, sa, { expirationSeconds: 3600 });
-    await root.write(`auth/${AUD_MOUNT}/config`, {
+    credentials.push(reviewer.token);
+    await root.write(`auth/${mount}/config`, {
       kubernetes_host: cluster.server,
       kubernetes_ca_cert: Buffer.from(cluster.caData, 'base64').toString('utf8'),
       token_reviewer_jwt: reviewer.token,
       disable_local_ca_jwt: true,
     });
-    await root.write(`auth/${AUD_MOUNT}/role/${role}`, {
-      bound_service_account_names: [sa],
-      bound_service_account_namespaces: [namespace],
-      audience: 'vault',
-      token_policies: [policy],
-      token_ttl: '10m',
-    });
+    for (const [name, audience] of [
+      [role, 'vault'],
+      [customRole, CUSTOM_AUDIENCE],
+    ]) {
+      await root.write(`auth/${mount}/role/${name}`, {
+        bound_service_account_names: [sa],
+        bound_service_account_namespaces: [namespace],
+        audience,
+        token_policies: [policy],
+        token_ttl: '10m',
+      });
+    }
   });
 
   afterAll(async () => {
-    await root.delete(`auth/kubernetes/role/${role}`).catch(() => undefined);
-    await root.delete(`auth/${AUD_MOUNT}/role/${role}`).catch(() => undefined);
+    await root.delete(`sys/auth/${mount}`).catch(() => undefined);
     await rbac.deleteClusterRoleBinding({ name: binding }).catch(() => undefined);
   });
 
-  test('logs in with a TokenRequest token of the service account, reads, and close() revokes', async () => {
+  test('logs in with a TokenRequest token of audience "vault" (good for nothing else), reads, and close() revokes', async () => {
     const log = callLog();
     const rec = tokenRecorder();
-    const p = createVaultProviderFactory({ wrapHttp: rec.wrapHttp }).create(
-      vaultSource(namespace, { auth: { kubernetes: { role, serviceAccountRef: { name: sa } } } }),
-      deps(namespace, log),
+    jwts.length = 0;
+    const p = createVaultProviderFactory({ allowInsecureHttp: true, wrapHttp: rec.wrapHttp }).create(
+      vaultSource(namespace, { auth: { kubernetes: { mount, role, serviceAccountRef: { name: sa } } } }),
+      { ...deps(namespace, log), kube: recordingKube },
     );
     expect((await p.getSecret({ path, property: 'password' })).value.toString()).toBe(value);
     expect(log.count('login', 'success')).toBe(1);
+    expect(jwts.map((j) => j.audiences)).toEqual([['vault']]);
+    const jwt = jwts[0]?.token ?? '';
+    expect(claims(jwt).aud).toEqual(['vault']);
+    expect(await authenticates(jwt)).toBe(false); // the API server does not accept it...
+    expect(await authenticates(jwt, ['vault'])).toBe(true); // ...only a reviewer asking for "vault"
     const token = rec.tokens[0] as string;
     credentials.push(token);
     expect(await tokenIsLive(token)).toBe(true);
@@ -284,31 +303,37 @@ describe('Kubernetes auth', () => {
     expect(await tokenIsLive(token)).toBe(false);
   });
 
-  test('audiences from the spec reach the TokenRequest, at a non-default mount', async () => {
-    const kubernetes = { mount: AUD_MOUNT, role, serviceAccountRef: { name: sa }, audiences: ['vault'] };
+  test('a role that expects another audience refuses the default token: SourceAuthFailed', async () => {
     const p = track(
-      vaultProvider.create(
-        vaultSource(namespace, { auth: { kubernetes } }),
-        deps(namespace),
-      ),
+      vaultOverHttp.create(vaultSource(namespace, { auth: { kubernetes: { mount, role: customRole, serviceAccountRef: { name: sa } } } }), deps(namespace)),
     );
+    const err = await failure(p.getSecret({ path, property: 'password' }));
+    expect(err).toBeInstanceOf(SourceAuthError);
+    expect(err.message).toContain(`auth/${mount}/login`);
+  });
+
+  test('audiences from the spec replace the default', async () => {
+    jwts.length = 0;
+    const kubernetes = { mount, role: customRole, serviceAccountRef: { name: sa }, audiences: [CUSTOM_AUDIENCE] };
+    const p = track(vaultOverHttp.create(vaultSource(namespace, { auth: { kubernetes } }), { ...deps(namespace), kube: recordingKube }));
     expect((await p.getSecret({ path, property: 'password' })).value.toString()).toBe(value);
+    expect(claims(jwts[0]?.token ?? '').aud).toEqual([CUSTOM_AUDIENCE]);
   });
 
   test('a service account the role is not bound to is SourceAuthFailed', async () => {
     const other = 'not-bound';
     await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: other } } });
     const p = track(
-      vaultProvider.create(vaultSource(namespace, { auth: { kubernetes: { role, serviceAccountRef: { name: other } } } }), deps(namespace)),
+      vaultOverHttp.create(vaultSource(namespace, { auth: { kubernetes: { mount, role, serviceAccountRef: { name: other } } } }), deps(namespace)),
     );
     const err = await failure(p.getSecret({ path, property: 'password' }));
     expect(err).toBeInstanceOf(SourceAuthError);
-    expect(err.message).toContain('auth/kubernetes/login');
+    expect(err.message).toContain(`auth/${mount}/login`);
   });
 
   test('a missing service account is SourceAuthFailed naming it', async () => {
     const p = track(
-      vaultProvider.create(vaultSource(namespace, { auth: { kubernetes: { role, serviceAccountRef: { name: 'ghost' } } } }), deps(namespace)),
+      vaultOverHttp.create(vaultSource(namespace, { auth: { kubernetes: { mount, role, serviceAccountRef: { name: 'ghost' } } } }), deps(namespace)),
     );
     const err = await failure(p.getSecret({ path }));
     expect(err).toBeInstanceOf(SourceAuthError);
@@ -337,10 +362,10 @@ describe('Vault namespaces', () => {
 
   test('spec.vault.namespace is sent as X-Vault-Namespace', async () => {
     const auth = { token: { secretRef: { name: 'ns-token', key: 'token' } } };
-    const p = track(vaultProvider.create(vaultSource(namespace, { namespace: vaultNamespace, auth }), deps(namespace)));
+    const p = track(vaultOverHttp.create(vaultSource(namespace, { namespace: vaultNamespace, auth }), deps(namespace)));
     expect((await p.getSecret({ path, property: 'password' })).value.toString()).toBe(nsValue);
     // The same token without the namespace is a token of no namespace we know.
-    const outside = track(vaultProvider.create(vaultSource(namespace, { auth }), deps(namespace)));
+    const outside = track(vaultOverHttp.create(vaultSource(namespace, { auth }), deps(namespace)));
     expect(await failure(outside.getSecret({ path, property: 'password' }))).toBeInstanceOf(SourceAuthError);
   });
 });

@@ -1,21 +1,28 @@
 // Shared setup for the Vault provider's integration tests against the stack's real
 // OpenBao and apiserver: a root client for arranging Vault (mounts, policies, roles), a
-// Kubernetes namespace with Secrets, SecretSource builders, a call counter for onCall,
-// and an HTTP wrapper that notes the tokens logins hand out (to check revocation).
+// Kubernetes namespace with Secrets, the operator's own ProviderKube (src/kube),
+// SecretSource builders, a call counter for onCall, and an HTTP wrapper that notes the
+// tokens logins hand out (to check revocation).
 import { createServer } from 'node:net';
-import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import nodeVault from 'node-vault';
 import type { SecretSource, VaultProviderSpec } from '../../../src/api/types.js';
+import { providerKube } from '../../../src/kube/provider-kube.js';
 import type { ProviderDeps } from '../../../src/providers/provider.js';
-import type { VaultHttp } from '../../../src/providers/vault/index.js';
-import { createProviderKube, loadKubeConfig } from '../../helpers/provider-kube.js';
+import { createVaultProviderFactory, type VaultHttp } from '../../../src/providers/vault/index.js';
+import { kube as kubeClients } from '../../helpers/kube.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
 
 export const VAULT_ADDR = requireEnv('VAULT_ADDR');
-export const kc = loadKubeConfig();
-export const core = kc.makeApiClient(CoreV1Api);
+export const { kc, core } = kubeClients();
 export const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
-export const kube = createProviderKube(kc);
+/** The operator's own ProviderKube (src/kube), on the stack's apiserver. */
+export const kube = providerKube(core);
+/**
+ * The Vault factory for the stack's OpenBao, which listens on plain http: tests opt in
+ * explicitly, as the operator does with --insecure-allow-http.
+ */
+export const vaultOverHttp = createVaultProviderFactory({ allowInsecureHttp: true });
 
 /** Root client for arranging Vault. Only read/write/delete: node-vault's login helpers would swap its token. */
 export const root = nodeVault({ apiVersion: 'v1', endpoint: VAULT_ADDR, token: requireEnv('VAULT_TOKEN') });

@@ -3,7 +3,6 @@
 // secrets, every property, pinned and deleted versions, and the not-found errors.
 import { InvalidSpecError, KeyNotFoundError, SourceAuthError, SourceNotFoundError } from '../../../src/errors.js';
 import type { SecretProvider } from '../../../src/providers/provider.js';
-import { vaultProvider } from '../../../src/providers/vault/index.js';
 import { uniqueName } from '../../helpers/stack.js';
 import {
   KV1_MOUNT,
@@ -17,6 +16,7 @@ import {
   readPolicy,
   rejection,
   root,
+  vaultOverHttp,
   vaultSource,
   type CallLog,
 } from './vault-fixtures.js';
@@ -37,7 +37,7 @@ function secretValue(): string {
 
 function provider(opts: { kv?: { mount?: string; version?: 1 | 2 }; log?: CallLog } = {}): SecretProvider {
   const source = vaultSource(namespace, { kv: opts.kv, auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } });
-  const p = vaultProvider.create(source, deps(namespace, opts.log));
+  const p = vaultOverHttp.create(source, deps(namespace, opts.log));
   providers.push(p);
   return p;
 }
@@ -235,7 +235,7 @@ describe('not found and denied', () => {
     expect((err as SourceNotFoundError).code).toBe('ESS_SOURCE_NOT_FOUND');
   });
 
-  test('a path the policy does not allow is SourceAuthFailed after one re-login', async () => {
+  test('a path the policy does not allow is SourceAuthFailed naming the policy line, without a re-login', async () => {
     const outside = uniqueName('outside');
     await root.write(`secret/data/${outside}`, { data: { k: secretValue() } });
     try {
@@ -243,8 +243,10 @@ describe('not found and denied', () => {
       const err = await failure(provider({ log }).getSecret({ path: outside, property: 'k' }));
       expect(err).toBeInstanceOf(SourceAuthError);
       expect((err as SourceAuthError).reason).toBe('SourceAuthFailed');
-      expect(log.count('login')).toBe(2);
-      expect(log.count('read', 'error')).toBe(2);
+      expect(err.message).toContain(`path "secret/data/${outside}" { capabilities = ["read"] }`);
+      expect(log.count('login')).toBe(1);
+      expect(log.count('lookup', 'success')).toBe(1);
+      expect(log.count('read', 'error')).toBe(1);
     } finally {
       await root.delete(`secret/metadata/${outside}`).catch(() => undefined);
     }

@@ -1,13 +1,15 @@
 // The token lifecycle against the real OpenBao (AppRole logins): one login per client
 // however many reads, renewal before the TTL runs out, a new login when the token hit its
 // max TTL or was revoked behind our back, revocation on close(), and the registry's
-// client cache replacing (and revoking) a client when its source changes.
+// client cache retiring a client (token revoked, renewal stopped) when its source is
+// edited, recreated or evicted.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SecretSource } from '../../../src/api/types.js';
 import { SourceUnavailableError } from '../../../src/errors.js';
 import type { SecretProvider } from '../../../src/providers/provider.js';
 import { ProviderRegistry } from '../../../src/providers/registry.js';
 import { createVaultProviderFactory } from '../../../src/providers/vault/index.js';
+import { eventually } from '../../helpers/eventually.js';
 import { uniqueName } from '../../helpers/stack.js';
 import {
   callLog,
@@ -50,7 +52,7 @@ function source(appRoleAuth: { roleId: string; secretIdRef: { name: string; key:
 }
 
 function make(src: SecretSource, log: CallLog, rec = tokenRecorder()): SecretProvider {
-  const p = createVaultProviderFactory({ wrapHttp: rec.wrapHttp }).create(src, deps(namespace, log));
+  const p = createVaultProviderFactory({ allowInsecureHttp: true, wrapHttp: rec.wrapHttp }).create(src, deps(namespace, log));
   providers.push(p);
   return p;
 }
@@ -152,46 +154,82 @@ test('close() during a login revokes the token that login obtains', async () => 
 });
 
 describe('the registry client cache', () => {
-  test('reuses a client for the same uid and generation; a new generation gets a new client and the old token is revoked', async () => {
+  test('reuses a client for the same uid and generation; a new generation or uid retires the old client at once', async () => {
     const rec = tokenRecorder();
-    const log = callLog();
-    const registry = new ProviderRegistry().register(createVaultProviderFactory({ wrapHttp: rec.wrapHttp }));
-    const auth = await appRole('10m', '1h');
+    const registry = new ProviderRegistry().register(createVaultProviderFactory({ allowInsecureHttp: true, wrapHttp: rec.wrapHttp }));
+    const auth = await appRole('3s', '1h'); // renewed every ~2 s while a client lives
     const name = uniqueName('cached');
     const v1 = source(auth, { name, uid: 'u-1', generation: 1 });
+    const logs = [callLog(), callLog(), callLog()] as const;
     try {
-      const a = registry.client(v1, deps(namespace, log));
+      const a = registry.client(v1, deps(namespace, logs[0]));
       expect(await readValue(a)).toBe(value);
-      const again = registry.client(structuredClone(v1), deps(namespace, log));
+      const again = registry.client(structuredClone(v1), deps(namespace, logs[0]));
       expect(again).toBe(a);
       expect(await readValue(again)).toBe(value);
-      expect(log.count('login')).toBe(1);
+      expect(logs[0].count('login')).toBe(1);
+      const [tokenA] = rec.tokens as [string];
 
-      const b = registry.client(source(auth, { name, uid: 'u-1', generation: 2 }), deps(namespace, log));
+      // Edited: the old client is closed and its token revoked without waiting for closeAll.
+      const b = registry.client(source(auth, { name, uid: 'u-1', generation: 2 }), deps(namespace, logs[1]));
       expect(b).not.toBe(a);
+      await eventually(async () => ((await tokenIsLive(tokenA)) ? undefined : true), { what: 'the edited source\'s old token revoked' });
+      expect(await rejection(a.getSecret({ path }))).toBeInstanceOf(SourceUnavailableError);
       expect(await readValue(b)).toBe(value);
-      const c = registry.client(source(auth, { name, uid: 'u-2', generation: 2 }), deps(namespace, log));
+      const tokenB = rec.tokens[1] as string;
+
+      // Recreated (new uid): likewise.
+      const c = registry.client(source(auth, { name, uid: 'u-2', generation: 2 }), deps(namespace, logs[2]));
       expect(c).not.toBe(b);
+      await eventually(async () => ((await tokenIsLive(tokenB)) ? undefined : true), { what: 'the recreated source\'s old token revoked' });
       expect(await readValue(c)).toBe(value);
       expect(registry.size()).toBe(1);
       expect(rec.tokens).toHaveLength(3);
 
+      // Only the live client keeps renewing: the retired ones' timers are gone.
+      await sleep(3_500);
+      expect(logs[0].count('renew')).toBe(0);
+      expect(logs[1].count('renew')).toBe(0);
+      expect(logs[2].count('renew', 'success')).toBeGreaterThanOrEqual(1);
+      expect(logs.map((l) => l.count('revoke', 'success'))).toEqual([1, 1, 0]);
+
       await registry.closeAll();
       expect(registry.size()).toBe(0);
       for (const t of rec.tokens) expect(await tokenIsLive(t)).toBe(false);
-      expect(log.count('revoke', 'success')).toBe(3);
+      expect(logs[2].count('revoke', 'success')).toBe(1);
     } finally {
       await registry.closeAll();
     }
   });
 
-  test('evict() closes the client of a deleted source', async () => {
+  test('evict() of a deleted source revokes its token and stops its renewal; other sources keep theirs', async () => {
     const rec = tokenRecorder();
-    const registry = new ProviderRegistry().register(createVaultProviderFactory({ wrapHttp: rec.wrapHttp }));
-    const src = source(await appRole('10m', '1h'));
-    expect(await readValue(registry.client(src, deps(namespace)))).toBe(value);
-    await registry.evict(src);
-    expect(registry.size()).toBe(0);
-    expect(await tokenIsLive(rec.tokens[0] as string)).toBe(false);
+    const registry = new ProviderRegistry().register(createVaultProviderFactory({ allowInsecureHttp: true, wrapHttp: rec.wrapHttp }));
+    const auth = await appRole('3s', '1h');
+    const gone = source(auth);
+    const kept = source(auth);
+    const goneLog = callLog();
+    const keptLog = callLog();
+    try {
+      expect(await readValue(registry.client(gone, deps(namespace, goneLog)))).toBe(value); // first read logs in
+      expect(await readValue(registry.client(kept, deps(namespace, keptLog)))).toBe(value);
+      expect(goneLog.count('login', 'success')).toBe(1);
+      const [goneToken, keptToken] = rec.tokens as [string, string];
+      expect(await tokenIsLive(goneToken)).toBe(true);
+
+      await registry.evict(gone);
+      expect(registry.size()).toBe(1);
+      expect(await tokenIsLive(goneToken)).toBe(false); // a root lookup of the token fails
+      expect(goneLog.count('revoke', 'success')).toBe(1);
+
+      await sleep(3_500); // past the ~2 s renewal point of both tokens
+      expect(goneLog.count('renew')).toBe(0);
+      expect(keptLog.count('renew', 'success')).toBeGreaterThanOrEqual(1);
+      expect(await tokenIsLive(keptToken)).toBe(true);
+      expect(goneLog.count('login')).toBe(1); // and nothing logged in again behind our back
+    } finally {
+      await registry.closeAll();
+    }
+    expect(await tokenIsLive(rec.tokens[1] as string)).toBe(false);
   });
 });

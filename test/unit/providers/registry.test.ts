@@ -2,17 +2,20 @@
 import type { AnySource, SecretSource } from '../../../src/api/types.js';
 import { InvalidSpecError } from '../../../src/errors.js';
 import type { ProviderDeps, ProviderFactory, SecretProvider } from '../../../src/providers/provider.js';
+import { awsProvider } from '../../../src/providers/aws/index.js';
 import { ProviderRegistry } from '../../../src/providers/registry.js';
+import { vaultProvider } from '../../../src/providers/vault/index.js';
 
 interface Made {
   provider: SecretProvider;
   closed: number;
 }
 
-function fakeFactory(name: string): ProviderFactory & { made: Made[]; validated: number } {
+function fakeFactory(name: string, alignRefreshes = false): ProviderFactory & { made: Made[]; validated: number } {
   const made: Made[] = [];
   const f = {
     name,
+    alignRefreshes,
     made,
     validated: 0,
     validate(source: AnySource) {
@@ -64,6 +67,23 @@ test('none, several or an unknown provider block is InvalidSpec', () => {
   expect(() => r.factoryFor(src({ vault: {}, aws: {} }))).toThrow(/spec.vault and spec.aws/);
   expect(() => r.factoryFor(src({ gcp: {} }))).toThrow(InvalidSpecError);
   expect(() => r.factoryFor(src({ vault: null }))).toThrow(InvalidSpecError);
+});
+
+test('alignment of refreshes is the property of the source\'s provider; an unusable source aligns nothing', () => {
+  const r = new ProviderRegistry().register(fakeFactory('vault', false)).register(fakeFactory('aws', true));
+  expect(r.alignsRefreshes(src(vaultBlock))).toBe(false);
+  expect(r.alignsRefreshes(src({ aws: { region: 'eu-west-1' } }))).toBe(true);
+  expect(r.alignsRefreshes(src({}))).toBe(false);
+  expect(r.alignsRefreshes(src({ vault: {}, aws: {} }))).toBe(false);
+  expect(r.alignsRefreshes(src({ gcp: {} }))).toBe(false);
+});
+
+test('the real factories: AWS batches and aligns, Vault spreads', () => {
+  const r = new ProviderRegistry().register(vaultProvider).register(awsProvider);
+  expect(vaultProvider.alignRefreshes).toBe(false);
+  expect(awsProvider.alignRefreshes).toBe(true);
+  expect(r.alignsRefreshes(src({ aws: { region: 'eu-west-1' } }))).toBe(true);
+  expect(r.alignsRefreshes(src({ vault: { address: 'https://vault:8200', auth: { token: { secretRef: { name: 't', key: 'k' } } } } }))).toBe(false);
 });
 
 test('registering a name twice is a wiring error', () => {

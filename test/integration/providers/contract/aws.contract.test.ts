@@ -5,8 +5,7 @@
 // an admin user; versions are VersionIds.
 import { randomBytes } from 'node:crypto';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { awsProvider } from '../../../../src/providers/aws/index.js';
-import { awsSource, closedEndpoint, createSecret, keysData, keysRef, putSecret, secretsAdmin, type AwsKeys } from '../../../helpers/aws.js';
+import { awsOverHttp, awsSource, closedEndpoint, createSecret, keysData, keysRef, putSecret, secretsAdmin, type AwsKeys } from '../../../helpers/aws.js';
 import { startAuthMoto, type AuthMoto } from '../../../helpers/moto-auth.js';
 import { uniqueName } from '../../../helpers/stack.js';
 import { createNamespace, createSecret as createKubeSecret, deleteNamespace, deps } from '../vault-fixtures.js';
@@ -38,10 +37,10 @@ describeProviderContract('aws (moto with IAM, static keys)', {
     await moto?.stop();
     await deleteNamespace(namespace);
   },
-  provider: () => awsProvider.create(source({ auth: keysRef('aws-keys') }), deps(namespace)),
-  badCredentialsProvider: () => awsProvider.create(source({ auth: keysRef('aws-bad') }), deps(namespace)),
+  provider: () => awsOverHttp.create(source({ auth: keysRef('aws-keys') }), deps(namespace)),
+  badCredentialsProvider: () => awsOverHttp.create(source({ auth: keysRef('aws-bad') }), deps(namespace)),
   async unreachableProvider() {
-    return awsProvider.create(source({ endpoint: await closedEndpoint(), auth: keysRef('aws-keys') }), deps(namespace));
+    return awsOverHttp.create(source({ endpoint: await closedEndpoint(), auth: keysRef('aws-keys') }), deps(namespace));
   },
   async write(data) {
     const path = `${prefix}/s${++seq}`;

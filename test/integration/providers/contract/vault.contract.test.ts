@@ -2,8 +2,7 @@
 // a policy-limited token kept in a Kubernetes Secret; refused credentials are a token
 // Vault does not know; unreachable is a closed loopback port.
 import { randomBytes } from 'node:crypto';
-import { vaultProvider } from '../../../../src/providers/vault/index.js';
-import { closedPort, createNamespace, createSecret, deleteNamespace, deps, readPolicy, root, vaultSource } from '../vault-fixtures.js';
+import { closedPort, createNamespace, createSecret, deleteNamespace, deps, readPolicy, root, vaultOverHttp, vaultSource } from '../vault-fixtures.js';
 import { uniqueName } from '../../../helpers/stack.js';
 import { describeProviderContract } from './contract.js';
 
@@ -32,11 +31,11 @@ describeProviderContract('vault (OpenBao, KV v2, token auth)', {
     for (let i = 1; i <= seq; i++) await root.delete(`secret/metadata/${prefix}/s${i}`).catch(() => undefined);
     await deleteNamespace(namespace);
   },
-  provider: () => vaultProvider.create(vaultSource(namespace, { auth: tokenAuth('vault-token') }), deps(namespace)),
-  badCredentialsProvider: () => vaultProvider.create(vaultSource(namespace, { auth: tokenAuth('vault-bad') }), deps(namespace)),
+  provider: () => vaultOverHttp.create(vaultSource(namespace, { auth: tokenAuth('vault-token') }), deps(namespace)),
+  badCredentialsProvider: () => vaultOverHttp.create(vaultSource(namespace, { auth: tokenAuth('vault-bad') }), deps(namespace)),
   async unreachableProvider() {
     const address = `http://127.0.0.1:${await closedPort()}`;
-    return vaultProvider.create(vaultSource(namespace, { address, auth: tokenAuth('vault-token') }), deps(namespace));
+    return vaultOverHttp.create(vaultSource(namespace, { address, auth: tokenAuth('vault-token') }), deps(namespace));
   },
   async write(data) {
     const path = `${prefix}/s${++seq}`;

@@ -2,7 +2,7 @@
 // retryable failures with jittered exponential backoff, one onCall per request sent,
 // and close() failing whatever waits.
 import { SourceAuthError, SourceUnavailableError } from '../../../../src/errors.js';
-import { CallGate, backoffMs, type CallGateOptions } from '../../../../src/providers/aws/call-gate.js';
+import { CallGate, retryDelayMs, type CallGateOptions } from '../../../../src/providers/aws/call-gate.js';
 import { FakeClock } from '../../../../src/runtime/testing/fake-clock.js';
 
 const retryable = (err: unknown) => (err as Error).message === 'throttled';
@@ -26,8 +26,8 @@ function setup(o: Partial<CallGateOptions> = {}) {
 
 test('backoff doubles per attempt up to the cap, half of it jittered', () => {
   const p = { attempts: 5, baseMs: 100, maxMs: 1000 };
-  expect([0, 1, 2, 3, 4].map((a) => backoffMs(a, p, () => 0))).toEqual([50, 100, 200, 400, 500]);
-  expect([0, 1, 2, 3, 4].map((a) => backoffMs(a, p, () => 0.999999))).toEqual([100, 200, 400, 800, 1000]);
+  expect([0, 1, 2, 3, 4].map((a) => retryDelayMs(a, p, () => 0))).toEqual([50, 100, 200, 400, 500]);
+  expect([0, 1, 2, 3, 4].map((a) => retryDelayMs(a, p, () => 0.999999))).toEqual([100, 200, 400, 800, 1000]);
 });
 
 test('at most `concurrency` calls run at once; the next starts when one ends', async () => {

@@ -17,7 +17,7 @@ const source: AnySource = {
   spec: {
     aws: {
       region: 'eu-west-1',
-      endpoint: 'http://127.0.0.1:1',
+      endpoint: 'https://127.0.0.1:1',
       auth: { secretRef: { accessKeyIdRef: { name: 'k', key: 'id' }, secretAccessKeyRef: { name: 'k', key: 'secret' } } },
     },
   },

@@ -14,7 +14,14 @@ const spec = (extra: Partial<AwsProviderSpec> = {}): AwsProviderSpec => ({ regio
 
 test('a region alone is a valid spec (default credential chain)', () => {
   expect(() => validateAwsSpec(spec(), 'apps')).not.toThrow();
-  expect(() => validateAwsSpec(spec({ auth: keys(), endpoint: 'http://127.0.0.1:5000', roleArn: 'arn:aws:iam::123456789012:role/reader' }), 'apps')).not.toThrow();
+  expect(() => validateAwsSpec(spec({ auth: keys(), endpoint: 'https://127.0.0.1:5000', roleArn: 'arn:aws:iam::123456789012:role/reader' }), 'apps')).not.toThrow();
+});
+
+test('an http endpoint is refused unless plaintext is allowed (--insecure-allow-http)', () => {
+  const s = spec({ endpoint: 'http://127.0.0.1:5000' });
+  expect(() => validateAwsSpec(s, 'apps')).toThrow(InvalidSpecError);
+  expect(() => validateAwsSpec(s, 'apps')).toThrow(/spec.aws.endpoint "http:\/\/127.0.0.1:5000" uses plaintext http.*--insecure-allow-http/);
+  expect(() => validateAwsSpec(s, 'apps', { allowInsecureHttp: true })).not.toThrow();
 });
 
 test.each([

@@ -11,6 +11,7 @@ function setup(login: Partial<LoginResult> = {}, renewTtl: number | Error = 30) 
   let n = 0;
   const auth: Authenticator = {
     method: 'appRole',
+    identity: 'the AppRole',
     login: async () => ({ token: `t${++n}`, ttlSeconds: 30, renewable: true, owned: true, ...login }),
   };
   const http: VaultHttp = {

@@ -25,6 +25,13 @@ test('references must stay in the source namespace', () => {
   expect(() => validateVaultSpec(spec({ auth: sa }), 'ns')).toThrow(ForbiddenError);
 });
 
+test('an http address is refused unless plaintext is allowed (--insecure-allow-http)', () => {
+  const s = spec({ address: 'http://vault:8200' });
+  expect(() => validateVaultSpec(s, 'ns')).toThrow(InvalidSpecError);
+  expect(() => validateVaultSpec(s, 'ns')).toThrow(/spec.vault.address "http:\/\/vault:8200" uses plaintext http.*--insecure-allow-http/);
+  expect(() => validateVaultSpec(s, 'ns', { allowInsecureHttp: true })).not.toThrow();
+});
+
 test('address, caBundle, kv and required auth fields are checked', () => {
   for (const address of ['', 'vault:8200', 'ftp://vault', 'https://user:pw@vault', 'https://vault?x=1']) {
     expect(() => validateVaultSpec(spec({ address }), 'ns')).toThrow(InvalidSpecError);
