@@ -107,6 +107,8 @@ function world(values: Record<string, string>, spec: Partial<SecretSync['spec']>
     tick: (ms: number) => (now = new Date(now.getTime() + ms)),
     setSpec: (s: Partial<SecretSync['spec']>) => (ss = { ...ss, spec: { ...ss.spec, ...s }, metadata: { ...ss.metadata, generation: (ss.metadata.generation ?? 1) + 1 } }),
     fail: (what: string, e: Error) => failures.set(what, e),
+    deleting: () => (ss = { ...ss, metadata: { ...ss.metadata, deletionTimestamp: now.toISOString() } }),
+    finalizers: () => ss.metadata.finalizers ?? [],
   };
 }
 
@@ -237,4 +239,21 @@ test('a finalizer that cannot be added reaches status and events', async () => {
   expect(w.status()?.conditions?.[0]).toMatchObject({ status: 'False', reason: 'KubernetesError' });
   expect(w.writes).toEqual(['status', 'event Warning KubernetesError']);
   expect(w.secrets.size).toBe(0); // nothing written before the finalizer protects it
+});
+
+test('a finalizer that cannot run (deletion) reaches status and events, and keeps the finalizer', async () => {
+  const w = world({ password: 'one' }, { target: { deletionPolicy: 'Retain' } });
+  await w.reconciler.reconcile('ns/db'); // finalizer added, Secret written
+  w.writes.length = 0;
+  w.deleting();
+  const { KubernetesError } = await import('../../../src/errors.js');
+  w.fail('patch', new KubernetesError('Kubernetes API: updating Secret ns/db failed: HTTP 403: forbidden'));
+  await expect(w.reconciler.reconcile('ns/db')).rejects.toBeInstanceOf(RecordedError);
+  expect(w.writes).toEqual(['status', 'event Warning KubernetesError']);
+  expect(w.finalizers()).toEqual(['secretsync.io/finalizer']);
+  // Once the API lets it: released, then the finalizer goes.
+  w.writes.length = 0;
+  await w.reconciler.reconcile('ns/db');
+  expect(w.writes).toEqual(['patch', 'finalizers']);
+  expect(w.finalizers()).toEqual([]);
 });
