@@ -12,6 +12,8 @@ say() { printf '\n\033[1m[demo] %s\033[0m\n' "$*"; }
 say "installing the CRDs (kubectl apply --server-side -f crds/)"
 kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
 kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
+# kubectl caches discovery for 10 minutes; refresh it so names and categories are current.
+kubectl api-resources >/dev/null
 
 say "sample data in OpenBao: secret/demo/db and secret/demo/api"
 bao kv put -mount=secret demo/db username=app password="$(head -c 12 /dev/urandom | base64)" >/dev/null
