@@ -62,18 +62,17 @@ export async function act(o: Observed, plan: Plan, w: SyncWriter, log: Logger): 
       log.info({ secretsync: o.key, secret: c.name, action: c.kind }, c.kind === 'delete' ? 'deleted a Secret this SecretSync no longer targets' : 'released a Secret this SecretSync no longer targets');
     }
     if (plan.finalizers?.when === 'after') moved(await w.setFinalizers(ss, plan.finalizers.list));
+    if (plan.status) moved(await w.writeStatus(ss, plan.status));
   } catch (err) {
     if (err instanceof StaleObjectError) return { error: { cause: err, retryable: true } };
     return { error: await recordFailure(o, ss, plan, err, w, log) };
   }
-  if (plan.status) moved(await w.writeStatus(ss, plan.status));
   for (const e of plan.events) await w.event(ss, e.type, e.reason, e.message);
   return plan.error ? { error: plan.error } : {};
 }
 
 async function recordFailure(o: Observed, ss: SecretSync, plan: Plan, err: unknown, w: SyncWriter, log: Logger): Promise<{ cause: unknown; retryable: boolean }> {
-  const d = describeError(err);
-  log.warn({ secretsync: o.key, reason: d.reason, code: d.code, err: d.message }, 'write failed');
+  const d = describeError(err); // the reconciler logs it
   const status = failureStatus(ss, d, o.now, plan.forceSyncHandled);
   if (!sameStatus(ss.status, status)) {
     try {

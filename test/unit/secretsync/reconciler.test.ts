@@ -257,3 +257,12 @@ test('a finalizer that cannot run (deletion) reaches status and events, and keep
   expect(w.writes).toEqual(['patch', 'finalizers']);
   expect(w.finalizers()).toEqual([]);
 });
+
+test('a status write the API refuses is logged as a warning and retried with backoff', async () => {
+  const w = world({ password: 'one' });
+  const { KubernetesError } = await import('../../../src/errors.js');
+  w.fail('status', new KubernetesError('Kubernetes API: updating status of SecretSync ns/db failed: HTTP 403: forbidden'));
+  await expect(w.reconciler.reconcile('ns/db')).rejects.toMatchObject({ retryable: true });
+  expect(w.sink.lines.filter((l) => l.includes('"level":"warn"') && l.includes('updating status')).length).toBe(1);
+  expect(w.writes).toEqual(['create', 'status', 'event Warning KubernetesError']); // the failure itself recorded
+});
