@@ -10,13 +10,14 @@ import type { SecretProvider } from '../../../src/providers/provider.js';
 import { awsCallLog, awsCanary, awsOverHttp, awsSource, createSecret, keysData, keysRef, secretsAdmin, type AwsCallLog } from '../../helpers/aws.js';
 import { startAuthMoto, type AuthMoto } from '../../helpers/moto-auth.js';
 import { awsConfig, uniqueName } from '../../helpers/stack.js';
-import { core, createNamespace, createSecret as createKubeSecret, deleteNamespace, deps, rejection } from './vault-fixtures.js';
+import { core, createNamespace, createSecret as createKubeSecret, deleteNamespace, deps } from './vault-fixtures.js';
+import { failureLog } from '../../helpers/rejection.js';
 
 const prefix = uniqueName('aws-auth');
 const secret = `${prefix}/db`;
 const CANARY = awsCanary();
 const unknown = { accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64') };
-const messages: string[] = [];
+const { messages, failure } = failureLog();
 const providers: SecretProvider[] = [];
 let moto: AuthMoto;
 let admin: SecretsManagerClient;
@@ -26,11 +27,6 @@ function provider(aws: Parameters<typeof awsSource>[1], log?: AwsCallLog): Secre
   const p = awsOverHttp.create(awsSource(namespace, { region: moto.region, endpoint: moto.endpoint, ...aws }), deps(namespace, log));
   providers.push(p);
   return p;
-}
-async function failure(p: Promise<unknown>): Promise<Error> {
-  const err = await rejection(p);
-  messages.push(err.message);
-  return err;
 }
 
 beforeAll(async () => {

@@ -8,13 +8,14 @@ import { InvalidSpecError, InvalidValueError, KeyNotFoundError, SourceAuthError,
 import type { SecretProvider } from '../../../src/providers/provider.js';
 import { awsCanary, awsCallLog, awsOverHttp, awsSource, createSecret, deleteSecrets, keysData, keysRef, putSecret, secretsAdmin, type AwsCallLog } from '../../helpers/aws.js';
 import { awsConfig, uniqueName } from '../../helpers/stack.js';
-import { createNamespace, createSecret as createKubeSecret, deleteNamespace, deps, rejection } from './vault-fixtures.js';
+import { createNamespace, createSecret as createKubeSecret, deleteNamespace, deps } from './vault-fixtures.js';
+import { failureLog } from '../../helpers/rejection.js';
 
 const sm = secretsAdmin();
 const prefix = uniqueName('aws-read');
 const names: string[] = [];
 const canaries: string[] = [];
-const messages: string[] = [];
+const { messages, failure } = failureLog();
 const providers: SecretProvider[] = [];
 let namespace: string;
 
@@ -32,11 +33,6 @@ function provider(log?: AwsCallLog): SecretProvider {
   const p = awsOverHttp.create(awsSource(namespace, { auth: keysRef('aws-keys') }), deps(namespace, log));
   providers.push(p);
   return p;
-}
-async function failure(p: Promise<unknown>): Promise<Error> {
-  const err = await rejection(p);
-  messages.push(err.message);
-  return err;
 }
 
 beforeAll(async () => {

@@ -24,7 +24,6 @@ import {
   kube,
   rbac,
   readPolicy,
-  rejection,
   root,
   tokenIsLive,
   tokenRecorder,
@@ -32,25 +31,20 @@ import {
   vaultOverHttp,
   vaultSource,
 } from './vault-fixtures.js';
+import { failureLog } from '../../helpers/rejection.js';
 
 const prefix = uniqueName('auth');
 const path = `${prefix}/app`;
 const policy = uniqueName('secretsync-auth');
 const value = canary();
 const credentials: string[] = [];
-const messages: string[] = [];
+const { messages, failure } = failureLog();
 const providers: SecretProvider[] = [];
 let namespace: string;
 
 function track<T extends SecretProvider>(p: T): T {
   providers.push(p);
   return p;
-}
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  const err = await rejection(p);
-  messages.push(err.message);
-  return err;
 }
 
 beforeAll(async () => {

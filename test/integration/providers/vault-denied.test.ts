@@ -15,13 +15,13 @@ import {
   deps,
   ensureAuth,
   readPolicy,
-  rejection,
   root,
   tokenIsLive,
   tokenRecorder,
   vaultSource,
   type CallLog,
 } from './vault-fixtures.js';
+import { failureLog } from '../../helpers/rejection.js';
 
 const prefix = uniqueName('denied');
 const allowed = `${prefix}/allowed/app`;
@@ -32,7 +32,7 @@ const hidden = canary();
 const roles: string[] = [];
 const providers: SecretProvider[] = [];
 const credentials: string[] = [];
-const messages: string[] = [];
+const { messages, failure } = failureLog();
 let namespace: string;
 
 /** An AppRole with the policy (reads `${prefix}/allowed/*` only); its secret_id in a Secret. */
@@ -54,12 +54,6 @@ function make(auth: Awaited<ReturnType<typeof appRole>>, log: CallLog, rec = tok
   );
   providers.push(p);
   return p;
-}
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  const err = await rejection(p);
-  messages.push(err.message);
-  return err;
 }
 
 const read = async (p: SecretProvider) => (await p.getSecret({ path: allowed, property: 'password' })).value.toString();

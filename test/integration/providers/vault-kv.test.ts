@@ -14,17 +14,17 @@ import {
   deps,
   ensureKvV1,
   readPolicy,
-  rejection,
   root,
   vaultOverHttp,
   vaultSource,
   type CallLog,
 } from './vault-fixtures.js';
+import { failureLog } from '../../helpers/rejection.js';
 
 const prefix = uniqueName('kv');
 const policy = uniqueName('secretsync-kv');
 const canaries: string[] = [];
-const messages: string[] = [];
+const { messages, failure } = failureLog();
 const providers: SecretProvider[] = [];
 let namespace: string;
 let token: string;
@@ -40,12 +40,6 @@ function provider(opts: { kv?: { mount?: string; version?: 1 | 2 }; log?: CallLo
   const p = vaultOverHttp.create(source, deps(namespace, opts.log));
   providers.push(p);
   return p;
-}
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  const err = await rejection(p);
-  messages.push(err.message);
-  return err;
 }
 
 beforeAll(async () => {
