@@ -1,0 +1,42 @@
+// What the operator writes on a target Secret for the agent that delivers it into pods.
+// The agent reads only the target Secret (with the pod's identity, which may read nothing
+// else), so everything it needs besides the values rides on the Secret as annotations.
+
+/** The SecretSync version the Secret holds (plain mode; an envelope Secret says it in its data). */
+export const VERSION_ANNOTATION = 'secretsync.io/version';
+/** JSON `{"mode":"0400","uid":1000,"gid":1000}`: how the agent writes the files (spec.mount). */
+export const MOUNT_ANNOTATION = 'secretsync.io/mount';
+
+export interface MountSpec {
+  /** Octal file mode as a string, e.g. "0400". */
+  mode?: string;
+  uid?: number;
+  gid?: number;
+}
+
+export const DEFAULT_FILE_MODE = '0400';
+
+/** Parses the mount annotation; undefined fields keep the agent's defaults. Throws on malformed input. */
+export function parseMountAnnotation(text: string | undefined): MountSpec {
+  if (text === undefined || text === '') return {};
+  const v = JSON.parse(text) as unknown;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${MOUNT_ANNOTATION} is not a JSON object`);
+  const o = v as Record<string, unknown>;
+  const out: MountSpec = {};
+  if (o.mode !== undefined) {
+    if (typeof o.mode !== 'string' || !/^0?[0-7]{3}$/.test(o.mode)) throw new Error(`${MOUNT_ANNOTATION}: mode must be an octal string like "0400"`);
+    out.mode = o.mode;
+  }
+  for (const f of ['uid', 'gid'] as const) {
+    const n = o[f];
+    if (n === undefined) continue;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new Error(`${MOUNT_ANNOTATION}: ${f} must be a non-negative integer`);
+    out[f] = n;
+  }
+  return out;
+}
+
+/** The annotation value for a spec.mount (stable key order, so an unchanged spec writes nothing). */
+export function mountAnnotation(m: MountSpec | undefined): string {
+  return JSON.stringify({ mode: m?.mode ?? DEFAULT_FILE_MODE, ...(m?.uid !== undefined ? { uid: m.uid } : {}), ...(m?.gid !== undefined ? { gid: m.gid } : {}) });
+}
