@@ -229,6 +229,52 @@ const refresh = obj(
   },
 );
 
+const sourceRefSchema = (what: string) =>
+  obj(`The SecretSource (this namespace) or ClusterSecretSource ${what}. Same admission rules as spec.sourceRef: a ClusterSecretSource must admit this namespace.`, {
+    kind: str('SecretSource or ClusterSecretSource.', { enum: ['SecretSource', 'ClusterSecretSource'], default: 'SecretSource' }),
+    name: str('Name of the source.', { pattern: DNS_SUBDOMAIN, maxLength: 253 }),
+  }, { required: ['name'] });
+
+const encryption = obj(
+  'Envelope mode: the Secret (type secretsync.io/envelope) holds only ciphertext. Each version gets a fresh AES-256 data key from the key-encryption key (KEK) below; pods open it with their own identity through the secretsync agent. Leave target.type unset.',
+  {
+    kek: obj(
+      'The key-encryption key that wraps the data keys. Exactly one of vaultTransit or awsKms.',
+      {
+        vaultTransit: obj(
+          'A Vault / OpenBao Transit key. The operator mints data keys (transit/datakey/plaintext) and re-wraps them (transit/rewrap) through the source; pods decrypt (transit/decrypt) after a Kubernetes-auth login of their own.',
+          {
+            sourceRef: sourceRefSchema('whose vault block the operator reaches Transit through'),
+            mount: str('Mount path of the Transit secrets engine.', { default: 'transit', minLength: 1, maxLength: 256, pattern: '^[^/].*[^/]$|^[^/]$' }),
+            key: str('Name of the Transit key (type aes256-gcm96 or any key type that supports datakey).', { minLength: 1, maxLength: 256, pattern: '^[^/]+$' }),
+            agentAuth: obj('How pods log in to Vault to decrypt.', {
+              kubernetes: obj(
+                "Vault Kubernetes auth with the pod's projected service-account token (audience vault).",
+                {
+                  mount: str('Path where the Kubernetes auth method is mounted.', { default: 'kubernetes', minLength: 1, maxLength: 256 }),
+                  role: str('Vault role the pods log in as; its policy needs update on transit/decrypt/<key>.', { minLength: 1, maxLength: 256 }),
+                },
+                { required: ['role'] },
+              ),
+            }, { required: ['kubernetes'] }),
+          },
+          { required: ['sourceRef', 'key', 'agentAuth'] },
+        ),
+        awsKms: obj(
+          "An AWS KMS symmetric key. The operator mints (GenerateDataKey) and re-wraps (ReEncrypt) through the source; pods decrypt (Decrypt) with their own AWS identity. The encryption context names the namespace and the SecretSync.",
+          {
+            sourceRef: sourceRefSchema('whose aws block the operator reaches KMS through (region, endpoint, credentials)'),
+            keyId: str('Key id, key ARN, alias name (alias/...) or alias ARN.', { minLength: 1, maxLength: 2048 }),
+          },
+          { required: ['sourceRef', 'keyId'] },
+        ),
+      },
+      { rules: [exactlyOne(['vaultTransit', 'awsKms'], 'KEK')] },
+    ),
+  },
+  { required: ['kek'] },
+);
+
 const target = obj('The Secret the operator writes.', {
   name: str('Name of the Secret. Default: the SecretSync\'s name.', { pattern: DNS_SUBDOMAIN, maxLength: 253 }),
   type: str('Secret type. Default Opaque. Types that would mint credentials are refused.', {
@@ -252,7 +298,35 @@ const target = obj('The Secret the operator writes.', {
     maximum: 1_048_576,
     default: 524_288,
   }),
+  encryption,
+}, {
+  rules: [
+    {
+      rule: "!has(self.encryption) || !has(self.type) || self.type == 'Opaque'",
+      message: 'with target.encryption the Secret type is secretsync.io/envelope: leave target.type unset',
+    },
+  ],
 });
+
+const mount = obj(
+  'How the secretsync agent writes the files in pods (/run/secrets/<sync>/<key>), in envelope and plain mode alike.',
+  {
+    mode: str('File mode, octal, e.g. "0400".', { pattern: '^0?[0-7]{3}$', default: '0400' }),
+    uid: int('Owner user id of the files. Default: the agent\'s own.', { minimum: 0, maximum: 2147483647 }),
+    gid: int('Owner group id of the files. Default: the agent\'s own.', { minimum: 0, maximum: 2147483647 }),
+  },
+);
+
+const access = obj(
+  'Who may receive the secret. The operator keeps a Role and RoleBinding in this namespace granting get and watch on exactly the target Secret to exactly these service accounts (the agent reads it with the pod\'s identity), and removes them when this block goes.',
+  {
+    serviceAccounts: arr('Service accounts of this namespace.', str('A service account name.', { pattern: DNS_SUBDOMAIN, maxLength: 253 }), {
+      'x-kubernetes-list-type': 'set',
+      maxItems: 256,
+    }),
+  },
+  { required: ['serviceAccounts'] },
+);
 
 export const secretSyncSchema: JSONSchemaProps = obj(
   'SecretSync keeps a Kubernetes Secret in step with values held in an external secret manager.',
@@ -305,6 +379,8 @@ export const secretSyncSchema: JSONSchemaProps = obj(
         ),
         refresh,
         target,
+        mount,
+        access,
       },
       {
         required: ['sourceRef'],
@@ -327,6 +403,10 @@ export const secretSyncSchema: JSONSchemaProps = obj(
       lastSyncTime: str(
         'When the operator last wrote the target Secret: a new version, a spec change, or a repair of a Secret changed or deleted by someone else. A refresh that finds the same content writes nothing, so it does not move this time; the Ready condition says how often the source is checked.',
         { format: 'date-time' },
+      ),
+      keyId: str(
+        'Envelope mode: the KEK version that wraps the current version\'s data key, e.g. vault-transit:transit/secretsync:v2 or aws-kms:<key ARN>. Changes when the KEK is rotated and the copies are re-wrapped (version does not change then).',
+        { maxLength: 2048 },
       ),
       forceSyncHandled: str(
         'The value of the secretsync.io/force-sync annotation the operator last acted upon (values over 128 characters as sha256:<hex>). Setting the annotation to any other value syncs once.',

@@ -128,6 +128,25 @@ export interface RefreshSpec {
   timeZone?: string;
 }
 
+export interface SourceRefSpec {
+  kind?: 'SecretSource' | 'ClusterSecretSource';
+  name: string;
+}
+
+export interface VaultTransitKek {
+  sourceRef: SourceRefSpec;
+  mount?: string; // default "transit"
+  key: string;
+  agentAuth: { kubernetes: { mount?: string; role: string } };
+}
+export interface AwsKmsKek {
+  sourceRef: SourceRefSpec;
+  keyId: string;
+}
+export interface EncryptionSpec {
+  kek: { vaultTransit?: VaultTransitKek; awsKms?: AwsKmsKek };
+}
+
 export interface TargetSpec {
   name?: string;
   type?: string;
@@ -135,14 +154,23 @@ export interface TargetSpec {
   annotations?: Record<string, string>;
   deletionPolicy?: 'Delete' | 'Retain';
   maxSizeBytes?: number;
+  encryption?: EncryptionSpec;
+}
+
+export interface MountSpec {
+  mode?: string;
+  uid?: number;
+  gid?: number;
 }
 
 export interface SecretSyncSpec {
-  sourceRef: { kind?: 'SecretSource' | 'ClusterSecretSource'; name: string };
+  sourceRef: SourceRefSpec;
   data?: DataEntry[];
   dataFrom?: DataFromEntry[];
   refresh?: RefreshSpec;
   target?: TargetSpec;
+  mount?: MountSpec;
+  access?: { serviceAccounts: string[] };
 }
 
 export interface SecretSyncStatus {
@@ -155,6 +183,8 @@ export interface SecretSyncStatus {
   lastSyncTime?: string;
   /** The secretsync.io/force-sync annotation value last acted upon (long values as a hash). */
   forceSyncHandled?: string;
+  /** Envelope mode: the KEK version wrapping the current version's data key. */
+  keyId?: string;
 }
 
 export interface SecretSync {
@@ -172,6 +202,8 @@ export const DEFAULTS = {
   kvVersion: 2,
   kubernetesAuthMount: 'kubernetes',
   appRoleMount: 'approle',
+  transitMount: 'transit',
+  fileMode: '0400',
 } as const;
 
 /** Secret types the API server fills with credentials it mints: never a sync target. */

@@ -2,6 +2,7 @@
 // provider interface): read one value, read all properties of a secret, validate a spec,
 // and release credentials on close. Providers throw only the typed errors of src/errors.ts.
 import type { AnySource, RemoteRef } from '../api/types.js';
+import type { KeyEncrypter } from '../crypto/key-encrypter.js';
 
 export interface RemoteValue {
   value: Buffer;
@@ -24,6 +25,8 @@ export interface SecretProvider {
   getSecretMap(ref: { path: string; version?: string }): Promise<RemoteMap>;
   /** Releases credentials (revokes the Vault token). Idempotent. */
   close(): Promise<void>;
+  /** A KeyEncrypter for a KEK reached through this source (Transit for vault, KMS for aws), authenticated as the source. */
+  keyEncrypter?(kek: { mount: string; key: string } | { keyId: string }): KeyEncrypter;
 }
 
 /** What a provider may ask of Kubernetes; namespace rules are enforced by the caller (resolveSecretRef). */

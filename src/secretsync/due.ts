@@ -6,12 +6,16 @@ import { ConditionType, findCondition } from '../api/conditions.js';
 import { sourceRefKey } from '../api/source-ref.js';
 import { FORCE_SYNC_ANNOTATION, MINTING_TYPES, type ClusterSecretSource } from '../api/types.js';
 import { validateSecretSync } from '../api/validate.js';
-import { NamespaceNotAllowedError, SourceRefNotFoundError, TargetConflictError } from '../errors.js';
+import type { KekCoordinates } from '../crypto/envelope.js';
+import { InvalidSpecError, NamespaceNotAllowedError, SourceRefNotFoundError, TargetConflictError } from '../errors.js';
 import { admitsNamespace } from './access.js';
 import { contentHmac, fromSecretData, hmacKeyIdOf } from './content.js';
 import type { Observed } from './observe.js';
 import { nextRefreshAfter } from './schedule.js';
-import { conflictError, desiredSecret, isOwnedBy, secretWrite } from './target.js';
+import { coordinates, sameKek } from './kek.js';
+import type { KubeSecret } from './ports.js';
+import { envelopeBody, heldEnvelope, staleVersions } from './sealing.js';
+import { conflictError, desiredSecret, isOwnedBy, plainBody, secretWrite } from './target.js';
 
 export type DueReason =
   | 'first sync'
@@ -30,6 +34,8 @@ export interface Due {
   read?: DueReason;
   /** The next refresh tick after the last check (or after now, for an object first seen healthy). */
   nextRefresh: Date;
+  /** Envelope mode, nothing to read: the data keys must be re-wrapped under the KEK's newest version. */
+  rewrap?: boolean;
 }
 
 const MAX_FORCE_TOKEN = 128;
@@ -69,7 +75,58 @@ function failureBeforeRead(o: Observed): unknown {
     );
   }
   if (o.target && !isOwnedBy(o.target, ss.metadata.uid)) return conflictError(o.target);
+  if (ss.spec.target?.encryption) return kekFailure(o);
   return undefined;
+}
+
+/** Envelope mode: the KEK's source must exist, admit this namespace and have the matching provider block. */
+function kekFailure(o: Observed): unknown {
+  const kek = o.kek;
+  if (!kek) return new InvalidSpecError('spec.target.encryption.kek sets neither vaultTransit nor awsKms: set exactly one');
+  const field = `spec.target.encryption.kek.${kek.ref.spec.kind}.sourceRef`;
+  const ref = kek.ref.sourceRef;
+  if (!kek.source) {
+    const where = ref.kind === 'SecretSource' ? `${ref.namespace}/${ref.name}` : ref.name;
+    return new SourceRefNotFoundError(`${ref.kind} ${where} (${field}) not found: create it, or fix ${field}`);
+  }
+  const namespace = o.ss.metadata.namespace ?? '';
+  if (kek.source.kind === 'ClusterSecretSource' && !admitsNamespace(kek.source as ClusterSecretSource, namespace, o.namespaceLabels)) {
+    return new NamespaceNotAllowedError(
+      `ClusterSecretSource ${ref.name} (${field}) does not admit namespace ${namespace}: add it to the source's ` +
+        'spec.allowedNamespaces, or label the namespace to match its spec.namespaceSelector',
+    );
+  }
+  try {
+    coordinates(kek.ref, kek.source, '');
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
+/** Envelope mode: the KEK coordinates the spec asks for (version aside); undefined when it cannot say. */
+export function wantedKek(o: Observed): KekCoordinates | undefined {
+  if (!o.kek?.source) return undefined;
+  try {
+    return coordinates(o.kek.ref, o.kek.source, '');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Envelope mode: whether the target's envelope is intact, current and under the KEK the spec names. */
+function envelopeDrifted(o: Observed, target: KubeSecret, version: number): boolean {
+  const held = heldEnvelope(target, o.hmacKey);
+  const kek = wantedKek(o);
+  if (!held || !kek || held.current.version !== version || !sameKek(held.current.kek, kek)) return true;
+  return secretWrite(target, desiredSecret(o.ss, envelopeBody(o.ss, held, o.hmacKey))) !== undefined;
+}
+
+/** Envelope mode: a data key of the held envelope is wrapped by an older version of its KEK. */
+function rewrapDue(o: Observed): boolean {
+  const held = heldEnvelope(o.target, o.hmacKey);
+  const kek = wantedKek(o);
+  return !!held && !!kek && staleVersions(held, kek, o.kek?.latest).length > 0;
 }
 
 function readReason(o: Observed, nextRefresh: Date): DueReason | undefined {
@@ -82,12 +139,14 @@ function readReason(o: Observed, nextRefresh: Date): DueReason | undefined {
   if (force !== undefined && forceToken(force) !== st.forceSyncHandled) return 'force-sync';
   if (o.memory && o.memory.sourceVersion !== o.sourceVersion) return 'source changed';
   if (!target) return 'target missing';
-  // Drift is judged only under the key the status was written with: a status from a key
-  // that is gone says nothing about the content (the next refresh compares for real).
-  if (hmacKeyIdOf(st.contentHmac) === o.hmacKey.id) {
+  if (ss.spec.target?.encryption) {
+    if (envelopeDrifted(o, target, st.version)) return 'target changed';
+  } else if (hmacKeyIdOf(st.contentHmac) === o.hmacKey.id) {
+    // Drift is judged only under the key the status was written with: a status from a key
+    // that is gone says nothing about the content (the next refresh compares for real).
     const content = fromSecretData(target.data);
     if (contentHmac(o.hmacKey, content) !== st.contentHmac) return 'target changed';
-    if (secretWrite(target, desiredSecret(ss, content)) !== undefined) return 'target changed';
+    if (secretWrite(target, desiredSecret(ss, plainBody(ss, content, st.version))) !== undefined) return 'target changed';
   }
   if (o.memory && nextRefresh.getTime() <= o.now.getTime()) return 'refresh due';
   return undefined;
@@ -105,5 +164,7 @@ export function whatIsDue(o: Observed): Due {
     nextRefresh = new Date(o.now.getTime() + INVALID_SPEC_RECHECK_MS); // an invalid schedule: failure says so
   }
   if (failure !== undefined) return { failure, nextRefresh };
-  return { read: readReason(o, nextRefresh), nextRefresh };
+  const read = readReason(o, nextRefresh);
+  if (read === undefined && o.ss.spec.target?.encryption && rewrapDue(o)) return { nextRefresh, rewrap: true };
+  return { read, nextRefresh };
 }

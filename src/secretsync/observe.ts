@@ -5,6 +5,7 @@ import { sourceRefOf, type SourceRef } from '../api/source-ref.js';
 import type { AnySource, SecretSync } from '../api/types.js';
 import type { HmacKey } from './content.js';
 import type { KubeSecret, SyncReader } from './ports.js';
+import { kekRefOf, type KekRef } from './kek.js';
 import { isOwnedBy, targetName } from './target.js';
 
 /** What this process remembers between reconciles of one key (lost on restart, by design). */
@@ -33,12 +34,16 @@ export interface Observed {
   hmacKey: HmacKey;
   /** The provider batches reads, so the syncs of one source share one refresh moment. */
   alignRefreshes: boolean;
+  /** Envelope mode: the KEK, the source it is reached through, and its newest version known to this process. */
+  kek?: { ref: KekRef; source: AnySource | undefined; latest: string | undefined };
 }
 
 export interface ObserveDeps {
   reader: SyncReader;
   hmacKey: HmacKey;
   alignsRefreshes(source: AnySource): boolean;
+  /** The newest version of a KEK this process knows of (from mints, re-wraps and the KEK watcher). */
+  kekLatest?(kekId: string): string | undefined;
 }
 
 export function observe(d: ObserveDeps, key: string, memory: Memory | undefined, now: Date): Observed | undefined {
@@ -49,6 +54,13 @@ export function observe(d: ObserveDeps, key: string, memory: Memory | undefined,
   const source = d.reader.getSource(sourceRef);
   const target = d.reader.getManagedSecret(namespace, targetName(ss));
   const uid = ss.metadata.uid ?? '';
+  let kek: Observed['kek'];
+  try {
+    const ref = kekRefOf(ss);
+    if (ref) kek = { ref, source: d.reader.getSource(ref.sourceRef), latest: d.kekLatest?.(ref.id) };
+  } catch {
+    kek = undefined; // a spec the schema should have refused; validation reports it
+  }
   return {
     key,
     now,
@@ -62,5 +74,6 @@ export function observe(d: ObserveDeps, key: string, memory: Memory | undefined,
     memory,
     hmacKey: d.hmacKey,
     alignRefreshes: source ? d.alignsRefreshes(source) : false,
+    ...(kek ? { kek } : {}),
   };
 }

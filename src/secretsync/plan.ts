@@ -11,7 +11,10 @@ import type { Memory, Observed } from './observe.js';
 import { intervalMs, nextRefreshAfter } from './schedule.js';
 import { failureStatus, sameStatus, successStatus } from './status.js';
 import type { SecretPatch } from './ports.js';
-import { desiredSecret, releasePatch, secretWrite, targetName, type SecretWrite } from './target.js';
+import type { Envelope } from '../crypto/envelope.js';
+import { keyIdOf } from './kek.js';
+import { envelopeBody } from './sealing.js';
+import { desiredSecret, plainBody, releasePatch, secretWrite, targetName, type SecretWrite, type TargetBody } from './target.js';
 
 export type ReadOutcome =
   | { ok: true; content: Content; sourceVersions: Record<string, string> }
@@ -101,7 +104,27 @@ function planFailure(o: Observed, err: unknown, memory: Memory, forceSyncHandled
   };
 }
 
-function planSuccess(o: Observed, due: Due, content: Content, sourceVersions: Record<string, string>): Plan {
+/**
+ * The version `content` is: the current one when it is the same content, else the next.
+ * Under the status's own key its HMAC says; a status from a key that is gone is re-keyed
+ * quietly when a plain Secret holds exactly this content (an envelope cannot be compared:
+ * the operator cannot open it, so such content counts as a new version).
+ */
+export function versionFor(o: Observed, content: Content): { version: number; unchanged: boolean; hmac: string } {
+  const st = o.ss.status ?? {};
+  const hmac = contentHmac(o.hmacKey, content);
+  const unchanged =
+    st.version !== undefined &&
+    (hmacKeyIdOf(st.contentHmac) === o.hmacKey.id
+      ? st.contentHmac === hmac
+      : !o.ss.spec.target?.encryption && o.target !== undefined && sameContent(fromSecretData(o.target.data), content));
+  return { version: unchanged ? (st.version as number) : (st.version ?? 0) + 1, unchanged, hmac };
+}
+
+/** Envelope mode: the envelope to store, as the reconciler made it (minted, re-wrapped or kept). */
+export type SealOutcome = { ok: true; envelope: Envelope } | { ok: false; error: unknown };
+
+function planSuccess(o: Observed, due: Due, content: Content, sourceVersions: Record<string, string>, sealed: SealOutcome | undefined): Plan {
   const { ss, now } = o;
   const st = ss.status ?? {};
   const forceSyncHandled = forceToken(ss.metadata.annotations?.[FORCE_SYNC_ANNOTATION]) ?? st.forceSyncHandled;
@@ -111,16 +134,18 @@ function planSuccess(o: Observed, due: Due, content: Content, sourceVersions: Re
   } catch (err) {
     return planFailure(o, err, memory, forceSyncHandled);
   }
-  const hmac = contentHmac(o.hmacKey, content);
-  // Same content as the current version? Under the status's own key, its HMAC says; a status
-  // from a key that is gone is re-keyed quietly when the Secret holds exactly this content.
-  const unchanged =
-    st.version !== undefined &&
-    (hmacKeyIdOf(st.contentHmac) === o.hmacKey.id
-      ? st.contentHmac === hmac
-      : o.target !== undefined && sameContent(fromSecretData(o.target.data), content));
-  const version = unchanged ? (st.version as number) : (st.version ?? 0) + 1;
-  const secret = secretWrite(o.target, desiredSecret(ss, content));
+  const { version, unchanged, hmac } = versionFor(o, content);
+  let body: TargetBody;
+  let keyId: string | undefined;
+  if (ss.spec.target?.encryption) {
+    if (!sealed) return planFailure(o, new Error('envelope mode without an envelope'), memory, forceSyncHandled);
+    if (!sealed.ok) return planFailure(o, sealed.error, memory, forceSyncHandled);
+    body = envelopeBody(ss, sealed.envelope, o.hmacKey);
+    keyId = keyIdOf(sealed.envelope.current.kek);
+  } else {
+    body = plainBody(ss, content, version);
+  }
+  const secret = secretWrite(o.target, desiredSecret(ss, body));
   const status = successStatus(ss, {
     version,
     hmac,
@@ -129,6 +154,7 @@ function planSuccess(o: Observed, due: Due, content: Content, sourceVersions: Re
     now,
     secretWritten: secret !== undefined,
     forceSyncHandled,
+    keyId,
   });
   const events: PlannedEvent[] = [];
   if (!unchanged) {
@@ -149,11 +175,31 @@ function planSuccess(o: Observed, due: Due, content: Content, sourceVersions: Re
   };
 }
 
+/** Envelope mode, KEK rotated: the same version with its data keys re-wrapped; no read, no new version, no rollout. */
+function planRewrap(o: Observed, due: Due, sealed: SealOutcome, memory: Memory): Plan {
+  const { ss, now } = o;
+  const st = ss.status ?? {};
+  if (!sealed.ok) return planFailure(o, sealed.error, memory, st.forceSyncHandled);
+  const secret = secretWrite(o.target, desiredSecret(ss, envelopeBody(ss, sealed.envelope, o.hmacKey)));
+  const keyId = keyIdOf(sealed.envelope.current.kek);
+  const status: SecretSyncStatus = { ...st, keyId, ...(secret ? { lastSyncTime: now.toISOString() } : {}) };
+  return {
+    secret,
+    cleanups: [],
+    status: sameStatus(st, status) ? undefined : status,
+    events: secret ? [{ type: 'Normal', reason: 'Rewrapped', message: `re-wrapped the data keys of Secret ${targetName(ss)} under ${keyId} (version ${st.version} unchanged)` }] : [],
+    requeueAfterMs: requeueAt(due.nextRefresh, now),
+    result: secret ? 'synced' : 'idle',
+    memory,
+    forceSyncHandled: st.forceSyncHandled,
+  };
+}
+
 /**
  * The plan for a live SecretSync. `read` is the outcome of reading the source, present
  * exactly when `due.read` asked for one.
  */
-export function planSync(o: Observed, due: Due, read?: ReadOutcome): Plan {
+export function planSync(o: Observed, due: Due, read?: ReadOutcome, sealed?: SealOutcome): Plan {
   const memory = o.memory ?? rememberRead(o);
   const handled = o.ss.status?.forceSyncHandled;
   if (due.failure !== undefined) return planFailure(o, due.failure, memory, handled);
@@ -161,8 +207,9 @@ export function planSync(o: Observed, due: Due, read?: ReadOutcome): Plan {
     if (!read.ok) {
       return planFailure(o, read.error, rememberRead(o), forceToken(o.ss.metadata.annotations?.[FORCE_SYNC_ANNOTATION]) ?? handled);
     }
-    return planSuccess(o, due, read.content, read.sourceVersions);
+    return planSuccess(o, due, read.content, read.sourceVersions, sealed);
   }
+  if (due.rewrap && sealed) return planRewrap(o, due, sealed, memory);
   // Nothing to read: only housekeeping that needs no content.
   const ownsTarget = o.target !== undefined;
   return {

@@ -14,7 +14,15 @@ import { whatIsDue } from './due.js';
 import { fetchContent } from './fetch.js';
 import { planDeletion } from './finalizer.js';
 import { observe, type Memory, type Observed } from './observe.js';
-import { planSync, type ReadOutcome } from './plan.js';
+import { planSync, versionFor, type ReadOutcome, type SealOutcome } from './plan.js';
+import { seal as sealValues, type VersionEnvelope } from '../crypto/envelope.js';
+import type { KeyEncrypter } from '../crypto/key-encrypter.js';
+import { InvalidSpecError } from '../errors.js';
+import type { Content } from './content.js';
+import { wantedKek } from './due.js';
+import { encrypterSpec, keyIdOf, type KekRef } from './kek.js';
+import type { KekVersions } from './kek-versions.js';
+import { heldEnvelope, sealAction } from './sealing.js';
 import type { SyncReader, SyncWriter } from './ports.js';
 
 export interface ProviderSource {
@@ -32,6 +40,8 @@ export interface ReconcilerDeps {
   now?: () => Date;
   log: Logger;
   metrics?: Metrics;
+  /** Newest KEK versions known to this process (shared with the KEK watcher). */
+  kekVersions?: KekVersions;
 }
 
 /** Thrown to the controller after the failure is recorded in status; carries retryability. */
@@ -56,7 +66,12 @@ export class SecretSyncReconciler {
 
   async reconcile(key: string): Promise<{ requeueAfterMs?: number }> {
     const o = observe(
-      { reader: this.d.reader, hmacKey: this.d.hmacKey, alignsRefreshes: (s) => this.d.providers.alignsRefreshes(s) },
+      {
+        reader: this.d.reader,
+        hmacKey: this.d.hmacKey,
+        alignsRefreshes: (s) => this.d.providers.alignsRefreshes(s),
+        kekLatest: (id) => this.d.kekVersions?.get(id),
+      },
       key,
       this.memory.get(key),
       this.now(),
@@ -79,7 +94,12 @@ export class SecretSyncReconciler {
       this.d.log.debug({ secretsync: key, due: due.read }, 'reading the source');
       read = await this.read(o);
     }
-    const plan = planSync(o, due, read);
+    let sealed: SealOutcome | undefined;
+    if (o.kek && due.failure === undefined) {
+      if (read?.ok) sealed = await this.seal(o, versionFor(o, read.content).version, read.content);
+      else if (!read && due.rewrap) sealed = await this.seal(o, o.ss.status?.version ?? 0);
+    }
+    const plan = planSync(o, due, read, sealed);
     this.memory.set(key, plan.memory);
     const { error } = await act(o, plan, this.d.writer, this.d.log);
     if (plan.result !== 'idle') this.d.metrics?.syncs.inc({ namespace: o.ss.metadata.namespace ?? '', result: error ? 'error' : plan.result });
@@ -90,18 +110,77 @@ export class SecretSyncReconciler {
     throw new RecordedError(error.cause, error.retryable, error.retryable ? undefined : plan.requeueAfterMs);
   }
 
-  /** The one provider I/O of a reconcile: every entry of the SecretSync, read at once. */
-  private async read(o: Observed): Promise<ReadOutcome> {
-    const source = o.source as AnySource;
+  /**
+   * Envelope mode: the envelope for `version` — the held one kept as it is, its data keys
+   * re-wrapped, or `content` sealed under a freshly minted data key. At most one key-service
+   * call per version entry; none when nothing changed.
+   */
+  private async seal(o: Observed, version: number, content?: Content): Promise<SealOutcome> {
+    const kek = o.kek;
+    const want = wantedKek(o);
+    if (!kek?.source || !want) return { ok: false, error: new InvalidSpecError('spec.target.encryption.kek cannot be resolved') };
+    const action = sealAction(heldEnvelope(o.target, o.hmacKey), version, want, kek.latest);
+    if (action.kind === 'keep') return { ok: true, envelope: action.envelope };
+    const ctx = { namespace: o.ss.metadata.namespace ?? '', secretsync: o.ss.metadata.name };
+    try {
+      const enc = this.encrypter(kek.source, kek.ref);
+      if (action.kind === 'rewrap') {
+        const entries = await Promise.all(
+          [action.envelope.current, action.envelope.previous].map(async (v) => {
+            if (!v || !action.versions.includes(v.version)) return v;
+            const w = await enc.rewrap(v.wrappedKey, ctx);
+            this.d.kekVersions?.observe(kek.ref.id, w.kekVersion);
+            return { ...v, wrappedKey: w.wrapped, kek: { ...v.kek, version: w.kekVersion } };
+          }),
+        );
+        const [current, previous] = entries as [VersionEnvelope, VersionEnvelope | undefined];
+        return { ok: true, envelope: { current, ...(previous ? { previous } : {}) } };
+      }
+      if (!content) return { ok: false, error: new InvalidSpecError('envelope mode: nothing to seal') };
+      const dk = await enc.generateDataKey(ctx);
+      try {
+        this.d.kekVersions?.observe(kek.ref.id, dk.kekVersion);
+        const binding = { namespace: ctx.namespace, secretsync: ctx.secretsync, uid: o.ss.metadata.uid ?? '', version: action.version };
+        const current: VersionEnvelope = {
+          version: action.version,
+          kek: { ...want, version: dk.kekVersion },
+          wrappedKey: dk.wrapped,
+          values: sealValues(dk.plaintext, binding, content),
+        };
+        this.d.log.debug({ secretsync: o.key, version: action.version, keyId: keyIdOf(current.kek) }, 'minted a data key');
+        return { ok: true, envelope: { current, ...(action.previous ? { previous: action.previous } : {}) } };
+      } finally {
+        dk.plaintext.fill(0);
+      }
+    } catch (error) {
+      return { ok: false, error };
+    }
+  }
+
+  /** A KeyEncrypter for the KEK, authenticated as its source (the provider's cached client). */
+  private encrypter(source: AnySource, ref: KekRef): KeyEncrypter {
+    const provider = this.providerFor(source);
+    if (!provider.keyEncrypter) {
+      throw new InvalidSpecError(`${sourceKey(source)} cannot reach a key service: point spec.target.encryption.kek at a vault or aws source`);
+    }
+    return provider.keyEncrypter(encrypterSpec(ref.spec));
+  }
+
+  private providerFor(source: AnySource): SecretProvider {
     const secretNamespace = source.kind === 'ClusterSecretSource' ? this.d.operatorNamespace : (source.metadata.namespace ?? '');
     const label = sourceKey(source);
     const provider = providerName(source);
+    return this.d.providers.client(source, {
+      kube: this.d.providerKube,
+      secretNamespace,
+      onCall: (operation, result) => this.d.metrics?.providerCalls.inc({ provider, source: label, operation, result }),
+    });
+  }
+
+  /** The one provider I/O of a reconcile: every entry of the SecretSync, read at once. */
+  private async read(o: Observed): Promise<ReadOutcome> {
     try {
-      const client = this.d.providers.client(source, {
-        kube: this.d.providerKube,
-        secretNamespace,
-        onCall: (operation, result) => this.d.metrics?.providerCalls.inc({ provider, source: label, operation, result }),
-      });
+      const client = this.providerFor(o.source as AnySource);
       return { ok: true, ...(await fetchContent(o.ss, client)) };
     } catch (error) {
       return { ok: false, error };

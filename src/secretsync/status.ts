@@ -18,6 +18,8 @@ export interface SyncOutcome {
   /** The target Secret was written in this reconcile. */
   secretWritten: boolean;
   forceSyncHandled: string | undefined;
+  /** Envelope mode: the KEK version wrapping the current data key. */
+  keyId?: string;
 }
 
 export function successStatus(ss: SecretSync, o: SyncOutcome): SecretSyncStatus {
@@ -35,6 +37,7 @@ export function successStatus(ss: SecretSync, o: SyncOutcome): SecretSyncStatus 
     sourceVersions: o.sourceVersions,
     lastSyncTime: o.secretWritten || !old.lastSyncTime ? o.now.toISOString() : old.lastSyncTime,
     forceSyncHandled: o.forceSyncHandled,
+    keyId: o.keyId,
   });
 }
 
@@ -51,6 +54,7 @@ export function failureStatus(ss: SecretSync, d: Described, now: Date, forceSync
     sourceVersions: old.sourceVersions,
     lastSyncTime: old.lastSyncTime,
     forceSyncHandled,
+    keyId: old.keyId,
   });
 }
 

@@ -16,6 +16,7 @@ import {
   FIELD_MANAGER,
   type SecretSync,
 } from '../api/types.js';
+import { MOUNT_ANNOTATION, VERSION_ANNOTATION, mountAnnotation } from '../api/delivery.js';
 import { TargetConflictError } from '../errors.js';
 import { toSecretData, type Content } from './content.js';
 import type { KubeSecret, OwnerReference, SecretPatch } from './ports.js';
@@ -47,8 +48,30 @@ export function ownerReference(ss: SecretSync): OwnerReference {
   };
 }
 
-export function desiredSecret(ss: SecretSync, content: Content): KubeSecret {
-  const type = ss.spec.target?.type ?? 'Opaque';
+/** What a target Secret holds besides the metadata every target gets: its type, data and our annotations. */
+export interface TargetBody {
+  type: string;
+  /** Secret .data (base64). */
+  data: Record<string, string>;
+  /** Annotations the operator sets for the agent (they win over spec.target.annotations). */
+  annotations: Record<string, string>;
+}
+
+/** The annotations every target carries for the agent: the version it holds and how to write the files. */
+export function agentAnnotations(ss: SecretSync, version: number | undefined): Record<string, string> {
+  return {
+    ...(version !== undefined ? { [VERSION_ANNOTATION]: String(version) } : {}),
+    [MOUNT_ANNOTATION]: mountAnnotation(ss.spec.mount),
+  };
+}
+
+/** Plain mode: the values themselves, under spec.target.type. */
+export function plainBody(ss: SecretSync, content: Content, version: number | undefined): TargetBody {
+  return { type: ss.spec.target?.type ?? 'Opaque', data: toSecretData(content), annotations: agentAnnotations(ss, version) };
+}
+
+export function desiredSecret(ss: SecretSync, body: TargetBody): KubeSecret {
+  const type = body.type;
   if (MINTING_TYPES.includes(type)) {
     // The schema refuses these too; this guards objects stored before the rule existed.
     throw new TargetConflictError(`spec.target.type ${type} would make the API server mint credentials: use Opaque`);
@@ -62,11 +85,11 @@ export function desiredSecret(ss: SecretSync, content: Content): KubeSecret {
         [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
         [OWNER_LABEL]: ownerLabelValue(ss.metadata.name),
       },
-      annotations: { ...(ss.spec.target?.annotations ?? {}) },
+      annotations: { ...(ss.spec.target?.annotations ?? {}), ...body.annotations },
       ownerReferences: [ownerReference(ss)],
     },
     type,
-    data: toSecretData(content),
+    data: body.data,
   };
 }
 

@@ -6,7 +6,7 @@ import { contentHmac, hmacKey, type Content, type HmacKey } from '../../../src/s
 import type { Memory, Observed } from '../../../src/secretsync/observe.js';
 import type { KubeSecret } from '../../../src/secretsync/ports.js';
 import { successStatus } from '../../../src/secretsync/status.js';
-import { desiredSecret } from '../../../src/secretsync/target.js';
+import { desiredSecret, plainBody } from '../../../src/secretsync/target.js';
 
 export const KEY: HmacKey = hmacKey(Buffer.alloc(32, 1));
 export const T0 = new Date('2026-01-01T00:00:00Z');
@@ -44,9 +44,14 @@ export function syncedStatus(ss: SecretSync, c: Content, o: Partial<SecretSyncSt
   return { ...base, ...o };
 }
 
+/** The plain-mode Secret the operator wants for `ss` holding `c` as `version`. */
+export function desired(ss: SecretSync, c: Content, version = ss.status?.version ?? 1): KubeSecret {
+  return desiredSecret(ss, plainBody(ss, c, version));
+}
+
 /** The Secret the operator would have created for `ss` with `c` (managedFields naming us). */
-export function writtenSecret(ss: SecretSync, c: Content, rv = '5'): KubeSecret {
-  const d = desiredSecret(ss, c);
+export function writtenSecret(ss: SecretSync, c: Content, rv = '5', version = ss.status?.version ?? 1): KubeSecret {
+  const d = desired(ss, c, version);
   const labelKeys = Object.fromEntries(Object.keys(d.metadata.labels ?? {}).map((k) => [`f:${k}`, {}]));
   return {
     ...d,

@@ -1,23 +1,23 @@
 import { OWNER_LABEL } from '../../../src/api/types.js';
 import type { KubeSecret } from '../../../src/secretsync/ports.js';
-import { desiredSecret, isOwnedBy, ownerLabelValue, ownedMetadataKeys, releasePatch, secretWrite } from '../../../src/secretsync/target.js';
-import { aSecretSync, content, writtenSecret } from './fixtures.js';
+import { isOwnedBy, ownerLabelValue, ownedMetadataKeys, releasePatch, secretWrite } from '../../../src/secretsync/target.js';
+import { aSecretSync, content, desired, writtenSecret } from './fixtures.js';
 
 const ss = aSecretSync({ target: { labels: { team: 'a' }, annotations: { note: 'x' } } });
 const c = content({ password: 'p1', user: 'u' });
 
 test('no Secret yet: create the desired one (POST refuses a taken name)', () => {
-  const desired = desiredSecret(ss, c);
-  expect(secretWrite(undefined, desired)).toEqual({ kind: 'create', secret: desired });
-  expect(desired.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'SecretSync', uid: 'u1', controller: true })]);
+  const want = desired(ss, c);
+  expect(secretWrite(undefined, want)).toEqual({ kind: 'create', secret: want });
+  expect(want.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'SecretSync', uid: 'u1', controller: true })]);
 });
 
 test('the Secret already as desired: no write', () => {
-  expect(secretWrite(writtenSecret(ss, c), desiredSecret(ss, c))).toBeUndefined();
+  expect(secretWrite(writtenSecret(ss, c), desired(ss, c))).toBeUndefined();
 });
 
 test('changed and removed keys: one merge patch with exactly those, precondition on resourceVersion', () => {
-  const w = secretWrite(writtenSecret(ss, c, '42'), desiredSecret(ss, content({ password: 'p2' })));
+  const w = secretWrite(writtenSecret(ss, c, '42'), desired(ss, content({ password: 'p2' })));
   expect(w).toEqual({
     kind: 'patch',
     namespace: 'ns',
@@ -29,12 +29,12 @@ test('changed and removed keys: one merge patch with exactly those, precondition
 test('labels and annotations: ours that the spec dropped are removed, anyone else\'s stay', () => {
   const existing = writtenSecret(ss, c);
   existing.metadata.labels = { ...existing.metadata.labels, 'added-by-someone': 'y' };
-  existing.metadata.annotations = { note: 'x', 'kubectl.kubernetes.io/last-applied': 'z' };
+  existing.metadata.annotations = { ...existing.metadata.annotations, 'kubectl.kubernetes.io/last-applied': 'z' };
   const owned = ownedMetadataKeys(existing);
   expect(owned.labels.has('team')).toBe(true);
   expect(owned.labels.has('added-by-someone')).toBe(false);
   const next = aSecretSync({ target: { labels: { tier: 'b' } } });
-  const w = secretWrite(existing, desiredSecret(next, c));
+  const w = secretWrite(existing, desired(next, c));
   expect(w?.kind).toBe('patch');
   const patch = (w as { patch: { metadata: Record<string, unknown> } }).patch;
   expect(patch.metadata.labels).toEqual({ tier: 'b', team: null });
@@ -43,7 +43,7 @@ test('labels and annotations: ours that the spec dropped are removed, anyone els
 });
 
 test('a type change is a replace (types are immutable), never a patch', () => {
-  const w = secretWrite(writtenSecret(ss, c), desiredSecret(aSecretSync({ target: { type: 'kubernetes.io/tls' } }), c));
+  const w = secretWrite(writtenSecret(ss, c), desired(aSecretSync({ target: { type: 'kubernetes.io/tls' } }), c));
   expect(w).toMatchObject({ kind: 'replace', oldUid: 'sec-1' });
 });
 
@@ -51,7 +51,7 @@ test('a missing owner reference (ours dropped by someone) is restored, others ke
   const existing = writtenSecret(ss, c);
   const other = { apiVersion: 'v1', kind: 'ConfigMap', name: 'x', uid: 'o' };
   existing.metadata.ownerReferences = [other];
-  const w = secretWrite(existing, desiredSecret(ss, c)) as { patch: { metadata: { ownerReferences?: unknown[] } } };
+  const w = secretWrite(existing, desired(ss, c)) as { patch: { metadata: { ownerReferences?: unknown[] } } };
   expect(w.patch.metadata.ownerReferences).toEqual([other, expect.objectContaining({ uid: 'u1', controller: true })]);
 });
 
@@ -71,7 +71,7 @@ test('names longer than a label value get a short, stable, valid owner label', (
   expect(ownerLabelValue(long)).toBe(v);
   expect(ownerLabelValue(`${'a'.repeat(99)}b`)).not.toBe(v);
   expect(ownerLabelValue('short.name')).toBe('short.name');
-  const d = desiredSecret(aSecretSync({}, { name: long }), c);
+  const d = desired(aSecretSync({}, { name: long }), c);
   expect(d.metadata.labels?.[OWNER_LABEL]).toBe(v);
   expect(d.metadata.name).toBe(long); // the Secret itself may carry the long name
 });

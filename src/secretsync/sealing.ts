@@ -1,0 +1,86 @@
+// Envelope mode, the domain side: the envelope a target Secret holds (if intact), what one
+// reconcile must do to it — keep it, re-wrap its data keys under the KEK's newest version,
+// or mint a data key for a new version — and the Secret body that carries it. Pure; the
+// reconciler does the one key-service call an action needs.
+//
+// A data key is minted once per version, never per reconcile: a refresh that finds the
+// same content keeps the stored ciphertext as it is. The operator cannot open its own
+// envelopes (it never holds decrypt rights), so it recognises an intact one by a keyed
+// MAC over the Secret's data, in the annotation secretsync.io/envelope-mac.
+import {
+  ENVELOPE_SECRET_TYPE,
+  decodeEnvelope,
+  encodeEnvelope,
+  type Envelope,
+  type KekCoordinates,
+  type VersionEnvelope,
+} from '../crypto/envelope.js';
+import type { SecretSync } from '../api/types.js';
+import { contentHmac, fromSecretData, hmacKeyIdOf, type HmacKey } from './content.js';
+import { sameKek } from './kek.js';
+import type { KubeSecret } from './ports.js';
+import { agentAnnotations, type TargetBody } from './target.js';
+
+export const ENVELOPE_MAC_ANNOTATION = 'secretsync.io/envelope-mac';
+
+export function envelopeMac(k: HmacKey, data: Record<string, string>): string {
+  return contentHmac(k, fromSecretData(data));
+}
+
+/**
+ * The envelope `target` holds, when it is one the operator wrote and nobody altered since:
+ * undefined for another type, a missing or wrong MAC, or data that does not decode. A MAC
+ * under a key the operator no longer has says nothing either way; the structure decides.
+ */
+export function heldEnvelope(target: KubeSecret | undefined, k: HmacKey): Envelope | undefined {
+  if (!target || target.type !== ENVELOPE_SECRET_TYPE) return undefined;
+  const mac = target.metadata.annotations?.[ENVELOPE_MAC_ANNOTATION];
+  if (mac === undefined) return undefined;
+  if (hmacKeyIdOf(mac) === k.id && mac !== envelopeMac(k, target.data ?? {})) return undefined;
+  try {
+    return decodeEnvelope(target.data);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The envelope Secret's type, data and annotations. */
+export function envelopeBody(ss: SecretSync, e: Envelope, k: HmacKey): TargetBody {
+  const data = encodeEnvelope(e);
+  return {
+    type: ENVELOPE_SECRET_TYPE,
+    data,
+    annotations: { ...agentAnnotations(ss, e.current.version), [ENVELOPE_MAC_ANNOTATION]: envelopeMac(k, data) },
+  };
+}
+
+export type SealAction =
+  /** The held envelope is right as it is. */
+  | { kind: 'keep'; envelope: Envelope }
+  /** The held envelope is right, but these versions' data keys are wrapped by an older KEK version. */
+  | { kind: 'rewrap'; envelope: Envelope; versions: number[] }
+  /** A data key must be minted for `version` (a new version, or the KEK changed, or the Secret was altered). */
+  | { kind: 'mint'; version: number; previous?: VersionEnvelope };
+
+/** Versions of `e` wrapped by this KEK at another version than `latest`. */
+export function staleVersions(e: Envelope, kek: KekCoordinates, latest: string | undefined): number[] {
+  if (latest === undefined) return [];
+  return [e.current, e.previous]
+    .filter((v): v is VersionEnvelope => v !== undefined && sameKek(v.kek, kek) && v.kek.version !== latest)
+    .map((v) => v.version);
+}
+
+/**
+ * What to do for `version` of the content, given the envelope held (if intact), the KEK the
+ * spec names (`kek`, its version aside) and the KEK's newest known version.
+ */
+export function sealAction(held: Envelope | undefined, version: number, kek: KekCoordinates, latest: string | undefined): SealAction {
+  if (held && held.current.version === version && sameKek(held.current.kek, kek)) {
+    const versions = staleVersions(held, kek, latest);
+    return versions.length > 0 ? { kind: 'rewrap', envelope: held, versions } : { kind: 'keep', envelope: held };
+  }
+  // The version before this one stays readable for pods still running it (each entry
+  // carries its own KEK coordinates, so it opens even when the KEK changed since).
+  const previous = held && held.current.version < version ? held.current : held?.previous;
+  return { kind: 'mint', version, ...(previous && previous.version < version ? { previous } : {}) };
+}
