@@ -17,6 +17,8 @@ export interface OperatorOptions {
   shutdownTimeoutMs: number;
   /** Accept http:// Vault addresses and AWS endpoints (local/dev stacks only). */
   insecureAllowHttp: boolean;
+  /** How often each KEK in use is asked for its current version (rotation → re-wrap). */
+  kekCheckIntervalMs: number;
 }
 
 export const OPERATOR_HELP = `Usage: secretsync operator [flags]
@@ -49,6 +51,10 @@ Flags:
   --insecure-allow-http        accept http:// in spec.vault.address and spec.aws.endpoint. For local/dev stacks
                                only: tokens, credentials and secret values then cross the network unencrypted.
                                Without it such a source is Ready=False (InvalidSpec); default off
+  --kek-check-interval DURATION
+                               envelope mode: how often each key-encryption key in use is asked for its current
+                               version (one call per KEK, not per SecretSync); after a rotation the data keys
+                               are re-wrapped in the background, without a new version or a rollout; default 5m
   -h, --help                   show this help
 `;
 
@@ -82,6 +88,7 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
         'log-level': { type: 'string' },
         'shutdown-timeout': { type: 'string' },
         'insecure-allow-http': { type: 'boolean' },
+        'kek-check-interval': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -96,6 +103,10 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
   }
   const shutdown = parseDuration(v['shutdown-timeout'] ?? '30s');
   if (shutdown === undefined) throw new UsageError(`--shutdown-timeout must be a duration like 30s, got "${v['shutdown-timeout']}"`);
+  const kekCheck = parseDuration(v['kek-check-interval'] ?? '5m');
+  if (kekCheck === undefined || kekCheck < 1000) {
+    throw new UsageError(`--kek-check-interval must be a duration of at least 1s like 5m, got "${v['kek-check-interval']}"`);
+  }
   return {
     kubeconfig: v.kubeconfig,
     namespace: v.namespace,
@@ -110,5 +121,6 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
     logLevel: level,
     shutdownTimeoutMs: shutdown,
     insecureAllowHttp: v['insecure-allow-http'] ?? false,
+    kekCheckIntervalMs: kekCheck,
   };
 }

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import {
   GROUP,
   MANAGED_BY_LABEL,
@@ -37,7 +37,10 @@ import { WorkQueue } from './runtime/workqueue.js';
 import { sourceKey } from './api/source-ref.js';
 import { hmacKey } from './secretsync/content.js';
 import type { KubeSecret } from './secretsync/ports.js';
+import type { KubeRole, KubeRoleBinding } from './secretsync/grants.js';
 import { SecretSyncReconciler } from './secretsync/reconciler.js';
+import { KekVersions } from './secretsync/kek-versions.js';
+import { KekWatcher } from './secretsync/kek-watcher.js';
 import { wireEvents, type NamespaceLike } from './secretsync/events.js';
 import { SourceReconciler } from './secretsync/source-reconciler.js';
 
@@ -70,6 +73,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   const limit = <T>(fn: () => Promise<T>) => limiter.withRateLimit(fn, retryAfterMs);
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
+  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
 
   log.info({ operatorNamespace: opNs, namespace: opts.namespace ?? '(all)', leaderElect: opts.leaderElect }, 'starting');
   const contentKey = hmacKey(await ensureHmacKey(core, opNs));
@@ -109,21 +113,41 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     }),
     onEvent: informerEvents('Namespace'),
   });
-  const informers = [secretSyncs, secretSources, clusterSecretSources, ownedSecrets, namespaces];
+  // spec.access: the Roles and RoleBindings we keep, and only those.
+  const ownedLabels = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${OWNER_LABEL}`;
+  const ownedRoles = new Informer<KubeRole>({
+    listWatch: listWatch<KubeRole>(kc, { path: nsPath('/apis/rbac.authorization.k8s.io/v1', 'roles'), labelSelector: ownedLabels }),
+    onEvent: informerEvents('Role'),
+  });
+  const ownedRoleBindings = new Informer<KubeRoleBinding>({
+    listWatch: listWatch<KubeRoleBinding>(kc, { path: nsPath('/apis/rbac.authorization.k8s.io/v1', 'rolebindings'), labelSelector: ownedLabels }),
+    onEvent: informerEvents('RoleBinding'),
+  });
+  const informers = [secretSyncs, secretSources, clusterSecretSources, ownedSecrets, namespaces, ownedRoles, ownedRoleBindings];
 
   let elector: LeaderElector | undefined;
   const canWrite = () => !elector || elector.isLeader();
   const transport = { allowInsecureHttp: opts.insecureAllowHttp };
   if (opts.insecureAllowHttp) log.warn('--insecure-allow-http: http:// sources are accepted; credentials and secrets may cross the network unencrypted');
   const providers = new ProviderRegistry().register(createVaultProviderFactory(transport)).register(createAwsProviderFactory(transport));
-  const reader = new CacheSyncReader({ secretSyncs, secretSources, clusterSecretSources, managedSecrets: ownedSecrets, namespaces });
+  const reader = new CacheSyncReader({
+    secretSyncs,
+    secretSources,
+    clusterSecretSources,
+    managedSecrets: ownedSecrets,
+    namespaces,
+    managedRoles: ownedRoles,
+    managedRoleBindings: ownedRoleBindings,
+  });
   const writer = new KubeSyncWriter({
     core,
     custom,
+    rbac,
     canWrite,
     limit,
     onWrite: (resource, verb) => metrics.apiWrites.inc({ resource, verb }),
   });
+  const kekVersions = new KekVersions();
   const reconciler = new SecretSyncReconciler({
     reader,
     writer,
@@ -133,6 +157,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     hmacKey: contentKey,
     log,
     metrics,
+    kekVersions,
   });
   const queue: WorkQueue = new WorkQueue({ metrics: workQueueMetrics(metrics, 'secretsync', () => queue) });
   const controller = new Controller({
@@ -155,6 +180,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     secretSources,
     clusterSecretSources,
     ownedSecrets,
+    ownedGrants: [ownedRoles, ownedRoleBindings],
     namespaces,
     // A deleted or edited source gives up its client now: tokens revoked, timers stopped.
     onSourceRetired: (src) => void providers.evict(src),
@@ -200,7 +226,16 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   if (opts.healthAddr !== '0') serve2(opts.healthAddr, healthRoutes({ live: () => true, ready: () => manager.hasSynced() }));
   if (opts.metricsAddr !== '0') serve2(opts.metricsAddr, metricsRoutes(metrics.registry));
   for (const i of informers) manager.addCache(i);
-  manager.addController(controller).addController(sourceController);
+  const kekWatcher = new KekWatcher({
+    listSecretSyncs: () => secretSyncs.list(),
+    getSource: (ref) => reader.getSource(ref),
+    encrypter: (source, ref) => reconciler.keyEncrypter(source, ref),
+    versions: kekVersions,
+    enqueue: (key) => queue.add(key),
+    intervalMs: opts.kekCheckIntervalMs,
+    log,
+  });
+  manager.addController(controller).addController(sourceController).addController(kekWatcher);
   manager.addCleanup(() => providers.closeAll()); // revoke Vault tokens
   if (opts.leaderElect) {
     elector = new LeaderElector({

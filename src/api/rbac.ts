@@ -43,6 +43,10 @@ export const clusterRules: PolicyRule[] = [
   // Vault Kubernetes auth: a short-lived token for the service account a source names.
   { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+  // spec.access: a Role + RoleBinding per SecretSync granting get/watch on its target Secret
+  // (cached by label; replaced with a resourceVersion precondition; deleted by uid). The API
+  // server lets the operator grant only what it holds itself (get/watch on Secrets).
+  { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: [...watch, 'create', 'update', 'delete'] },
 ];
 
 /** In the operator's own namespace only: the leader Lease. */

@@ -5,6 +5,7 @@
 import type { SourceRef } from '../api/source-ref.js';
 import type { AnySource, SecretSync } from '../api/types.js';
 import type { NamespaceLike } from '../secretsync/events.js';
+import type { KubeRole, KubeRoleBinding } from '../secretsync/grants.js';
 import type { KubeSecret, SyncReader } from '../secretsync/ports.js';
 
 /** The read side of an informer's store, plus its handlers (for the owner index). */
@@ -23,6 +24,8 @@ export interface ReaderDeps {
   clusterSecretSources: Store<AnySource>;
   managedSecrets: WatchedStore<KubeSecret>;
   namespaces: Store<NamespaceLike>;
+  managedRoles: Store<KubeRole>;
+  managedRoleBindings: Store<KubeRoleBinding>;
 }
 
 /** Keys of the cached Secrets by `namespace/ownerUid` of each owner reference. */
@@ -89,6 +92,14 @@ export class CacheSyncReader implements SyncReader {
 
   getManagedSecret(namespace: string, name: string): KubeSecret | undefined {
     return this.d.managedSecrets.get(`${namespace}/${name}`);
+  }
+
+  getManagedRole(namespace: string, name: string): KubeRole | undefined {
+    return this.d.managedRoles.get(`${namespace}/${name}`);
+  }
+
+  getManagedRoleBinding(namespace: string, name: string): KubeRoleBinding | undefined {
+    return this.d.managedRoleBindings.get(`${namespace}/${name}`);
   }
 
   secretsOwnedBy(namespace: string, ownerUid: string): KubeSecret[] {

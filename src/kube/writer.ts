@@ -3,7 +3,7 @@
 // counted. Secrets are created with POST and changed with merge patches carrying a
 // resourceVersion, so a write never lands on a Secret we did not see to be ours (field
 // manager `secretsync`; docs/adr/0001-secret-writes.md).
-import { type CoreV1Api, type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { type CoreV1Api, type CustomObjectsApi, type RbacAuthorizationV1Api, type V1Role, type V1RoleBinding, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import {
   FIELD_MANAGER,
   GROUP,
@@ -13,7 +13,8 @@ import {
   type SecretSyncStatus,
   type SourceStatus,
 } from '../api/types.js';
-import { KubernetesError, StaleObjectError, TargetInvalidError } from '../errors.js';
+import { KubernetesError, StaleObjectError, TargetConflictError, TargetInvalidError } from '../errors.js';
+import type { GrantWrite } from '../secretsync/grants.js';
 import type { KubeSecret, SecretPatch, SyncWriter } from '../secretsync/ports.js';
 import { apiMessage, isConflict, isInvalid, isNotFound, kubeError, sanitizeApiText } from './errors.js';
 
@@ -26,6 +27,7 @@ export class NotLeaderError extends KubernetesError {
 export interface WriterDeps {
   core: CoreV1Api;
   custom: CustomObjectsApi;
+  rbac: RbacAuthorizationV1Api;
   /** Leader fence: false means do not write at all. */
   canWrite: () => boolean;
   /** Client-side rate limit around each call. */
@@ -158,6 +160,40 @@ export class KubeSyncWriter implements SyncWriter {
       ),
     )) as SecretSync | undefined;
     return r?.metadata?.resourceVersion;
+  }
+
+  async writeGrant(g: GrantWrite): Promise<void> {
+    const rbac = this.d.rbac;
+    if (g.op === 'delete') {
+      const what = `deleting ${g.kind} ${g.namespace}/${g.name}`;
+      const body = { preconditions: { uid: g.uid } };
+      const resource = g.kind === 'Role' ? 'roles' : 'rolebindings';
+      await this.write(resource, 'delete', what, () =>
+        g.kind === 'Role' ? rbac.deleteNamespacedRole({ name: g.name, namespace: g.namespace, body }) : rbac.deleteNamespacedRoleBinding({ name: g.name, namespace: g.namespace, body }),
+      { ignoreNotFound: true });
+      return;
+    }
+    const { kind, obj } = g.object;
+    const { namespace, name } = obj.metadata;
+    const resource = kind === 'Role' ? 'roles' : 'rolebindings';
+    if (g.op === 'replace') {
+      await this.write(resource, 'update', `updating ${kind} ${namespace}/${name}`, () =>
+        kind === 'Role'
+          ? rbac.replaceNamespacedRole({ name, namespace, body: obj as V1Role, fieldManager: FIELD_MANAGER })
+          : rbac.replaceNamespacedRoleBinding({ name, namespace, body: obj as V1RoleBinding, fieldManager: FIELD_MANAGER }),
+      );
+      return;
+    }
+    try {
+      await this.write(resource, 'create', `creating ${kind} ${namespace}/${name}`, () =>
+        kind === 'Role'
+          ? rbac.createNamespacedRole({ namespace, body: obj as V1Role, fieldManager: FIELD_MANAGER })
+          : rbac.createNamespacedRoleBinding({ namespace, body: obj as V1RoleBinding, fieldManager: FIELD_MANAGER }),
+      );
+    } catch (err) {
+      if (!(err instanceof StaleObjectError)) throw err;
+      throw new TargetConflictError(`${kind} ${namespace}/${name} already exists and is not managed by this SecretSync: delete or rename it, or remove spec.access`);
+    }
   }
 
   async event(ss: SecretSync, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {

@@ -57,6 +57,7 @@ export async function act(o: Observed, plan: Plan, w: SyncWriter, log: Logger): 
   try {
     if (plan.finalizers?.when === 'before') moved(await w.setFinalizers(ss, plan.finalizers.list));
     if (plan.secret) await writeSecret(plan.secret, ss.metadata.uid, w);
+    for (const g of plan.grants ?? []) await w.writeGrant(g);
     for (const c of plan.cleanups) {
       await cleanup(c, w);
       log.info({ secretsync: o.key, secret: c.name, action: c.kind }, c.kind === 'delete' ? 'deleted a Secret this SecretSync no longer targets' : 'released a Secret this SecretSync no longer targets');

@@ -6,6 +6,7 @@
 import { refOfSource, sameSourceRef, sourceRefOf } from '../api/source-ref.js';
 import type { AnySource, SecretSync } from '../api/types.js';
 import type { KubeSecret } from './ports.js';
+import { kekRefOf } from './kek.js';
 import { controllingSync } from './target.js';
 
 interface Queue {
@@ -26,6 +27,8 @@ export interface EventSources {
   secretSources: Watched<AnySource>;
   clusterSecretSources: Watched<AnySource>;
   ownedSecrets: Watched<KubeSecret>;
+  /** spec.access Roles and RoleBindings we keep: a change by someone else is put back. */
+  ownedGrants?: Watched<{ metadata: { name: string; namespace?: string; ownerReferences?: KubeSecret['metadata']['ownerReferences'] } }>[];
   namespaces?: Watched<NamespaceLike>;
   /** A source was deleted, or its spec or uid changed: its cached client must go (tokens revoked). */
   onSourceRetired?: (src: AnySource) => void;
@@ -40,8 +43,16 @@ export function needsReconcile(a: SecretSync, b: SecretSync): boolean {
   return m(a) !== m(b);
 }
 
+/** The SecretSync reads through `src`, or reaches its KEK through it. */
 export function usesSource(ss: SecretSync, src: AnySource): boolean {
-  return sameSourceRef(sourceRefOf(ss), refOfSource(src));
+  const ref = refOfSource(src);
+  if (sameSourceRef(sourceRefOf(ss), ref)) return true;
+  try {
+    const kek = kekRefOf(ss);
+    return !!kek && sameSourceRef(kek.sourceRef, ref);
+  } catch {
+    return false;
+  }
 }
 
 export function wireEvents(s: EventSources): void {
@@ -62,6 +73,13 @@ export function wireEvents(s: EventSources): void {
     },
     onDelete: bySecret,
   });
+  for (const inf of s.ownedGrants ?? []) {
+    const byOwner = (o: { metadata: { namespace?: string; ownerReferences?: KubeSecret['metadata']['ownerReferences'] } }) => {
+      const owner = (o.metadata.ownerReferences ?? []).find((r) => r.kind === 'SecretSync' && r.controller === true)?.name;
+      if (owner) s.queue.add(`${o.metadata.namespace ?? ''}/${owner}`);
+    };
+    inf.addHandlers({ onAdd: byOwner, onUpdate: (_a, b) => byOwner(b), onDelete: byOwner });
+  }
   const bySource = (src: AnySource) => {
     for (const ss of s.secretSyncs.list()) if (usesSource(ss, src)) s.queue.add(keyOf(ss));
   };

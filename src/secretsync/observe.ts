@@ -5,6 +5,7 @@ import { sourceRefOf, type SourceRef } from '../api/source-ref.js';
 import type { AnySource, SecretSync } from '../api/types.js';
 import type { HmacKey } from './content.js';
 import type { KubeSecret, SyncReader } from './ports.js';
+import { grantName, type KubeRole, type KubeRoleBinding } from './grants.js';
 import { kekRefOf, type KekRef } from './kek.js';
 import { isOwnedBy, targetName } from './target.js';
 
@@ -34,6 +35,8 @@ export interface Observed {
   hmacKey: HmacKey;
   /** The provider batches reads, so the syncs of one source share one refresh moment. */
   alignRefreshes: boolean;
+  /** spec.access: the cached Role and RoleBinding named for this SecretSync (anyone's). */
+  grant: { role: KubeRole | undefined; binding: KubeRoleBinding | undefined };
   /** Envelope mode: the KEK, the source it is reached through, and its newest version known to this process. */
   kek?: { ref: KekRef; source: AnySource | undefined; latest: string | undefined };
 }
@@ -74,6 +77,7 @@ export function observe(d: ObserveDeps, key: string, memory: Memory | undefined,
     memory,
     hmacKey: d.hmacKey,
     alignRefreshes: source ? d.alignsRefreshes(source) : false,
+    grant: { role: d.reader.getManagedRole(namespace, grantName(ss)), binding: d.reader.getManagedRoleBinding(namespace, grantName(ss)) },
     ...(kek ? { kek } : {}),
   };
 }

@@ -12,6 +12,7 @@ import { intervalMs, nextRefreshAfter } from './schedule.js';
 import { failureStatus, sameStatus, successStatus } from './status.js';
 import type { SecretPatch } from './ports.js';
 import type { Envelope } from '../crypto/envelope.js';
+import { grantWrites, type GrantWrite } from './grants.js';
 import { keyIdOf } from './kek.js';
 import { envelopeBody } from './sealing.js';
 import { desiredSecret, plainBody, releasePatch, secretWrite, targetName, type SecretWrite, type TargetBody } from './target.js';
@@ -34,6 +35,8 @@ export interface Plan {
   /** The new finalizer list, when it changes: added before the writes it protects, removed after the cleanups it waits for. */
   finalizers?: { list: string[]; when: 'before' | 'after' };
   secret?: SecretWrite;
+  /** spec.access: Role / RoleBinding writes, after the Secret they grant. */
+  grants?: GrantWrite[];
   cleanups: Cleanup[];
   /** The whole new status, when it differs from the stored one. */
   status?: SecretSyncStatus;
@@ -165,6 +168,7 @@ function planSuccess(o: Observed, due: Due, content: Content, sourceVersions: Re
   return {
     finalizers: finalizersFor(ss),
     secret,
+    grants: grantWrites(ss, o.grant.role, o.grant.binding),
     cleanups: strayCleanups(o),
     status: sameStatus(st, status) ? undefined : status,
     events,
@@ -185,6 +189,7 @@ function planRewrap(o: Observed, due: Due, sealed: SealOutcome, memory: Memory):
   const status: SecretSyncStatus = { ...st, keyId, ...(secret ? { lastSyncTime: now.toISOString() } : {}) };
   return {
     secret,
+    grants: grantWrites(ss, o.grant.role, o.grant.binding),
     cleanups: [],
     status: sameStatus(st, status) ? undefined : status,
     events: secret ? [{ type: 'Normal', reason: 'Rewrapped', message: `re-wrapped the data keys of Secret ${targetName(ss)} under ${keyId} (version ${st.version} unchanged)` }] : [],
@@ -214,6 +219,7 @@ export function planSync(o: Observed, due: Due, read?: ReadOutcome, sealed?: Sea
   const ownsTarget = o.target !== undefined;
   return {
     finalizers: ownsTarget ? finalizersFor(o.ss) : undefined,
+    grants: ownsTarget ? grantWrites(o.ss, o.grant.role, o.grant.binding) : [],
     cleanups: strayCleanups(o),
     events: [],
     requeueAfterMs: requeueAt(due.nextRefresh, o.now),

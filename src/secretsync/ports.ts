@@ -3,6 +3,7 @@
 // API calls. Unit tests pass in-memory versions.
 import type { SourceRef } from '../api/source-ref.js';
 import type { AnySource, SecretSync, SecretSyncStatus } from '../api/types.js';
+import type { GrantWrite, KubeRole, KubeRoleBinding } from './grants.js';
 
 export interface OwnerReference {
   apiVersion: string;
@@ -55,6 +56,9 @@ export interface SyncReader {
   getManagedSecret(namespace: string, name: string): KubeSecret | undefined;
   /** Every cached Secret whose controller is the SecretSync with this uid. */
   secretsOwnedBy(namespace: string, ownerUid: string): KubeSecret[];
+  /** spec.access: a cached Role / RoleBinding carrying the operator's labels. */
+  getManagedRole(namespace: string, name: string): KubeRole | undefined;
+  getManagedRoleBinding(namespace: string, name: string): KubeRoleBinding | undefined;
 }
 
 export interface SyncWriter {
@@ -77,4 +81,6 @@ export interface SyncWriter {
   /** Compare-and-swap on resourceVersion; returns the new resourceVersion. */
   setFinalizers(ss: SecretSync, finalizers: string[]): Promise<string | undefined>;
   event(ss: SecretSync, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+  /** spec.access: create (refused when the name is taken), replace (resourceVersion precondition) or delete (by uid). */
+  writeGrant(w: GrantWrite): Promise<void>;
 }

@@ -123,7 +123,7 @@ export class SecretSyncReconciler {
     if (action.kind === 'keep') return { ok: true, envelope: action.envelope };
     const ctx = { namespace: o.ss.metadata.namespace ?? '', secretsync: o.ss.metadata.name };
     try {
-      const enc = this.encrypter(kek.source, kek.ref);
+      const enc = this.keyEncrypter(kek.source, kek.ref);
       if (action.kind === 'rewrap') {
         const entries = await Promise.all(
           [action.envelope.current, action.envelope.previous].map(async (v) => {
@@ -158,7 +158,7 @@ export class SecretSyncReconciler {
   }
 
   /** A KeyEncrypter for the KEK, authenticated as its source (the provider's cached client). */
-  private encrypter(source: AnySource, ref: KekRef): KeyEncrypter {
+  keyEncrypter(source: AnySource, ref: KekRef): KeyEncrypter {
     const provider = this.providerFor(source);
     if (!provider.keyEncrypter) {
       throw new InvalidSpecError(`${sourceKey(source)} cannot reach a key service: point spec.target.encryption.kek at a vault or aws source`);

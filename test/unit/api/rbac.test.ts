@@ -19,6 +19,8 @@ const clusterAllowList: [string, string, string[]][] = [
   ['', 'namespaces', ['list', 'watch']],
   ['', 'serviceaccounts/token', ['create']],
   ['', 'events', ['create']],
+  ['rbac.authorization.k8s.io', 'roles', ['list', 'watch', 'create', 'update', 'delete']],
+  ['rbac.authorization.k8s.io', 'rolebindings', ['list', 'watch', 'create', 'update', 'delete']],
 ];
 const namespaceAllowList: [string, string, string[]][] = [['coordination.k8s.io', 'leases', ['get', 'create', 'update']]];
 

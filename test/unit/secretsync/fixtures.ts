@@ -77,6 +77,7 @@ export function observed(o: Partial<Observed> & { ss: SecretSync }): Observed {
     memory: undefined,
     hmacKey: KEY,
     alignRefreshes: false,
+    grant: { role: undefined, binding: undefined },
     ...o,
   };
 }

@@ -7,6 +7,7 @@ import { createLogger } from '../../../src/observability/logger.js';
 import type { SecretProvider } from '../../../src/providers/provider.js';
 import { hmacKey } from '../../../src/secretsync/content.js';
 import type { KubeSecret, SecretPatch, SyncReader, SyncWriter } from '../../../src/secretsync/ports.js';
+import type { GrantWrite, KubeRole, KubeRoleBinding } from '../../../src/secretsync/grants.js';
 import { RecordedError, SecretSyncReconciler } from '../../../src/secretsync/reconciler.js';
 import { LogSink } from '../../helpers/log-sink.js';
 import { aSecretSync, vaultSource } from './fixtures.js';
@@ -24,6 +25,7 @@ function world(values: Record<string, string>, spec: Partial<SecretSync['spec']>
       throw e;
     }
   };
+  const grants = new Map<string, KubeRole | KubeRoleBinding>();
   const reader: SyncReader = {
     getSecretSync: () => ss,
     getSource: () => vaultSource,
@@ -34,6 +36,8 @@ function world(values: Record<string, string>, spec: Partial<SecretSync['spec']>
       return s?.metadata.labels?.['app.kubernetes.io/managed-by'] === 'secretsync' ? s : undefined;
     },
     secretsOwnedBy: (_ns, uid) => [...secrets.values()].filter((s) => s.metadata.ownerReferences?.some((o) => o.uid === uid)),
+    getManagedRole: (_ns, name) => grants.get(`Role/${name}`) as KubeRole | undefined,
+    getManagedRoleBinding: (_ns, name) => grants.get(`RoleBinding/${name}`) as KubeRoleBinding | undefined,
   };
   const writer: SyncWriter = {
     createSecret: async (s) => {
@@ -49,7 +53,18 @@ function world(values: Record<string, string>, spec: Partial<SecretSync['spec']>
       const cur = secrets.get(name)!;
       const data = { ...cur.data };
       for (const [k, v] of Object.entries(patch.data ?? {})) if (v === null) delete data[k]; else data[k] = v;
-      secrets.set(name, { ...cur, data, metadata: { ...cur.metadata, resourceVersion: String(++rv) } });
+      const merge = (have: Record<string, string> | undefined, p: Record<string, string | null> | undefined) => {
+        const out = { ...have };
+        for (const [k, v] of Object.entries(p ?? {})) if (v === null) delete out[k]; else out[k] = v;
+        return out;
+      };
+      const metadata = {
+        ...cur.metadata,
+        labels: merge(cur.metadata.labels, patch.metadata.labels),
+        annotations: merge(cur.metadata.annotations, patch.metadata.annotations),
+        resourceVersion: String(++rv),
+      };
+      secrets.set(name, { ...cur, data, metadata });
     },
     validateSecret: async () => failIf('validate'),
     deleteSecret: async (_ns, name) => {
@@ -69,6 +84,15 @@ function world(values: Record<string, string>, spec: Partial<SecretSync['spec']>
       return String(++rv);
     },
     event: async (_s, type, reason) => void writes.push(`event ${type} ${reason}`),
+    writeGrant: async (g: GrantWrite) => {
+      if (g.op === 'delete') {
+        writes.push(`delete ${g.kind}`);
+        grants.delete(`${g.kind}/${g.name}`);
+        return;
+      }
+      writes.push(`${g.op} ${g.object.kind}`);
+      grants.set(`${g.object.kind}/${g.object.obj.metadata.name}`, { ...g.object.obj, metadata: { ...g.object.obj.metadata, uid: `g-${++rv}`, resourceVersion: String(rv) } });
+    },
   };
   const reads: string[] = [];
   const provider: SecretProvider = {

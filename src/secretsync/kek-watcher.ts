@@ -1,0 +1,87 @@
+// Notices KEK rotation: once per interval it asks the key service for the current version
+// of every KEK in use (one call per KEK, however many SecretSyncs share it) and, when a
+// version moved, enqueues the SecretSyncs using that KEK. Their reconcile re-wraps the data
+// keys (no source read, no new version, no rollout). Runs only while this replica leads.
+import type { AnySource, SecretSync } from '../api/types.js';
+import { describeError } from './describe-error.js';
+import { kekRefOf, type KekRef } from './kek.js';
+import type { KekVersions } from './kek-versions.js';
+import type { SourceRef } from '../api/source-ref.js';
+import type { KeyEncrypter } from '../crypto/key-encrypter.js';
+import type { Logger } from '../observability/logger.js';
+
+export interface KekWatcherDeps {
+  listSecretSyncs(): SecretSync[];
+  getSource(ref: SourceRef): AnySource | undefined;
+  /** The KeyEncrypter for a KEK, authenticated as its source. */
+  encrypter(source: AnySource, ref: KekRef): KeyEncrypter;
+  versions: KekVersions;
+  enqueue(key: string): void;
+  intervalMs: number;
+  log: Logger;
+}
+
+export class KekWatcher {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+
+  constructor(private readonly d: KekWatcherDeps) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.checkAll().finally(() => {
+        this.running = undefined;
+        this.schedule();
+      });
+    }, this.d.intervalMs);
+    this.timer.unref?.();
+  }
+
+  /** One pass: every KEK in use, checked once; SecretSyncs of a moved KEK enqueued. */
+  async checkAll(): Promise<void> {
+    const byKek = new Map<string, { ref: KekRef; keys: string[] }>();
+    for (const ss of this.d.listSecretSyncs()) {
+      if (ss.metadata.deletionTimestamp) continue;
+      let ref: KekRef | undefined;
+      try {
+        ref = kekRefOf(ss);
+      } catch {
+        continue;
+      }
+      if (!ref) continue;
+      const entry = byKek.get(ref.id) ?? { ref, keys: [] };
+      entry.keys.push(`${ss.metadata.namespace ?? ''}/${ss.metadata.name}`);
+      byKek.set(ref.id, entry);
+    }
+    for (const id of this.d.versions.ids()) if (!byKek.has(id)) this.d.versions.forget(id);
+    for (const { ref, keys } of byKek.values()) {
+      if (this.stopped) return;
+      const source = this.d.getSource(ref.sourceRef);
+      if (!source) continue; // the SecretSyncs say so in their status
+      try {
+        const version = await this.d.encrypter(source, ref).currentVersion();
+        const known = this.d.versions.get(ref.id);
+        if (this.d.versions.observe(ref.id, version)) {
+          if (known !== undefined) this.d.log.info({ kek: ref.id, version, secretsyncs: keys.length }, 'KEK rotated: re-wrapping its data keys');
+          for (const k of keys) this.d.enqueue(k);
+        }
+      } catch (err) {
+        const d = describeError(err);
+        this.d.log.warn({ kek: ref.id, reason: d.reason, err: d.message }, 'could not check the KEK version');
+      }
+    }
+  }
+}
