@@ -2,7 +2,8 @@
 // order, and what a failed write leaves behind. The real apiserver and OpenBao behaviour
 // is in test/integration/operator.
 import type { RemoteRef, SecretSync, SecretSyncStatus } from '../../../src/api/types.js';
-import { SourceNotFoundError, StaleObjectError, TargetInvalidError } from '../../../src/errors.js';
+import { SourceAuthError, SourceNotFoundError, StaleObjectError, TargetInvalidError } from '../../../src/errors.js';
+import { ENVELOPE_SECRET_TYPE, decodeEnvelope, open } from '../../../src/crypto/envelope.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import type { SecretProvider } from '../../../src/providers/provider.js';
 import { hmacKey } from '../../../src/secretsync/content.js';
@@ -10,7 +11,9 @@ import type { KubeSecret, SecretPatch, SyncReader, SyncWriter } from '../../../s
 import type { GrantWrite, KubeRole, KubeRoleBinding } from '../../../src/secretsync/grants.js';
 import { RecordedError, SecretSyncReconciler } from '../../../src/secretsync/reconciler.js';
 import { LogSink } from '../../helpers/log-sink.js';
+import { KekVersions } from '../../../src/secretsync/kek-versions.js';
 import { aSecretSync, vaultSource } from './fixtures.js';
+import { FakeKek } from './fake-kek.js';
 
 function world(values: Record<string, string>, spec: Partial<SecretSync['spec']> = {}) {
   let ss: SecretSync = aSecretSync({ refresh: { interval: '10s' }, ...spec });
@@ -104,7 +107,10 @@ function world(values: Record<string, string>, spec: Partial<SecretSync['spec']>
     },
     getSecretMap: async () => ({ values: {}, version: '1' }),
     close: async () => undefined,
+    keyEncrypter: () => kek,
   };
+  const kek = new FakeKek();
+  const kekVersions = new KekVersions();
   let now = new Date('2026-01-01T00:00:00Z');
   const sink = new LogSink();
   const make = (key = hmacKey(Buffer.alloc(32, 1))) =>
@@ -117,6 +123,7 @@ function world(values: Record<string, string>, spec: Partial<SecretSync['spec']>
       hmacKey: key,
       now: () => now,
       log: createLogger({ destination: sink, level: 'trace' }),
+      kekVersions,
     });
   return {
     reconciler: make(),
@@ -124,6 +131,9 @@ function world(values: Record<string, string>, spec: Partial<SecretSync['spec']>
     restart: (key?: Buffer) => make(key && hmacKey(key)),
     writes,
     reads,
+    kek,
+    kekVersions,
+    grants,
     sink,
     secrets,
     status: () => ss.status,
@@ -289,4 +299,144 @@ test('a status write the API refuses is logged as a warning and retried with bac
   await expect(w.reconciler.reconcile('ns/db')).rejects.toMatchObject({ retryable: true });
   expect(w.sink.lines.filter((l) => l.includes('"level":"warn"') && l.includes('updating status')).length).toBe(1);
   expect(w.writes).toEqual(['create', 'status', 'event Warning KubernetesError']); // the failure itself recorded
+});
+
+describe('envelope mode', () => {
+  const transit = {
+    target: { encryption: { kek: { vaultTransit: { sourceRef: { name: 'vault' }, key: 'secretsync', agentAuth: { kubernetes: { role: 'app' } } } } } },
+  } as Partial<SecretSync['spec']>;
+  const held = (w: ReturnType<typeof world>) => decodeEnvelope(w.secrets.get('db')?.data);
+  const opened = async (w: ReturnType<typeof world>, v = held(w).current) => {
+    const key = await w.kek.decrypt(v.wrappedKey, { namespace: 'ns', secretsync: 'db' });
+    return open(key, { namespace: 'ns', secretsync: 'db', uid: 'u1', version: v.version }, v.values);
+  };
+
+  test('first sync: one data key, only ciphertext in the Secret, keyId in status', async () => {
+    const w = world({ password: 'canary-envelope' }, transit);
+    await w.reconciler.reconcile('ns/db');
+    expect(w.kek.calls).toEqual(['generateDataKey']);
+    const s = w.secrets.get('db') as KubeSecret;
+    expect(s.type).toBe(ENVELOPE_SECRET_TYPE);
+    const raw = JSON.stringify(s) + Object.values(s.data ?? {}).map((v) => Buffer.from(v, 'base64').toString()).join();
+    expect(raw).not.toContain('canary-envelope');
+    expect(raw).not.toContain(Buffer.from('canary-envelope').toString('base64'));
+    expect((await opened(w)).password?.toString()).toBe('canary-envelope');
+    expect(w.status()).toMatchObject({ version: 1, keyId: 'vault-transit:transit/secretsync:v1' });
+    w.sink.assertNever('canary-envelope');
+  });
+
+  test('200 refreshes of the same content: zero key-service calls, zero writes', async () => {
+    const w = world({ password: 'same' }, transit);
+    await w.reconciler.reconcile('ns/db');
+    w.kek.calls.length = 0;
+    w.writes.length = 0;
+    for (let i = 0; i < 200; i++) {
+      w.tick(10_001);
+      await w.reconciler.reconcile('ns/db');
+    }
+    expect(w.reads.length).toBeGreaterThanOrEqual(200);
+    expect(w.kek.calls).toEqual([]);
+    expect(w.writes).toEqual([]);
+  });
+
+  test('a new version mints one data key and keeps the previous version readable', async () => {
+    const w = world({ password: 'one' }, transit);
+    await w.reconciler.reconcile('ns/db');
+    w.values.password = 'two';
+    w.tick(10_001);
+    await w.reconciler.reconcile('ns/db');
+    expect(w.kek.calls.filter((c) => c === 'generateDataKey')).toHaveLength(2);
+    const e = held(w);
+    expect([e.current.version, e.previous?.version]).toEqual([2, 1]);
+    expect(e.current.wrappedKey).not.toBe(e.previous?.wrappedKey);
+    expect((await opened(w)).password?.toString()).toBe('two');
+    expect((await opened(w, e.previous)).password?.toString()).toBe('one');
+    w.values.password = 'three';
+    w.tick(10_001);
+    await w.reconciler.reconcile('ns/db');
+    expect([held(w).current.version, held(w).previous?.version]).toEqual([3, 2]);
+  });
+
+  test('KEK rotation re-wraps both versions without a read, a new version or a new data key', async () => {
+    const w = world({ password: 'one' }, transit);
+    await w.reconciler.reconcile('ns/db');
+    w.values.password = 'two';
+    w.tick(10_001);
+    await w.reconciler.reconcile('ns/db');
+    const before = held(w);
+    w.kek.calls.length = 0;
+    w.reads.length = 0;
+    w.writes.length = 0;
+    w.kekVersions.observe('SecretSource/ns/vault|transit:transit/secretsync', w.kek.rotate());
+    w.tick(1_000);
+    await w.reconciler.reconcile('ns/db');
+    expect(w.reads).toEqual([]);
+    expect(w.kek.calls).toEqual(['rewrap', 'rewrap']);
+    expect(w.writes).toEqual(['patch', 'status', 'event Normal Rewrapped']);
+    const after = held(w);
+    expect([after.current.kek.version, after.previous?.kek.version]).toEqual(['2', '2']);
+    expect(after.current.values).toEqual(before.current.values); // same data key, same ciphertext
+    expect(w.status()).toMatchObject({ version: 2, keyId: 'vault-transit:transit/secretsync:v2' });
+    expect((await opened(w)).password?.toString()).toBe('two');
+    w.writes.length = 0;
+    w.tick(1_000);
+    await w.reconciler.reconcile('ns/db');
+    expect(w.writes).toEqual([]);
+  });
+
+  test('an altered envelope is put back (the MAC no longer matches): same version, fresh data key', async () => {
+    const w = world({ password: 'one' }, transit);
+    await w.reconciler.reconcile('ns/db');
+    const s = w.secrets.get('db') as KubeSecret;
+    const e = held(w);
+    const v1 = JSON.parse(JSON.stringify(e.current));
+    v1.values.password = Buffer.from('tampered-ciphertext-bytes-here!!').toString('base64');
+    w.secrets.set('db', { ...s, data: { ...s.data, v1: Buffer.from(JSON.stringify(v1)).toString('base64') } });
+    w.writes.length = 0;
+    w.kek.calls.length = 0;
+    w.tick(1_000);
+    await w.reconciler.reconcile('ns/db');
+    expect(w.kek.calls).toEqual(['generateDataKey']);
+    expect(w.writes).toContain('patch');
+    expect(w.status()?.version).toBe(1);
+    expect((await opened(w)).password?.toString()).toBe('one');
+  });
+
+  test('a key service that fails keeps the Secret and says so', async () => {
+    const w = world({ password: 'one' }, transit);
+    await w.reconciler.reconcile('ns/db');
+    const before = JSON.stringify(w.secrets.get('db'));
+    w.values.password = 'two';
+    w.kek.generateDataKey = async () => {
+      throw new SourceAuthError('Vault denied transit/datakey/plaintext/secretsync: add path "transit/datakey/plaintext/secretsync" { capabilities = ["update"] }');
+    };
+    w.tick(10_001);
+    await expect(w.reconciler.reconcile('ns/db')).rejects.toBeInstanceOf(RecordedError);
+    expect(JSON.stringify(w.secrets.get('db'))).toBe(before);
+    expect(w.status()?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'SourceAuthFailed' });
+    expect(w.status()?.version).toBe(1);
+  });
+});
+
+describe('spec.access', () => {
+  test('a Role and RoleBinding for exactly the target and the listed accounts; none written again; removed with the block', async () => {
+    const w = world({ password: 'one' }, { access: { serviceAccounts: ['api', 'worker'] } });
+    await w.reconciler.reconcile('ns/db');
+    expect(w.writes).toEqual(['create', 'create Role', 'create RoleBinding', 'status', 'event Normal Synced']);
+    const role = w.grants.get('Role/secretsync-db') as KubeRole;
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: ['db'], verbs: ['get', 'watch'] }]);
+    const binding = w.grants.get('RoleBinding/secretsync-db') as KubeRoleBinding;
+    expect(binding.subjects?.map((s) => s.name)).toEqual(['api', 'worker']);
+    w.writes.length = 0;
+    w.tick(10_001);
+    await w.reconciler.reconcile('ns/db');
+    expect(w.writes).toEqual([]);
+    w.setSpec({ access: { serviceAccounts: ['api'] } });
+    await w.reconciler.reconcile('ns/db');
+    expect(w.writes).toContain('replace RoleBinding');
+    w.writes.length = 0;
+    w.setSpec({ access: undefined });
+    await w.reconciler.reconcile('ns/db');
+    expect(w.writes.filter((x) => x.startsWith('delete'))).toEqual(['delete RoleBinding', 'delete Role']);
+  });
 });
