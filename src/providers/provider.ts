@@ -33,8 +33,6 @@ export interface SecretProvider {
   keyEncrypter?(kek: { mount: string; key: string } | { keyId: string }): KeyEncrypter;
   /** Releases credentials (revokes the Vault token). Idempotent. */
   close(): Promise<void>;
-  /** A KeyEncrypter for a KEK reached through this source (Transit for vault, KMS for aws), authenticated as the source. */
-  keyEncrypter?(kek: { mount: string; key: string } | { keyId: string }): KeyEncrypter;
 }
 
 /** What a provider may ask of Kubernetes; namespace rules are enforced by the caller (resolveSecretRef). */
