@@ -1,0 +1,245 @@
+// Envelope mode end to end: a real operator process against the real apiserver, OpenBao
+// (Transit) and moto (KMS). The operator's Vault token may mint and re-wrap data keys but
+// not decrypt; the stored Secrets are decoded by test/helpers/envelope-by-doc.ts, written
+// from docs/envelope-format.md alone. Also: spec.access grants, no plaintext anywhere,
+// one data key per version (quiet refreshes call no key service), KEK rotation re-wraps
+// without a new version, and failures that keep the Secret.
+import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { parseSamples, sumBy } from '../../../bench/prom.js';
+import type { SecretSync } from '../../../src/api/types.js';
+import { keysData, keysRef } from '../../helpers/aws.js';
+import { canary, leaksIn } from '../../helpers/canary.js';
+import { entriesByDoc, kmsContextByDoc, openByDoc, type DocSecret } from '../../helpers/envelope-by-doc.js';
+import { eventually } from '../../helpers/eventually.js';
+import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, readyCondition, waitReady } from '../../helpers/kube.js';
+import { expectNoLeak } from '../../helpers/leaks.js';
+import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
+import { awsConfig, requireEnv, uniqueName } from '../../helpers/stack.js';
+import { kvPut, vaultRoot } from '../../helpers/vault.js';
+
+const { kc, core, custom } = kube();
+const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+const CANARY = canary();
+const id = uniqueName('env');
+const ns = `${id}-apps`;
+const rotNs = `${id}-rot`;
+const opNs = `${id}-system`;
+const transit = `transit-${id}`;
+const vaultAddr = requireEnv('VAULT_ADDR');
+const root = vaultRoot();
+const aws = awsConfig();
+const kms = new KMSClient({ region: aws.region, endpoint: aws.endpoint, credentials: aws.credentials });
+let op: RunningOperator;
+let rotOp: RunningOperator;
+let kmsAlias = '';
+let opToken = '';
+
+const transitKek = (extra: Record<string, unknown> = {}) => ({
+  encryption: { kek: { vaultTransit: { sourceRef: { name: 'vault' }, mount: transit, key: 'secretsync', agentAuth: { kubernetes: { role: 'app' } }, ...extra } } },
+});
+const sync = (namespace: string, name: string, spec: Record<string, unknown>) => ({
+  kind: 'SecretSync',
+  metadata: { name, namespace },
+  spec: { sourceRef: { name: 'vault' }, data: [{ key: 'password', remoteRef: { path: `${id}/db`, property: 'password' } }], ...spec },
+});
+const readSecret = async (namespace: string, name: string) => (await core.readNamespacedSecret({ name, namespace })) as unknown as DocSecret & { metadata: { annotations?: Record<string, string> } };
+const metrics = async (o: RunningOperator) => parseSamples((await getText(`http://127.0.0.1:${o.metricsPort}/metrics`)).body);
+const calls = (samples: ReturnType<typeof parseSamples>) => sumBy(samples, 'secretsync_provider_calls_total', {}, 'operation');
+const sum = (r: Record<string, number>, pred: (k: string) => boolean) => Object.entries(r).filter(([k]) => pred(k)).reduce((n, [, v]) => n + v, 0);
+
+async function transitDecrypt(wrapped: string, token?: string): Promise<Buffer> {
+  const client = token ? (await import('node-vault')).default({ apiVersion: 'v1', endpoint: vaultAddr, token }) : root;
+  const r = await client.write(`${transit}/decrypt/secretsync`, { ciphertext: wrapped });
+  return Buffer.from(r.data.plaintext as string, 'base64');
+}
+
+async function sourcesIn(namespace: string): Promise<void> {
+  await createNamespace(core, namespace);
+  await createSecret(core, namespace, 'vault-token', { token: opToken });
+  await createSecret(core, namespace, 'aws-keys', keysData({ accessKeyId: aws.credentials.accessKeyId, secretAccessKey: aws.credentials.secretAccessKey }));
+  await apply(custom, { kind: 'SecretSource', metadata: { name: 'vault', namespace }, spec: { vault: { address: vaultAddr, auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } } } });
+  await apply(custom, { kind: 'SecretSource', metadata: { name: 'aws', namespace }, spec: { aws: { region: aws.region, endpoint: aws.endpoint, auth: keysRef('aws-keys') } } });
+}
+
+beforeAll(async () => {
+  await installCrds(kc);
+  await root.write(`sys/mounts/${transit}`, { type: 'transit' });
+  await root.write(`${transit}/keys/secretsync`, { type: 'aes256-gcm96' });
+  // The operator's policy as README gives it: read the KV paths, mint and re-wrap, read the key's version. No decrypt.
+  await root.write(`sys/policy/${id}-operator`, {
+    policy: [
+      `path "secret/data/${id}/*" { capabilities = ["read"] }`,
+      `path "${transit}/datakey/plaintext/secretsync" { capabilities = ["update"] }`,
+      `path "${transit}/rewrap/secretsync" { capabilities = ["update"] }`,
+      `path "${transit}/keys/secretsync" { capabilities = ["read"] }`,
+    ].join('\n'),
+  });
+  opToken = ((await root.write('auth/token/create', { policies: [`${id}-operator`], ttl: '2h' })) as { auth: { client_token: string } }).auth.client_token;
+  await kvPut(`${id}/db`, { password: CANARY });
+  const key = await kms.send(new CreateKeyCommand({ Description: id }));
+  kmsAlias = `alias/${id}`;
+  await kms.send(new CreateAliasCommand({ AliasName: kmsAlias, TargetKeyId: key.KeyMetadata?.KeyId }));
+  await createNamespace(core, opNs);
+  await sourcesIn(ns);
+  await sourcesIn(rotNs);
+  op = await startOperator([`--namespace=${ns}`, `--operator-namespace=${opNs}`]);
+  rotOp = await startOperator([`--namespace=${rotNs}`, `--operator-namespace=${opNs}`, '--kek-check-interval=2s']);
+}, 120_000);
+
+afterAll(async () => {
+  await deleteSyncs(custom, ns);
+  await deleteSyncs(custom, rotNs);
+  expect(await op?.stop()).toBe(0);
+  expect(await rotOp?.stop()).toBe(0);
+  await deleteNamespace(core, ns);
+  await deleteNamespace(core, rotNs);
+  await deleteNamespace(core, opNs);
+  kms.destroy();
+});
+
+test('Transit: the Secret holds only ciphertext; decoded by the document it opens to the value; the operator itself cannot decrypt', async () => {
+  await apply(custom, sync(ns, 'db', { target: transitKek(), mount: { mode: '0440', uid: 1000, gid: 2000 }, access: { serviceAccounts: ['app'] } }));
+  const ss = await waitReady(custom, ns, 'db', 'True');
+  expect(ss.status?.keyId).toBe(`vault-transit:${transit}/secretsync:v1`);
+  expect(ss.status?.version).toBe(1);
+  const s = await readSecret(ns, 'db');
+  expect(s.type).toBe('secretsync.io/envelope');
+  expect(s.metadata.annotations?.['secretsync.io/mount']).toBe('{"mode":"0440","uid":1000,"gid":2000}');
+  const decoded = Object.values(s.data ?? {}).map((v) => Buffer.from(v, 'base64').toString('utf8')).join('\n');
+  expect([...leaksIn(JSON.stringify(s), CANARY), ...leaksIn(decoded, CANARY)]).toEqual([]);
+
+  const e = entriesByDoc(s);
+  expect(e.format).toBe('secretsync.io/envelope/v1');
+  expect(e.current.kek).toMatchObject({ type: 'vault-transit', address: vaultAddr, mount: transit, key: 'secretsync', version: '1', agentAuth: { mount: 'kubernetes', role: 'app' } });
+  expect(e.current.wrappedKey.startsWith('vault:v1:')).toBe(true);
+  const values = openByDoc(s, 'db', e.current, await transitDecrypt(e.current.wrappedKey));
+  expect(values.password?.toString('utf8') === CANARY).toBe(true);
+  // The operator's token mints and re-wraps; Vault refuses it decrypt.
+  await expect(transitDecrypt(e.current.wrappedKey, opToken)).rejects.toMatchObject({ response: { statusCode: 403 } });
+});
+
+test('spec.access: a Role and RoleBinding grant get/watch on exactly that Secret to exactly the listed accounts', async () => {
+  await waitReady(custom, ns, 'db', 'True');
+  const role = await eventually(async () => rbac.readNamespacedRole({ name: 'secretsync-db', namespace: ns }).catch(() => undefined), { what: 'Role secretsync-db' });
+  expect(role.rules).toEqual([expect.objectContaining({ apiGroups: [''], resources: ['secrets'], resourceNames: ['db'], verbs: ['get', 'watch'] })]);
+  const binding = await rbac.readNamespacedRoleBinding({ name: 'secretsync-db', namespace: ns });
+  expect(binding.subjects).toEqual([expect.objectContaining({ kind: 'ServiceAccount', name: 'app', namespace: ns })]);
+  expect(binding.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'SecretSync', name: 'db', controller: true });
+  // Edited by someone else: put back.
+  await rbac.patchNamespacedRoleBinding({ name: 'secretsync-db', namespace: ns, body: [{ op: 'replace', path: '/subjects/0/name', value: 'intruder' }] });
+  await eventually(async () => {
+    const b = await rbac.readNamespacedRoleBinding({ name: 'secretsync-db', namespace: ns });
+    return b.subjects?.[0]?.name === 'app' ? true : undefined;
+  }, { what: 'RoleBinding restored' });
+});
+
+test('AWS KMS: alias as keyId, keyId in status is the key ARN, decoded by the document with the encryption context', async () => {
+  await apply(custom, sync(ns, 'kms-db', { target: { encryption: { kek: { awsKms: { sourceRef: { name: 'aws' }, keyId: kmsAlias } } } } }));
+  const ss = await waitReady(custom, ns, 'kms-db', 'True');
+  expect(ss.status?.keyId).toMatch(/^aws-kms:arn:aws:kms:[^:]+:\d+:key\/[-0-9a-f]+$/);
+  const s = await readSecret(ns, 'kms-db');
+  const e = entriesByDoc(s);
+  expect(e.current.kek).toMatchObject({ type: 'aws-kms', region: aws.region, keyId: kmsAlias });
+  expect(`aws-kms:${e.current.kek.version}`).toBe(ss.status?.keyId);
+  const out = await kms.send(
+    new DecryptCommand({ CiphertextBlob: Buffer.from(e.current.wrappedKey, 'base64'), EncryptionContext: kmsContextByDoc(ns, 'kms-db') }),
+  );
+  const values = openByDoc(s, 'kms-db', e.current, Buffer.from(out.Plaintext as Uint8Array));
+  expect(values.password?.toString('utf8') === CANARY).toBe(true);
+  // The wrapped key does not open under another namespace's context.
+  await expect(
+    kms.send(new DecryptCommand({ CiphertextBlob: Buffer.from(e.current.wrappedKey, 'base64'), EncryptionContext: kmsContextByDoc('elsewhere', 'kms-db') })),
+  ).rejects.toThrow();
+  const decoded = Object.values(s.data ?? {}).map((v) => Buffer.from(v, 'base64').toString('utf8')).join('\n');
+  expect([...leaksIn(JSON.stringify(s), CANARY), ...leaksIn(decoded, CANARY)]).toEqual([]);
+});
+
+test('one data key per version: 200 refreshes of unchanged content make zero Transit/KMS calls and zero Secret writes', async () => {
+  const names = Array.from({ length: 40 }, (_, i) => `quiet-${i}`);
+  await Promise.all(names.map((n) => apply(custom, sync(ns, n, { refresh: { interval: '10s' }, target: transitKek() }))));
+  await Promise.all(names.map((n) => waitReady(custom, ns, n, 'True', undefined, 90_000)));
+  for (const n of names.slice(0, 3)) expect((await readSecret(ns, n)).type).toBe('secretsync.io/envelope');
+  const before = await metrics(op);
+  expect(calls(before)['transit-datakey']).toBeGreaterThanOrEqual(names.length); // one data key per SecretSync so far
+  const kekBefore = sum(calls(before), (k) => k.startsWith('transit-') || k.startsWith('kms-'));
+  const readsBefore = calls(before).read ?? 0;
+  const writesBefore = sumBy(before, 'secretsync_kube_writes_total', { resource: 'secrets' }, 'verb');
+  const after = await eventually(
+    async () => {
+      const m = await metrics(op);
+      return (calls(m).read ?? 0) - readsBefore >= 200 ? m : undefined;
+    },
+    { timeoutMs: 90_000, intervalMs: 1000, what: '200 refreshes' },
+  );
+  const kekCalls = sum(calls(after), (k) => k.startsWith('transit-') || k.startsWith('kms-')) - kekBefore;
+  const secretWrites = sum(sumBy(after, 'secretsync_kube_writes_total', { resource: 'secrets' }, 'verb'), () => true) - sum(writesBefore, () => true);
+  console.log(`quiet refreshes: ${(calls(after).read ?? 0) - readsBefore} KV reads, ${kekCalls} Transit/KMS calls, ${secretWrites} Secret writes`);
+  expect(kekCalls).toBe(0);
+  expect(secretWrites).toBe(0);
+}, 180_000);
+
+test('rotating the Transit key re-wraps every copy (both versions) with no version bump and no new data key', async () => {
+  const names = ['rot-a', 'rot-b', 'rot-c'];
+  await kvPut(`${id}/rot`, { password: 'first' });
+  const rotSync = (n: string) => sync(rotNs, n, { data: [{ key: 'password', remoteRef: { path: `${id}/rot`, property: 'password' } }], refresh: { interval: '10s' }, target: transitKek() });
+  await Promise.all(names.map((n) => apply(custom, rotSync(n))));
+  await Promise.all(names.map((n) => waitReady(custom, rotNs, n, 'True')));
+  await kvPut(`${id}/rot`, { password: 'second' }); // a version 2, so each Secret holds two entries
+  await Promise.all(names.map((n) => eventually(async () => ((await getSync(custom, rotNs, n)).status?.version === 2 ? true : undefined), { timeoutMs: 30_000, what: `${n} at version 2` })));
+  const before = await Promise.all(names.map(async (n) => entriesByDoc(await readSecret(rotNs, n))));
+  const mintsBefore = calls(await metrics(rotOp))['transit-datakey'] ?? 0;
+
+  await root.write(`${transit}/keys/secretsync/rotate`, {});
+  for (const [i, n] of names.entries()) {
+    const s = await eventually(
+      async () => {
+        const sec = await readSecret(rotNs, n);
+        const e = entriesByDoc(sec);
+        return e.current.wrappedKey.startsWith('vault:v2:') && e.previous?.wrappedKey.startsWith('vault:v2:') ? sec : undefined;
+      },
+      { timeoutMs: 30_000, what: `${n} re-wrapped under v2` },
+    );
+    const e = entriesByDoc(s);
+    expect(e.current.values).toEqual(before[i]?.current.values); // the same data key: ciphertext untouched
+    expect(e.previous?.values).toEqual(before[i]?.previous?.values);
+    expect([e.current.kek.version, e.previous?.kek.version]).toEqual(['2', '2']);
+    expect(openByDoc(s, n, e.current, await transitDecrypt(e.current.wrappedKey)).password?.toString()).toBe('second');
+    expect(openByDoc(s, n, e.previous!, await transitDecrypt(e.previous!.wrappedKey)).password?.toString()).toBe('first');
+    const ss = await eventually(async () => {
+      const x = await getSync(custom, rotNs, n);
+      return x.status?.keyId?.endsWith(':v2') ? x : undefined;
+    }, { what: `${n} status.keyId v2` });
+    expect(ss.status?.version).toBe(2);
+  }
+  expect((calls(await metrics(rotOp))['transit-datakey'] ?? 0) - mintsBefore).toBe(0);
+  const events = await core.listNamespacedEvent({ namespace: rotNs });
+  expect(events.items.filter((ev) => ev.reason === 'Rewrapped').map((ev) => ev.involvedObject.name).sort()).toEqual(expect.arrayContaining(names));
+}, 120_000);
+
+test('a KEK source that is missing, or a Transit key that does not exist: Ready=False with the fix, the Secret untouched', async () => {
+  await apply(custom, sync(ns, 'no-kek-source', { target: { encryption: { kek: { vaultTransit: { sourceRef: { name: 'nope' }, mount: transit, key: 'secretsync', agentAuth: { kubernetes: { role: 'app' } } } } } } }));
+  const a = await eventually(async () => {
+    const x = await getSync(custom, ns, 'no-kek-source');
+    return readyCondition(x)?.status === 'False' ? x : undefined;
+  }, { what: 'no-kek-source Ready=False' });
+  expect(readyCondition(a)).toMatchObject({ reason: 'SourceRefNotFound', message: expect.stringContaining('spec.target.encryption.kek.vaultTransit.sourceRef') });
+
+  const before = await readSecret(ns, 'db');
+  const dbSpec = (await getSync(custom, ns, 'db')).spec;
+  await apply(custom, { kind: 'SecretSync', metadata: { name: 'db', namespace: ns }, spec: { ...dbSpec, target: transitKek({ key: 'missing-key' }) } });
+  const b = await eventually(async () => {
+    const x: SecretSync = await getSync(custom, ns, 'db');
+    return readyCondition(x)?.status === 'False' && x.status?.observedGeneration === x.metadata.generation ? x : undefined;
+  }, { what: 'db Ready=False' });
+  expect(readyCondition(b)?.message).toContain('missing-key');
+  const after = await readSecret(ns, 'db');
+  expect(after.data).toEqual(before.data);
+  await apply(custom, { kind: 'SecretSync', metadata: { name: 'db', namespace: ns }, spec: dbSpec });
+  await waitReady(custom, ns, 'db', 'True');
+});
+
+test('no plaintext in events, status, operator logs or metrics', async () => {
+  await expectNoLeak({ core, custom }, ns, op, CANARY);
+  await expectNoLeak({ core, custom }, rotNs, rotOp, CANARY);
+});
