@@ -440,3 +440,12 @@ describe('spec.access', () => {
     expect(w.writes.filter((x) => x.startsWith('delete'))).toEqual(['delete RoleBinding', 'delete Role']);
   });
 });
+
+test('spec.access never grants a Secret the SecretSync does not own (a target name taken by someone else)', async () => {
+  const w = world({ password: 'one' }, { access: { serviceAccounts: ['mallory'] }, target: { name: 'admin-creds' } });
+  w.secrets.set('admin-creds', { metadata: { name: 'admin-creds', namespace: 'ns', uid: 'theirs', resourceVersion: '1' }, data: { k: 'dg==' } });
+  await expect(w.reconciler.reconcile('ns/db')).rejects.toBeInstanceOf(RecordedError);
+  expect(w.status()?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'TargetConflict' });
+  expect(w.writes.filter((x) => x.includes('Role'))).toEqual([]);
+  expect(w.grants.size).toBe(0);
+});
