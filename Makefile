@@ -55,7 +55,8 @@ test-integration: testenv-install ## Integration tests against the real local st
 test: typecheck lint test-unit test-integration ## Everything CI runs: typecheck, lint, unit and integration tests
 
 .PHONY: bench
-bench: testenv-install ## Benchmark (not in make test): AWS calls for one full refresh of 200 SecretSyncs on one source
+bench: testenv-install ## Benchmarks (not in make test): envelope vs plain mode for 500 SecretSyncs; AWS calls for 200 SecretSyncs on one source
+	npx tsx bench/envelope.ts
 	npx tsx bench/aws-batch.ts
 
 .PHONY: bench-writes
