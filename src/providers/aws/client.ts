@@ -12,6 +12,7 @@ import {
   type SecretValueEntry,
 } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { sdkClientConfig } from './client-config.js';
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -68,23 +69,12 @@ export interface StsApi {
   destroy(): void;
 }
 
-function clientConfig(o: AwsClientOptions) {
-  return {
-    region: o.region,
-    ...(o.endpoint ? { endpoint: o.endpoint } : {}),
-    ...(o.credentials ? { credentials: o.credentials } : {}),
-    maxAttempts: 1,
-    ignoreConfiguredEndpointUrls: true,
-    requestHandler: { connectionTimeout: o.timeoutMs, requestTimeout: o.timeoutMs },
-  };
-}
-
 function toValue(e: SecretValueEntry): SecretValue {
   return { arn: e.ARN, name: e.Name, versionId: e.VersionId, secretString: e.SecretString, secretBinary: e.SecretBinary };
 }
 
 export function createSecretsApi(o: AwsClientOptions): SecretsApi {
-  const client = new SecretsManagerClient(clientConfig(o));
+  const client = new SecretsManagerClient(sdkClientConfig(o));
   return {
     async batchGetSecretValue(secretIds, nextToken) {
       const out = await client.send(new BatchGetSecretValueCommand({ SecretIdList: secretIds, NextToken: nextToken }));
@@ -105,7 +95,7 @@ export function createSecretsApi(o: AwsClientOptions): SecretsApi {
 }
 
 export function createStsApi(o: AwsClientOptions): StsApi {
-  const client = new STSClient(clientConfig(o));
+  const client = new STSClient(sdkClientConfig(o));
   return {
     async assumeRole(roleArn, sessionName, durationSeconds) {
       const out = await client.send(

@@ -4,9 +4,11 @@
 // text naming the source, operation and secret, plus sanitised detail: the first line of
 // AWS's message only (SignatureDoesNotMatch can append the canonical request and string
 // to sign), with known credentials cut out. The SDK error, whose $metadata carries the
-// request id, is never attached.
+// request id, is never attached. KMS calls (the envelope's KEK, src/crypto/aws-kms.ts)
+// map here too, with their own not-found, denied and wrong-ciphertext messages.
 import {
   InvalidSpecError,
+  InvalidValueError,
   SecretSyncError,
   SourceAuthError,
   SourceNotFoundError,
@@ -16,14 +18,29 @@ import {
 import type { BatchError } from './client.js';
 import { SOCKET_ERROR_CODES } from '../network-errors.js';
 
-export type AwsOperation = 'BatchGetSecretValue' | 'GetSecretValue' | 'AssumeRole';
+export type KmsOperation = 'GenerateDataKey' | 'Decrypt' | 'ReEncrypt' | 'DescribeKey';
+export type AwsOperation = 'BatchGetSecretValue' | 'GetSecretValue' | 'AssumeRole' | KmsOperation;
+
+/** The IAM / key policy actions each KMS call needs. */
+const KMS_ACTIONS: Record<KmsOperation, string> = {
+  GenerateDataKey: 'kms:GenerateDataKey',
+  Decrypt: 'kms:Decrypt',
+  ReEncrypt: 'kms:ReEncryptFrom (on the key that wrapped it) and kms:ReEncryptTo',
+  DescribeKey: 'kms:DescribeKey',
+};
+
+function isKms(op: AwsOperation): op is KmsOperation {
+  return op in KMS_ACTIONS;
+}
 
 export interface AwsErrorContext {
   /** The source, as sourceKey() names it. */
   source: string;
   operation: AwsOperation;
-  /** The secret name / ARN asked for (or the role ARN for AssumeRole). */
+  /** The secret name / ARN asked for (the role ARN for AssumeRole, the key id for KMS). */
   target: string;
+  /** KMS: whom the data key is bound to (its encryption context), e.g. SecretSync "payments/db". */
+  owner?: string;
   /** A pinned version id or stage, if any. */
   version?: string;
   /** Credentials known at the call site, cut out of any detail as a second line of defence. */
@@ -44,6 +61,8 @@ const CREDENTIAL_CODES = new Set([
   'CredentialsProviderError',
   'TokenProviderError',
 ]);
+/** A typed error toAwsError made from a refusal of the credentials (refusesCredentials sees through it). */
+const refusals = new WeakSet<SecretSyncError>();
 const DENIED_CODES = new Set(['AccessDeniedException', 'AccessDenied', 'NotAuthorized', 'UnauthorizedOperation']);
 const THROTTLING_CODES = new Set([
   'ThrottlingException',
@@ -113,7 +132,7 @@ export function isRetryable(err: unknown): boolean {
  * rebuilt. An HTTP 401/403 whose error code could not be read counts too (cheap to redo).
  */
 export function refusesCredentials(err: unknown): boolean {
-  if (err instanceof SecretSyncError) return false;
+  if (err instanceof SecretSyncError) return refusals.has(err);
   const code = codeOf(err);
   const status = statusOf(err);
   return CREDENTIAL_CODES.has(code) || ((status === 401 || status === 403) && !DENIED_CODES.has(code));
@@ -139,6 +158,7 @@ function withDetail(message: string, detail: string): string {
 }
 
 function describeTarget(ctx: AwsErrorContext): string {
+  if (isKms(ctx.operation)) return `${ctx.source ? `${ctx.source}: ` : ''}AWS KMS ${ctx.operation} with key "${ctx.target}"`;
   if (ctx.operation === 'AssumeRole') return `${ctx.source}: AWS STS AssumeRole of "${ctx.target}"`;
   const version = ctx.version ? ` version "${ctx.version}"` : '';
   return `${ctx.source}: AWS Secrets Manager ${ctx.operation} of secret "${ctx.target}"${version}`;
@@ -147,11 +167,60 @@ function describeTarget(ctx: AwsErrorContext): string {
 /** The typed error for `err`; typed errors pass through unchanged. */
 export function toAwsError(err: unknown, ctx: AwsErrorContext): SecretSyncError {
   if (err instanceof SecretSyncError) return err;
+  const mapped = mapAwsError(err, ctx);
+  if (refusesCredentials(err) && mapped instanceof SourceAuthError) refusals.add(mapped);
+  return mapped;
+}
+
+/** KMS answers that mean something of their own; undefined for the ones every service shares. */
+function kmsError(code: string, ctx: AwsErrorContext & { operation: KmsOperation }, what: string, detail: string): SecretSyncError | undefined {
+  const tag = ` (${code})`;
+  switch (code) {
+    case 'NotFoundException':
+      return new SourceNotFoundError(
+        withDetail(`${what} found nothing${tag}: no such KMS key or alias in this account and region; create it, or fix kek.awsKms.keyId`, detail),
+      );
+    case 'InvalidCiphertextException':
+      return new InvalidValueError(
+        withDetail(
+          `${what} failed${tag}: the wrapped data key does not belong to ${ctx.owner ?? 'this SecretSync'} ` +
+            '(it was wrapped for another SecretSync or namespace, or altered)',
+          detail,
+        ),
+      );
+    case 'IncorrectKeyException':
+      return new InvalidValueError(
+        withDetail(
+          `${what} failed${tag}: the data key was wrapped by another KMS key (did the alias move?); ` +
+            'decrypt it with the key ARN recorded as its KEK version, or re-wrap it',
+          detail,
+        ),
+      );
+    case 'DisabledException':
+    case 'KMSInvalidStateException':
+      return new SourceAuthError(
+        withDetail(`${what} failed${tag}: the KMS key is disabled or pending deletion; enable it (or cancel its deletion)`, detail),
+      );
+    case 'InvalidKeyUsageException':
+    case 'UnsupportedOperationException':
+      return new InvalidSpecError(
+        withDetail(`${what} was rejected${tag}: the key cannot wrap data keys; use a symmetric ENCRYPT_DECRYPT KMS key`, detail),
+      );
+    default:
+      return undefined;
+  }
+}
+
+function mapAwsError(err: unknown, ctx: AwsErrorContext): SecretSyncError {
   const code = codeOf(err);
   const status = statusOf(err);
   const detail = detailOf(err, ctx.secrets ?? []);
   const what = describeTarget(ctx);
   const tag = code ? ` (${code})` : '';
+  if (isKms(ctx.operation)) {
+    const kms = kmsError(code, { ...ctx, operation: ctx.operation }, what, detail);
+    if (kms) return kms;
+  }
   if (code === 'ResourceNotFoundException') {
     const why = ctx.version ? `no such secret, or it has no version or stage "${ctx.version}"` : 'no secret with that name or ARN';
     return new SourceNotFoundError(withDetail(`${what} found nothing: ${why}`, detail));
@@ -167,7 +236,9 @@ export function toAwsError(err: unknown, ctx: AwsErrorContext): SecretSyncError 
     const fix =
       ctx.operation === 'AssumeRole'
         ? 'allow sts:AssumeRole on the role for the base identity, and trust that identity in the role'
-        : 'allow secretsmanager:BatchGetSecretValue and secretsmanager:GetSecretValue on the secret in the IAM policy';
+        : isKms(ctx.operation)
+          ? `allow ${KMS_ACTIONS[ctx.operation]} on key "${ctx.target}" for this identity (IAM policy and key policy)`
+          : 'allow secretsmanager:BatchGetSecretValue and secretsmanager:GetSecretValue on the secret in the IAM policy';
     return new SourceAuthError(withDetail(`${what} was denied${tag}: ${fix}`, detail));
   }
   if (status === 401 || status === 403) {
@@ -187,7 +258,8 @@ export function toAwsError(err: unknown, ctx: AwsErrorContext): SecretSyncError 
     return new SourceNotFoundError(withDetail(`${what} found nothing${tag}: the secret is scheduled for deletion; restore it or change remoteRef.path`, detail));
   }
   if (code === 'InvalidParameterException' || code === 'InvalidRequestException' || code === 'ValidationException' || code === 'ValidationError') {
-    return new InvalidSpecError(withDetail(`${what} was rejected as invalid${tag}: check remoteRef.path and remoteRef.version`, detail));
+    const check = isKms(ctx.operation) ? 'kek.awsKms.keyId' : 'remoteRef.path and remoteRef.version';
+    return new InvalidSpecError(withDetail(`${what} was rejected as invalid${tag}: check ${check}`, detail));
   }
   if (THROTTLING_CODES.has(code) || status === 429) {
     return new SourceUnavailableError(withDetail(`${what} failed${tag}: AWS is throttling requests; retried with backoff`, detail));

@@ -3,8 +3,11 @@
 // timeouts, 429 and 5xx (including 503 sealed) → SourceUnavailable. Messages are fixed
 // text naming the source and path plus sanitised detail; the raw error (whose axios
 // config holds the request headers, i.e. the token) is never attached or logged.
+// toTransitError does the same for Transit calls, whose 403/400/404 say something else
+// (a policy line to add, a key or engine to create, a wrapped key that does not open).
 import {
   InvalidSpecError,
+  InvalidValueError,
   SecretSyncError,
   SourceAuthError,
   SourceNotFoundError,
@@ -13,7 +16,8 @@ import {
 } from '../../errors.js';
 import { SOCKET_ERROR_CODES } from '../network-errors.js';
 
-export type VaultOperation = 'login' | 'renew' | 'read' | 'revoke' | 'lookup';
+export type TransitOperation = 'transit-datakey' | 'transit-decrypt' | 'transit-rewrap' | 'transit-read-key';
+export type VaultOperation = 'login' | 'renew' | 'read' | 'revoke' | 'lookup' | TransitOperation;
 
 export interface VaultErrorContext {
   /** The source, as sourceKey() names it. */
@@ -91,4 +95,63 @@ export function toVaultError(err: unknown, ctx: VaultErrorContext): SecretSyncEr
     return new InvalidSpecError(withDetail(`${what} was rejected as invalid (HTTP ${status}): check the path and kv settings`, detail));
   }
   return new SourceUnavailableError(withDetail(`${what} failed (HTTP ${status})`, detail));
+}
+
+export interface TransitErrorContext extends VaultErrorContext {
+  operation: TransitOperation;
+  /** The Transit mount and key as configured (unencoded, for messages and policy lines). */
+  mount: string;
+  key: string;
+  /** The policy capability the call needs on `path` ("update", or "read" for the key). */
+  capability: 'update' | 'read';
+}
+
+const TRANSIT_WHAT: Record<TransitOperation, string> = {
+  'transit-datakey': 'minting a data key',
+  'transit-decrypt': 'decrypting a data key',
+  'transit-rewrap': 're-wrapping a data key',
+  'transit-read-key': 'reading the key',
+};
+
+/**
+ * The typed error for a failed Transit call: 403 names the policy line to add, a missing
+ * key or engine says what to create, a wrapped key Transit cannot open says so; the rest
+ * (unreachable, sealed, 5xx) maps as toVaultError does. Typed errors pass through.
+ */
+export function toTransitError(err: unknown, ctx: TransitErrorContext): SecretSyncError {
+  if (err instanceof SecretSyncError) return err;
+  const status = statusOf(err);
+  const detail = detailOf(err, ctx.secrets ?? []);
+  const what = `${ctx.source}: Vault Transit ${TRANSIT_WHAT[ctx.operation]} with key "${ctx.key}" at mount "${ctx.mount}"`;
+  if (status === 401 || status === 403 || (status !== undefined && status < 500 && /permission denied/i.test(detail))) {
+    return new SourceAuthError(
+      `${what} was refused (HTTP ${status}): the token's policy does not allow it, or the token is no longer valid. ` +
+        `Add to the Vault policy of the token: path "${ctx.path}" { capabilities = ["${ctx.capability}"] }`,
+    );
+  }
+  if (status === 404 && /no handler for route|unsupported path/i.test(detail)) {
+    return new SourceNotFoundError(
+      `${what} found no Transit engine (HTTP 404): enable one (bao secrets enable -path=${ctx.mount} transit) or fix kek.vaultTransit.mount`,
+    );
+  }
+  if (status === 404 || (status === 400 && /key not found|no such key|not found/i.test(detail))) {
+    return new SourceNotFoundError(
+      withDetail(
+        `${what} found no such key (HTTP ${status}): create it (bao write -f ${ctx.mount}/keys/${ctx.key}) or fix kek.vaultTransit.key`,
+        /^status 404$/i.test(detail) ? '' : detail,
+      ),
+    );
+  }
+  if (status === 400 && (ctx.operation === 'transit-decrypt' || ctx.operation === 'transit-rewrap')) {
+    const why = /too old|disallowed/i.test(detail)
+      ? "it was wrapped by a key version older than the key's min_decryption_version"
+      : 'it was altered, or wrapped by another Transit key';
+    return new InvalidValueError(withDetail(`${what} failed (HTTP 400): the wrapped data key does not open: ${why}`, detail));
+  }
+  if (status === 400 || status === 405) {
+    return new InvalidSpecError(
+      withDetail(`${what} was rejected as invalid (HTTP ${status}): the key must be a Transit encryption key (e.g. aes256-gcm96)`, detail),
+    );
+  }
+  return toVaultError(err, ctx);
 }
