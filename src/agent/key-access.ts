@@ -4,6 +4,7 @@
 // Vault sessions are kept per address/role (or region/endpoint/key) for the life of the
 // agent, so a watch logs in once and renews rather than logging in per delivery.
 import type { VersionEnvelope } from '../crypto/envelope.js';
+import type { Logger } from '../observability/logger.js';
 import { kmsEncryptionContext, type KeyContext, type KeyEncrypter } from '../crypto/key-encrypter.js';
 import type { Authenticator } from '../providers/vault/auth.js';
 import type { VaultHttp } from '../providers/vault/client.js';
@@ -29,6 +30,7 @@ export interface KeyServices {
 }
 
 export interface KeyAccessOptions {
+  log?: Logger;
   /** --vault-addr: replaces the address recorded in the envelope. */
   vaultAddr?: string;
   /** --aws-endpoint: replaces the endpoint recorded in the envelope. */
@@ -170,6 +172,7 @@ export class KeyAccess {
     if ('key' in first) return first.key;
     if (first.status !== 403 || !first.token || (await s.check.isValid(first.token))) throw fail(first);
     // Vault no longer honours the token (expired, revoked): log in again, once.
+    this.opts.log?.info({ vault: s.host, role: kek.agentAuth.role }, 'Vault no longer honours the token; logging in again');
     await s.session.invalidate(first.token);
     const second = await attempt();
     if ('key' in second) return second.key;

@@ -122,7 +122,7 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
   try {
     const namespace = podNamespace(opts);
     const kube = kubeClient();
-    keys = new KeyAccess(services(opts), { vaultAddr: opts.vaultAddr, awsEndpoint: opts.awsEndpoint, insecureAllowHttp: opts.insecureAllowHttp });
+    keys = new KeyAccess(services(opts), { vaultAddr: opts.vaultAddr, awsEndpoint: opts.awsEndpoint, insecureAllowHttp: opts.insecureAllowHttp, log });
     const deliverer = new Deliverer({ kube, keys, namespace, dir: opts.dir, log, ...(opts.version !== undefined ? { version: opts.version } : {}) });
     const delivered = await deliverAll(deliverer, opts.syncs, stop.signal, log);
     if (opts.command === 'init') return 0;
