@@ -1,7 +1,10 @@
 // The contract every secret manager plugs in through (after External Secrets Operator's
 // provider interface): read one value, read all properties of a secret, validate a spec,
 // and release credentials on close. Providers throw only the typed errors of src/errors.ts.
+// A provider that fronts a key service also hands out a KeyEncrypter for envelope mode,
+// authenticated exactly as its reads are.
 import type { AnySource, RemoteRef } from '../api/types.js';
+import type { KeyEncrypter } from '../crypto/key-encrypter.js';
 
 export interface RemoteValue {
   value: Buffer;
@@ -22,6 +25,12 @@ export interface SecretProvider {
   getSecret(ref: RemoteRef): Promise<RemoteValue>;
   /** Every top-level property of a secret (dataFrom). */
   getSecretMap(ref: { path: string; version?: string }): Promise<RemoteMap>;
+  /**
+   * The KEK of envelope mode, with this source's credentials and call metrics: Vault
+   * Transit (`{mount, key}`) or AWS KMS (`{keyId}`). InvalidSpecError for the form this
+   * provider does not serve. Calls fail once the provider is closed.
+   */
+  keyEncrypter?(kek: { mount: string; key: string } | { keyId: string }): KeyEncrypter;
   /** Releases credentials (revokes the Vault token). Idempotent. */
   close(): Promise<void>;
 }

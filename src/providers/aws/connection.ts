@@ -5,7 +5,11 @@
 // role's temporary credentials, which the SDK asks us to renew shortly before they
 // expire. When AWS refuses the credentials themselves, the clients are retired, so the
 // next call reads the keys again (a rotated Secret takes effect without a restart).
+// KMS key encrypters (envelope mode) are made on first use with the same endpoint and
+// credentials, one per key id, and retired and destroyed with the other clients.
 import type { AwsProviderSpec, SecretKeySelector } from '../../api/types.js';
+import type { KmsOptions } from '../../crypto/aws-kms.js';
+import type { KeyEncrypter } from '../../crypto/key-encrypter.js';
 import { SecretSyncError, SourceAuthError, SourceUnavailableError, sanitize } from '../../errors.js';
 import type { ProviderKube } from '../provider.js';
 import { resolveSecretRef } from '../secret-ref.js';
@@ -24,11 +28,17 @@ export interface ConnectionOptions {
   onCall?: (operation: string, result: 'success' | 'error') => void;
   makeSecretsApi(o: AwsClientOptions): SecretsApi;
   makeStsApi(o: AwsClientOptions): StsApi;
+  makeKms(o: KmsOptions): KmsApi;
 }
+
+export type KmsApi = KeyEncrypter & { destroy(): void };
 
 interface Clients {
   secrets: SecretsApi;
   sts?: StsApi;
+  /** What the Secrets Manager client was made with; KMS clients are made the same way. */
+  settings: AwsClientOptions;
+  kms: Map<string, KmsApi>;
   /** Credential strings of these clients, cut out of error detail. */
   redact: string[];
   users: number;
@@ -43,11 +53,29 @@ export class Connection {
   constructor(private readonly o: ConnectionOptions) {}
 
   /** Runs `fn` with the Secrets Manager client, built on first use. */
-  async use<T>(fn: (api: SecretsApi) => Promise<T>): Promise<T> {
+  use<T>(fn: (api: SecretsApi) => Promise<T>): Promise<T> {
+    return this.with((c) => fn(c.secrets));
+  }
+
+  /** Runs `fn` with the KMS key encrypter of `keyId`, built on first use with these credentials. */
+  useKms<T>(keyId: string, fn: (kms: KeyEncrypter) => Promise<T>): Promise<T> {
+    return this.with((c) => fn(this.kmsOf(c, keyId)));
+  }
+
+  private kmsOf(c: Clients, keyId: string): KmsApi {
+    let kms = c.kms.get(keyId);
+    if (!kms) {
+      kms = this.o.makeKms({ ...c.settings, keyId, onCall: this.o.onCall, source: this.o.source });
+      c.kms.set(keyId, kms);
+    }
+    return kms;
+  }
+
+  private async with<T>(fn: (c: Clients) => Promise<T>): Promise<T> {
     const c = await this.clients();
     c.users++;
     try {
-      return await fn(c.secrets);
+      return await fn(c);
     } catch (err) {
       if (refusesCredentials(err)) this.retire(c);
       throw err;
@@ -98,6 +126,8 @@ export class Connection {
   private destroy(c: Clients): void {
     c.secrets.destroy();
     c.sts?.destroy();
+    for (const kms of c.kms.values()) kms.destroy();
+    c.kms.clear();
     c.users = -1; // never destroyed twice
   }
 
@@ -107,15 +137,16 @@ export class Connection {
     const common = { region: spec.region, endpoint: spec.endpoint || undefined, timeoutMs: this.o.timeoutMs };
     const redact = base ? [base.accessKeyId, base.secretAccessKey] : [];
     if (!spec.roleArn) {
-      return { secrets: this.o.makeSecretsApi({ ...common, credentials: base }), redact, users: 0, retired: false };
+      const settings = { ...common, credentials: base };
+      return { secrets: this.o.makeSecretsApi(settings), settings, kms: new Map(), redact, users: 0, retired: false };
     }
     const roleArn = spec.roleArn;
     const sts = this.o.makeStsApi({ ...common, credentials: base });
     const retire = () => {
       if (this.current?.sts === sts) this.retire(this.current);
     };
-    const secrets = this.o.makeSecretsApi({ ...common, credentials: () => this.assumeRole(sts, roleArn, redact, retire) });
-    return { secrets, sts, redact, users: 0, retired: false };
+    const settings = { ...common, credentials: () => this.assumeRole(sts, roleArn, redact, retire) };
+    return { secrets: this.o.makeSecretsApi(settings), sts, settings, kms: new Map(), redact, users: 0, retired: false };
   }
 
   /** The role's temporary credentials; the SDK calls this again shortly before they expire. */

@@ -3,9 +3,11 @@
 // EKS pod identity), an optional role assumed through STS, batched reads
 // (BatchGetSecretValue, 20 secrets a call) with in-flight de-duplication, a per-source
 // concurrency limit and token bucket, and retries with jittered backoff on throttling.
+// The same credentials serve KMS for envelope mode (keyEncrypter).
 // This file wires the pieces into the ProviderFactory the registry knows; only client.ts
 // talks to the SDK.
 import type { AnySource, AwsProviderSpec } from '../../api/types.js';
+import { awsKms } from '../../crypto/aws-kms.js';
 import { InvalidSpecError } from '../../errors.js';
 import { realClock, type Clock } from '../../runtime/clock.js';
 import type { TransportOptions } from '../insecure-http.js';
@@ -93,6 +95,7 @@ export function createAwsProviderFactory(opts: AwsFactoryOptions = {}): Provider
         onCall: deps.onCall,
         makeSecretsApi: (o) => (opts.wrapSecretsApi ?? ((a) => a))(createSecretsApi(o)),
         makeStsApi: (o) => (opts.wrapStsApi ?? ((a) => a))(createStsApi(o)),
+        makeKms: awsKms,
       });
       const gate = new CallGate({
         source: name,

@@ -3,8 +3,13 @@
 // and the value is the SecretString as-is, a property of its JSON, or the SecretBinary
 // bytes. The version id reported for status is the secret's VersionId. One instance
 // serves one source (the registry caches it per uid and generation), which is what lets
-// it batch and de-duplicate reads across SecretSyncs.
+// it batch and de-duplicate reads across SecretSyncs. keyEncrypter hands out the KMS key
+// of envelope mode with the same credentials; its calls are rare (one data key per
+// version, a re-wrap when the key moves), so they skip the batcher and the gate and fail
+// fast: the reconcile retries them with its own backoff.
 import type { RemoteRef } from '../../api/types.js';
+import type { KeyContext, KeyEncrypter } from '../../crypto/key-encrypter.js';
+import { InvalidSpecError } from '../../errors.js';
 import type { RemoteMap, RemoteValue, SecretProvider } from '../provider.js';
 import type { CallGate } from './call-gate.js';
 import type { SecretValue } from './client.js';
@@ -34,6 +39,28 @@ export class AwsProvider implements SecretProvider {
   async getSecretMap(ref: { path: string; version?: string }): Promise<RemoteMap> {
     const secret = await this.read(ref.path, ref.version);
     return remoteMap(secret, this.what(ref.path, ref.version));
+  }
+
+  /** KMS with this source's region, endpoint and credentials; `{mount, key}` (Transit) is not an AWS key. */
+  keyEncrypter(kek: { mount: string; key: string } | { keyId: string }): KeyEncrypter {
+    if (!('keyId' in kek)) {
+      throw new InvalidSpecError(
+        `${this.p.source} is an AWS source: it serves kek.awsKms (a keyId), not a Transit mount and key; ` +
+          'use kek.awsKms with this source, or kek.vaultTransit with a vault source',
+      );
+    }
+    const keyId = kek.keyId.trim();
+    if (!keyId) throw new InvalidSpecError(`${this.p.source}: kek.awsKms.keyId is empty: name a KMS key id, key ARN or alias (alias/secretsync)`);
+    const use = <T>(fn: (kms: KeyEncrypter) => Promise<T>): Promise<T> => {
+      if (this.closing) return Promise.reject(this.p.gate.closedError());
+      return this.p.connection.useKms(keyId, fn);
+    };
+    return {
+      generateDataKey: (ctx: KeyContext) => use((k) => k.generateDataKey(ctx)),
+      decrypt: (wrapped: string, ctx: KeyContext) => use((k) => k.decrypt(wrapped, ctx)),
+      rewrap: (wrapped: string, ctx: KeyContext) => use((k) => k.rewrap(wrapped, ctx)),
+      currentVersion: () => use((k) => k.currentVersion()),
+    };
   }
 
   /** Fails reads not yet sent, stops waits and backoffs, destroys the SDK clients. Idempotent. */

@@ -2,14 +2,16 @@
 // turns the data map into the bytes the contract asks for. A 403 is either a token Vault
 // no longer honours (then: a fresh login and one retry) or a path the token's policy
 // denies (then: that read fails, and the token every other sync uses stays); token-check.ts
-// tells them apart.
+// tells them apart. Transit calls (keyEncrypter) use the same session and the same rule.
 import type { RemoteRef } from '../../api/types.js';
-import { KeyNotFoundError, SourceAuthError } from '../../errors.js';
+import type { KeyEncrypter } from '../../crypto/key-encrypter.js';
+import { vaultTransit } from '../../crypto/vault-transit.js';
+import { InvalidSpecError, KeyNotFoundError, SourceAuthError } from '../../errors.js';
 import { encodeMap, encodeValue, lookupProperty } from '../property.js';
 import type { RemoteMap, RemoteValue, SecretProvider } from '../provider.js';
 import type { Authenticator } from './auth.js';
 import type { VaultHttp } from './client.js';
-import { statusOf, toVaultError, type VaultOperation } from './errors.js';
+import { statusOf, toVaultError, type TransitOperation, type VaultOperation } from './errors.js';
 import { kvReadPath, parseKvAnswer, type KvSecret, type KvSettings } from './kv.js';
 import { TokenCheck } from './token-check.js';
 import { TokenSession } from './token-session.js';
@@ -59,6 +61,25 @@ export class VaultProvider implements SecretProvider {
     return { values: encodeMap(secret.data), version: secret.version };
   }
 
+  /** Transit with this source's token session; `{keyId}` (KMS) is not a Vault key. */
+  keyEncrypter(kek: { mount: string; key: string } | { keyId: string }): KeyEncrypter {
+    if (!('mount' in kek)) {
+      throw new InvalidSpecError(
+        `${this.o.source} is a Vault source: it serves kek.vaultTransit (mount and key), not a KMS keyId; ` +
+          'use kek.vaultTransit with this source, or kek.awsKms with an aws source',
+      );
+    }
+    return vaultTransit({
+      http: this.transitHttp,
+      token: () => this.session.token(),
+      mount: kek.mount,
+      key: kek.key,
+      onCall: (operation, result) => this.o.onCall?.(operation as TransitOperation, result),
+      source: this.o.source,
+      host: this.o.host,
+    });
+  }
+
   close(): Promise<void> {
     this.tokens.clear();
     return this.session.close();
@@ -93,6 +114,27 @@ export class VaultProvider implements SecretProvider {
       `${this.o.source}: Vault denied reading "${path}" with a valid token: the policy of ${this.o.auth.identity} ` +
         `does not allow read on "${policyPath}". Grant it in that Vault policy: path "${policyPath}" { capabilities = ["read"] }`,
     );
+  }
+
+  /**
+   * The HTTP client of Transit calls: a 403 on a token Vault no longer honours (expired,
+   * revoked) is retried once with a fresh login, as reads are; a 403 on a valid token is
+   * the policy's answer and reaches the caller as is.
+   */
+  private readonly transitHttp: VaultHttp = {
+    read: (path, token) => this.retryStaleToken(token, (t) => this.o.http.read(path, t)),
+    write: (path, body, token) =>
+      token === undefined ? this.o.http.write(path, body) : this.retryStaleToken(token, (t) => this.o.http.write(path, body, t)),
+  };
+
+  private async retryStaleToken(token: string, send: (token: string) => Promise<unknown>): Promise<unknown> {
+    try {
+      return await send(token);
+    } catch (err) {
+      if (statusOf(err) !== 403 || (await this.tokens.isValid(token))) throw err;
+    }
+    await this.session.invalidate(token);
+    return send(await this.session.token());
   }
 
   private async get(apiPath: string, token: string): Promise<unknown> {

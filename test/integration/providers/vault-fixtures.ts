@@ -39,6 +39,16 @@ export async function ensureKvV1(mount = KV1_MOUNT): Promise<void> {
   });
 }
 
+/** A Transit engine at `mount` (enabled once; concurrent runs may race to enable it). */
+export async function ensureTransit(mount: string): Promise<void> {
+  const mounts = (await root.read('sys/mounts')) as { data?: Record<string, unknown> } & Record<string, unknown>;
+  if (`${mount}/` in (mounts.data ?? mounts)) return;
+  await root.write(`sys/mounts/${mount}`, { type: 'transit' }).catch(async (err: unknown) => {
+    const again = (await root.read('sys/mounts')) as { data?: Record<string, unknown> };
+    if (!(`${mount}/` in (again.data ?? {}))) throw err;
+  });
+}
+
 export async function ensureAuth(type: string, mount = type): Promise<void> {
   const auths = (await root.read('sys/auth')) as { data?: Record<string, unknown> };
   if (`${mount}/` in (auths.data ?? {})) return;
