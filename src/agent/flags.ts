@@ -63,7 +63,7 @@ Flags:
                            (AWS credentials: the SDK default chain, i.e. the pod's identity)
   --interval DURATION      watch: re-read the Secret this often as a safety net besides the watch,
                            and the only way to follow it when the service account may not
-                           list/watch it; default ${DEFAULT_INTERVAL}, at least 1s
+                           watch it; default ${DEFAULT_INTERVAL}, at least 1s
   --insecure-allow-http    accept http:// Vault addresses and AWS endpoints (development stacks only:
                            the service-account token and the data key then travel unencrypted)
   --log-level LEVEL        trace, debug, info, warn, error; default info

@@ -130,7 +130,10 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
     await follow({
       syncs: opts.syncs,
       deliverer,
-      listWatch: (s) => kube.secretListWatch(namespace, s.secret),
+      watch: {
+        listWatch: (s) => kube.secretListWatch(namespace, s.secret),
+        mayWatch: (s) => kube.mayWatchSecret(namespace, s.secret),
+      },
       intervalMs: opts.intervalMs,
       delivered,
       signal: stop.signal,

@@ -3,10 +3,10 @@
 // events and the --interval timer only wake a per-sync worker, which re-reads the Secret
 // and compares fingerprints, so a missed event costs at most one interval and an unchanged
 // Secret costs one GET (no Vault or KMS call, no write). The watch is the runtime's
-// Informer (relist and restart with backoff, watchdog) on a field-selected list+watch;
-// when the service account may only `get` the Secret, the interval alone follows it.
+// Informer (restart with backoff, relist on 410 and when silent, watchdog) on a GET plus a
+// field-selected watch (the operator grants get and watch on the one Secret); when the
+// service account may only `get` it, the interval alone follows it.
 // A failed delivery is logged and retried with backoff; the files already there stay.
-import type { KubeReadError } from '../kube/agent-kube.js';
 import type { Logger } from '../observability/logger.js';
 import { backoffMs } from '../runtime/backoff.js';
 import { realClock, type Clock } from '../runtime/clock.js';
@@ -17,11 +17,18 @@ import type { Deliverer } from './deliver.js';
 import { AgentError } from './errors.js';
 import type { SyncTarget } from './flags.js';
 
+export interface WatchSource {
+  /** The Secret as a ListWatch: a GET, then a watch narrowed to it. */
+  listWatch(sync: SyncTarget): ListWatch<KubeSecret>;
+  /** Whether the identity may watch it (else: the interval alone). */
+  mayWatch(sync: SyncTarget): Promise<boolean>;
+}
+
 export interface FollowOptions {
   syncs: SyncTarget[];
   deliverer: Pick<Deliverer, 'prepare' | 'commit'>;
-  /** A list+watch of the sync's Secret; none: the interval only. */
-  listWatch?: (sync: SyncTarget) => ListWatch<KubeSecret>;
+  /** How to watch each sync's Secret; none: the interval only. */
+  watch?: WatchSource;
   intervalMs: number;
   /** What is delivered already (sync name → fingerprint), from the first delivery. */
   delivered: Map<string, string>;
@@ -31,8 +38,6 @@ export interface FollowOptions {
   /** Retry backoff after a failed delivery; capped at the interval. Default 1 s initial. */
   retryInitialMs?: number;
 }
-
-const isForbidden = (err: unknown) => (err as KubeReadError | null)?.status === 403;
 
 class Follower {
   private wake: (() => void) | undefined;
@@ -100,20 +105,16 @@ class Follower {
   }
 }
 
-/** Starts an informer on the sync's Secret unless the service account may not list/watch it. */
-async function startInformer(sync: SyncTarget, lw: ListWatch<KubeSecret>, f: Follower, o: FollowOptions): Promise<Informer<KubeSecret> | undefined> {
-  try {
-    await lw.list();
-  } catch (err) {
-    if (isForbidden(err)) {
-      o.log.info(
-        { sync: sync.name, intervalMs: o.intervalMs },
-        `no list/watch permission on Secret ${sync.secret}: following it by reading it every interval (grant list and watch on it to follow changes at once)`,
-      );
-      return undefined;
-    }
-    // Anything else: the informer retries with backoff.
+/** Starts an informer on the sync's Secret unless the service account may not watch it. */
+async function startInformer(sync: SyncTarget, w: WatchSource, f: Follower, o: FollowOptions): Promise<Informer<KubeSecret> | undefined> {
+  if (!(await w.mayWatch(sync))) {
+    o.log.info(
+      { sync: sync.name, intervalMs: o.intervalMs },
+      `no watch permission on Secret ${sync.secret}: following it by reading it every interval (grant watch on it to follow changes at once)`,
+    );
+    return undefined;
   }
+  const lw = w.listWatch(sync);
   const inf = new Informer<KubeSecret>({
     listWatch: lw,
     clock: o.clock,
@@ -133,9 +134,9 @@ export async function follow(o: FollowOptions): Promise<void> {
   const followers = o.syncs.map((s) => new Follower(s, o, clock));
   const informers: Informer<KubeSecret>[] = [];
   try {
-    if (o.listWatch) {
+    if (o.watch) {
       for (const [i, s] of o.syncs.entries()) {
-        const inf = await startInformer(s, o.listWatch(s), followers[i] as Follower, o);
+        const inf = await startInformer(s, o.watch, followers[i] as Follower, o);
         if (inf) informers.push(inf);
         if (o.signal.aborted) return;
       }

@@ -443,7 +443,7 @@ describe('watch', () => {
 
   test('follows a new version through the watch, in place, after its Vault token was revoked; SIGTERM exits 0', async () => {
     const v1 = { password: fresh('live-v1'), extra: fresh('live-extra') };
-    const s = await envelopeSync('live', v1, ['get', 'list', 'watch']);
+    const s = await envelopeSync('live', v1, ['get', 'watch']); // what the operator's access Role grants
     const dir = outDir();
     const agent = start(['--sync', 'live', ...agentArgs(dir, '--interval', '1h')]);
     await waitFor(dir, 'live', 'password', v1.password, 'version 1 delivered');
@@ -474,7 +474,7 @@ describe('watch', () => {
     const dir = outDir();
     const agent = start(['--sync', 'polled', ...agentArgs(dir, '--interval', '1s')]);
     await waitFor(dir, 'polled', 'password', v1.password, 'version 1 delivered');
-    await eventually(async () => (agent.run.stdout.includes('no list/watch permission') ? true : undefined), { what: 'the poll-only notice' });
+    await eventually(async () => (agent.run.stdout.includes('no watch permission') ? true : undefined), { what: 'the poll-only notice' });
 
     // Version 2 does not open (sealed for another uid): refused, logged, files kept.
     const bad = await vaultVersion({ ...s, uid: 'another-uid' }, 2, { password: fresh('polled-bad') });

@@ -1,6 +1,7 @@
 // The watch loop on the fake clock, with a fake deliverer and ListWatch: the interval
-// re-reads, watch events wake it at once, a 403 on list means polling only, failures are
-// retried with backoff (capped at the interval) and logged once, and abort stops it all.
+// re-reads, watch events wake it at once, no watch permission means polling only, a broken
+// watch restarts while the interval keeps working, failures are retried with backoff
+// (capped at the interval) and logged once, and abort stops it all.
 import type { Prepared } from '../../../src/agent/deliver.js';
 import { AgentCode, AgentError } from '../../../src/agent/errors.js';
 import type { SyncTarget } from '../../../src/agent/flags.js';
@@ -36,6 +37,7 @@ class FakeDeliverer {
 }
 
 class FakeListWatch implements ListWatch<KubeSecret> {
+  mayWatch = true;
   listError: unknown;
   watches: { onEvent: (t: WatchEventType, o: unknown) => void; aborted: boolean }[] = [];
   rv = 1;
@@ -73,7 +75,7 @@ function run(listWatch?: FakeListWatch) {
   return follow({
     syncs: [SYNC],
     deliverer: d,
-    ...(listWatch ? { listWatch: () => listWatch } : {}),
+    ...(listWatch ? { watch: { listWatch: () => listWatch, mayWatch: async () => listWatch.mayWatch } } : {}),
     intervalMs: INTERVAL,
     delivered: new Map([['db', 'v1']]), // what the first delivery wrote
     signal: stop.signal,
@@ -115,16 +117,37 @@ test('with a watch: an event re-delivers at once, long before the interval', asy
   expect(lw.watches[0]?.aborted).toBe(true);
 });
 
-test('a list refused with 403 (get only) means no watch at all, the interval follows the Secret', async () => {
+test('without watch permission (get only): no watch at all, the interval follows the Secret', async () => {
   const lw = new FakeListWatch();
-  lw.listError = new KubeReadError(403, 'HTTP 403: forbidden');
+  lw.mayWatch = false;
   const done = run(lw);
   await clock.advance(10);
   expect(lw.watches).toHaveLength(0);
-  expect(messages().some((m) => m.startsWith('no list/watch permission on Secret db'))).toBe(true);
+  expect(messages().some((m) => m.startsWith('no watch permission on Secret db'))).toBe(true);
   d.version = 2;
   await clock.advance(INTERVAL);
   expect(d.commits).toEqual(['v2']);
+  stop.abort();
+  await done;
+});
+
+test('a watch that fails is restarted with backoff; the interval keeps delivering meanwhile', async () => {
+  const lw = new FakeListWatch();
+  lw.listError = new KubeReadError(undefined, 'the API server at https://k could not be reached: ECONNREFUSED');
+  const done = run(lw);
+  await clock.advance(10);
+  expect(lw.watches).toHaveLength(0);
+  expect(sink.text()).toContain('watch of the Secret interrupted; restarting');
+  d.version = 2;
+  await clock.advance(INTERVAL);
+  expect(d.commits).toEqual(['v2']);
+  lw.listError = undefined;
+  await clock.advance(INTERVAL);
+  expect(lw.watches.length).toBeGreaterThan(0);
+  d.version = 3;
+  lw.modify();
+  await clock.advance(10);
+  expect(d.commits).toEqual(['v2', 'v3']);
   stop.abort();
   await done;
 });
