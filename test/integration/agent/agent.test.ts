@@ -3,17 +3,17 @@
 // "vault" as its projected Vault token), against the real apiserver, OpenBao and moto.
 // The envelope Secrets are built here with src/crypto/envelope.ts around a real SecretSync
 // (its uid is the binding) and data keys minted by Transit / KMS; the operator does not
-// run. Shown: delivery with mode/uid/gid, every refusal (RBAC, Vault login, Transit policy,
-// tampering, copies to another Secret or namespace, a version not held, a KMS context),
-// and watch following new versions in place, surviving a bad version and a revoked Vault
-// token, stopping on SIGTERM. No run prints a value, a data key or a token.
+// run. Shown: delivery (envelope and plain) with mode/uid/gid, every refusal (RBAC, Vault
+// login, Transit policy, tampering, copies to another Secret or namespace, a version not
+// held, a KMS context), and watch following new versions in place, surviving a bad version
+// and a revoked Vault token, stopping on SIGTERM. No run prints a value, a data key or a token.
 import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateKeyCommand, GenerateDataKeyCommand, KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { RbacAuthorizationV1Api, type V1Secret } from '@kubernetes/client-node';
 import { writeAtomically } from '../../../src/agent/atomic-writer.js';
-import { MOUNT_ANNOTATION } from '../../../src/api/delivery.js';
+import { MOUNT_ANNOTATION, VERSION_ANNOTATION } from '../../../src/api/delivery.js';
 import {
   ENVELOPE_SECRET_TYPE,
   encodeEnvelope,
@@ -358,6 +358,33 @@ describe('Vault Transit', () => {
     const dir = outDir();
     expect((await runAgent(app, ['init', '--sync', 'db', '--sync', 'copy', ...agentArgs(dir)])).code).toBe(1);
     expect(() => lstatSync(join(dir, 'db'))).toThrow(/ENOENT/);
+  });
+});
+
+describe('plain mode', () => {
+  test('a plain Secret of the SecretSync is delivered as is; --version must be the one its annotation names', async () => {
+    const name = 'plain-db';
+    const uid = await createSync(ns, name);
+    const value = fresh('plain');
+    await putSecret({
+      metadata: {
+        name,
+        namespace: ns,
+        annotations: { [VERSION_ANNOTATION]: '3', [MOUNT_ANNOTATION]: JSON.stringify({ mode: '0400', uid: 4321 }) },
+        ownerReferences: [{ apiVersion: 'secretsync.io/v1alpha1', kind: 'SecretSync', name, uid, controller: true }],
+      },
+      type: 'Opaque',
+      data: { 'api-key': Buffer.from(value).toString('base64') },
+    });
+    await allowSecret(kc, app, name);
+    const dir = outDir();
+    const run = await runAgent(app, ['init', '--sync', name, '--version', '3', ...agentArgs(dir)]);
+    expect([run.code, run.stderr]).toEqual([0, '']);
+    expect(read(dir, name, 'api-key')).toBe(value);
+    const st = statSync(join(dir, name, 'api-key'));
+    expect([st.mode & 0o777, st.uid, st.gid]).toEqual([0o400, 4321, 0]);
+    const line = refusalLine(await runAgent(app, ['init', '--sync', name, '--version', '2', ...agentArgs(outDir())]));
+    expect(line).toContain(`does not hold version 2 of SecretSync ${name} (it holds version 3 only)`);
   });
 });
 
