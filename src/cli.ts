@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // `secretsync <command>`: the entrypoint of the npm package and the container image.
+import { AGENT_HELP, parseAgentFlags } from './agent/index.js';
 import { renderCrds } from './api/crds.js';
 import { OPERATOR_HELP, UsageError, parseOperatorFlags } from './flags.js';
 
@@ -7,6 +8,7 @@ const HELP = `Usage: secretsync <command> [flags]
 
 Commands:
   operator   run the controller (see: secretsync operator --help)
+  agent      deliver SecretSyncs into a pod as files: agent init | agent watch (see: secretsync agent --help)
   crds       print the CustomResourceDefinitions (kubectl apply -f - to install them)
   help       show this help
 `;
@@ -22,6 +24,15 @@ async function main(argv: string[]): Promise<number> {
       }
       const { runOperator } = await import('./main.js');
       return runOperator(opts);
+    }
+    case 'agent': {
+      const opts = parseAgentFlags(rest);
+      if (opts === 'help') {
+        process.stdout.write(AGENT_HELP);
+        return 0;
+      }
+      const { runAgent } = await import('./agent/run.js');
+      return runAgent(opts);
     }
     case 'crds':
       process.stdout.write(renderCrds().map((c) => c.yaml).join('---\n'));
@@ -43,7 +54,8 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof UsageError) {
-      process.stderr.write(`secretsync: ${err.message}\n\n${HELP}`);
+      const help = process.argv[2] === 'agent' ? AGENT_HELP : HELP;
+      process.stderr.write(`secretsync: ${err.message}\n\n${help}`);
       process.exitCode = 2;
     } else {
       process.stderr.write(`secretsync: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,0 +1,138 @@
+// One delivery of one --sync: read the target Secret with the pod's identity, decide what
+// it means (plan.ts), turn it into files (plain: the data; envelope: unwrap the data key,
+// open every value, all or nothing) and write them atomically. Reading and opening are
+// split from writing so `init` can refuse before anything is written, for every --sync.
+import { join } from 'node:path';
+import { EnvelopeError, open } from '../crypto/envelope.js';
+import type { AgentKube } from '../kube/agent-kube.js';
+import { KubeReadError } from '../kube/agent-kube.js';
+import type { Logger } from '../observability/logger.js';
+import type { KubeSecret } from '../secretsync/ports.js';
+import { writeAtomically, type FileOwnership } from './atomic-writer.js';
+import { AgentCode, AgentError } from './errors.js';
+import type { SyncTarget } from './flags.js';
+import type { KeyAccess } from './key-access.js';
+import { envelopeRefusal, planDelivery, type DeliveryRequest } from './plan.js';
+
+/** Files ready to write, and what they are. */
+export interface Prepared {
+  sync: SyncTarget;
+  version: number | undefined;
+  mode: 'plain' | 'envelope';
+  fingerprint: string;
+  files: Record<string, Buffer>;
+  ownership: FileOwnership;
+}
+
+export interface DelivererOptions {
+  kube: Pick<AgentKube, 'readSecret'>;
+  keys: Pick<KeyAccess, 'unwrap'>;
+  namespace: string;
+  dir: string;
+  version?: number;
+  log: Logger;
+  write?: typeof writeAtomically;
+}
+
+/** The user the API server named in a 403 (`system:serviceaccount:ns:sa` → `service account ns/sa`). */
+export function forbiddenSubject(message: string): string | undefined {
+  const user = /User "([^"]+)"/.exec(message)?.[1];
+  if (!user) return undefined;
+  const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(user);
+  return sa ? `service account ${sa[1]}/${sa[2]}` : `user "${user}"`;
+}
+
+/** A failed read of the target Secret as the agent's refusal. */
+export function readFailure(err: unknown, r: DeliveryRequest): AgentError {
+  if (!(err instanceof KubeReadError)) {
+    return new AgentError(AgentCode.KubeUnavailable, `reading Secret ${r.namespace}/${r.secret} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  switch (err.status) {
+    case 403:
+      return new AgentError(
+        AgentCode.SecretForbidden,
+        `${forbiddenSubject(err.message) ?? "the pod's service account"} may not read Secret ${r.secret} in namespace ${r.namespace}: ` +
+          `add it to spec.access.serviceAccounts of SecretSync ${r.sync}`,
+      );
+    case 401:
+      return new AgentError(
+        AgentCode.Config,
+        `the API server did not accept the agent's credentials (HTTP 401): check the pod's service-account token (automountServiceAccountToken) or $KUBECONFIG`,
+      );
+    case 404:
+      return new AgentError(
+        AgentCode.SecretNotFound,
+        `Secret ${r.namespace}/${r.secret} does not exist: check that SecretSync ${r.sync} is Ready (kubectl -n ${r.namespace} get secretsync ${r.sync}) ` +
+          `and that --sync ${r.sync}=SECRET names its target Secret`,
+      );
+    default:
+      return new AgentError(AgentCode.KubeUnavailable, `reading Secret ${r.namespace}/${r.secret} failed: ${err.message}; will retry`);
+  }
+}
+
+export class Deliverer {
+  private readonly write: typeof writeAtomically;
+
+  constructor(private readonly o: DelivererOptions) {
+    this.write = o.write ?? writeAtomically;
+  }
+
+  private request(sync: SyncTarget): DeliveryRequest {
+    return { namespace: this.o.namespace, sync: sync.name, secret: sync.secret, ...(this.o.version !== undefined ? { version: this.o.version } : {}) };
+  }
+
+  async read(sync: SyncTarget): Promise<KubeSecret> {
+    try {
+      return await this.o.kube.readSecret(this.o.namespace, sync.secret);
+    } catch (err) {
+      throw readFailure(err, this.request(sync));
+    }
+  }
+
+  /**
+   * Reads and opens everything for `sync`; undefined when its fingerprint equals `unchanged`
+   * (nothing to do, and no call to Vault or KMS). Throws AgentError; never writes.
+   */
+  async prepare(sync: SyncTarget, unchanged?: string): Promise<Prepared | undefined> {
+    const r = this.request(sync);
+    const plan = planDelivery(await this.read(sync), r);
+    if (plan.fingerprint === unchanged) return undefined;
+    const base = { sync, version: plan.version, mode: plan.mode, fingerprint: plan.fingerprint, ownership: plan.ownership };
+    if (plan.mode === 'plain') return { ...base, files: plan.files };
+    const dataKey = await this.o.keys.unwrap(plan.entry, plan.context);
+    try {
+      return { ...base, files: open(dataKey, plan.binding, plan.entry.values) };
+    } catch (err) {
+      if (err instanceof EnvelopeError) throw envelopeRefusal(r, err);
+      throw err;
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+
+  /** Writes prepared files into <dir>/<NAME>, then wipes them from memory. */
+  async commit(p: Prepared): Promise<void> {
+    const directory = join(this.o.dir, p.sync.name);
+    try {
+      const res = await this.write(directory, p.files, p.ownership);
+      this.o.log.info(
+        {
+          sync: p.sync.name,
+          targetSecret: p.sync.secret,
+          namespace: this.o.namespace,
+          version: p.version,
+          mode: p.mode,
+          keys: res.keys,
+          removedKeys: res.removed,
+          directory,
+          fileMode: `0${p.ownership.mode.toString(8)}`,
+          ...(p.ownership.uid !== undefined ? { uid: p.ownership.uid } : {}),
+          ...(p.ownership.gid !== undefined ? { gid: p.ownership.gid } : {}),
+        },
+        'delivered',
+      );
+    } finally {
+      for (const b of Object.values(p.files)) b.fill(0);
+    }
+  }
+}

@@ -1,0 +1,139 @@
+// What a target Secret means for one --sync, decided from the Secret alone (pure): is it
+// controlled by that SecretSync (whose uid the ciphertexts are bound to), which version to
+// deliver, and in plain mode the files themselves; in envelope mode the version entry to
+// unwrap and open. Every refusal is an AgentError whose line says what to do.
+import { GROUP } from '../api/types.js';
+import { DEFAULT_FILE_MODE, MOUNT_ANNOTATION, VERSION_ANNOTATION, parseMountAnnotation } from '../api/delivery.js';
+import {
+  ENVELOPE_SECRET_TYPE,
+  EnvelopeError,
+  decodeEnvelope,
+  pickVersion,
+  type Binding,
+  type VersionEnvelope,
+} from '../crypto/envelope.js';
+import type { KeyContext } from '../crypto/key-encrypter.js';
+import type { KubeSecret } from '../secretsync/ports.js';
+import type { FileOwnership } from './atomic-writer.js';
+import { AgentCode, AgentError } from './errors.js';
+
+export interface DeliveryRequest {
+  /** The pod's namespace (the SecretSync's and the Secret's). */
+  namespace: string;
+  /** The SecretSync name (--sync NAME). */
+  sync: string;
+  /** The target Secret (--sync NAME=SECRET). */
+  secret: string;
+  /** --version, if pinned. */
+  version?: number;
+}
+
+interface Common {
+  /** The version delivered (undefined only for a plain Secret without the version annotation). */
+  version: number | undefined;
+  ownership: FileOwnership;
+  /**
+   * What the delivered files are a function of (the selected ciphertexts or the Secret's
+   * resourceVersion, and the mount annotation): the watch re-delivers only when it changes.
+   */
+  fingerprint: string;
+}
+
+export type Delivery =
+  | (Common & { mode: 'plain'; files: Record<string, Buffer> })
+  | (Common & { mode: 'envelope'; version: number; entry: VersionEnvelope; binding: Binding; context: KeyContext });
+
+const where = (r: DeliveryRequest) => `Secret ${r.namespace}/${r.secret}`;
+
+/** The uid of SecretSync `r.sync` when it is the Secret's controller; refuses otherwise. */
+export function controllerUid(secret: KubeSecret, r: DeliveryRequest): string {
+  const ctl = (secret.metadata.ownerReferences ?? []).find((o) => o.controller === true);
+  const ours = ctl && ctl.kind === 'SecretSync' && ctl.apiVersion.split('/')[0] === GROUP && ctl.name === r.sync && ctl.uid;
+  if (ours) return ctl.uid;
+  const actual = ctl ? `its controller is ${ctl.kind} ${ctl.name}` : 'it has no controller';
+  throw new AgentError(
+    AgentCode.NotControlled,
+    `${where(r)} is not controlled by SecretSync ${r.namespace}/${r.sync} (${actual}): ` +
+      `only a Secret the operator writes for that SecretSync is delivered; check --sync ${r.sync}=SECRET, and do not copy Secrets between SecretSyncs`,
+  );
+}
+
+export function ownershipOf(secret: KubeSecret, r: DeliveryRequest): FileOwnership {
+  let m;
+  try {
+    m = parseMountAnnotation(secret.metadata.annotations?.[MOUNT_ANNOTATION]);
+  } catch (err) {
+    throw new AgentError(
+      AgentCode.InvalidContent,
+      `${where(r)}: annotation ${MOUNT_ANNOTATION} is malformed (${(err as Error).message.slice(0, 120)}): fix spec.mount of SecretSync ${r.sync}`,
+    );
+  }
+  return { mode: parseInt(m.mode ?? DEFAULT_FILE_MODE, 8), ...(m.uid !== undefined ? { uid: m.uid } : {}), ...(m.gid !== undefined ? { gid: m.gid } : {}) };
+}
+
+function versionNotHeld(r: DeliveryRequest, held: string): AgentError {
+  return new AgentError(
+    AgentCode.VersionNotHeld,
+    `${where(r)} does not hold version ${r.version} of SecretSync ${r.sync} (it holds ${held}): ` +
+      'the version this pod was pinned to is gone; restart the pod to receive the current version',
+  );
+}
+
+function plainDelivery(secret: KubeSecret, r: DeliveryRequest, ownership: FileOwnership, mountText: string): Delivery {
+  const text = secret.metadata.annotations?.[VERSION_ANNOTATION];
+  const held = text !== undefined && /^[0-9]+$/.test(text) ? Number(text) : undefined;
+  if (r.version !== undefined && r.version !== held) {
+    throw versionNotHeld(r, held === undefined ? `no ${VERSION_ANNOTATION} annotation` : `version ${held} only`);
+  }
+  const files: Record<string, Buffer> = {};
+  for (const [k, v] of Object.entries(secret.data ?? {})) files[k] = Buffer.from(v, 'base64');
+  return {
+    mode: 'plain',
+    version: held,
+    files,
+    ownership,
+    fingerprint: `plain\0${secret.metadata.uid ?? ''}\0${secret.metadata.resourceVersion ?? ''}\0${mountText}`,
+  };
+}
+
+function envelopeDelivery(secret: KubeSecret, r: DeliveryRequest, uid: string, ownership: FileOwnership, mountText: string): Delivery {
+  let entry: VersionEnvelope;
+  try {
+    const envelope = decodeEnvelope(secret.data);
+    if (r.version !== undefined && r.version !== envelope.current.version && r.version !== envelope.previous?.version) {
+      const held = [envelope.current.version, envelope.previous?.version].filter((x) => x !== undefined).join(' and ');
+      throw versionNotHeld(r, `version ${held}`);
+    }
+    entry = pickVersion(envelope, r.version);
+  } catch (err) {
+    if (err instanceof EnvelopeError) throw envelopeRefusal(r, err);
+    throw err;
+  }
+  return {
+    mode: 'envelope',
+    version: entry.version,
+    entry,
+    binding: { namespace: r.namespace, secretsync: r.sync, uid, version: entry.version },
+    context: { namespace: r.namespace, secretsync: r.sync },
+    ownership,
+    fingerprint: `envelope\0${uid}\0${JSON.stringify(entry)}\0${mountText}`,
+  };
+}
+
+/** The refusal for an envelope that is malformed or does not open. */
+export function envelopeRefusal(r: DeliveryRequest, err: EnvelopeError): AgentError {
+  return new AgentError(
+    AgentCode.Envelope,
+    `${where(r)} cannot be delivered: ${err.message}. Nothing was written; if the Secret was edited or copied, ` +
+      `delete it so the operator writes it again for SecretSync ${r.sync}`,
+  );
+}
+
+/** Decides the delivery of `secret` for `r`; throws AgentError when it must be refused. */
+export function planDelivery(secret: KubeSecret, r: DeliveryRequest): Delivery {
+  const uid = controllerUid(secret, r);
+  const ownership = ownershipOf(secret, r);
+  const mountText = secret.metadata.annotations?.[MOUNT_ANNOTATION] ?? '';
+  if (secret.type === ENVELOPE_SECRET_TYPE) return envelopeDelivery(secret, r, uid, ownership, mountText);
+  return plainDelivery(secret, r, ownership, mountText);
+}
