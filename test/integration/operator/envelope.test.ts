@@ -5,9 +5,13 @@
 // one data key per version (quiet refreshes call no key service), KEK rotation re-wraps
 // without a new version, and failures that keep the Secret.
 import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
-import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions } from '@kubernetes/client-node';
 import { parseSamples, sumBy } from '../../../bench/prom.js';
 import type { SecretSync } from '../../../src/api/types.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { agentIdentity, agentOutputs, runAgent, startAgent, type AgentIdentity } from '../../helpers/agent.js';
 import { keysData, keysRef } from '../../helpers/aws.js';
 import { canary, leaksIn } from '../../helpers/canary.js';
 import { entriesByDoc, kmsContextByDoc, openByDoc, type DocSecret } from '../../helpers/envelope-by-doc.js';
@@ -35,8 +39,9 @@ let rotOp: RunningOperator;
 let kmsAlias = '';
 let opToken = '';
 
+const authMount = `kubernetes-${id}`;
 const transitKek = (extra: Record<string, unknown> = {}) => ({
-  encryption: { kek: { vaultTransit: { sourceRef: { name: 'vault' }, mount: transit, key: 'secretsync', agentAuth: { kubernetes: { role: 'app' } }, ...extra } } },
+  encryption: { kek: { vaultTransit: { sourceRef: { name: 'vault' }, mount: transit, key: 'secretsync', agentAuth: { kubernetes: { mount: authMount, role: 'app' } }, ...extra } } },
 });
 const sync = (namespace: string, name: string, spec: Record<string, unknown>) => ({
   kind: 'SecretSync',
@@ -111,7 +116,7 @@ test('Transit: the Secret holds only ciphertext; decoded by the document it open
 
   const e = entriesByDoc(s);
   expect(e.format).toBe('secretsync.io/envelope/v1');
-  expect(e.current.kek).toMatchObject({ type: 'vault-transit', address: vaultAddr, mount: transit, key: 'secretsync', version: '1', agentAuth: { mount: 'kubernetes', role: 'app' } });
+  expect(e.current.kek).toMatchObject({ type: 'vault-transit', address: vaultAddr, mount: transit, key: 'secretsync', version: '1', agentAuth: { mount: authMount, role: 'app' } });
   expect(e.current.wrappedKey.startsWith('vault:v1:')).toBe(true);
   const values = openByDoc(s, 'db', e.current, await transitDecrypt(e.current.wrappedKey));
   expect(values.password?.toString('utf8') === CANARY).toBe(true);
@@ -135,7 +140,7 @@ test('spec.access: a Role and RoleBinding grant get/watch on exactly that Secret
 });
 
 test('AWS KMS: alias as keyId, keyId in status is the key ARN, decoded by the document with the encryption context', async () => {
-  await apply(custom, sync(ns, 'kms-db', { target: { encryption: { kek: { awsKms: { sourceRef: { name: 'aws' }, keyId: kmsAlias } } } } }));
+  await apply(custom, sync(ns, 'kms-db', { target: { encryption: { kek: { awsKms: { sourceRef: { name: 'aws' }, keyId: kmsAlias } } } }, access: { serviceAccounts: ['app'] } }));
   const ss = await waitReady(custom, ns, 'kms-db', 'True');
   expect(ss.status?.keyId).toMatch(/^aws-kms:arn:aws:kms:[^:]+:\d+:key\/[-0-9a-f]+$/);
   const s = await readSecret(ns, 'kms-db');
@@ -226,8 +231,12 @@ test('a KEK source that is missing, or a Transit key that does not exist: Ready=
   expect(readyCondition(a)).toMatchObject({ reason: 'SourceRefNotFound', message: expect.stringContaining('spec.target.encryption.kek.vaultTransit.sourceRef') });
 
   const before = await readSecret(ns, 'db');
-  const dbSpec = (await getSync(custom, ns, 'db')).spec;
-  await apply(custom, { kind: 'SecretSync', metadata: { name: 'db', namespace: ns }, spec: { ...dbSpec, target: transitKek({ key: 'missing-key' }) } });
+  const setKey = (key: string) =>
+    custom.patchNamespacedCustomObject(
+      { group: 'secretsync.io', version: 'v1alpha1', namespace: ns, plural: 'secretsyncs', name: 'db', body: { spec: { target: { encryption: { kek: { vaultTransit: { key } } } } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  await setKey('missing-key');
   const b = await eventually(async () => {
     const x: SecretSync = await getSync(custom, ns, 'db');
     return readyCondition(x)?.status === 'False' && x.status?.observedGeneration === x.metadata.generation ? x : undefined;
@@ -235,8 +244,103 @@ test('a KEK source that is missing, or a Transit key that does not exist: Ready=
   expect(readyCondition(b)?.message).toContain('missing-key');
   const after = await readSecret(ns, 'db');
   expect(after.data).toEqual(before.data);
-  await apply(custom, { kind: 'SecretSync', metadata: { name: 'db', namespace: ns }, spec: dbSpec });
+  await setKey('secretsync');
   await waitReady(custom, ns, 'db', 'True');
+});
+
+describe('the agent opens what the operator wrote, as the pod it runs in', () => {
+  let tmp = '';
+  let app: AgentIdentity;
+  let other: AgentIdentity;
+  const reviewerBinding = `${id}-tokenreview`;
+  const awsEnv = { AWS_REGION: aws.region, AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey };
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'envelope-agent-'));
+    app = await agentIdentity(kc, ns, 'app', tmp);
+    other = await agentIdentity(kc, ns, 'other', tmp);
+    const reviewer = await agentIdentity(kc, ns, 'vault-reviewer', tmp);
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: reviewerBinding },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
+        subjects: [{ kind: 'ServiceAccount', name: 'vault-reviewer', namespace: ns }],
+      },
+    });
+    const cluster = kc.getCurrentCluster();
+    await root.write(`sys/auth/${authMount}`, { type: 'kubernetes' });
+    await root.write(`auth/${authMount}/config`, {
+      kubernetes_host: cluster?.server,
+      kubernetes_ca_cert: Buffer.from(cluster?.caData ?? '', 'base64').toString('utf8'),
+      token_reviewer_jwt: reviewer.tokens[0],
+      disable_local_ca_jwt: true,
+    });
+    // The pods' policy as README gives it: decrypt only.
+    await root.write(`sys/policy/${id}-pods`, { policy: `path "${transit}/decrypt/secretsync" { capabilities = ["update"] }` });
+    await root.write(`auth/${authMount}/role/app`, {
+      bound_service_account_names: ['app', 'other'],
+      bound_service_account_namespaces: [ns],
+      audience: 'vault',
+      token_policies: [`${id}-pods`],
+      token_ttl: '10m',
+    });
+  });
+
+  afterAll(async () => {
+    await rbac.deleteClusterRoleBinding({ name: reviewerBinding }).catch(() => undefined);
+    await root.delete(`sys/auth/${authMount}`).catch(() => undefined);
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('Transit: an account in spec.access gets the files with spec.mount; one outside it is refused by RBAC', async () => {
+    await waitReady(custom, ns, 'db', 'True');
+    const dir = mkdtempSync(join(tmp, 'out-'));
+    const ok = await runAgent(app, ['init', '--sync', 'db', '--dir', dir, '--namespace', ns, '--insecure-allow-http']);
+    expect(ok.code).toBe(0);
+    const file = join(dir, 'db', 'password');
+    expect(readFileSync(file, 'utf8') === CANARY).toBe(true);
+    const st = statSync(file);
+    expect([st.mode & 0o777, st.uid, st.gid]).toEqual([0o440, 1000, 2000]);
+    const refused = await runAgent(other, ['init', '--sync', 'db', '--dir', mkdtempSync(join(tmp, 'out-')), '--namespace', ns, '--insecure-allow-http']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('may not read Secret db');
+    expect(refused.stderr).toContain('spec.access.serviceAccounts');
+  });
+
+  test('KMS: the agent unwraps with its own AWS identity', async () => {
+    await waitReady(custom, ns, 'kms-db', 'True');
+    const dir = mkdtempSync(join(tmp, 'out-'));
+    const ok = await runAgent(app, ['init', '--sync', 'kms-db', '--dir', dir, '--namespace', ns, '--insecure-allow-http'], awsEnv);
+    expect(ok.code).toBe(0);
+    expect(readFileSync(join(dir, 'kms-db', 'password'), 'utf8') === CANARY).toBe(true);
+  });
+
+  test('watch follows a new version in place; the old version stays available to pinned pods', async () => {
+    await kvPut(`${id}/agent`, { password: 'agent-one' });
+    await apply(custom, sync(ns, 'agent-db', { data: [{ key: 'password', remoteRef: { path: `${id}/agent`, property: 'password' } }], refresh: { interval: '10s' }, target: transitKek(), access: { serviceAccounts: ['app'] } }));
+    await waitReady(custom, ns, 'agent-db', 'True');
+    const dir = mkdtempSync(join(tmp, 'out-'));
+    const w = startAgent(app, ['watch', '--sync', 'agent-db', '--dir', dir, '--namespace', ns, '--insecure-allow-http']);
+    try {
+      const file = join(dir, 'agent-db', 'password');
+      await eventually(async () => (existsSync(file) && readFileSync(file, 'utf8') === 'agent-one' ? true : undefined), { what: 'first delivery' });
+      await kvPut(`${id}/agent`, { password: 'agent-two' });
+      await eventually(async () => (readFileSync(file, 'utf8') === 'agent-two' ? true : undefined), { timeoutMs: 45_000, what: 'version 2 delivered in place' });
+      expect((await getSync(custom, ns, 'agent-db')).status?.version).toBe(2);
+    } finally {
+      expect((await w.stop()).code).toBe(0);
+    }
+    const pinned = mkdtempSync(join(tmp, 'out-'));
+    const old = await runAgent(app, ['init', '--sync', 'agent-db', '--version', '1', '--dir', pinned, '--namespace', ns, '--insecure-allow-http']);
+    expect(old.code).toBe(0);
+    expect(readFileSync(join(pinned, 'agent-db', 'password'), 'utf8')).toBe('agent-one');
+  }, 90_000);
+
+  test('no agent output holds a value or a token', () => {
+    const all = agentOutputs.map((r) => `${r.stdout}\n${r.stderr}`).join('\n');
+    expect(leaksIn(all, CANARY)).toEqual([]);
+    for (const t of [...app.tokens, ...other.tokens]) expect(all.includes(t)).toBe(false);
+  });
 });
 
 test('no plaintext in events, status, operator logs or metrics', async () => {
