@@ -402,6 +402,34 @@ describe('envelope mode', () => {
     expect((await opened(w)).password?.toString()).toBe('one');
   });
 
+  test('a restart reads nothing, mints nothing and writes nothing', async () => {
+    const w = world({ password: 'one' }, transit);
+    await w.reconciler.reconcile('ns/db');
+    w.writes.length = 0;
+    w.reads.length = 0;
+    w.kek.calls.length = 0;
+    await w.restart().reconcile('ns/db');
+    expect([w.reads, w.writes, w.kek.calls]).toEqual([[], [], []]);
+  });
+
+  test('plain → envelope and back replace the Secret (its type is immutable), keeping the version', async () => {
+    const w = world({ password: 'one' });
+    await w.reconciler.reconcile('ns/db');
+    w.writes.length = 0;
+    w.setSpec(transit);
+    await w.reconciler.reconcile('ns/db');
+    expect(w.writes.slice(0, 2)).toEqual(['delete', 'create']);
+    expect(w.secrets.get('db')?.type).toBe(ENVELOPE_SECRET_TYPE);
+    expect(w.status()?.version).toBe(1);
+    w.writes.length = 0;
+    w.setSpec({ target: undefined });
+    await w.reconciler.reconcile('ns/db');
+    expect(w.writes.slice(0, 2)).toEqual(['delete', 'create']);
+    expect(w.secrets.get('db')?.type).toBe('Opaque');
+    expect(Buffer.from(w.secrets.get('db')?.data?.password ?? '', 'base64').toString()).toBe('one');
+    expect(w.status()?.keyId).toBeUndefined();
+  });
+
   test('a key service that fails keeps the Secret and says so', async () => {
     const w = world({ password: 'one' }, transit);
     await w.reconciler.reconcile('ns/db');
