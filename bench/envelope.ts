@@ -136,13 +136,13 @@ async function main(): Promise<number> {
 
     say('');
     say(`${n} new SecretSyncs per mode, one OpenBao KV source, operator defaults (--qps 50 --burst 100 --workers 20)`);
-    say(`mode     time to all Ready   key-service calls (initial)                 one quiet interval (${intervalS}s)`);
+    say(`mode     time to all Ready   key-service calls (initial)                          one quiet interval (${intervalS}s)`);
     let ok = true;
     for (const r of results) {
       const mints = (r.keyCalls['transit-datakey'] ?? 0) + (r.keyCalls['kms-generate-data-key'] ?? 0);
       const detail = total(r.keyCalls) === 0 ? '0' : Object.entries(r.keyCalls).map(([k, v]) => `${k} ${v}`).join(', ');
       say(
-        `${r.mode.padEnd(8)} ${`${r.readyS.toFixed(1)} s`.padEnd(19)} ${`${detail}${r.mode === 'plain' ? '' : ` (${(mints / n).toFixed(2)} data keys per sync)`}`.padEnd(43)} ` +
+        `${r.mode.padEnd(8)} ${`${r.readyS.toFixed(1)} s`.padEnd(19)} ${`${detail}${r.mode === 'plain' ? '' : ` (${(mints / n).toFixed(2)} data keys per sync)`}`.padEnd(52)} ` +
           `${r.quietReads} KV reads, ${r.quietKeyCalls} key-service calls, ${r.quietSecretWrites} Secret writes`,
       );
       if (r.mode !== 'plain' && mints > n) ok = false;
