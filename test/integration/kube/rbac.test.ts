@@ -84,7 +84,11 @@ test('test operators run as the service account, allowed exactly the rules', asy
     ['', 'pods', 'list'],
     ['', 'serviceaccounts', 'create'],
     ['apps', 'deployments', 'patch'],
-    ['rbac.authorization.k8s.io', 'rolebindings', 'create'],
+    // spec.access needs Roles and RoleBindings in a namespace; nothing cluster-wide.
+    ['rbac.authorization.k8s.io', 'clusterrolebindings', 'create'],
+    ['rbac.authorization.k8s.io', 'clusterroles', 'create'],
+    ['rbac.authorization.k8s.io', 'roles', 'escalate'],
+    ['rbac.authorization.k8s.io', 'roles', 'bind'],
     ['coordination.k8s.io', 'leases', 'delete'],
   ];
   for (const [g, res, v] of denied) expect([g, res, v, await can(g, res, v, opNs)]).toEqual([g, res, v, false]);
