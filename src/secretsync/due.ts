@@ -12,9 +12,9 @@ import { admitsNamespace } from './access.js';
 import { contentHmac, fromSecretData, hmacKeyIdOf } from './content.js';
 import type { Observed } from './observe.js';
 import { nextRefreshAfter } from './schedule.js';
-import { coordinates, sameKek } from './kek.js';
+import { coordinates } from './kek.js';
 import type { KubeSecret } from './ports.js';
-import { envelopeBody, heldEnvelope, staleVersions } from './sealing.js';
+import { envelopeBody, heldEnvelope, rewrappable, staleVersions } from './sealing.js';
 import { conflictError, desiredSecret, isOwnedBy, plainBody, secretWrite } from './target.js';
 
 export type DueReason =
@@ -118,7 +118,7 @@ export function wantedKek(o: Observed): KekCoordinates | undefined {
 function envelopeDrifted(o: Observed, target: KubeSecret, version: number): boolean {
   const held = heldEnvelope(target, o.hmacKey);
   const kek = wantedKek(o);
-  if (!held || !kek || held.current.version !== version || !sameKek(held.current.kek, kek)) return true;
+  if (!held || !kek || held.current.version !== version || !rewrappable(held.current.kek, kek)) return true;
   return secretWrite(target, desiredSecret(o.ss, envelopeBody(o.ss, held, o.hmacKey))) !== undefined;
 }
 

@@ -130,7 +130,7 @@ export class SecretSyncReconciler {
             if (!v || !action.versions.includes(v.version)) return v;
             const w = await enc.rewrap(v.wrappedKey, ctx);
             this.d.kekVersions?.observe(kek.ref.id, w.kekVersion);
-            return { ...v, wrappedKey: w.wrapped, kek: { ...v.kek, version: w.kekVersion } };
+            return { ...v, wrappedKey: w.wrapped, kek: { ...want, version: w.kekVersion } };
           }),
         );
         const [current, previous] = entries as [VersionEnvelope, VersionEnvelope | undefined];

@@ -62,11 +62,23 @@ export type SealAction =
   /** A data key must be minted for `version` (a new version, or the KEK changed, or the Secret was altered). */
   | { kind: 'mint'; version: number; previous?: VersionEnvelope };
 
-/** Versions of `e` wrapped by this KEK at another version than `latest`. */
+/**
+ * Whether a data key wrapped as `entry` says can be re-wrapped to `kek` by the key service,
+ * without the plaintext leaving it: the same Transit key, or any key of the same KMS
+ * (ReEncrypt moves a data key from one KMS key to another; Transit rewrap stays in its key).
+ */
+export function rewrappable(entry: KekCoordinates, kek: KekCoordinates): boolean {
+  if (sameKek(entry, kek)) return true;
+  return entry.type === 'aws-kms' && kek.type === 'aws-kms' && entry.region === kek.region && (entry.endpoint ?? '') === (kek.endpoint ?? '');
+}
+
+/** Versions of `e` to re-wrap: wrapped by another version of this KEK than `latest`, or by another key of the same KMS. */
 export function staleVersions(e: Envelope, kek: KekCoordinates, latest: string | undefined): number[] {
-  if (latest === undefined) return [];
   return [e.current, e.previous]
-    .filter((v): v is VersionEnvelope => v !== undefined && sameKek(v.kek, kek) && v.kek.version !== latest)
+    .filter(
+      (v): v is VersionEnvelope =>
+        v !== undefined && rewrappable(v.kek, kek) && (!sameKek(v.kek, kek) || (latest !== undefined && v.kek.version !== latest)),
+    )
     .map((v) => v.version);
 }
 
@@ -75,7 +87,7 @@ export function staleVersions(e: Envelope, kek: KekCoordinates, latest: string |
  * spec names (`kek`, its version aside) and the KEK's newest known version.
  */
 export function sealAction(held: Envelope | undefined, version: number, kek: KekCoordinates, latest: string | undefined): SealAction {
-  if (held && held.current.version === version && sameKek(held.current.kek, kek)) {
+  if (held && held.current.version === version && rewrappable(held.current.kek, kek)) {
     const versions = staleVersions(held, kek, latest);
     return versions.length > 0 ? { kind: 'rewrap', envelope: held, versions } : { kind: 'keep', envelope: held };
   }

@@ -4,7 +4,7 @@
 // from docs/envelope-format.md alone. Also: spec.access grants, no plaintext anywhere,
 // one data key per version (quiet refreshes call no key service), KEK rotation re-wraps
 // without a new version, and failures that keep the Secret.
-import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, KMSClient, UpdateAliasCommand } from '@aws-sdk/client-kms';
 import { PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions } from '@kubernetes/client-node';
 import { parseSamples, sumBy } from '../../../bench/prom.js';
 import type { SecretSync } from '../../../src/api/types.js';
@@ -221,6 +221,44 @@ test('rotating the Transit key re-wraps every copy (both versions) with no versi
   const events = await core.listNamespacedEvent({ namespace: rotNs });
   expect(events.items.filter((ev) => ev.reason === 'Rewrapped').map((ev) => ev.involvedObject.name).sort()).toEqual(expect.arrayContaining(names));
 }, 120_000);
+
+test('KMS: an alias moved to another key, then spec keyId edited: re-wrapped with ReEncrypt each time, no new data key, no version bump', async () => {
+  const k1 = (await kms.send(new CreateKeyCommand({ Description: `${id}-1` }))).KeyMetadata;
+  const k2 = (await kms.send(new CreateKeyCommand({ Description: `${id}-2` }))).KeyMetadata;
+  const alias = `alias/${id}-rot`;
+  await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: k1?.KeyId }));
+  await apply(custom, sync(rotNs, 'rot-kms', { target: { encryption: { kek: { awsKms: { sourceRef: { name: 'aws' }, keyId: alias } } } } }));
+  const ready = await waitReady(custom, rotNs, 'rot-kms', 'True');
+  expect(ready.status?.keyId).toBe(`aws-kms:${k1?.Arn}`);
+  const values = entriesByDoc(await readSecret(rotNs, 'rot-kms')).current.values;
+  const mintsBefore = calls(await metrics(rotOp))['kms-generate-data-key'] ?? 0;
+  const opened = async () => {
+    const s = await readSecret(rotNs, 'rot-kms');
+    const e = entriesByDoc(s);
+    const out = await kms.send(new DecryptCommand({ CiphertextBlob: Buffer.from(e.current.wrappedKey, 'base64'), EncryptionContext: kmsContextByDoc(rotNs, 'rot-kms') }));
+    expect(e.current.values).toEqual(values); // the same data key: ciphertext untouched
+    return openByDoc(s, 'rot-kms', e.current, Buffer.from(out.Plaintext as Uint8Array)).password?.toString('utf8');
+  };
+  const keyIdBecomes = (arn: string | undefined) =>
+    eventually(async () => {
+      const x = await getSync(custom, rotNs, 'rot-kms');
+      return x.status?.keyId === `aws-kms:${arn}` ? x : undefined;
+    }, { timeoutMs: 30_000, what: `rot-kms keyId ${arn}` });
+
+  await kms.send(new UpdateAliasCommand({ AliasName: alias, TargetKeyId: k2?.KeyId }));
+  expect((await keyIdBecomes(k2?.Arn)).status?.version).toBe(1);
+  expect(entriesByDoc(await readSecret(rotNs, 'rot-kms')).current.kek.version).toBe(k2?.Arn);
+  expect((await opened()) === CANARY).toBe(true);
+
+  await custom.patchNamespacedCustomObject(
+    { group: 'secretsync.io', version: 'v1alpha1', namespace: rotNs, plural: 'secretsyncs', name: 'rot-kms', body: { spec: { target: { encryption: { kek: { awsKms: { keyId: k1?.KeyId } } } } } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  expect((await keyIdBecomes(k1?.Arn)).status?.version).toBe(1);
+  expect((await opened()) === CANARY).toBe(true);
+  expect((calls(await metrics(rotOp))['kms-generate-data-key'] ?? 0) - mintsBefore).toBe(0);
+  expect(calls(await metrics(rotOp))['kms-re-encrypt'] ?? 0).toBeGreaterThanOrEqual(2);
+}, 90_000);
 
 test('a KEK source that is missing, or a Transit key that does not exist: Ready=False with the fix, the Secret untouched', async () => {
   await apply(custom, sync(ns, 'no-kek-source', { target: { encryption: { kek: { vaultTransit: { sourceRef: { name: 'nope' }, mount: transit, key: 'secretsync', agentAuth: { kubernetes: { role: 'app' } } } } } } }));

@@ -1,0 +1,54 @@
+// What one reconcile does to an envelope (keep, re-wrap, mint), and how the operator
+// recognises an envelope it wrote: pure functions, no key service.
+import { encodeEnvelope, type Envelope, type KekCoordinates, type VersionEnvelope } from '../../../src/crypto/envelope.js';
+import { ENVELOPE_MAC_ANNOTATION, envelopeMac, heldEnvelope, sealAction } from '../../../src/secretsync/sealing.js';
+import { hmacKey } from '../../../src/secretsync/content.js';
+import type { KubeSecret } from '../../../src/secretsync/ports.js';
+
+const transit = (version = '1', key = 'secretsync'): KekCoordinates => ({
+  type: 'vault-transit', address: 'https://v', mount: 'transit', key, version, agentAuth: { mount: 'kubernetes', role: 'app' },
+});
+const kms = (keyId: string, version: string, region = 'eu-west-1'): KekCoordinates => ({ type: 'aws-kms', region, keyId, version });
+const entry = (version: number, kek: KekCoordinates): VersionEnvelope => ({ version, kek, wrappedKey: `w${version}`, values: { a: 'x' } });
+const env = (cur: VersionEnvelope, prev?: VersionEnvelope): Envelope => ({ current: cur, ...(prev ? { previous: prev } : {}) });
+
+test('same version under the same KEK version: keep, whatever the refresh', () => {
+  const e = env(entry(2, transit('1')), entry(1, transit('1')));
+  expect(sealAction(e, 2, transit(''), '1')).toEqual({ kind: 'keep', envelope: e });
+  expect(sealAction(e, 2, transit(''), undefined)).toEqual({ kind: 'keep', envelope: e }); // nothing known newer
+});
+
+test('a newer Transit key version: re-wrap the entries under the old one', () => {
+  const e = env(entry(2, transit('1')), entry(1, transit('2')));
+  expect(sealAction(e, 2, transit(''), '2')).toEqual({ kind: 'rewrap', envelope: e, versions: [2] });
+});
+
+test('a new content version: mint, the held current becomes the previous', () => {
+  const e = env(entry(2, transit('1')), entry(1, transit('1')));
+  expect(sealAction(e, 3, transit(''), '1')).toEqual({ kind: 'mint', version: 3, previous: e.current });
+});
+
+test('another Transit key: mint for the same version (rewrap cannot leave its key); the previous entry keeps its own KEK', () => {
+  const e = env(entry(2, transit('1', 'old')), entry(1, transit('1', 'old')));
+  expect(sealAction(e, 2, transit('', 'new'), undefined)).toEqual({ kind: 'mint', version: 2, previous: e.previous });
+});
+
+test('another KMS key (spec keyId edited) or an alias now naming another key: re-wrap with ReEncrypt, no new data key', () => {
+  const e = env(entry(2, kms('alias/a', 'arn:key/1')), entry(1, kms('alias/a', 'arn:key/1')));
+  expect(sealAction(e, 2, kms('alias/b', ''), undefined)).toEqual({ kind: 'rewrap', envelope: e, versions: [2, 1] });
+  expect(sealAction(e, 2, kms('alias/a', ''), 'arn:key/2')).toEqual({ kind: 'rewrap', envelope: e, versions: [2, 1] });
+  // Another region is another KMS: a fresh data key.
+  expect(sealAction(e, 2, kms('alias/a', '', 'us-east-1'), undefined).kind).toBe('mint');
+});
+
+test('the operator recognises its envelope by the MAC; an edited one is not held', () => {
+  const k = hmacKey(Buffer.alloc(32, 7));
+  const data = encodeEnvelope(env(entry(1, transit('1'))));
+  const s: KubeSecret = { metadata: { name: 'db', namespace: 'ns', annotations: { [ENVELOPE_MAC_ANNOTATION]: envelopeMac(k, data) } }, type: 'secretsync.io/envelope', data };
+  expect(heldEnvelope(s, k)?.current.version).toBe(1);
+  expect(heldEnvelope({ ...s, data: { ...data, current: Buffer.from('2').toString('base64') } }, k)).toBeUndefined();
+  expect(heldEnvelope({ ...s, metadata: { ...s.metadata, annotations: {} } }, k)).toBeUndefined();
+  expect(heldEnvelope({ ...s, type: 'Opaque' }, k)).toBeUndefined();
+  // A MAC under a key the operator no longer has says nothing either way: the structure decides.
+  expect(heldEnvelope(s, hmacKey(Buffer.alloc(32, 8)))?.current.version).toBe(1);
+});
