@@ -119,7 +119,7 @@ function envelopeDrifted(o: Observed, target: KubeSecret, version: number): bool
   const held = heldEnvelope(target, o.hmacKey);
   const kek = wantedKek(o);
   if (!held || !kek || held.current.version !== version || !rewrappable(held.current.kek, kek)) return true;
-  return secretWrite(target, desiredSecret(o.ss, envelopeBody(o.ss, held, o.hmacKey))) !== undefined;
+  return secretWrite(target, desiredSecret(o.ss, envelopeBody(o.ss, held, o.hmacKey, o.ss.status?.contentHmac))) !== undefined;
 }
 
 /** Envelope mode: a data key of the held envelope is wrapped by an older version of its KEK. */

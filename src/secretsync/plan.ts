@@ -125,7 +125,7 @@ export function versionFor(o: Observed, content: Content): { version: number; un
 }
 
 /** Envelope mode: the envelope to store, as the reconciler made it (minted, re-wrapped or kept). */
-export type SealOutcome = { ok: true; envelope: Envelope } | { ok: false; error: unknown };
+export type SealOutcome = { ok: true; envelope: Envelope; contentHmac: string | undefined } | { ok: false; error: unknown };
 
 function planSuccess(o: Observed, due: Due, content: Content, sourceVersions: Record<string, string>, sealed: SealOutcome | undefined): Plan {
   const { ss, now } = o;
@@ -143,7 +143,7 @@ function planSuccess(o: Observed, due: Due, content: Content, sourceVersions: Re
   if (ss.spec.target?.encryption) {
     if (!sealed) return planFailure(o, new Error('envelope mode without an envelope'), memory, forceSyncHandled);
     if (!sealed.ok) return planFailure(o, sealed.error, memory, forceSyncHandled);
-    body = envelopeBody(ss, sealed.envelope, o.hmacKey);
+    body = envelopeBody(ss, sealed.envelope, o.hmacKey, hmac);
     keyId = keyIdOf(sealed.envelope.current.kek);
   } else {
     body = plainBody(ss, content, version);
@@ -184,7 +184,7 @@ function planRewrap(o: Observed, due: Due, sealed: SealOutcome, memory: Memory):
   const { ss, now } = o;
   const st = ss.status ?? {};
   if (!sealed.ok) return planFailure(o, sealed.error, memory, st.forceSyncHandled);
-  const secret = secretWrite(o.target, desiredSecret(ss, envelopeBody(ss, sealed.envelope, o.hmacKey)));
+  const secret = secretWrite(o.target, desiredSecret(ss, envelopeBody(ss, sealed.envelope, o.hmacKey, sealed.contentHmac)));
   const keyId = keyIdOf(sealed.envelope.current.kek);
   const status: SecretSyncStatus = { ...st, keyId, ...(secret ? { lastSyncTime: now.toISOString() } : {}) };
   return {

@@ -18,11 +18,11 @@ import { planSync, versionFor, type ReadOutcome, type SealOutcome } from './plan
 import { seal as sealValues, type VersionEnvelope } from '../crypto/envelope.js';
 import type { KeyEncrypter } from '../crypto/key-encrypter.js';
 import { InvalidSpecError } from '../errors.js';
-import type { Content } from './content.js';
+import { contentHmac, type Content } from './content.js';
 import { wantedKek } from './due.js';
 import { encrypterSpec, keyIdOf, type KekRef } from './kek.js';
 import type { KekVersions } from './kek-versions.js';
-import { heldEnvelope, sealAction } from './sealing.js';
+import { heldContentHmac, heldEnvelope, sealAction } from './sealing.js';
 import type { SyncReader, SyncWriter } from './ports.js';
 
 export interface ProviderSource {
@@ -119,8 +119,10 @@ export class SecretSyncReconciler {
     const kek = o.kek;
     const want = wantedKek(o);
     if (!kek?.source || !want) return { ok: false, error: new InvalidSpecError('spec.target.encryption.kek cannot be resolved') };
-    const action = sealAction(heldEnvelope(o.target, o.hmacKey), version, want, kek.latest);
-    if (action.kind === 'keep') return { ok: true, envelope: action.envelope };
+    const held = heldContentHmac(o.target);
+    const hmac = content ? contentHmac(o.hmacKey, content) : held;
+    const action = sealAction(heldEnvelope(o.target, o.hmacKey), held !== undefined && held === hmac, version, want, kek.latest);
+    if (action.kind === 'keep') return { ok: true, envelope: action.envelope, contentHmac: hmac };
     const ctx = { namespace: o.ss.metadata.namespace ?? '', secretsync: o.ss.metadata.name };
     try {
       const enc = this.keyEncrypter(kek.source, kek.ref);
@@ -134,7 +136,7 @@ export class SecretSyncReconciler {
           }),
         );
         const [current, previous] = entries as [VersionEnvelope, VersionEnvelope | undefined];
-        return { ok: true, envelope: { current, ...(previous ? { previous } : {}) } };
+        return { ok: true, envelope: { current, ...(previous ? { previous } : {}) }, contentHmac: hmac };
       }
       if (!content) return { ok: false, error: new InvalidSpecError('envelope mode: nothing to seal') };
       const dk = await enc.generateDataKey(ctx);
@@ -148,7 +150,7 @@ export class SecretSyncReconciler {
           values: sealValues(dk.plaintext, binding, content),
         };
         this.d.log.debug({ secretsync: o.key, version: action.version, keyId: keyIdOf(current.kek) }, 'minted a data key');
-        return { ok: true, envelope: { current, ...(action.previous ? { previous: action.previous } : {}) } };
+        return { ok: true, envelope: { current, ...(action.previous ? { previous: action.previous } : {}) }, contentHmac: hmac };
       } finally {
         dk.plaintext.fill(0);
       }

@@ -22,6 +22,13 @@ import type { KubeSecret } from './ports.js';
 import { agentAnnotations, type TargetBody } from './target.js';
 
 export const ENVELOPE_MAC_ANNOTATION = 'secretsync.io/envelope-mac';
+/** The keyed HMAC of the current version's plaintext (as in status.contentHmac): which content the envelope holds. */
+export const CONTENT_HMAC_ANNOTATION = 'secretsync.io/content-hmac';
+
+/** The content HMAC the held envelope was written for. */
+export function heldContentHmac(target: KubeSecret | undefined): string | undefined {
+  return target?.metadata.annotations?.[CONTENT_HMAC_ANNOTATION];
+}
 
 export function envelopeMac(k: HmacKey, data: Record<string, string>): string {
   return contentHmac(k, fromSecretData(data));
@@ -44,13 +51,17 @@ export function heldEnvelope(target: KubeSecret | undefined, k: HmacKey): Envelo
   }
 }
 
-/** The envelope Secret's type, data and annotations. */
-export function envelopeBody(ss: SecretSync, e: Envelope, k: HmacKey): TargetBody {
+/** The envelope Secret's type, data and annotations; `contentHmac` is that of the current version's plaintext. */
+export function envelopeBody(ss: SecretSync, e: Envelope, k: HmacKey, contentHmac: string | undefined): TargetBody {
   const data = encodeEnvelope(e);
   return {
     type: ENVELOPE_SECRET_TYPE,
     data,
-    annotations: { ...agentAnnotations(ss, e.current.version), [ENVELOPE_MAC_ANNOTATION]: envelopeMac(k, data) },
+    annotations: {
+      ...agentAnnotations(ss, e.current.version),
+      [ENVELOPE_MAC_ANNOTATION]: envelopeMac(k, data),
+      ...(contentHmac ? { [CONTENT_HMAC_ANNOTATION]: contentHmac } : {}),
+    },
   };
 }
 
@@ -83,11 +94,18 @@ export function staleVersions(e: Envelope, kek: KekCoordinates, latest: string |
 }
 
 /**
- * What to do for `version` of the content, given the envelope held (if intact), the KEK the
- * spec names (`kek`, its version aside) and the KEK's newest known version.
+ * What to do for `version` of the content, given the envelope held (if intact), whether it
+ * holds this very content (its content HMAC matches), the KEK the spec names (`kek`, its
+ * version aside) and the KEK's newest known version.
  */
-export function sealAction(held: Envelope | undefined, version: number, kek: KekCoordinates, latest: string | undefined): SealAction {
-  if (held && held.current.version === version && rewrappable(held.current.kek, kek)) {
+export function sealAction(
+  held: Envelope | undefined,
+  holdsContent: boolean,
+  version: number,
+  kek: KekCoordinates,
+  latest: string | undefined,
+): SealAction {
+  if (held && holdsContent && held.current.version === version && rewrappable(held.current.kek, kek)) {
     const versions = staleVersions(held, kek, latest);
     return versions.length > 0 ? { kind: 'rewrap', envelope: held, versions } : { kind: 'keep', envelope: held };
   }

@@ -430,6 +430,22 @@ describe('envelope mode', () => {
     expect(w.status()?.keyId).toBeUndefined();
   });
 
+  test('a status write lost after the Secret was written, then new content: the Secret gets the new content, never the stale envelope', async () => {
+    const w = world({ password: 'one' }, transit);
+    await w.reconciler.reconcile('ns/db');
+    w.values.password = 'two';
+    w.fail('status', new Error('connection reset'));
+    w.tick(10_001);
+    await expect(w.reconciler.reconcile('ns/db')).rejects.toBeInstanceOf(RecordedError);
+    expect(held(w).current.version).toBe(2); // the Secret moved on, the status did not
+    expect(w.status()?.version).toBe(1);
+    w.values.password = 'three';
+    w.tick(10_001);
+    await w.reconciler.reconcile('ns/db');
+    expect(w.status()?.version).toBe(2);
+    expect((await opened(w)).password?.toString()).toBe('three');
+  });
+
   test('a key service that fails keeps the Secret and says so', async () => {
     const w = world({ password: 'one' }, transit);
     await w.reconciler.reconcile('ns/db');

@@ -14,31 +14,31 @@ const env = (cur: VersionEnvelope, prev?: VersionEnvelope): Envelope => ({ curre
 
 test('same version under the same KEK version: keep, whatever the refresh', () => {
   const e = env(entry(2, transit('1')), entry(1, transit('1')));
-  expect(sealAction(e, 2, transit(''), '1')).toEqual({ kind: 'keep', envelope: e });
-  expect(sealAction(e, 2, transit(''), undefined)).toEqual({ kind: 'keep', envelope: e }); // nothing known newer
+  expect(sealAction(e, true, 2, transit(''), '1')).toEqual({ kind: 'keep', envelope: e });
+  expect(sealAction(e, true, 2, transit(''), undefined)).toEqual({ kind: 'keep', envelope: e }); // nothing known newer
 });
 
 test('a newer Transit key version: re-wrap the entries under the old one', () => {
   const e = env(entry(2, transit('1')), entry(1, transit('2')));
-  expect(sealAction(e, 2, transit(''), '2')).toEqual({ kind: 'rewrap', envelope: e, versions: [2] });
+  expect(sealAction(e, true, 2, transit(''), '2')).toEqual({ kind: 'rewrap', envelope: e, versions: [2] });
 });
 
 test('a new content version: mint, the held current becomes the previous', () => {
   const e = env(entry(2, transit('1')), entry(1, transit('1')));
-  expect(sealAction(e, 3, transit(''), '1')).toEqual({ kind: 'mint', version: 3, previous: e.current });
+  expect(sealAction(e, true, 3, transit(''), '1')).toEqual({ kind: 'mint', version: 3, previous: e.current });
 });
 
 test('another Transit key: mint for the same version (rewrap cannot leave its key); the previous entry keeps its own KEK', () => {
   const e = env(entry(2, transit('1', 'old')), entry(1, transit('1', 'old')));
-  expect(sealAction(e, 2, transit('', 'new'), undefined)).toEqual({ kind: 'mint', version: 2, previous: e.previous });
+  expect(sealAction(e, true, 2, transit('', 'new'), undefined)).toEqual({ kind: 'mint', version: 2, previous: e.previous });
 });
 
 test('another KMS key (spec keyId edited) or an alias now naming another key: re-wrap with ReEncrypt, no new data key', () => {
   const e = env(entry(2, kms('alias/a', 'arn:key/1')), entry(1, kms('alias/a', 'arn:key/1')));
-  expect(sealAction(e, 2, kms('alias/b', ''), undefined)).toEqual({ kind: 'rewrap', envelope: e, versions: [2, 1] });
-  expect(sealAction(e, 2, kms('alias/a', ''), 'arn:key/2')).toEqual({ kind: 'rewrap', envelope: e, versions: [2, 1] });
+  expect(sealAction(e, true, 2, kms('alias/b', ''), undefined)).toEqual({ kind: 'rewrap', envelope: e, versions: [2, 1] });
+  expect(sealAction(e, true, 2, kms('alias/a', ''), 'arn:key/2')).toEqual({ kind: 'rewrap', envelope: e, versions: [2, 1] });
   // Another region is another KMS: a fresh data key.
-  expect(sealAction(e, 2, kms('alias/a', '', 'us-east-1'), undefined).kind).toBe('mint');
+  expect(sealAction(e, true, 2, kms('alias/a', '', 'us-east-1'), undefined).kind).toBe('mint');
 });
 
 test('the operator recognises its envelope by the MAC; an edited one is not held', () => {
@@ -51,4 +51,9 @@ test('the operator recognises its envelope by the MAC; an edited one is not held
   expect(heldEnvelope({ ...s, type: 'Opaque' }, k)).toBeUndefined();
   // A MAC under a key the operator no longer has says nothing either way: the structure decides.
   expect(heldEnvelope(s, hmacKey(Buffer.alloc(32, 8)))?.current.version).toBe(1);
+});
+
+test('the same version number over other content (a crash between the Secret and the status write, then a new value): mint, never keep', () => {
+  const e = env(entry(2, transit('1')), entry(1, transit('1')));
+  expect(sealAction(e, false, 2, transit(''), '1')).toEqual({ kind: 'mint', version: 2, previous: e.previous });
 });
