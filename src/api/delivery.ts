@@ -1,20 +1,17 @@
 // What the operator writes on a target Secret for the agent that delivers it into pods.
 // The agent reads only the target Secret (with the pod's identity, which may read nothing
 // else), so everything it needs besides the values rides on the Secret as annotations.
+import { DEFAULTS, type MountSpec } from './types.js';
 
 /** The SecretSync version the Secret holds (plain mode; an envelope Secret says it in its data). */
 export const VERSION_ANNOTATION = 'secretsync.io/version';
 /** JSON `{"mode":"0400","uid":1000,"gid":1000}`: how the agent writes the files (spec.mount). */
 export const MOUNT_ANNOTATION = 'secretsync.io/mount';
 
-export interface MountSpec {
-  /** Octal file mode as a string, e.g. "0400". */
-  mode?: string;
-  uid?: number;
-  gid?: number;
-}
+/** spec.mount: octal file mode as a string ("0400"), owner uid and gid. */
+export type { MountSpec } from './types.js';
 
-export const DEFAULT_FILE_MODE = '0400';
+export const DEFAULT_FILE_MODE = DEFAULTS.fileMode;
 
 /** Parses the mount annotation; undefined fields keep the agent's defaults. Throws on malformed input. */
 export function parseMountAnnotation(text: string | undefined): MountSpec {
