@@ -486,7 +486,7 @@ describe('watch', () => {
     expect(() => lstatSync(join(dir, 'live', firstData))).toThrow(/ENOENT/);
     const st = statSync(join(dir, 'live', 'password'));
     expect([st.mode & 0o777, st.uid, st.gid]).toEqual([0o440, 1234, 2345]);
-    expect(agent.run.stdout).toMatch(/"version":2,.*"msg":"delivered"/);
+    await eventually(async () => (/"version":2,.*"msg":"delivered"/.test(agent.run.stdout) ? true : undefined), { what: 'version 2 logged' });
     expect(agent.run.stdout).toContain('Vault no longer honours the token; logging in again');
 
     const end = await agent.stop('SIGTERM');
@@ -515,7 +515,8 @@ describe('watch', () => {
     const v3 = { password: fresh('polled-v3') };
     await putSecret(envelopeSecret(ns, 'polled', s, await vaultVersion(s, 3, v3), s.v1));
     await waitFor(dir, 'polled', 'password', v3.password, 'version 3 delivered');
-    expect(agent.run.stdout).toContain('delivering works again');
+    // The files land before the log line reaches our end of the pipe.
+    await eventually(async () => (agent.run.stdout.includes('delivering works again') ? true : undefined), { what: 'the recovery logged' });
     expect((await agent.stop('SIGTERM')).code).toBe(0);
   });
 });
