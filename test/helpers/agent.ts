@@ -155,3 +155,49 @@ export function runAgent(who: AgentIdentity, args: string[], extra: NodeJS.Proce
   const t = setTimeout(() => a.proc.kill('SIGKILL'), 60_000);
   return a.exited.finally(() => clearTimeout(t));
 }
+
+/**
+ * Vault Kubernetes auth at `authMount` that reviews tokens against the stack's apiserver
+ * (with a reviewer service account of `namespace` bound to system:auth-delegator), and a
+ * role `role` for `serviceAccounts` of `namespace` (audience vault) whose policy allows only
+ * `transit/decrypt` of `transitMount`/`key`: what pods of an envelope-mode SecretSync need.
+ * Returns a cleanup.
+ */
+export async function agentVaultAuth(
+  kc: KubeConfig,
+  root: { write(path: string, body: unknown): Promise<unknown>; delete(path: string): Promise<unknown> },
+  o: { namespace: string; dir: string; authMount: string; transitMount: string; key: string; role: string; serviceAccounts: string[] },
+): Promise<() => Promise<void>> {
+  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+  const reviewer = await agentIdentity(kc, o.namespace, 'vault-reviewer', o.dir);
+  const binding = `${o.namespace}-vault-tokenreview`;
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name: binding },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
+      subjects: [{ kind: 'ServiceAccount', name: 'vault-reviewer', namespace: o.namespace }],
+    },
+  });
+  const cluster = kc.getCurrentCluster();
+  await root.write(`sys/auth/${o.authMount}`, { type: 'kubernetes' });
+  await root.write(`auth/${o.authMount}/config`, {
+    kubernetes_host: cluster?.server,
+    kubernetes_ca_cert: Buffer.from(cluster?.caData ?? '', 'base64').toString('utf8'),
+    token_reviewer_jwt: reviewer.tokens[0],
+    disable_local_ca_jwt: true,
+  });
+  const policy = `${o.authMount}-${o.role}`;
+  await root.write(`sys/policy/${policy}`, { policy: `path "${o.transitMount}/decrypt/${o.key}" { capabilities = ["update"] }` });
+  await root.write(`auth/${o.authMount}/role/${o.role}`, {
+    bound_service_account_names: o.serviceAccounts,
+    bound_service_account_namespaces: [o.namespace],
+    audience: 'vault',
+    token_policies: [policy],
+    token_ttl: '10m',
+  });
+  return async () => {
+    await rbac.deleteClusterRoleBinding({ name: binding }).catch(() => undefined);
+    await root.delete(`sys/auth/${o.authMount}`).catch(() => undefined);
+    await root.delete(`sys/policy/${policy}`).catch(() => undefined);
+  };
+}

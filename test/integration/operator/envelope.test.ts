@@ -11,7 +11,7 @@ import type { SecretSync } from '../../../src/api/types.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { agentIdentity, agentOutputs, runAgent, startAgent, type AgentIdentity } from '../../helpers/agent.js';
+import { agentIdentity, agentOutputs, agentVaultAuth, runAgent, startAgent, type AgentIdentity } from '../../helpers/agent.js';
 import { keysData, keysRef } from '../../helpers/aws.js';
 import { canary, leaksIn } from '../../helpers/canary.js';
 import { entriesByDoc, kmsContextByDoc, openByDoc, type DocSecret } from '../../helpers/envelope-by-doc.js';
@@ -290,43 +290,19 @@ describe('the agent opens what the operator wrote, as the pod it runs in', () =>
   let tmp = '';
   let app: AgentIdentity;
   let other: AgentIdentity;
-  const reviewerBinding = `${id}-tokenreview`;
+  let cleanup: () => Promise<void> = async () => undefined;
   const awsEnv = { AWS_REGION: aws.region, AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey };
 
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'envelope-agent-'));
     app = await agentIdentity(kc, ns, 'app', tmp);
     other = await agentIdentity(kc, ns, 'other', tmp);
-    const reviewer = await agentIdentity(kc, ns, 'vault-reviewer', tmp);
-    await rbac.createClusterRoleBinding({
-      body: {
-        metadata: { name: reviewerBinding },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
-        subjects: [{ kind: 'ServiceAccount', name: 'vault-reviewer', namespace: ns }],
-      },
-    });
-    const cluster = kc.getCurrentCluster();
-    await root.write(`sys/auth/${authMount}`, { type: 'kubernetes' });
-    await root.write(`auth/${authMount}/config`, {
-      kubernetes_host: cluster?.server,
-      kubernetes_ca_cert: Buffer.from(cluster?.caData ?? '', 'base64').toString('utf8'),
-      token_reviewer_jwt: reviewer.tokens[0],
-      disable_local_ca_jwt: true,
-    });
-    // The pods' policy as README gives it: decrypt only.
-    await root.write(`sys/policy/${id}-pods`, { policy: `path "${transit}/decrypt/secretsync" { capabilities = ["update"] }` });
-    await root.write(`auth/${authMount}/role/app`, {
-      bound_service_account_names: ['app', 'other'],
-      bound_service_account_namespaces: [ns],
-      audience: 'vault',
-      token_policies: [`${id}-pods`],
-      token_ttl: '10m',
-    });
+    // `other` may log in to Vault: what refuses it is RBAC (it is not in spec.access).
+    cleanup = await agentVaultAuth(kc, root, { namespace: ns, dir: tmp, authMount, transitMount: transit, key: 'secretsync', role: 'app', serviceAccounts: ['app', 'other'] });
   });
 
   afterAll(async () => {
-    await rbac.deleteClusterRoleBinding({ name: reviewerBinding }).catch(() => undefined);
-    await root.delete(`sys/auth/${authMount}`).catch(() => undefined);
+    await cleanup();
     rmSync(tmp, { recursive: true, force: true });
   });
 
