@@ -80,7 +80,8 @@ export async function createCa(opts: { lifetimeMs?: number; name?: string; now?:
   const kp = await keys();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
-    name: `CN=${opts.name ?? 'secretsync-webhook-ca'}`,
+    // Each CA gets its own name (as client-go's self-signed ones: name@unix-seconds), so two in a bundle are told apart.
+    name: `CN=${opts.name ?? 'secretsync-webhook-ca'}@${Math.floor((opts.now ?? new Date()).getTime() / 1000)}`,
     ...validity(opts.now ?? new Date(), opts.lifetimeMs ?? DEFAULT_CA_LIFETIME_MS),
     keys: kp,
     signingAlgorithm: alg,
