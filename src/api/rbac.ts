@@ -47,6 +47,10 @@ export const clusterRules: PolicyRule[] = [
   // (cached by label; replaced with a resourceVersion precondition; deleted by uid). The API
   // server lets the operator grant only what it holds itself (get/watch on Secrets).
   { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: [...watch, 'create', 'update', 'delete'] },
+  // The injection webhook's registration: read to compare, server-side apply to write (an
+  // apply that creates is authorized as create). Its TLS Secret in the operator namespace
+  // needs nothing more than the secrets rule above (get, create, patch with a resourceVersion).
+  { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], verbs: ['get', 'create', 'patch'] },
 ];
 
 /** In the operator's own namespace only: the leader Lease. */

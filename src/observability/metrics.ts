@@ -32,7 +32,17 @@ export interface Metrics {
   providerCalls: Counter<'provider' | 'source' | 'operation' | 'result'>;
   leader: Gauge;
   apiWrites: Counter<'resource' | 'verb'>;
+  webhook: WebhookCollectors;
 }
+
+/** Admission requests served by the injection webhook; `result` is one of WebhookResult. */
+export interface WebhookCollectors {
+  requests: Counter<'operation' | 'result'>;
+  duration: Histogram<'operation' | 'result'>;
+}
+
+/** injected: allowed with a patch; unchanged: allowed as is; refused: denied; error: the handler failed or the body was malformed. */
+export type WebhookResult = 'injected' | 'unchanged' | 'refused' | 'error';
 
 // controller-runtime's buckets are powers of ten from 1e-8 s; ours start at the clock's
 // resolution (1 ms) and go to 1,000 s, where a stuck key shows.
@@ -165,5 +175,21 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       labelNames: ['resource', 'verb'],
       registers,
     }),
+    webhook: {
+      requests: new Counter({
+        name: 'secretsync_webhook_requests_total',
+        help: 'Admission requests served by the injection webhook, by operation and result (injected, unchanged, refused, error).',
+        labelNames: ['operation', 'result'],
+        registers,
+      }),
+      // The API server gives a webhook 10 s by default (timeoutSeconds, at most 30).
+      duration: new Histogram({
+        name: 'secretsync_webhook_request_duration_seconds',
+        help: 'Time to answer one admission request, from the first byte of the body to the response.',
+        labelNames: ['operation', 'result'],
+        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+        registers,
+      }),
+    },
   };
 }

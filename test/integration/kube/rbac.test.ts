@@ -90,6 +90,10 @@ test('test operators run as the service account, allowed exactly the rules', asy
     ['rbac.authorization.k8s.io', 'roles', 'escalate'],
     ['rbac.authorization.k8s.io', 'roles', 'bind'],
     ['coordination.k8s.io', 'leases', 'delete'],
+    // The webhook registration is read and applied, never listed, watched or deleted; no validating webhooks.
+    ['admissionregistration.k8s.io', 'mutatingwebhookconfigurations', 'delete'],
+    ['admissionregistration.k8s.io', 'mutatingwebhookconfigurations', 'list'],
+    ['admissionregistration.k8s.io', 'validatingwebhookconfigurations', 'create'],
   ];
   for (const [g, res, v] of denied) expect([g, res, v, await can(g, res, v, opNs)]).toEqual([g, res, v, false]);
 });

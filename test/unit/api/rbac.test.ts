@@ -21,6 +21,7 @@ const clusterAllowList: [string, string, string[]][] = [
   ['', 'events', ['create']],
   ['rbac.authorization.k8s.io', 'roles', ['list', 'watch', 'create', 'update', 'delete']],
   ['rbac.authorization.k8s.io', 'rolebindings', ['list', 'watch', 'create', 'update', 'delete']],
+  ['admissionregistration.k8s.io', 'mutatingwebhookconfigurations', ['get', 'create', 'patch']],
 ];
 const namespaceAllowList: [string, string, string[]][] = [['coordination.k8s.io', 'leases', ['get', 'create', 'update']]];
 
