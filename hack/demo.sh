@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# `make run`: the local stack, the CRDs, sample data in OpenBao, a SecretSource and two
-# SecretSyncs, then the operator in the foreground. Ctrl-C stops the operator; the stack
-# keeps running until `make testenv-down`.
+# `make run`: the local stack, the CRDs, sample data in OpenBao, a SecretSource and three
+# SecretSyncs, the operator (with its injection webhook), then a pod that asks for
+# injection: its stored spec, and its agent init container run from that spec (there is
+# no kubelet locally) writing the files into a temporary directory. The operator then
+# stays in the foreground; Ctrl-C stops it; the stack keeps running until `make testenv-down`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=/dev/null
@@ -47,6 +49,8 @@ spec:
     - { key: password, remoteRef: { path: demo/db, property: password } }
     - { key: username, remoteRef: { path: demo/db, property: username } }
   refresh: { interval: 30s }
+  mount: { mode: "0440" }
+  access: { serviceAccounts: [app] }
 ---
 apiVersion: secretsync.io/v1alpha1
 kind: SecretSync
@@ -71,7 +75,50 @@ spec:
   mount: { mode: "0400" }
 YAML
 
-say "building and starting the operator (Ctrl-C to stop it). In another shell, try:"
+kubectl -n demo create serviceaccount app --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+
+say "building and starting the operator with its webhook (https://127.0.0.1:9443/mutate, self-managed CA)"
+npm run --silent build
+node dist/src/cli.js operator --operator-namespace secretsync-system --metrics-addr 127.0.0.1:8080 \
+  --health-addr 127.0.0.1:8081 --insecure-allow-http --kek-check-interval 30s --agent-image secretsync:dev &
+operator=$!
+trap 'kill $operator 2>/dev/null; wait $operator 2>/dev/null' EXIT INT TERM
+for _ in $(seq 1 60); do
+  kubectl get mutatingwebhookconfiguration secretsync >/dev/null 2>&1 \
+    && [ "$(kubectl -n demo get secretsync db-creds -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ] && break
+  sleep 1
+done
+
+say "a pod asking for db-creds (label + annotation secretsync.io/inject); as stored by the API server:"
+kubectl -n demo delete pod injected --ignore-not-found --wait=false >/dev/null
+for _ in $(seq 1 20); do
+  kubectl apply -f - >/dev/null 2>&1 <<'YAML' && break
+apiVersion: v1
+kind: Pod
+metadata:
+  name: injected
+  namespace: demo
+  labels: { secretsync.io/inject: "true" }
+  annotations: { secretsync.io/inject: db-creds }
+spec:
+  serviceAccountName: app
+  containers: [ { name: app, image: busybox, command: [sh, -c, 'cat $PASSWORD_FILE; sleep 3600'] } ]
+YAML
+  sleep 1
+done
+kubectl -n demo get pod injected -o jsonpath='{range .spec.initContainers[*]}init container {.name}: {.command} {.args}{"\n"}{end}{range .spec.volumes[*]}volume {.name}: {.emptyDir}{.projected.sources[*].serviceAccountToken}{"\n"}{end}{range .spec.containers[*].volumeMounts[*]}app mount {.mountPath} readOnly={.readOnly}{"\n"}{end}{range .spec.containers[*].env[*]}app env {.name}={.value}{"\n"}{end}'
+
+say "its init container, run from the stored spec as service account demo/app, into a temporary directory:"
+out=$(mktemp -d)
+kcfg="$out/.kubeconfig"
+kubectl config view --raw --minify >"$kcfg"
+KUBECONFIG="$kcfg" kubectl config set-credentials app --token="$(kubectl -n demo create token app)" >/dev/null
+KUBECONFIG="$kcfg" kubectl config set-context --current --user=app >/dev/null
+mapfile -t args < <(kubectl -n demo get pod injected -o go-template='{{range (index .spec.initContainers 0).args}}{{.}}{{"\n"}}{{end}}')
+KUBECONFIG="$kcfg" node dist/src/cli.js "${args[@]/#\/run\/secrets/$out}" --namespace demo --insecure-allow-http | tail -1
+ls -lR "$out" | grep -v '^total'
+
+say "the operator keeps running (Ctrl-C stops it). In another shell, try:"
 cat <<'TXT'
     . .testenv/env.sh
     kubectl -n demo get secretsyncs                      # READY, SOURCE, VERSION, LAST SYNC
@@ -84,5 +131,4 @@ cat <<'TXT'
     kubectl explain secretsync.spec.refresh
     curl -s localhost:8080/metrics | grep ^secretsync_
 TXT
-npm run --silent build
-exec node dist/src/cli.js operator --operator-namespace secretsync-system --metrics-addr 127.0.0.1:8080 --health-addr 127.0.0.1:8081 --insecure-allow-http --kek-check-interval 30s
+wait $operator

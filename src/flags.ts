@@ -19,7 +19,23 @@ export interface OperatorOptions {
   insecureAllowHttp: boolean;
   /** How often each KEK in use is asked for its current version (rotation → re-wrap). */
   kekCheckIntervalMs: number;
+  webhook: WebhookFlags;
 }
+
+export interface WebhookFlags {
+  /** HOST:PORT to serve admission on; undefined: no webhook. */
+  addr: string | undefined;
+  configName: string;
+  failurePolicy: 'Fail' | 'Ignore';
+  timeoutSeconds: number;
+  /** In a cluster: the Service in the operator namespace that fronts the webhook port. */
+  service: string;
+  /** The image of the injected agent containers (the operator's own). */
+  agentImage: string;
+}
+
+/** The image the agent containers run by default: the operator's own release. */
+export const DEFAULT_AGENT_IMAGE = 'ghcr.io/secretsync/secretsync:0.1.0';
 
 export const OPERATOR_HELP = `Usage: secretsync operator [flags]
 
@@ -55,6 +71,19 @@ Flags:
                                envelope mode: how often each key-encryption key in use is asked for its current
                                version (one call per KEK, not per SecretSync); after a rotation the data keys
                                are re-wrapped in the background, without a new version or a rollout; default 5m
+  --webhook-addr HOST:PORT     serve the pod-injection admission webhook (TLS) here; default :9443 ("0" disables).
+                               Every replica serves it, leader or not. Its CA and serving certificate are
+                               self-managed in Secret secretsync-webhook-tls of the operator namespace (renewed
+                               at 2/3 of their lifetime; the webhook configuration's caBundle follows)
+  --webhook-config-name NAME   the MutatingWebhookConfiguration the operator keeps current; default "secretsync"
+  --webhook-failure-policy P   Fail (default: a pod asking for injection is refused while no replica answers) or
+                               Ignore (it is admitted uninjected; the operator records an event on its SecretSync
+                               when it sees it). Pods that do not ask are never sent to the webhook
+  --webhook-timeout DURATION   how long the API server waits for an answer, 1s to 30s; default 10s
+  --webhook-service NAME       in a cluster, the Service in the operator namespace in front of --webhook-addr's
+                               port; default "secretsync-webhook". Outside a cluster the webhook is registered
+                               by URL on 127.0.0.1 instead
+  --agent-image IMAGE          image of the injected agent containers; default the operator's own release image
   -h, --help                   show this help
 `;
 
@@ -89,6 +118,12 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
         'shutdown-timeout': { type: 'string' },
         'insecure-allow-http': { type: 'boolean' },
         'kek-check-interval': { type: 'string' },
+        'webhook-addr': { type: 'string' },
+        'webhook-config-name': { type: 'string' },
+        'webhook-failure-policy': { type: 'string' },
+        'webhook-timeout': { type: 'string' },
+        'webhook-service': { type: 'string' },
+        'agent-image': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -107,6 +142,13 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
   if (kekCheck === undefined || kekCheck < 1000) {
     throw new UsageError(`--kek-check-interval must be a duration of at least 1s like 5m, got "${v['kek-check-interval']}"`);
   }
+  const policy = v['webhook-failure-policy'] ?? 'Fail';
+  if (policy !== 'Fail' && policy !== 'Ignore') throw new UsageError(`--webhook-failure-policy must be Fail or Ignore, got "${policy}"`);
+  const timeout = parseDuration(v['webhook-timeout'] ?? '10s');
+  if (timeout === undefined || timeout < 1000 || timeout > 30_000) {
+    throw new UsageError(`--webhook-timeout must be a duration from 1s to 30s (the API server's limits), got "${v['webhook-timeout']}"`);
+  }
+  const webhookAddr = v['webhook-addr'] ?? ':9443';
   return {
     kubeconfig: v.kubeconfig,
     namespace: v.namespace,
@@ -122,5 +164,13 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
     shutdownTimeoutMs: shutdown,
     insecureAllowHttp: v['insecure-allow-http'] ?? false,
     kekCheckIntervalMs: kekCheck,
+    webhook: {
+      addr: webhookAddr === '0' ? undefined : webhookAddr,
+      configName: v['webhook-config-name'] ?? 'secretsync',
+      failurePolicy: policy,
+      timeoutSeconds: Math.round(timeout / 1000),
+      service: v['webhook-service'] ?? 'secretsync-webhook',
+      agentImage: v['agent-image'] ?? DEFAULT_AGENT_IMAGE,
+    },
   };
 }

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import {
   GROUP,
   MANAGED_BY_LABEL,
@@ -41,6 +41,11 @@ import type { KubeRole, KubeRoleBinding } from './secretsync/grants.js';
 import { SecretSyncReconciler } from './secretsync/reconciler.js';
 import { KekVersions } from './secretsync/kek-versions.js';
 import { KekWatcher } from './secretsync/kek-watcher.js';
+import { INJECT_LABEL, UninjectedReporter, type PodLike } from './secretsync/uninjected.js';
+import { KubeWebhookCertStore } from './kube/webhook-cert-store.js';
+import { KubeWebhookConfig } from './kube/webhook-config.js';
+import { injectionHandler } from './webhook/handler.js';
+import { DEFAULT_WEBHOOK_SECRET_NAME, WebhookServing } from './webhook/serving.js';
 import { wireEvents, type NamespaceLike } from './secretsync/events.js';
 import { SourceReconciler } from './secretsync/source-reconciler.js';
 
@@ -123,7 +128,12 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     listWatch: listWatch<KubeRoleBinding>(kc, { path: nsPath('/apis/rbac.authorization.k8s.io/v1', 'rolebindings'), labelSelector: ownedLabels }),
     onEvent: informerEvents('RoleBinding'),
   });
-  const informers = [secretSyncs, secretSources, clusterSecretSources, ownedSecrets, namespaces, ownedRoles, ownedRoleBindings];
+  // Pods that ask for injection (label-filtered): those admitted without it are reported.
+  const injectPods = new Informer<PodLike>({
+    listWatch: listWatch<PodLike>(kc, { path: nsPath('/api/v1', 'pods'), labelSelector: `${INJECT_LABEL}=true` }),
+    onEvent: informerEvents('Pod'),
+  });
+  const informers = [secretSyncs, secretSources, clusterSecretSources, ownedSecrets, namespaces, ownedRoles, ownedRoleBindings, injectPods];
 
   let elector: LeaderElector | undefined;
   const canWrite = () => !elector || elector.isLeader();
@@ -186,6 +196,25 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     onSourceRetired: (src) => void providers.evict(src),
   });
 
+  // failurePolicy Ignore: a pod admitted while no replica answered has no files; say so on
+  // each SecretSync it named (the leader, once per pod per process).
+  const uninjected = new UninjectedReporter((namespace, name, podName) => {
+    // Not leading, or the SecretSync not in the cache (yet): the leader's start-up pass reports it.
+    if (!canWrite() || !manager.hasSynced()) return false;
+    const ss = reader.getSecretSync(namespace, name);
+    if (ss) {
+      void writer.event(
+        ss,
+        'Warning',
+        'PodNotInjected',
+        `Pod ${podName} asked for this SecretSync but was admitted without injection (the webhook did not answer and its failurePolicy is Ignore): it has no /run/secrets/${name}/; delete the pod so it is created again`,
+      );
+      log.warn({ secretsync: `${namespace}/${name}`, pod: podName }, 'pod admitted without injection');
+    }
+    return true;
+  });
+  injectPods.addHandlers({ onAdd: (p) => uninjected.observe(p), onUpdate: (_a, b) => uninjected.observe(b), onDelete: (p) => uninjected.forget(p) });
+
   // Source status (Ready when the provider block is valid) on its own small queue.
   const sourceReconciler = new SourceReconciler(
     { getSource: (ref) => reader.getSource(ref), patchSourceStatus: (src, st) => writer.patchSourceStatus(src, st) },
@@ -214,6 +243,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   const manager = new Manager({
     onLeading: (leading) => {
       metrics.leader.set(leading ? 1 : 0);
+      if (leading) for (const p of injectPods.list()) uninjected.observe(p);
       if (leading) log.info({ workers: opts.workers }, 'controllers started');
       else if (opts.leaderElect) log.error('lost the leader lease; stopping so a fresh process can rejoin');
     },
@@ -225,6 +255,32 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   };
   if (opts.healthAddr !== '0') serve2(opts.healthAddr, healthRoutes({ live: () => true, ready: () => manager.hasSynced() }));
   if (opts.metricsAddr !== '0') serve2(opts.metricsAddr, metricsRoutes(metrics.registry));
+  if (opts.webhook.addr) {
+    // Admission is served by every replica (the API server may call any), from the caches.
+    const [host, port] = splitHostPort(opts.webhook.addr);
+    const inCluster = !!process.env.KUBERNETES_SERVICE_HOST;
+    const onWrite = (resource: string, verb: string) => metrics.apiWrites.inc({ resource, verb });
+    const serving = new WebhookServing(
+      {
+        operatorNamespace: opNs,
+        secretName: DEFAULT_WEBHOOK_SECRET_NAME,
+        configName: opts.webhook.configName,
+        ...(inCluster ? { service: { name: opts.webhook.service, port: 443 } } : {}),
+        port,
+        ...(host ? { host } : {}),
+        failurePolicy: opts.webhook.failurePolicy,
+        timeoutSeconds: opts.webhook.timeoutSeconds,
+      },
+      {
+        handler: injectionHandler(reader, { agentImage: opts.webhook.agentImage }, log, () => manager.hasSynced()),
+        certStore: new KubeWebhookCertStore(core, { namespace: opNs, name: DEFAULT_WEBHOOK_SECRET_NAME }, onWrite),
+        webhookConfig: new KubeWebhookConfig(kc.makeApiClient(AdmissionregistrationV1Api), onWrite),
+        log,
+        metrics: metrics.webhook,
+      },
+    );
+    manager.addServer(serving);
+  }
   for (const i of informers) manager.addCache(i);
   const kekWatcher = new KekWatcher({
     listSecretSyncs: () => secretSyncs.list(),
@@ -260,4 +316,13 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   metrics.leader.set(0);
   log.info('stopped');
   return code;
+}
+
+/** `host:port` or `:port` → [host or undefined, port]. */
+function splitHostPort(addr: string): [string | undefined, number] {
+  const i = addr.lastIndexOf(':');
+  const port = Number(addr.slice(i + 1));
+  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--webhook-addr must be HOST:PORT or :PORT, got "${addr}"`);
+  const host = addr.slice(0, i);
+  return [host === '' ? undefined : host, port];
 }

@@ -38,8 +38,9 @@ export const clusterRules: PolicyRule[] = [
   // Targets it owns (created with POST, changed with merge patches, deleted by uid), the
   // credentials a source references and the HMAC key Secret (get), the cache of its own (list/watch).
   { apiGroups: [''], resources: ['secrets'], verbs: [...read, 'create', 'patch', 'delete'] },
-  // ClusterSecretSource namespaceSelector, from a cache.
-  { apiGroups: [''], resources: ['namespaces'], verbs: watch },
+  // ClusterSecretSource namespaceSelector, from a cache. Pods labelled secretsync.io/inject
+  // (cached by that label): one admitted without injection is reported on its SecretSync.
+  { apiGroups: [''], resources: ['namespaces', 'pods'], verbs: watch },
   // Vault Kubernetes auth: a short-lived token for the service account a source names.
   { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },

@@ -13,6 +13,8 @@ export interface RunningOperator {
   logs: string[];
   metricsPort: number;
   healthPort: number;
+  /** The webhook's port (0 when it runs without one). */
+  webhookPort: number;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -26,6 +28,13 @@ export interface StartOptions {
   asClusterAdmin?: { why: string };
   /** Pass --insecure-allow-http (default: yes, the local stack's OpenBao and moto are plain http). */
   insecureAllowHttp?: boolean;
+  /**
+   * Serve the injection webhook on a free loopback port, registered under this
+   * MutatingWebhookConfiguration name (unique per test file: one stack, many tests). Without
+   * it the operator runs with --webhook-addr=0, so test operators never compete for one
+   * registration.
+   */
+  webhook?: { configName: string };
 }
 
 function operatorNamespaceArg(args: string[]): string | undefined {
@@ -54,6 +63,8 @@ export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {},
   }
   const metricsPort = await freePort();
   const healthPort = await freePort();
+  const webhookPort = opts.webhook ? await freePort() : 0;
+  const webhookArgs = opts.webhook ? [`--webhook-addr=127.0.0.1:${webhookPort}`, `--webhook-config-name=${opts.webhook.configName}`] : ['--webhook-addr=0'];
   const proc = spawn(
     process.execPath,
     [
@@ -65,6 +76,7 @@ export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {},
       `--health-addr=127.0.0.1:${healthPort}`,
       '--log-level=debug',
       ...(opts.insecureAllowHttp === false ? [] : ['--insecure-allow-http']),
+      ...webhookArgs,
       ...args,
     ],
     { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -81,6 +93,7 @@ export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {},
     logs,
     metricsPort,
     healthPort,
+    webhookPort,
     exited,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) {

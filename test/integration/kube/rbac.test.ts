@@ -81,7 +81,7 @@ test('test operators run as the service account, allowed exactly the rules', asy
     ['secretsync.io', 'secretsyncs', 'delete'],
     ['secretsync.io', 'secretsources', 'patch'],
     ['', 'configmaps', 'get'],
-    ['', 'pods', 'list'],
+    ['', 'pods', 'create'],
     ['', 'serviceaccounts', 'create'],
     ['apps', 'deployments', 'patch'],
     // spec.access needs Roles and RoleBindings in a namespace; nothing cluster-wide.

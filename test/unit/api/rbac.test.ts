@@ -17,6 +17,7 @@ const clusterAllowList: [string, string, string[]][] = [
   ['secretsync.io', 'clustersecretsources/status', ['patch']],
   ['', 'secrets', ['get', 'list', 'watch', 'create', 'patch', 'delete']],
   ['', 'namespaces', ['list', 'watch']],
+  ['', 'pods', ['list', 'watch']],
   ['', 'serviceaccounts/token', ['create']],
   ['', 'events', ['create']],
   ['rbac.authorization.k8s.io', 'roles', ['list', 'watch', 'create', 'update', 'delete']],

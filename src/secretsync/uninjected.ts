@@ -1,0 +1,48 @@
+// Pods that asked for injection but were admitted without it (the webhook did not answer
+// and its failurePolicy is Ignore): the operator sees them in a cache of labelled pods and
+// says so on each SecretSync they named, once per pod, so the owner learns why the files
+// are missing. Pure detection here; the reporting is wired in main.ts.
+
+export const INJECT_LABEL = 'secretsync.io/inject';
+export const INJECT_ANNOTATION = 'secretsync.io/inject';
+/** The init container the webhook adds (src/webhook/inject.ts names it the same). */
+export const AGENT_INIT_CONTAINER = 'secretsync-agent-init';
+
+export interface PodLike {
+  metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: { initContainers?: { name: string }[] };
+}
+
+/** The SecretSyncs a labelled pod asked for but did not get; [] for an injected pod or one that asked for nothing. */
+export function uninjectedSyncs(pod: PodLike): string[] {
+  if (pod.metadata.labels?.[INJECT_LABEL] !== 'true') return [];
+  const asked = (pod.metadata.annotations?.[INJECT_ANNOTATION] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (asked.length === 0) return [];
+  const injected = (pod.spec?.initContainers ?? []).some((c) => c.name === AGENT_INIT_CONTAINER || c.name.startsWith(`${AGENT_INIT_CONTAINER}-`));
+  return injected ? [] : [...new Set(asked)];
+}
+
+/** Remembers reported pods (by uid) so each is reported once per process. */
+export class UninjectedReporter {
+  private readonly seen = new Set<string>();
+
+  /** `report` says whether it could report (a replica that does not lead cannot: the next leader will). */
+  constructor(private readonly report: (namespace: string, sync: string, pod: string) => boolean) {}
+
+  observe(pod: PodLike): void {
+    const uid = pod.metadata.uid ?? `${pod.metadata.namespace}/${pod.metadata.name}`;
+    if (this.seen.has(uid)) return;
+    const syncs = uninjectedSyncs(pod);
+    if (syncs.length === 0) return;
+    let reported = false;
+    for (const s of syncs) reported = this.report(pod.metadata.namespace ?? '', s, pod.metadata.name) || reported;
+    if (reported) this.seen.add(uid);
+  }
+
+  forget(pod: PodLike): void {
+    this.seen.delete(pod.metadata.uid ?? `${pod.metadata.namespace}/${pod.metadata.name}`);
+  }
+}

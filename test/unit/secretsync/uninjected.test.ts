@@ -1,0 +1,26 @@
+// Pods admitted without injection (webhook down, failurePolicy Ignore) are reported once.
+import { UninjectedReporter, uninjectedSyncs, type PodLike } from '../../../src/secretsync/uninjected.js';
+
+const pod = (o: { labels?: Record<string, string>; inject?: string; init?: string[]; uid?: string }): PodLike => ({
+  metadata: { name: 'p', namespace: 'ns', uid: o.uid ?? 'u1', labels: o.labels ?? { 'secretsync.io/inject': 'true' }, annotations: o.inject === undefined ? {} : { 'secretsync.io/inject': o.inject } },
+  spec: { initContainers: (o.init ?? []).map((name) => ({ name })) },
+});
+
+test('a labelled pod naming syncs without the agent init container was not injected', () => {
+  expect(uninjectedSyncs(pod({ inject: 'db, api ,db' }))).toEqual(['db', 'api']);
+  expect(uninjectedSyncs(pod({ inject: 'db', init: ['secretsync-agent-init'] }))).toEqual([]);
+  expect(uninjectedSyncs(pod({ inject: 'db', labels: {} }))).toEqual([]);
+  expect(uninjectedSyncs(pod({}))).toEqual([]);
+});
+
+test('each pod is reported once, and again by a replica that could not report it', () => {
+  const out: string[] = [];
+  let leading = false;
+  const r = new UninjectedReporter((ns, s, p) => (leading ? out.push(`${ns}/${s}/${p}`) > 0 : false));
+  r.observe(pod({ inject: 'db' }));
+  expect(out).toEqual([]);
+  leading = true;
+  r.observe(pod({ inject: 'db' }));
+  r.observe(pod({ inject: 'db' }));
+  expect(out).toEqual(['ns/db/p']);
+});
