@@ -25,6 +25,8 @@ export interface OperatorOptions {
 export interface WebhookFlags {
   /** HOST:PORT to serve admission on; undefined: no webhook. */
   addr: string | undefined;
+  /** tls.crt / tls.key / ca.crt provided from outside (e.g. cert-manager); undefined: self-managed in a Secret. */
+  certDir: string | undefined;
   configName: string;
   failurePolicy: 'Fail' | 'Ignore';
   timeoutSeconds: number;
@@ -75,6 +77,8 @@ Flags:
                                Every replica serves it, leader or not. Its CA and serving certificate are
                                self-managed in Secret secretsync-webhook-tls of the operator namespace (renewed
                                at 2/3 of their lifetime; the webhook configuration's caBundle follows)
+  --webhook-cert-dir DIR       serve tls.crt/tls.key from DIR and register ca.crt (e.g. a cert-manager Certificate's
+                               Secret, mounted), re-read every minute, instead of the self-managed CA
   --webhook-config-name NAME   the MutatingWebhookConfiguration the operator keeps current; default "secretsync"
   --webhook-failure-policy P   Fail (default: a pod asking for injection is refused while no replica answers) or
                                Ignore (it is admitted uninjected; the operator records an event on its SecretSync
@@ -119,6 +123,7 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
         'insecure-allow-http': { type: 'boolean' },
         'kek-check-interval': { type: 'string' },
         'webhook-addr': { type: 'string' },
+        'webhook-cert-dir': { type: 'string' },
         'webhook-config-name': { type: 'string' },
         'webhook-failure-policy': { type: 'string' },
         'webhook-timeout': { type: 'string' },
@@ -166,6 +171,7 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
     kekCheckIntervalMs: kekCheck,
     webhook: {
       addr: webhookAddr === '0' ? undefined : webhookAddr,
+      certDir: v['webhook-cert-dir'],
       configName: v['webhook-config-name'] ?? 'secretsync',
       failurePolicy: policy,
       timeoutSeconds: Math.round(timeout / 1000),

@@ -44,6 +44,7 @@ import { KekWatcher } from './secretsync/kek-watcher.js';
 import { INJECT_LABEL, UninjectedReporter, type PodLike } from './secretsync/uninjected.js';
 import { KubeWebhookCertStore } from './kube/webhook-cert-store.js';
 import { KubeWebhookConfig } from './kube/webhook-config.js';
+import { readCertDir } from './webhook/cert-dir.js';
 import { injectionHandler } from './webhook/handler.js';
 import { DEFAULT_WEBHOOK_SECRET_NAME, WebhookServing } from './webhook/serving.js';
 import { wireEvents, type NamespaceLike } from './secretsync/events.js';
@@ -273,6 +274,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
       },
       {
         handler: injectionHandler(reader, { agentImage: opts.webhook.agentImage }, log, () => manager.hasSynced()),
+        ...(opts.webhook.certDir ? { externalCerts: () => readCertDir(opts.webhook.certDir as string) } : {}),
         certStore: new KubeWebhookCertStore(core, { namespace: opNs, name: DEFAULT_WEBHOOK_SECRET_NAME }, onWrite),
         webhookConfig: new KubeWebhookConfig(kc.makeApiClient(AdmissionregistrationV1Api), onWrite),
         log,

@@ -49,6 +49,11 @@ export interface WebhookServingOptions {
 
 export interface WebhookServingDeps {
   handler: AdmissionHandler;
+  /**
+   * Certificates provided from outside (--webhook-cert-dir, e.g. cert-manager): read every
+   * round instead of the self-managed Secret, never renewed here (the provider renews them).
+   */
+  externalCerts?: () => Promise<CertBundle>;
   certStore: CertStorePort;
   webhookConfig: WebhookConfigPort;
   clock?: Clock;
@@ -61,6 +66,7 @@ export const DEFAULT_WEBHOOK_CONFIG_NAME = 'secretsync';
 export const DEFAULT_WEBHOOK_PORT = 9443;
 const DEFAULT_RECHECK_MS = 5 * 60_000;
 const RETRY_MS = 10_000;
+const EXTERNAL_RECHECK_MS = 60_000;
 
 /** The names the serving certificate is valid for. */
 export function webhookHosts(o: Pick<WebhookServingOptions, 'service' | 'operatorNamespace'>): string[] {
@@ -120,9 +126,14 @@ export class WebhookServing implements Runnable {
   }
 
   /** Certificates, server, registration; then rounds on a timer. Rejects if the first round fails. */
+  private async certs(): Promise<{ bundle: CertBundle; wrote?: Awaited<ReturnType<typeof ensureCerts>>['wrote'] }> {
+    if (this.d.externalCerts) return { bundle: await this.d.externalCerts() };
+    return ensureCerts(this.d.certStore, this.certOptions(), () => new Date(this.clock.now()));
+  }
+
   async start(): Promise<void> {
     this.stopped = false;
-    const { bundle, wrote } = await ensureCerts(this.d.certStore, this.certOptions(), () => new Date(this.clock.now()));
+    const { bundle, wrote } = await this.certs();
     if (wrote) this.d.log?.info({ secret: this.o.secretName, ...wrote }, 'webhook certificates written');
     this.server = new WebhookServer({
       host: this.o.host ?? (this.o.service ? '0.0.0.0' : '127.0.0.1'),
@@ -166,8 +177,7 @@ export class WebhookServing implements Runnable {
 
   private async runRound(): Promise<void> {
     if (this.stopped || !this.server) return;
-    const now = () => new Date(this.clock.now());
-    const { bundle, wrote } = await ensureCerts(this.d.certStore, this.certOptions(), now);
+    const { bundle, wrote } = await this.certs();
     if (wrote) this.d.log?.info({ secret: this.o.secretName, ...wrote }, 'webhook certificates written');
     const trustChanged = bundle.caBundle !== this.registeredBundle;
     // Always through register(): it compares first, and repairs a deleted or edited configuration.
@@ -184,6 +194,8 @@ export class WebhookServing implements Runnable {
     if (this.stopped || !this.served) return;
     const recheck = this.o.recheckMs ?? DEFAULT_RECHECK_MS;
     let ms = delayMs;
+    // Certificates from a directory are renewed by whoever writes them: look again every minute.
+    if (ms === undefined && this.d.externalCerts) ms = Math.min(recheck, EXTERNAL_RECHECK_MS);
     if (ms === undefined) {
       const due = renewalDue(this.served, webhookHosts(this.o), new Date(this.clock.now()));
       ms = due.renew === 'none' ? Math.min(recheck, Math.max(0, due.at.getTime() - this.clock.now()) + 50) : 1_000;

@@ -2,11 +2,12 @@
 // registered with the real kube-apiserver, which calls it for labelled pods. The stored
 // pods are what the API server keeps; their agent init container is then run as a process
 // with that pod's service-account identity (there is no kubelet here) to show the files.
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdmissionregistrationV1Api, AppsV1Api, type V1Pod } from '@kubernetes/client-node';
 import { parseSamples, sumBy } from '../../../bench/prom.js';
+import { createBundle } from '../../../src/webhook/certs.js';
 import { agentIdentity, agentVaultAuth, runAgent, type AgentIdentity } from '../../helpers/agent.js';
 import { canary, leaksIn } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
@@ -196,6 +197,23 @@ test('operator down: failurePolicy Fail refuses only annotated pods; Ignore admi
     return evs.items.some((e) => e.involvedObject.name === 'db' && e.reason === 'PodNotInjected' && (e.message ?? '').includes(name)) ? true : undefined;
   }, { timeoutMs: 30_000, what: 'a PodNotInjected event on SecretSync db' });
 }, 120_000);
+
+test('--webhook-cert-dir: certificates from a directory (as cert-manager mounts them) are served and their CA registered', async () => {
+  const dir = mkdtempSync(join(tmp, 'certs-'));
+  const b = await createBundle({ hosts: ['127.0.0.1', 'localhost'], caName: `external-${id}` });
+  writeFileSync(join(dir, 'tls.crt'), b.serving.cert);
+  writeFileSync(join(dir, 'tls.key'), b.serving.key, { mode: 0o600 });
+  writeFileSync(join(dir, 'ca.crt'), b.caBundle);
+  await op.stop();
+  op = await startOp([`--webhook-cert-dir=${dir}`]);
+  await eventually(async () => {
+    const c = await admission.readMutatingWebhookConfiguration({ name: configName });
+    const bundle = Buffer.from(c.webhooks?.[0]?.clientConfig?.caBundle ?? '', 'base64').toString('utf8');
+    return bundle === b.caBundle && c.webhooks?.[0]?.failurePolicy === 'Fail' ? true : undefined;
+  }, { what: 'the directory CA registered' });
+  const stored = await eventually(() => createPod(pod(uniqueName('ext'), { annotations: { 'secretsync.io/inject': 'db' } })).catch(() => undefined), { what: 'pod through the directory certificate' });
+  expect(stored.spec?.initContainers?.[0]?.name).toBe('secretsync-agent-init');
+});
 
 test('no value in refusals, events, status, operator logs or metrics', async () => {
   expect(refusals.length).toBeGreaterThanOrEqual(3);
