@@ -116,7 +116,7 @@ KUBECONFIG="$kcfg" kubectl config set-credentials app --token="$(kubectl -n demo
 KUBECONFIG="$kcfg" kubectl config set-context --current --user=app >/dev/null
 mapfile -t args < <(kubectl -n demo get pod injected -o go-template='{{range (index .spec.initContainers 0).args}}{{.}}{{"\n"}}{{end}}')
 KUBECONFIG="$kcfg" node dist/src/cli.js "${args[@]/#\/run\/secrets/$out}" --namespace demo --insecure-allow-http | tail -1
-ls -lR "$out" | grep -v '^total'
+ls -lL "$out"/db-creds/ | grep -v '^total'   # -L: the files behind the per-key links (mode 0440 from spec.mount)
 
 say "the operator keeps running (Ctrl-C stops it). In another shell, try:"
 cat <<'TXT'
