@@ -273,7 +273,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
         timeoutSeconds: opts.webhook.timeoutSeconds,
       },
       {
-        handler: injectionHandler(reader, { agentImage: opts.webhook.agentImage }, log, () => manager.hasSynced()),
+        handler: injectionHandler(reader, { agentImage: opts.webhook.agentImage }, { log, synced: () => manager.hasSynced() }),
         ...(opts.webhook.certDir ? { externalCerts: () => readCertDir(opts.webhook.certDir as string) } : {}),
         certStore: new KubeWebhookCertStore(core, { namespace: opNs, name: DEFAULT_WEBHOOK_SECRET_NAME }, onWrite),
         webhookConfig: new KubeWebhookConfig(kc.makeApiClient(AdmissionregistrationV1Api), onWrite),

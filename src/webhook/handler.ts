@@ -17,27 +17,25 @@ export interface HandlerCaches {
   getManagedSecret(namespace: string, name: string): KubeSecret | undefined;
 }
 
-export type AdmissionResult = 'injected' | 'unchanged' | 'refused' | 'error';
+export interface HandlerDeps {
+  log: Logger;
+  /** False while this replica's caches are still filling (a request then waits for them). */
+  synced?: () => boolean;
+  /** How long a request waits for the caches of a replica that is just starting (default 5 s). */
+  syncWaitMs?: number;
+}
 
-/** How long a request waits for the caches of a replica that is just starting. */
-const SYNC_WAIT_MS = 5_000;
-
-export function injectionHandler(
-  caches: HandlerCaches,
-  o: InjectOptions,
-  log: Logger,
-  synced: () => boolean = () => true,
-  onResult?: (r: AdmissionResult) => void,
-): AdmissionHandler {
+export function injectionHandler(caches: HandlerCaches, o: InjectOptions, d: HandlerDeps): AdmissionHandler {
+  const { log } = d;
+  const synced = d.synced ?? (() => true);
+  const waitMs = d.syncWaitMs ?? 5_000;
   return async (review): Promise<AdmissionResponse> => {
     const req = review.request;
-    for (const end = Date.now() + SYNC_WAIT_MS; !synced() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 100));
+    for (const end = Date.now() + waitMs; !synced() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 100));
     if (!synced()) {
-      onResult?.('error');
       return refuse(req.uid, 'secretsync is starting and has not read its SecretSyncs yet: retry in a few seconds', 503);
     }
     if (req.kind?.kind !== 'Pod' || req.operation !== 'CREATE' || !req.object) {
-      onResult?.('unchanged');
       return patchResponse(req.uid, []);
     }
     const namespace = req.namespace ?? '';
@@ -48,15 +46,12 @@ export function injectionHandler(
         return ss ? syncView(ss, caches.getManagedSecret(namespace, targetName(ss))) : undefined;
       }, o);
       if (!a.allowed) {
-        onResult?.('refused');
         log.info({ namespace, pod: req.name || (pod.metadata?.generateName ?? ''), code: a.code, reason: a.message }, 'pod refused');
         return refuse(req.uid, a.message, a.code);
       }
-      onResult?.(a.patch.length > 0 ? 'injected' : 'unchanged');
       if (a.patch.length > 0) log.info({ namespace, pod: req.name || (pod.metadata?.generateName ?? ''), syncs: a.injected }, 'pod injected');
       return patchResponse(req.uid, a.patch);
     } catch (err) {
-      onResult?.('error');
       log.error({ namespace, err: err instanceof Error ? err.name : 'error' }, 'admission failed');
       return refuse(req.uid, 'secretsync could not decide on this pod (internal error; see the operator logs)', 500);
     }
