@@ -82,7 +82,9 @@ npm run --silent build
 node dist/src/cli.js operator --operator-namespace secretsync-system --metrics-addr 127.0.0.1:8080 \
   --health-addr 127.0.0.1:8081 --insecure-allow-http --kek-check-interval 30s --agent-image secretsync:dev &
 operator=$!
-trap 'kill $operator 2>/dev/null; wait $operator 2>/dev/null' EXIT INT TERM
+# On exit the demo's webhook registration goes too: left behind with failurePolicy Fail and
+# nobody listening, it would refuse every labelled pod on this stack (the tests' included).
+trap 'kill $operator 2>/dev/null; wait $operator 2>/dev/null; kubectl delete mutatingwebhookconfiguration secretsync --ignore-not-found >/dev/null 2>&1' EXIT INT TERM
 for _ in $(seq 1 60); do
   kubectl get mutatingwebhookconfiguration secretsync >/dev/null 2>&1 \
     && [ "$(kubectl -n demo get secretsync db-creds -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ] && break
