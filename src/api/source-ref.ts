@@ -1,7 +1,7 @@
 // How a SecretSync's sourceRef, and a source itself, are named everywhere: in caches, in
 // queue keys, in provider clients and at the start of error messages. One format:
 // `SecretSource/<namespace>/<name>` or `ClusterSecretSource/<name>`.
-import type { AnySource, SecretSync } from './types.js';
+import type { AnySource, SecretSync, SourceRefSpec } from './types.js';
 
 export type SourceKind = 'SecretSource' | 'ClusterSecretSource';
 
@@ -12,10 +12,15 @@ export interface SourceRef {
   name: string;
 }
 
+/** A `sourceRef` block of an object in `namespace` (kind defaults to SecretSource, in that namespace). */
+export function sourceRefIn(namespace: string, ref: SourceRefSpec): SourceRef {
+  const kind = ref.kind ?? 'SecretSource';
+  return { kind, namespace: kind === 'SecretSource' ? namespace : '', name: ref.name };
+}
+
 /** The source a SecretSync reads through (kind defaults to SecretSource, in its own namespace). */
 export function sourceRefOf(ss: Pick<SecretSync, 'metadata' | 'spec'>): SourceRef {
-  const kind = ss.spec.sourceRef.kind ?? 'SecretSource';
-  return { kind, namespace: kind === 'SecretSource' ? (ss.metadata.namespace ?? '') : '', name: ss.spec.sourceRef.name };
+  return sourceRefIn(ss.metadata.namespace ?? '', ss.spec.sourceRef);
 }
 
 /** The reference to a source object. */

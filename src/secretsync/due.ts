@@ -3,8 +3,8 @@
 // target owned by someone else) come back as a failure instead, without a provider call.
 import { createHash } from 'node:crypto';
 import { ConditionType, findCondition } from '../api/conditions.js';
-import { sourceRefKey } from '../api/source-ref.js';
-import { FORCE_SYNC_ANNOTATION, MINTING_TYPES, type ClusterSecretSource } from '../api/types.js';
+import { sourceRefKey, type SourceRef } from '../api/source-ref.js';
+import { FORCE_SYNC_ANNOTATION, MINTING_TYPES, type AnySource, type ClusterSecretSource } from '../api/types.js';
 import { validateSecretSync } from '../api/validate.js';
 import type { KekCoordinates } from '../crypto/envelope.js';
 import { InvalidSpecError, NamespaceNotAllowedError, SourceRefNotFoundError, TargetConflictError } from '../errors.js';
@@ -62,20 +62,31 @@ function failureBeforeRead(o: Observed): unknown {
     // The schema refuses these too; this guards objects stored before the rule existed.
     return new TargetConflictError(`spec.target.type ${type} would make the API server mint credentials: use Opaque`);
   }
-  const { sourceRef: ref, ss } = o;
-  if (!o.source) {
+  const { ss } = o;
+  const sourceProblem = sourceFailure(o, o.sourceRef, o.source);
+  if (sourceProblem) return sourceProblem;
+  if (o.target && !isOwnedBy(o.target, ss.metadata.uid)) return conflictError(o.target);
+  if (ss.spec.target?.encryption) return kekFailure(o);
+  return undefined;
+}
+
+/**
+ * A source a SecretSync names (`field`, when not spec.sourceRef) must exist and, for a
+ * ClusterSecretSource, admit the SecretSync's namespace.
+ */
+function sourceFailure(o: Observed, ref: SourceRef, source: AnySource | undefined, field?: string): unknown {
+  const named = field ? ` (${field})` : '';
+  if (!source) {
     const where = ref.kind === 'SecretSource' ? `${ref.namespace}/${ref.name}` : ref.name;
-    return new SourceRefNotFoundError(`${ref.kind} ${where} not found: create it, or fix spec.sourceRef`);
+    return new SourceRefNotFoundError(`${ref.kind} ${where}${named} not found: create it, or fix ${field ?? 'spec.sourceRef'}`);
   }
-  const namespace = ss.metadata.namespace ?? '';
-  if (o.source.kind === 'ClusterSecretSource' && !admitsNamespace(o.source as ClusterSecretSource, namespace, o.namespaceLabels)) {
+  const namespace = o.ss.metadata.namespace ?? '';
+  if (source.kind === 'ClusterSecretSource' && !admitsNamespace(source as ClusterSecretSource, namespace, o.namespaceLabels)) {
     return new NamespaceNotAllowedError(
-      `ClusterSecretSource ${ref.name} does not admit namespace ${namespace}: add it to the source's ` +
+      `ClusterSecretSource ${ref.name}${named} does not admit namespace ${namespace}: add it to the source's ` +
         'spec.allowedNamespaces, or label the namespace to match its spec.namespaceSelector',
     );
   }
-  if (o.target && !isOwnedBy(o.target, ss.metadata.uid)) return conflictError(o.target);
-  if (ss.spec.target?.encryption) return kekFailure(o);
   return undefined;
 }
 
@@ -83,19 +94,8 @@ function failureBeforeRead(o: Observed): unknown {
 function kekFailure(o: Observed): unknown {
   const kek = o.kek;
   if (!kek) return new InvalidSpecError('spec.target.encryption.kek sets neither vaultTransit nor awsKms: set exactly one');
-  const field = `spec.target.encryption.kek.${kek.ref.spec.kind}.sourceRef`;
-  const ref = kek.ref.sourceRef;
-  if (!kek.source) {
-    const where = ref.kind === 'SecretSource' ? `${ref.namespace}/${ref.name}` : ref.name;
-    return new SourceRefNotFoundError(`${ref.kind} ${where} (${field}) not found: create it, or fix ${field}`);
-  }
-  const namespace = o.ss.metadata.namespace ?? '';
-  if (kek.source.kind === 'ClusterSecretSource' && !admitsNamespace(kek.source as ClusterSecretSource, namespace, o.namespaceLabels)) {
-    return new NamespaceNotAllowedError(
-      `ClusterSecretSource ${ref.name} (${field}) does not admit namespace ${namespace}: add it to the source's ` +
-        'spec.allowedNamespaces, or label the namespace to match its spec.namespaceSelector',
-    );
-  }
+  const problem = sourceFailure(o, kek.ref.sourceRef, kek.source, `spec.target.encryption.kek.${kek.ref.spec.kind}.sourceRef`);
+  if (problem || !kek.source) return problem;
   try {
     coordinates(kek.ref, kek.source, '');
   } catch (err) {

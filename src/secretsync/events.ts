@@ -5,7 +5,7 @@
 // all enqueue `namespace/name`. A deleted or edited source also releases its client.
 import { refOfSource, sameSourceRef, sourceRefOf } from '../api/source-ref.js';
 import type { AnySource, SecretSync } from '../api/types.js';
-import type { KubeSecret } from './ports.js';
+import type { KubeSecret, OwnerReference } from './ports.js';
 import { kekRefOf } from './kek.js';
 import { controllingSync } from './target.js';
 
@@ -28,7 +28,7 @@ export interface EventSources {
   clusterSecretSources: Watched<AnySource>;
   ownedSecrets: Watched<KubeSecret>;
   /** spec.access Roles and RoleBindings we keep: a change by someone else is put back. */
-  ownedGrants?: Watched<{ metadata: { name: string; namespace?: string; ownerReferences?: KubeSecret['metadata']['ownerReferences'] } }>[];
+  ownedGrants?: Watched<{ metadata: { name: string; namespace?: string; ownerReferences?: OwnerReference[] } }>[];
   namespaces?: Watched<NamespaceLike>;
   /** A source was deleted, or its spec or uid changed: its cached client must go (tokens revoked). */
   onSourceRetired?: (src: AnySource) => void;
@@ -61,24 +61,22 @@ export function wireEvents(s: EventSources): void {
     onUpdate: (a, b) => needsReconcile(a, b) && s.queue.add(keyOf(b)),
     onDelete: (o) => s.queue.add(keyOf(o)),
   });
-  const bySecret = (sec: KubeSecret) => {
-    const owner = controllingSync(sec);
-    if (owner) s.queue.add(`${sec.metadata.namespace}/${owner}`);
+  // Objects we own (target Secrets, spec.access Roles and RoleBindings) changed under us:
+  // their controlling SecretSync puts them back.
+  type Owned = { metadata: { namespace?: string; ownerReferences?: OwnerReference[] } };
+  const byController = (o: Owned) => {
+    const owner = controllingSync(o);
+    if (owner) s.queue.add(`${o.metadata.namespace ?? ''}/${owner}`);
   };
-  s.ownedSecrets.addHandlers({
-    onAdd: bySecret,
-    onUpdate: (a, b) => {
-      bySecret(b);
-      if (controllingSync(a) !== controllingSync(b)) bySecret(a);
-    },
-    onDelete: bySecret,
-  });
-  for (const inf of s.ownedGrants ?? []) {
-    const byOwner = (o: { metadata: { namespace?: string; ownerReferences?: KubeSecret['metadata']['ownerReferences'] } }) => {
-      const owner = (o.metadata.ownerReferences ?? []).find((r) => r.kind === 'SecretSync' && r.controller === true)?.name;
-      if (owner) s.queue.add(`${o.metadata.namespace ?? ''}/${owner}`);
-    };
-    inf.addHandlers({ onAdd: byOwner, onUpdate: (_a, b) => byOwner(b), onDelete: byOwner });
+  for (const inf of [s.ownedSecrets, ...(s.ownedGrants ?? [])] as Watched<Owned>[]) {
+    inf.addHandlers({
+      onAdd: byController,
+      onUpdate: (a, b) => {
+        byController(b);
+        if (controllingSync(a) !== controllingSync(b)) byController(a);
+      },
+      onDelete: byController,
+    });
   }
   const bySource = (src: AnySource) => {
     for (const ss of s.secretSyncs.list()) if (usesSource(ss, src)) s.queue.add(keyOf(ss));

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL, type SecretSync } from '../api/types.js';
 import type { OwnerReference } from './ports.js';
+import { sameJson } from './same-json.js';
 import { isOwnedBy, ownerLabelValue, ownerReference, targetName } from './target.js';
 
 export interface RbacMeta {
@@ -82,8 +83,6 @@ export function desiredGrant(ss: SecretSync): { role: KubeRole; binding: KubeRol
   };
 }
 
-const norm = (v: unknown) => JSON.stringify(v ?? null);
-
 function sameMeta(have: RbacMeta, want: RbacMeta): boolean {
   const labels = Object.entries(want.labels ?? {}).every(([k, v]) => have.labels?.[k] === v);
   const owner = (have.ownerReferences ?? []).some((o) => o.uid === want.ownerReferences?.[0]?.uid && o.controller === true);
@@ -92,12 +91,12 @@ function sameMeta(have: RbacMeta, want: RbacMeta): boolean {
 
 function sameRole(have: KubeRole, want: KubeRole): boolean {
   const rules = (have.rules ?? []).map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, resourceNames: r.resourceNames, verbs: r.verbs }));
-  return sameMeta(have.metadata, want.metadata) && norm(rules) === norm(want.rules);
+  return sameMeta(have.metadata, want.metadata) && sameJson(rules, want.rules ?? []);
 }
 
 function sameBinding(have: KubeRoleBinding, want: KubeRoleBinding): boolean {
   const subjects = (have.subjects ?? []).map((s) => ({ kind: s.kind, name: s.name, namespace: s.namespace }));
-  return sameMeta(have.metadata, want.metadata) && norm(subjects) === norm(want.subjects) && norm(have.roleRef) === norm(want.roleRef);
+  return sameMeta(have.metadata, want.metadata) && sameJson(subjects, want.subjects ?? []) && sameJson(have.roleRef, want.roleRef);
 }
 
 /**
@@ -107,7 +106,7 @@ function sameBinding(have: KubeRoleBinding, want: KubeRoleBinding): boolean {
  */
 export function grantWrites(ss: SecretSync, role: KubeRole | undefined, binding: KubeRoleBinding | undefined): GrantWrite[] {
   const uid = ss.metadata.uid;
-  const ours = <T extends { metadata: RbacMeta }>(o: T | undefined) => (o && isOwnedBy({ metadata: { ...o.metadata, namespace: o.metadata.namespace } }, uid) ? o : undefined);
+  const ours = <T extends { metadata: RbacMeta }>(o: T | undefined) => (o && isOwnedBy(o, uid) ? o : undefined);
   const r = ours(role);
   const b = ours(binding);
   const want = desiredGrant(ss);

@@ -2,10 +2,11 @@
 // it: which source it is reached through, an id naming it (for the version cache and the
 // watcher), the coordinates stored in each envelope version (so pods need nothing else),
 // and the status.keyId text. Pure.
-import { sourceRefKey, type SourceRef } from '../api/source-ref.js';
-import { DEFAULTS, type AnySource, type SecretSync, type SourceRefSpec } from '../api/types.js';
+import { sourceRefIn, sourceRefKey, type SourceRef } from '../api/source-ref.js';
+import { DEFAULTS, type AnySource, type SecretSync } from '../api/types.js';
 import type { KekCoordinates } from '../crypto/envelope.js';
 import { InvalidSpecError } from '../errors.js';
+import { sameJson } from './same-json.js';
 
 export type KekSpec =
   | { kind: 'vaultTransit'; mount: string; key: string; agentAuth: { mount: string; role: string } }
@@ -18,18 +19,13 @@ export interface KekRef {
   id: string;
 }
 
-function refOf(ss: SecretSync, r: SourceRefSpec): SourceRef {
-  const kind = r.kind ?? 'SecretSource';
-  return { kind, namespace: kind === 'SecretSource' ? (ss.metadata.namespace ?? '') : '', name: r.name };
-}
-
 /** The KEK of an envelope-mode SecretSync; undefined in plain mode. */
 export function kekRefOf(ss: SecretSync): KekRef | undefined {
   const kek = ss.spec.target?.encryption?.kek;
   if (!kek) return undefined;
   if (kek.vaultTransit) {
     const t = kek.vaultTransit;
-    const sourceRef = refOf(ss, t.sourceRef);
+    const sourceRef = sourceRefIn(ss.metadata.namespace ?? '', t.sourceRef);
     const mount = t.mount || DEFAULTS.transitMount;
     return {
       sourceRef,
@@ -38,7 +34,7 @@ export function kekRefOf(ss: SecretSync): KekRef | undefined {
     };
   }
   if (kek.awsKms) {
-    const sourceRef = refOf(ss, kek.awsKms.sourceRef);
+    const sourceRef = sourceRefIn(ss.metadata.namespace ?? '', kek.awsKms.sourceRef);
     return { sourceRef, spec: { kind: 'awsKms', keyId: kek.awsKms.keyId }, id: `${sourceRefKey(sourceRef)}|kms:${kek.awsKms.keyId}` };
   }
   return undefined;
@@ -71,16 +67,7 @@ export function coordinates(kek: KekRef, source: AnySource, version: string): Ke
 
 /** The same KEK (everything but its version) — an entry wrapped by it can be re-wrapped by it. */
 export function sameKek(a: KekCoordinates, b: KekCoordinates): boolean {
-  return canonical({ ...a, version: '' }) === canonical({ ...b, version: '' });
-}
-
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
+  return sameJson({ ...a, version: '' }, { ...b, version: '' });
 }
 
 /** status.keyId: `vault-transit:<mount>/<key>:v<N>` or `aws-kms:<key ARN>`. */

@@ -7,6 +7,7 @@ import { describeSourceRef, sourceRefOf } from '../api/source-ref.js';
 import type { SecretSync, SecretSyncStatus } from '../api/types.js';
 import { Reason } from '../errors.js';
 import type { Described } from './describe-error.js';
+import { sameJson } from './same-json.js';
 import { describeRefresh } from './schedule.js';
 
 export interface SyncOutcome {
@@ -60,22 +61,9 @@ export function failureStatus(ss: SecretSync, d: Described, now: Date, forceSync
 
 /** Equal for the purpose of writing: the same fields with the same values (key order aside). */
 export function sameStatus(a: object | undefined, b: object): boolean {
-  return JSON.stringify(canonical(a ?? {})) === JSON.stringify(canonical(b));
+  return sameJson(a ?? {}, b);
 }
 
 function withoutUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
-
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (v && typeof v === 'object') {
-    return Object.fromEntries(
-      Object.keys(v)
-        .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-        .sort()
-        .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
-    );
-  }
-  return v;
 }

@@ -93,14 +93,17 @@ export function desiredSecret(ss: SecretSync, body: TargetBody): KubeSecret {
   };
 }
 
-/** True when `secret` names the SecretSync with this uid as its controller. */
-export function isOwnedBy(secret: KubeSecret, ownerUid: string | undefined): boolean {
-  return !!ownerUid && (secret.metadata.ownerReferences ?? []).some((o) => o.kind === 'SecretSync' && o.uid === ownerUid && o.controller === true);
+/** Anything with owner references: our Secrets, Roles and RoleBindings. */
+type Owned = { metadata: { ownerReferences?: OwnerReference[] } };
+
+/** True when `obj` names the SecretSync with this uid as its controller. */
+export function isOwnedBy(obj: Owned, ownerUid: string | undefined): boolean {
+  return !!ownerUid && (obj.metadata.ownerReferences ?? []).some((o) => o.kind === 'SecretSync' && o.uid === ownerUid && o.controller === true);
 }
 
-/** The name of the SecretSync controlling `secret`, if any (for events: Secret → SecretSync). */
-export function controllingSync(secret: KubeSecret): string | undefined {
-  return (secret.metadata.ownerReferences ?? []).find((o) => o.kind === 'SecretSync' && o.controller === true)?.name;
+/** The name of the SecretSync controlling `obj`, if any (for events: Secret / Role → SecretSync). */
+export function controllingSync(obj: Owned): string | undefined {
+  return (obj.metadata.ownerReferences ?? []).find((o) => o.kind === 'SecretSync' && o.controller === true)?.name;
 }
 
 export function conflictError(existing: KubeSecret): TargetConflictError {

@@ -1,5 +1,5 @@
 // Pods admitted without injection (webhook down, failurePolicy Ignore) are reported once.
-import { UninjectedReporter, uninjectedSyncs, type PodLike } from '../../../src/secretsync/uninjected.js';
+import { UninjectedReporter, uninjectedSyncs, type PodLike } from '../../../src/webhook/uninjected.js';
 
 const pod = (o: { labels?: Record<string, string>; inject?: string; init?: string[]; uid?: string }): PodLike => ({
   metadata: { name: 'p', namespace: 'ns', uid: o.uid ?? 'u1', labels: o.labels ?? { 'secretsync.io/inject': 'true' }, annotations: o.inject === undefined ? {} : { 'secretsync.io/inject': o.inject } },

@@ -2,11 +2,7 @@
 // and its failurePolicy is Ignore): the operator sees them in a cache of labelled pods and
 // says so on each SecretSync they named, once per pod, so the owner learns why the files
 // are missing. Pure detection here; the reporting is wired in main.ts.
-
-export const INJECT_LABEL = 'secretsync.io/inject';
-export const INJECT_ANNOTATION = 'secretsync.io/inject';
-/** The init container the webhook adds (src/webhook/inject.ts names it the same). */
-export const AGENT_INIT_CONTAINER = 'secretsync-agent-init';
+import { AGENT_INIT, INJECT_ANNOTATION, INJECT_LABEL, splitList } from './names.js';
 
 export interface PodLike {
   metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
@@ -16,12 +12,9 @@ export interface PodLike {
 /** The SecretSyncs a labelled pod asked for but did not get; [] for an injected pod or one that asked for nothing. */
 export function uninjectedSyncs(pod: PodLike): string[] {
   if (pod.metadata.labels?.[INJECT_LABEL] !== 'true') return [];
-  const asked = (pod.metadata.annotations?.[INJECT_ANNOTATION] ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const asked = splitList(pod.metadata.annotations?.[INJECT_ANNOTATION]);
   if (asked.length === 0) return [];
-  const injected = (pod.spec?.initContainers ?? []).some((c) => c.name === AGENT_INIT_CONTAINER || c.name.startsWith(`${AGENT_INIT_CONTAINER}-`));
+  const injected = (pod.spec?.initContainers ?? []).some((c) => c.name === AGENT_INIT || c.name.startsWith(`${AGENT_INIT}-`));
   return injected ? [] : [...new Set(asked)];
 }
 
