@@ -2,7 +2,7 @@
 // lastTransitionTime moves only when status changes.
 import type { Condition } from './types.js';
 
-export const ConditionType = { Ready: 'Ready', Synced: 'Synced' } as const;
+export const ConditionType = { Ready: 'Ready', Synced: 'Synced', Rotated: 'Rotated', RolloutComplete: 'RolloutComplete', InUse: 'InUse' } as const;
 
 export function setCondition(
   list: readonly Condition[] | undefined,

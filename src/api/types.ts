@@ -163,6 +163,26 @@ export interface MountSpec {
   gid?: number;
 }
 
+export type RotationCharset = 'alphanumeric' | 'ascii-printable' | 'hex' | 'base64';
+
+export interface RotationSpec {
+  schedule: string;
+  timeZone?: string;
+  /** Keys of the target (spec.data keys, or properties of a dataFrom secret) that get new values. */
+  keys: string[];
+  generator?: { length?: number; charset?: RotationCharset };
+}
+
+export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
+
+export interface RolloutSpec {
+  /** Roll every workload of the namespace whose pod template uses the target (mount, env, injection). */
+  auto?: boolean;
+  targets?: { kind: WorkloadKind; name: string }[];
+  /** At most one rollout per workload per this duration. */
+  minInterval?: string;
+}
+
 export interface SecretSyncSpec {
   sourceRef: SourceRefSpec;
   data?: DataEntry[];
@@ -171,6 +191,34 @@ export interface SecretSyncSpec {
   target?: TargetSpec;
   mount?: MountSpec;
   access?: { serviceAccounts: string[] };
+  rotation?: RotationSpec;
+  rollout?: RolloutSpec;
+}
+
+/** A rotation recorded before the source is written, so an interrupted one is finished, never repeated. */
+export interface PendingRotation {
+  /** Unique per rotation: the AWS ClientRequestToken. */
+  id: string;
+  /** What asked for it: the schedule, or the rotate-now annotation value. */
+  trigger: 'schedule' | 'rotate-now';
+  startedAt: string;
+  /** remote path → the provider version the new values are written on top of (Vault check-and-set). */
+  basedOn: Record<string, string>;
+}
+
+export interface RolloutTargetStatus {
+  kind: WorkloadKind;
+  name: string;
+  /** The version the workload's pod template is on (annotation secretsync.io/version-<sync>). */
+  version: number;
+  /** When the operator last rolled it (minInterval counts from here). */
+  lastRolloutTime?: string;
+  /** Complete, Progressing, Failed or Missing. */
+  state: 'Complete' | 'Progressing' | 'Failed' | 'Missing';
+  replicas?: number;
+  updatedReplicas?: number;
+  readyReplicas?: number;
+  message?: string;
 }
 
 export interface SecretSyncStatus {
@@ -185,6 +233,12 @@ export interface SecretSyncStatus {
   forceSyncHandled?: string;
   /** Envelope mode: the KEK version wrapping the current version's data key. */
   keyId?: string;
+  lastRotationTime?: string;
+  nextRotationTime?: string;
+  pendingRotation?: PendingRotation;
+  /** The secretsync.io/rotate-now annotation value last acted upon. */
+  rotateNowHandled?: string;
+  rollout?: { targets: RolloutTargetStatus[] };
 }
 
 export interface SecretSync {
@@ -212,6 +266,12 @@ export const MINTING_TYPES: readonly string[] = ['kubernetes.io/service-account-
 /** Annotation whose every new value asks for a sync now. */
 export const FORCE_SYNC_ANNOTATION = 'secretsync.io/force-sync';
 export const FINALIZER = 'secretsync.io/finalizer';
+/** Annotation whose every new value rotates once (spec.rotation must be set). */
+export const ROTATE_NOW_ANNOTATION = 'secretsync.io/rotate-now';
+/** `"true"` on a SecretSync being deleted: delete it even while workloads use its Secret. */
+export const FORCE_DELETE_ANNOTATION = 'secretsync.io/force-delete';
+/** Pod-template annotation `secretsync.io/version-<sync>`: the version a workload is rolled to. */
+export const TEMPLATE_VERSION_PREFIX = 'secretsync.io/version-';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'secretsync';
 /**
