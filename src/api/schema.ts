@@ -2,7 +2,7 @@
 // renders crds/*.yaml from here; a unit test fails when the files drift. What a schema
 // can reject (shapes, enums, exactly-one-of, names) it rejects here; the controller
 // rejects the rest with Ready=False (see validate.ts).
-import { arr, exactlyOne, int, map, obj, str, type JSONSchemaProps } from './openapi.js';
+import { arr, bool, exactlyOne, int, map, obj, str, type JSONSchemaProps } from './openapi.js';
 import { MINTING_TYPES } from './types.js';
 
 const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
@@ -328,6 +328,77 @@ const access = obj(
   { required: ['serviceAccounts'] },
 );
 
+const rotation = obj(
+  'Scheduled rotation: on schedule the operator generates new values for keys, writes them to the source as a new version (Vault KV v2 with check-and-set; AWS PutSecretValue staged AWSPENDING, then promoted to AWSCURRENT), keeping every other property of the secret, then syncs. The schedule counts from status.lastRotationTime, so ticks missed while the operator was down rotate once, not once per tick. The annotation secretsync.io/rotate-now rotates once per new value. Needs a KV v2 mount (KV v1 keeps no versions) and no pinned remoteRef.version on a rotated path.',
+  {
+    schedule: str('Cron schedule, 5 fields (minute hour day month weekday) or 6 (with seconds first).', { minLength: 9, maxLength: 256 }),
+    timeZone: str('IANA time zone for schedule, e.g. Europe/Berlin. Default UTC. Daylight-saving changes rotate once: a tick in the skipped hour runs at the change, a tick in the repeated hour once.', { maxLength: 64 }),
+    keys: arr(
+      'Keys of the target that get new values: a spec.data key (its remoteRef.property is written), or a property of the one spec.dataFrom secret.',
+      str('A key of the target.', { pattern: FILE_KEY, maxLength: 253 }),
+      { 'x-kubernetes-list-type': 'set', minItems: 1, maxItems: 64 },
+    ),
+    generator: obj('How new values are made: length characters drawn uniformly (crypto.randomInt) from charset.', {
+      length: int('Number of characters.', { minimum: 8, maximum: 4096, default: 32 }),
+      charset: str('alphanumeric (A-Z a-z 0-9), ascii-printable (! to ~, no space), hex (0-9 a-f) or base64 (A-Z a-z 0-9 + /).', {
+        enum: ['alphanumeric', 'ascii-printable', 'hex', 'base64'],
+        default: 'alphanumeric',
+      }),
+    }),
+  },
+  { required: ['schedule', 'keys'] },
+);
+
+const workloadKinds = ['Deployment', 'StatefulSet', 'DaemonSet'];
+const rollout = obj(
+  'Rolling dependent workloads when a new version is synced: the operator sets the pod-template annotation secretsync.io/version-<this SecretSync> to the new version number, once per version (never a timestamp), so reconciles, operator restarts and leader changes never roll anything. With envelope mode and injection, pods of the old template keep decrypting the old version.',
+  {
+    auto: bool('Roll every Deployment, StatefulSet and DaemonSet of this namespace whose pod template mounts the target Secret, takes env from it, or asks for its injection.', { default: false }),
+    targets: arr(
+      'Workloads of this namespace to roll by name (in addition to auto).',
+      obj('A workload.', {
+        kind: str('Deployment, StatefulSet or DaemonSet.', { enum: workloadKinds }),
+        name: str('Name of the workload.', { pattern: DNS_SUBDOMAIN, maxLength: 253 }),
+      }, { required: ['kind', 'name'] }),
+      { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['kind', 'name'], maxItems: 256 },
+    ),
+    minInterval: str('At most one rollout per workload per this duration, e.g. 30s or 5m; versions synced meanwhile roll together afterwards. Default: none.', {
+      pattern: DURATION,
+      maxLength: 64,
+    }),
+  },
+  { rules: [{ rule: "(has(self.auto) && self.auto) || (has(self.targets) && size(self.targets) > 0)", message: 'rollout: set auto: true or list targets' }] },
+);
+
+const pendingRotation = obj(
+  'A rotation in progress, recorded before the source is written: an interrupted rotation is finished on the next reconcile, never repeated.',
+  {
+    id: str('Unique id of the rotation (the AWS ClientRequestToken).', { maxLength: 64 }),
+    trigger: str('schedule or rotate-now.', { enum: ['schedule', 'rotate-now'] }),
+    startedAt: str('When the rotation started.', { format: 'date-time' }),
+    basedOn: map('Remote path → the provider version the new values are written on top of.', str('A version id.')),
+  },
+  { required: ['id', 'trigger', 'startedAt', 'basedOn'] },
+);
+
+const rolloutStatus = obj('The dependent workloads and the version each runs.', {
+  targets: arr(
+    'One entry per dependent workload.',
+    obj('A workload and its rollout.', {
+      kind: str('Deployment, StatefulSet or DaemonSet.', { enum: workloadKinds }),
+      name: str('Name of the workload.'),
+      version: int('The version the workload\'s pod template is on.', { minimum: 0 }),
+      lastRolloutTime: str('When the operator last rolled it.', { format: 'date-time' }),
+      state: str('Complete, Progressing, Failed or Missing.', { enum: ['Complete', 'Progressing', 'Failed', 'Missing'] }),
+      replicas: int('Desired replicas (DaemonSet: desired scheduled pods).', { minimum: 0 }),
+      updatedReplicas: int('Replicas on the current pod template.', { minimum: 0 }),
+      readyReplicas: int('Ready replicas.', { minimum: 0 }),
+      message: str('What the rollout waits for, or why it failed.', { maxLength: 4096 }),
+    }, { required: ['kind', 'name', 'version', 'state'] }),
+    { maxItems: 1024 },
+  ),
+});
+
 export const secretSyncSchema: JSONSchemaProps = obj(
   'SecretSync keeps a Kubernetes Secret in step with values held in an external secret manager.',
   {
@@ -381,6 +452,8 @@ export const secretSyncSchema: JSONSchemaProps = obj(
         target,
         mount,
         access,
+        rotation,
+        rollout,
       },
       {
         required: ['sourceRef'],
@@ -408,6 +481,14 @@ export const secretSyncSchema: JSONSchemaProps = obj(
         'Envelope mode: the KEK version that wraps the current version\'s data key, e.g. vault-transit:transit/secretsync:v2 or aws-kms:<key ARN>. Changes when the KEK is rotated and the copies are re-wrapped (version does not change then).',
         { maxLength: 2048 },
       ),
+      lastRotationTime: str('When the operator last wrote new values to the source (spec.rotation).', { format: 'date-time' }),
+      nextRotationTime: str('When the next scheduled rotation is due (spec.rotation); a time in the past means it runs now.', { format: 'date-time' }),
+      pendingRotation,
+      rotateNowHandled: str(
+        'The value of the secretsync.io/rotate-now annotation the operator last acted upon (values over 128 characters as sha256:<hex>). Setting the annotation to any other value rotates once.',
+        { maxLength: 256 },
+      ),
+      rollout: rolloutStatus,
       forceSyncHandled: str(
         'The value of the secretsync.io/force-sync annotation the operator last acted upon (values over 128 characters as sha256:<hex>). Setting the annotation to any other value syncs once.',
         { maxLength: 256 },
