@@ -19,6 +19,8 @@ export interface OperatorOptions {
   insecureAllowHttp: boolean;
   /** How often each KEK in use is asked for its current version (rotation → re-wrap). */
   kekCheckIntervalMs: number;
+  /** How often each cache is relisted in full and compared with the API server. */
+  resyncPeriodMs: number;
   webhook: WebhookFlags;
 }
 
@@ -73,6 +75,8 @@ Flags:
                                envelope mode: how often each key-encryption key in use is asked for its current
                                version (one call per KEK, not per SecretSync); after a rotation the data keys
                                are re-wrapped in the background, without a new version or a rollout; default 5m
+  --resync-period DURATION     how often every cache is relisted in full and compared with the API server, so
+                               what a broken watch missed is repaired; default 10m (at least 1s)
   --webhook-addr HOST:PORT     serve the pod-injection admission webhook (TLS) here; default :9443 ("0" disables).
                                Every replica serves it, leader or not. Its CA and serving certificate are
                                self-managed in Secret secretsync-webhook-tls of the operator namespace (renewed
@@ -122,6 +126,7 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
         'shutdown-timeout': { type: 'string' },
         'insecure-allow-http': { type: 'boolean' },
         'kek-check-interval': { type: 'string' },
+        'resync-period': { type: 'string' },
         'webhook-addr': { type: 'string' },
         'webhook-cert-dir': { type: 'string' },
         'webhook-config-name': { type: 'string' },
@@ -147,6 +152,10 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
   if (kekCheck === undefined || kekCheck < 1000) {
     throw new UsageError(`--kek-check-interval must be a duration of at least 1s like 5m, got "${v['kek-check-interval']}"`);
   }
+  const resync = parseDuration(v['resync-period'] ?? '10m');
+  if (resync === undefined || resync < 1000) {
+    throw new UsageError(`--resync-period must be a duration of at least 1s like 10m, got "${v['resync-period']}"`);
+  }
   const policy = v['webhook-failure-policy'] ?? 'Fail';
   if (policy !== 'Fail' && policy !== 'Ignore') throw new UsageError(`--webhook-failure-policy must be Fail or Ignore, got "${policy}"`);
   const timeout = parseDuration(v['webhook-timeout'] ?? '10s');
@@ -169,6 +178,7 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
     shutdownTimeoutMs: shutdown,
     insecureAllowHttp: v['insecure-allow-http'] ?? false,
     kekCheckIntervalMs: kekCheck,
+    resyncPeriodMs: resync,
     webhook: {
       addr: webhookAddr === '0' ? undefined : webhookAddr,
       certDir: v['webhook-cert-dir'],

@@ -38,7 +38,7 @@ import { sourceKey } from './api/source-ref.js';
 import { hmacKey } from './secretsync/content.js';
 import type { KubeSecret } from './secretsync/ports.js';
 import type { KubeRole, KubeRoleBinding } from './secretsync/grants.js';
-import { SecretSyncReconciler } from './secretsync/reconciler.js';
+import { SecretSyncReconciler, type ReconcilerDeps } from './secretsync/reconciler.js';
 import { KekVersions } from './secretsync/kek-versions.js';
 import { KekWatcher } from './secretsync/kek-watcher.js';
 import { INJECT_LABEL } from './webhook/names.js';
@@ -95,14 +95,17 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   const secretSyncs = new Informer<SecretSync>({
     listWatch: listWatch<SecretSync>(kc, { path: nsPath(crdBase, 'secretsyncs') }),
     onEvent: informerEvents('SecretSync'),
+    resyncMs: opts.resyncPeriodMs,
   });
   const secretSources = new Informer<AnySource>({
     listWatch: listWatch<AnySource>(kc, { path: nsPath(crdBase, 'secretsources') }),
     onEvent: informerEvents('SecretSource'),
+    resyncMs: opts.resyncPeriodMs,
   });
   const clusterSecretSources = new Informer<AnySource>({
     listWatch: listWatch<AnySource>(kc, { path: `${crdBase}/clustersecretsources` }),
     onEvent: informerEvents('ClusterSecretSource'),
+    resyncMs: opts.resyncPeriodMs,
   });
   // Only Secrets we own: never a cache of every Secret in the cluster.
   const ownedSecrets = new Informer<KubeSecret>({
@@ -111,6 +114,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
       labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${OWNER_LABEL}`,
     }),
     onEvent: informerEvents('Secret'),
+    resyncMs: opts.resyncPeriodMs,
   });
   // Namespace labels decide which namespaces a ClusterSecretSource's namespaceSelector admits.
   const namespaces = new Informer<NamespaceLike>({
@@ -119,21 +123,25 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
       ...(opts.namespace ? { fieldSelector: `metadata.name=${opts.namespace}` } : {}),
     }),
     onEvent: informerEvents('Namespace'),
+    resyncMs: opts.resyncPeriodMs,
   });
   // spec.access: the Roles and RoleBindings we keep, and only those.
   const ownedLabels = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${OWNER_LABEL}`;
   const ownedRoles = new Informer<KubeRole>({
     listWatch: listWatch<KubeRole>(kc, { path: nsPath('/apis/rbac.authorization.k8s.io/v1', 'roles'), labelSelector: ownedLabels }),
     onEvent: informerEvents('Role'),
+    resyncMs: opts.resyncPeriodMs,
   });
   const ownedRoleBindings = new Informer<KubeRoleBinding>({
     listWatch: listWatch<KubeRoleBinding>(kc, { path: nsPath('/apis/rbac.authorization.k8s.io/v1', 'rolebindings'), labelSelector: ownedLabels }),
     onEvent: informerEvents('RoleBinding'),
+    resyncMs: opts.resyncPeriodMs,
   });
   // Pods that ask for injection (label-filtered): those admitted without it are reported.
   const injectPods = new Informer<PodLike>({
     listWatch: listWatch<PodLike>(kc, { path: nsPath('/api/v1', 'pods'), labelSelector: `${INJECT_LABEL}=true` }),
     onEvent: informerEvents('Pod'),
+    resyncMs: opts.resyncPeriodMs,
   });
   const informers = [secretSyncs, secretSources, clusterSecretSources, ownedSecrets, namespaces, ownedRoles, ownedRoleBindings, injectPods];
 
@@ -170,6 +178,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     log,
     metrics,
     kekVersions,
+    ...testFaults(log),
   });
   const queue: WorkQueue = new WorkQueue({ metrics: workQueueMetrics(metrics, 'secretsync', () => queue) });
   const controller = new Controller({
@@ -319,6 +328,26 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   metrics.leader.set(0);
   log.info('stopped');
   return code;
+}
+
+/**
+ * Crash-safety tests kill the process at a chosen point: SECRETSYNC_TEST_FAULT=
+ * exit-after-rotation-write exits (code 86) right after a rotation's source write, before
+ * its status write. Never set in production; announced loudly when it is.
+ */
+function testFaults(log: Logger): Pick<ReconcilerDeps, 'faults'> {
+  const fault = process.env.SECRETSYNC_TEST_FAULT;
+  if (!fault) return {};
+  if (fault !== 'exit-after-rotation-write') throw new Error(`SECRETSYNC_TEST_FAULT="${fault}" is not a known fault (exit-after-rotation-write)`);
+  log.warn({ fault }, 'TEST FAULT INJECTION ENABLED: the process exits after its next rotation write');
+  return {
+    faults: {
+      afterRotationWrite: () => {
+        log.warn({ fault }, 'exiting on the injected fault');
+        process.exit(86);
+      },
+    },
+  };
 }
 
 /** `host:port` or `:port` → [host or undefined, port]. */

@@ -15,6 +15,7 @@ import type { Envelope } from '../crypto/envelope.js';
 import { grantWrites, type GrantWrite } from './grants.js';
 import { keyIdOf } from './kek.js';
 import { envelopeBody } from './sealing.js';
+import { rotationEvent, withRotation, type RotationOutcome } from './rotate.js';
 import { desiredSecret, plainBody, releasePatch, secretWrite, targetName, type SecretWrite, type TargetBody } from './target.js';
 
 export type ReadOutcome =
@@ -204,7 +205,27 @@ function planRewrap(o: Observed, due: Due, sealed: SealOutcome, memory: Memory):
  * The plan for a live SecretSync. `read` is the outcome of reading the source, present
  * exactly when `due.read` asked for one.
  */
-export function planSync(o: Observed, due: Due, read?: ReadOutcome, sealed?: SealOutcome): Plan {
+export function planSync(o: Observed, due: Due, read?: ReadOutcome, sealed?: SealOutcome, rotation?: RotationOutcome): Plan {
+  return finish(o, planCore(o, due, read, sealed), rotation);
+}
+
+/**
+ * What every plan of a live SecretSync adds: the rotation fields and a rotation's
+ * condition and event. Status is written only when the result differs from what is stored.
+ */
+function finish(o: Observed, plan: Plan, rotation: RotationOutcome | undefined): Plan {
+  const st = o.ss.status ?? {};
+  const base = plan.status ?? st;
+  const status = withRotation(o.ss, o.source, base, o.now, rotation, rotation?.ok ? base.version : undefined);
+  const events = rotation ? [...plan.events, rotationEvent(rotation, rotation.ok ? base.version : undefined)] : plan.events;
+  let out: Plan = { ...plan, status: sameStatus(st, status) ? undefined : status, events };
+  if (rotation && !rotation.ok && !out.error) {
+    out = { ...out, error: { cause: rotation.cause, retryable: rotation.error.retryable }, result: 'error' };
+  }
+  return out;
+}
+
+function planCore(o: Observed, due: Due, read?: ReadOutcome, sealed?: SealOutcome): Plan {
   const memory = o.memory ?? rememberRead(o);
   const handled = o.ss.status?.forceSyncHandled;
   if (due.failure !== undefined) return planFailure(o, due.failure, memory, handled);

@@ -24,6 +24,11 @@ import { encrypterSpec, keyIdOf, type KekRef } from './kek.js';
 import type { KekVersions } from './kek-versions.js';
 import { heldContentHmac, heldEnvelope, sealAction } from './sealing.js';
 import type { SyncReader, SyncWriter } from './ports.js';
+import { randomUUID } from 'node:crypto';
+import type { PendingRotation } from '../api/types.js';
+import { pendingStatus, rotationStep, type RotationOutcome, type RotationStep } from './rotate.js';
+import { generate, GENERATOR_DEFAULTS } from './rotation/generator.js';
+import { rotationTargets, type RotationTarget } from './rotation/targets.js';
 
 export interface ProviderSource {
   client(source: AnySource, deps: ProviderDeps): SecretProvider;
@@ -42,6 +47,8 @@ export interface ReconcilerDeps {
   metrics?: Metrics;
   /** Newest KEK versions known to this process (shared with the KEK watcher). */
   kekVersions?: KekVersions;
+  /** Test hooks: fault injection at the points crash-safety is about (SECRETSYNC_TEST_FAULT). */
+  faults?: { afterRotationWrite?(): void };
 }
 
 /** Thrown to the controller after the failure is recorded in status; carries retryability. */
@@ -65,7 +72,7 @@ export class SecretSyncReconciler {
   }
 
   async reconcile(key: string): Promise<{ requeueAfterMs?: number }> {
-    const o = observe(
+    let o = observe(
       {
         reader: this.d.reader,
         hmacKey: this.d.hmacKey,
@@ -89,9 +96,14 @@ export class SecretSyncReconciler {
       return {};
     }
     const due = whatIsDue(o);
+    let rotation: RotationOutcome | undefined;
+    if (due.failure === undefined) {
+      const step = rotationStep(o.ss, o.source, o.now);
+      if (step.kind !== 'none') ({ o, outcome: rotation } = await this.rotate(o, step));
+    }
     let read: ReadOutcome | undefined;
-    if (due.read && due.failure === undefined) {
-      this.d.log.debug({ secretsync: key, due: due.read }, 'reading the source');
+    if ((due.read || rotation?.ok) && due.failure === undefined) {
+      this.d.log.debug({ secretsync: key, due: rotation?.ok ? 'rotated' : due.read }, 'reading the source');
       read = await this.read(o);
     }
     let sealed: SealOutcome | undefined;
@@ -99,7 +111,7 @@ export class SecretSyncReconciler {
       if (read?.ok) sealed = await this.seal(o, versionFor(o, read.content).version, read.content);
       else if (!read && due.rewrap) sealed = await this.seal(o, o.ss.status?.version ?? 0);
     }
-    const plan = planSync(o, due, read, sealed);
+    const plan = planSync(o, due, read, sealed, rotation);
     this.memory.set(key, plan.memory);
     const { error } = await act(o, plan, this.d.writer, this.d.log);
     if (plan.result !== 'idle') this.d.metrics?.syncs.inc({ namespace: o.ss.metadata.namespace ?? '', result: error ? 'error' : plan.result });
@@ -108,6 +120,80 @@ export class SecretSyncReconciler {
     const d = describeError(error.cause);
     this.d.log.warn({ secretsync: key, reason: d.reason, code: d.code, err: d.message }, 'sync failed');
     throw new RecordedError(error.cause, error.retryable, error.retryable ? undefined : plan.requeueAfterMs);
+  }
+
+  /**
+   * Rotation I/O: for a new rotation, read the versions the new values build on and record
+   * them with a fresh id in status (the pending rotation) before anything is written; then
+   * write each rotated path at the source. A pending rotation from an interrupted reconcile
+   * goes straight to the writes, which find their own earlier write (AWS by the id, Vault by
+   * the version having moved past the base) and write nothing twice.
+   */
+  private async rotate(o: Observed, step: Exclude<RotationStep, { kind: 'none' }>): Promise<{ o: Observed; outcome: RotationOutcome }> {
+    const { ss } = o;
+    let recorded = step.kind === 'resume';
+    const fail = (cause: unknown) => {
+      const error = describeError(cause);
+      this.d.log.warn({ secretsync: o.key, reason: error.reason, code: error.code, err: error.message }, 'rotation failed');
+      // A rotate-now that failed before its pending record counts as handled only when retrying cannot help.
+      const handled = step.kind === 'start' && (recorded || !error.retryable) ? step.rotateNowHandled : o.ss.status?.rotateNowHandled;
+      return { o, outcome: { ok: false as const, error, cause, rotateNowHandled: handled, dropPending: cause instanceof InvalidSpecError } };
+    };
+    const spec = ss.spec.rotation;
+    if (!spec) return fail(new InvalidSpecError('spec.rotation is not set'));
+    let targets: RotationTarget[];
+    let provider: SecretProvider;
+    try {
+      targets = rotationTargets(ss);
+      provider = this.providerFor(o.source as AnySource);
+    } catch (err) {
+      return fail(err);
+    }
+    if (!provider.rotate) return fail(new InvalidSpecError(`${sourceKey(o.source as AnySource)} cannot write secrets: rotation needs a vault (KV v2) or aws source`));
+    let pending: PendingRotation;
+    if (step.kind === 'resume') {
+      pending = step.pending;
+      this.d.log.info({ secretsync: o.key, rotation: pending.id }, 'finishing an interrupted rotation');
+    } else {
+      try {
+        const { sourceVersions } = await fetchContent(ss, provider);
+        const basedOn: Record<string, string> = {};
+        for (const t of targets) basedOn[t.path] = sourceVersions[t.path] ?? '';
+        pending = { id: randomUUID(), trigger: step.trigger, startedAt: o.now.toISOString(), basedOn };
+      } catch (err) {
+        return fail(err);
+      }
+      const status = pendingStatus(ss, pending, step.rotateNowHandled);
+      try {
+        const rv = await this.d.writer.writeStatus(ss, status);
+        o = { ...o, ss: { ...ss, metadata: { ...ss.metadata, resourceVersion: rv ?? ss.metadata.resourceVersion }, status } };
+        recorded = true;
+      } catch (err) {
+        if (err instanceof StaleObjectError) throw new RecordedError(err, true);
+        return fail(err);
+      }
+    }
+    const written: { path: string; outcome: string; version: string }[] = [];
+    const length = spec.generator?.length ?? GENERATOR_DEFAULTS.length;
+    const charset = spec.generator?.charset ?? GENERATOR_DEFAULTS.charset;
+    for (const t of targets) {
+      const basedOn = pending.basedOn[t.path];
+      if (basedOn === undefined) continue; // spec.rotation.keys edited mid-rotation: the new path waits for the next one
+      const set = Object.fromEntries(t.properties.map((p) => [p, generate(length, charset)]));
+      const whole = t.whole ? generate(length, charset) : undefined;
+      try {
+        const r = await provider.rotate({ path: t.path, id: pending.id, basedOn, set, ...(whole ? { whole } : {}) });
+        written.push({ path: t.path, outcome: r.outcome, version: r.version });
+        this.d.log.info({ secretsync: o.key, rotation: pending.id, path: t.path, outcome: r.outcome, version: r.version }, 'rotated at the source');
+      } catch (err) {
+        return fail(err);
+      } finally {
+        for (const b of Object.values(set)) b.fill(0);
+        whole?.fill(0);
+      }
+      this.d.faults?.afterRotationWrite?.();
+    }
+    return { o, outcome: { ok: true, pending, keys: targets.flatMap((t) => t.keys), written } };
   }
 
   /**

@@ -39,6 +39,7 @@ export function successStatus(ss: SecretSync, o: SyncOutcome): SecretSyncStatus 
     lastSyncTime: o.secretWritten || !old.lastSyncTime ? o.now.toISOString() : old.lastSyncTime,
     forceSyncHandled: o.forceSyncHandled,
     keyId: o.keyId,
+    ...carried(old),
   });
 }
 
@@ -56,7 +57,14 @@ export function failureStatus(ss: SecretSync, d: Described, now: Date, forceSync
     lastSyncTime: old.lastSyncTime,
     forceSyncHandled,
     keyId: old.keyId,
+    ...carried(old),
   });
+}
+
+/** Fields a sync outcome does not decide: rotation and rollout keep theirs (plan.ts updates them). */
+function carried(old: SecretSyncStatus): SecretSyncStatus {
+  const { lastRotationTime, nextRotationTime, pendingRotation, rotateNowHandled, rollout } = old;
+  return { lastRotationTime, nextRotationTime, pendingRotation, rotateNowHandled, rollout };
 }
 
 /** Equal for the purpose of writing: the same fields with the same values (key order aside). */

@@ -1,0 +1,175 @@
+// Scheduled rotation, as pure decisions: whether a reconcile starts a rotation, finishes an
+// interrupted one or has nothing to do, and how a rotation shows in status. The I/O (the
+// pending record, the source writes) is the reconciler's; the order is what makes it
+// crash-safe: the pending rotation (its id and the source versions it builds on) is in
+// status before the source is written, and a pending rotation is always finished before
+// anything else, so a crash between the source write and the status write finishes the
+// same rotation on the next reconcile (the provider sees its own write: AWS by the
+// ClientRequestToken, Vault by the version having moved past the check-and-set base).
+import { ConditionType, findCondition, setCondition } from '../api/conditions.js';
+import { ROTATE_NOW_ANNOTATION, type AnySource, type PendingRotation, type SecretSync, type SecretSyncStatus } from '../api/types.js';
+import { InvalidSpecError, Reason } from '../errors.js';
+import { describeError, type Described } from './describe-error.js';
+import { forceToken } from './due.js';
+import { nextRotationAfter, rotationDue } from './rotation/schedule.js';
+import { validateRotation } from './rotation/targets.js';
+
+export type RotationStep =
+  | { kind: 'none' }
+  | { kind: 'start'; trigger: PendingRotation['trigger']; rotateNowHandled: string | undefined }
+  | { kind: 'resume'; pending: PendingRotation };
+
+/** What a rotation attempt came to, for the plan. */
+export type RotationOutcome =
+  | { ok: true; pending: PendingRotation; keys: string[]; written: { path: string; outcome: string; version: string }[] }
+  | {
+      ok: false;
+      error: Described;
+      cause: unknown;
+      rotateNowHandled: string | undefined;
+      /** The spec refuses the rotation: nothing was written, the pending record goes (retrying cannot help). */
+      dropPending: boolean;
+    };
+
+/**
+ * What makes a rotation impossible before any I/O: the spec (validateRotation) or the
+ * source (KV v1 keeps no versions, so a write could neither be checked-and-set nor
+ * recognised after a crash). Undefined when it can be tried.
+ */
+export function rotationProblem(ss: SecretSync, source: AnySource | undefined): unknown {
+  try {
+    validateRotation(ss);
+  } catch (err) {
+    return err;
+  }
+  const kv = source?.spec.vault?.kv;
+  if (kv?.version === 1) {
+    const name = source?.kind === 'ClusterSecretSource' ? `ClusterSecretSource ${source.metadata.name}` : `SecretSource ${source?.metadata.name}`;
+    return new InvalidSpecError(
+      `spec.rotation needs a KV version 2 mount, but ${name} reads mount "${kv.mount ?? 'secret'}" as KV version 1, which keeps no versions (a rotation could not be checked-and-set or recognised after a crash): use a KV v2 mount, or remove spec.rotation`,
+    );
+  }
+  return undefined;
+}
+
+/** The time the schedule counts from: the last rotation, or the object's creation. */
+function scheduleBase(ss: SecretSync, now: Date): Date {
+  const at = ss.status?.lastRotationTime ?? ss.metadata.creationTimestamp;
+  const t = at ? new Date(at) : now;
+  return Number.isNaN(t.getTime()) ? now : t;
+}
+
+/** The next scheduled rotation, or undefined without spec.rotation or with a schedule that does not parse. */
+export function nextRotation(ss: SecretSync, now: Date): Date | undefined {
+  const spec = ss.spec.rotation;
+  if (!spec) return undefined;
+  try {
+    return nextRotationAfter(spec, scheduleBase(ss, now));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether this reconcile rotates. A pending rotation is finished first, whatever else is
+ * due. A new one starts only on a SecretSync that is synced and healthy for its current
+ * spec: on the rotate-now annotation's new value, or when a schedule tick lies between the
+ * last rotation (or the creation) and now, however many ticks were missed.
+ */
+export function rotationStep(ss: SecretSync, source: AnySource | undefined, now: Date): RotationStep {
+  const st = ss.status ?? {};
+  if (st.pendingRotation) return ss.spec.rotation ? { kind: 'resume', pending: st.pendingRotation } : { kind: 'none' };
+  const spec = ss.spec.rotation;
+  if (!spec || st.version === undefined || st.observedGeneration !== ss.metadata.generation) return { kind: 'none' };
+  if (findCondition(st.conditions, ConditionType.Ready)?.status !== 'True') return { kind: 'none' };
+  if (rotationProblem(ss, source) !== undefined) return { kind: 'none' }; // shown as Rotated=False, no I/O
+  const token = forceToken(ss.metadata.annotations?.[ROTATE_NOW_ANNOTATION]);
+  if (token !== undefined && token !== st.rotateNowHandled) return { kind: 'start', trigger: 'rotate-now', rotateNowHandled: token };
+  try {
+    if (rotationDue(spec, scheduleBase(ss, now), now).due) return { kind: 'start', trigger: 'schedule', rotateNowHandled: st.rotateNowHandled };
+  } catch {
+    // an invalid schedule: validation reports it as Rotated=False
+  }
+  return { kind: 'none' };
+}
+
+/** The status recorded before the source is written. */
+export function pendingStatus(ss: SecretSync, pending: PendingRotation, rotateNowHandled: string | undefined): SecretSyncStatus {
+  return withoutUndefined({ ...(ss.status ?? {}), pendingRotation: pending, rotateNowHandled });
+}
+
+function describeWrites(o: Extract<RotationOutcome, { ok: true }>): string {
+  return o.written.map((w) => `${w.path} → ${w.version}`).join(', ');
+}
+
+/**
+ * The rotation fields of a status about to be written: nextRotationTime from the
+ * schedule, and for a rotation that ran in this reconcile its record (lastRotationTime,
+ * the pending entry gone, Rotated=True) or its failure (Rotated=False, pending kept so
+ * the next attempt finishes it). Without spec.rotation the fields and the condition go.
+ */
+export function withRotation(
+  ss: SecretSync,
+  source: AnySource | undefined,
+  status: SecretSyncStatus,
+  now: Date,
+  outcome?: RotationOutcome,
+  version?: number,
+): SecretSyncStatus {
+  const gen = ss.metadata.generation;
+  if (!ss.spec.rotation) {
+    const { nextRotationTime: _n, pendingRotation: _p, ...rest } = status;
+    return { ...rest, conditions: (rest.conditions ?? []).filter((c) => c.type !== ConditionType.Rotated) };
+  }
+  let s: SecretSyncStatus = { ...status };
+  if (outcome?.ok) {
+    const { pendingRotation: _p, ...rest } = s;
+    s = { ...rest, lastRotationTime: now.toISOString() };
+    const message = `rotated ${outcome.keys.join(', ')} (${outcome.pending.trigger}): new source versions ${describeWrites(outcome)}${version !== undefined ? `; synced as version ${version}` : ''}`;
+    s.conditions = setCondition(s.conditions, { type: ConditionType.Rotated, status: 'True', reason: 'Rotated', message, observedGeneration: gen }, now);
+  } else if (outcome) {
+    s.rotateNowHandled = outcome.rotateNowHandled;
+    if (outcome.dropPending) delete s.pendingRotation;
+    s.conditions = setCondition(
+      s.conditions,
+      { type: ConditionType.Rotated, status: 'False', reason: outcome.error.reason, message: `rotation failed: ${outcome.error.message}`, observedGeneration: gen },
+      now,
+    );
+  } else {
+    s.conditions = specCondition(ss, source, s, now);
+  }
+  const next = nextRotation({ ...ss, status: s }, now);
+  s.nextRotationTime = next?.toISOString();
+  return withoutUndefined(s);
+}
+
+/**
+ * Between rotations: an invalid spec.rotation shows as Rotated=False InvalidSpec at once
+ * (not first at the tick); a valid one that never rotated (or was just fixed) as
+ * Rotated=Unknown Scheduled. A True or a runtime failure stays until the next attempt.
+ */
+function specCondition(ss: SecretSync, source: AnySource | undefined, s: SecretSyncStatus, now: Date): SecretSyncStatus['conditions'] {
+  const gen = ss.metadata.generation;
+  const old = findCondition(s.conditions, ConditionType.Rotated);
+  const problem = rotationProblem(ss, source);
+  if (problem !== undefined) {
+    const d = describeError(problem);
+    return setCondition(s.conditions, { type: ConditionType.Rotated, status: 'False', reason: d.reason, message: d.message, observedGeneration: gen }, now);
+  }
+  if (old && !(old.status === 'False' && old.reason === Reason.InvalidSpec)) return s.conditions;
+  return setCondition(s.conditions, { type: ConditionType.Rotated, status: 'Unknown', reason: 'Scheduled', message: `not rotated yet: the schedule "${ss.spec.rotation?.schedule}" (${ss.spec.rotation?.timeZone ?? 'UTC'}) runs first at the time in status.nextRotationTime; annotate secretsync.io/rotate-now to rotate at once`, observedGeneration: gen }, now);
+}
+
+/** The event a rotation attempt makes. */
+export function rotationEvent(outcome: RotationOutcome, version: number | undefined): { type: 'Normal' | 'Warning'; reason: string; message: string } {
+  if (!outcome.ok) return { type: 'Warning', reason: 'RotationFailed', message: `rotation failed (${outcome.error.reason}): ${outcome.error.message}` };
+  return {
+    type: 'Normal',
+    reason: 'Rotated',
+    message: `rotated ${outcome.keys.join(', ')} at the source (${describeWrites(outcome)})${version !== undefined ? `; synced as version ${version}` : ''}`,
+  };
+}
+
+function withoutUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
