@@ -58,6 +58,10 @@ export async function act(o: Observed, plan: Plan, w: SyncWriter, log: Logger): 
     if (plan.finalizers?.when === 'before') moved(await w.setFinalizers(ss, plan.finalizers.list));
     if (plan.secret) await writeSecret(plan.secret, ss.metadata.uid, w);
     for (const g of plan.grants ?? []) await w.writeGrant(g);
+    for (const r of plan.rollouts ?? []) {
+      await w.setTemplateAnnotation({ kind: r.kind, namespace: r.namespace, name: r.name }, r.key, r.value);
+      log.info({ secretsync: o.key, workload: `${r.kind}/${r.name}`, version: r.value }, 'rolled a workload to a new version');
+    }
     for (const c of plan.cleanups) {
       await cleanup(c, w);
       log.info({ secretsync: o.key, secret: c.name, action: c.kind }, c.kind === 'delete' ? 'deleted a Secret this SecretSync no longer targets' : 'released a Secret this SecretSync no longer targets');

@@ -4,7 +4,7 @@
 import { sourceRefOf, type SourceRef } from '../api/source-ref.js';
 import type { AnySource, SecretSync } from '../api/types.js';
 import type { HmacKey } from './content.js';
-import type { KubeSecret, SyncReader } from './ports.js';
+import type { KubeSecret, KubeWorkload, SyncReader } from './ports.js';
 import { grantName, type KubeRole, type KubeRoleBinding } from './grants.js';
 import { kekRefOf, type KekRef } from './kek.js';
 import { isOwnedBy, targetName } from './target.js';
@@ -37,6 +37,8 @@ export interface Observed {
   alignRefreshes: boolean;
   /** spec.access: the cached Role and RoleBinding named for this SecretSync (anyone's). */
   grant: { role: KubeRole | undefined; binding: KubeRoleBinding | undefined };
+  /** Deployments, StatefulSets and DaemonSets of the namespace (rollouts, the in-use hold). */
+  workloads: KubeWorkload[];
   /** Envelope mode: the KEK, the source it is reached through, and its newest version known to this process. */
   kek?: { ref: KekRef; source: AnySource | undefined; latest: string | undefined };
 }
@@ -77,6 +79,7 @@ export function observe(d: ObserveDeps, key: string, memory: Memory | undefined,
     memory,
     hmacKey: d.hmacKey,
     alignRefreshes: source ? d.alignsRefreshes(source) : false,
+    workloads: d.reader.workloadsIn(namespace),
     grant: { role: d.reader.getManagedRole(namespace, grantName(ss)), binding: d.reader.getManagedRoleBinding(namespace, grantName(ss)) },
     ...(kek ? { kek } : {}),
   };

@@ -16,6 +16,8 @@ import { grantWrites, type GrantWrite } from './grants.js';
 import { keyIdOf } from './kek.js';
 import { envelopeBody } from './sealing.js';
 import { rotationEvent, withRotation, type RotationOutcome } from './rotate.js';
+import { inUseBy, planRollout, type RolloutPlan } from './rollout.js';
+import { ConditionType, findCondition, setCondition } from '../api/conditions.js';
 import { desiredSecret, plainBody, releasePatch, secretWrite, targetName, type SecretWrite, type TargetBody } from './target.js';
 
 export type ReadOutcome =
@@ -51,6 +53,8 @@ export interface Plan {
   memory: Memory;
   /** status.forceSyncHandled to record, also if a write of this plan fails. */
   forceSyncHandled: string | undefined;
+  /** Rollouts: pod-template annotations to set, after the Secret write and before the status that records them. */
+  rollouts?: RolloutPlan['patches'];
 }
 
 const MIN_REQUEUE_MS = 1000;
@@ -59,10 +63,14 @@ function requeueAt(next: Date, now: Date): number {
   return Math.max(MIN_REQUEUE_MS, next.getTime() - now.getTime());
 }
 
-/** Retain needs our finalizer (to release the Secret before the garbage collector deletes it); Delete does not. */
-function finalizersFor(ss: SecretSync): Plan['finalizers'] {
-  const list = ss.metadata.finalizers ?? [];
-  const wanted = (ss.spec.target?.deletionPolicy ?? 'Delete') === 'Retain';
+/**
+ * Our finalizer, when deletion needs us: Retain (to release the Secret before the garbage
+ * collector deletes it), or a Secret live workloads use (deletion waits until they stop).
+ * Otherwise the owner reference lets the garbage collector delete the Secret alone.
+ */
+function finalizersFor(o: Observed): Plan['finalizers'] {
+  const list = o.ss.metadata.finalizers ?? [];
+  const wanted = (o.ss.spec.target?.deletionPolicy ?? 'Delete') === 'Retain' || inUseBy(o.ss, o.workloads).length > 0;
   return wanted && !list.includes(FINALIZER) ? { list: [...list, FINALIZER], when: 'before' } : undefined;
 }
 
@@ -167,7 +175,7 @@ function planSuccess(o: Observed, due: Due, content: Content, sourceVersions: Re
     events.push({ type: 'Normal', reason: 'Updated', message: `updated Secret ${targetName(ss)} to version ${version} (${due.read ?? 'refresh'})` });
   }
   return {
-    finalizers: finalizersFor(ss),
+    finalizers: finalizersFor(o),
     secret,
     grants: grantWrites(ss, o.grant.role, o.grant.binding),
     cleanups: strayCleanups(o),
@@ -216,13 +224,34 @@ export function planSync(o: Observed, due: Due, read?: ReadOutcome, sealed?: Sea
 function finish(o: Observed, plan: Plan, rotation: RotationOutcome | undefined): Plan {
   const st = o.ss.status ?? {};
   const base = plan.status ?? st;
-  const status = withRotation(o.ss, o.source, base, o.now, rotation, rotation?.ok ? base.version : undefined);
-  const events = rotation ? [...plan.events, rotationEvent(rotation, rotation.ok ? base.version : undefined)] : plan.events;
-  let out: Plan = { ...plan, status: sameStatus(st, status) ? undefined : status, events };
+  let status = withRotation(o.ss, o.source, base, o.now, rotation, rotation?.ok ? base.version : undefined);
+  const events = rotation ? [...plan.events, rotationEvent(rotation, rotation.ok ? base.version : undefined)] : [...plan.events];
+  let requeueAfterMs = plan.requeueAfterMs;
+  let rollouts: Plan['rollouts'];
+  if (findCondition(status.conditions, ConditionType.Ready)?.status === 'True' && status.version !== undefined) {
+    // Rollouts follow the version this plan leaves in status: one template change per new version.
+    const r = planRollout({ ...o.ss, status }, o.workloads, o.now);
+    status = withRolloutStatus(o.ss, status, r, o.now);
+    rollouts = r.patches;
+    for (const p of r.patches) {
+      events.push({ type: 'Normal', reason: 'RolloutTriggered', message: `rolling ${p.kind}/${p.name} to version ${p.value} (pod-template annotation ${p.key})` });
+    }
+    if (r.requeueAfterMs !== undefined) requeueAfterMs = Math.min(requeueAfterMs, Math.max(MIN_REQUEUE_MS, r.requeueAfterMs));
+  }
+  let out: Plan = { ...plan, status: sameStatus(st, status) ? undefined : status, events, requeueAfterMs, ...(rollouts?.length ? { rollouts } : {}) };
   if (rotation && !rotation.ok && !out.error) {
     out = { ...out, error: { cause: rotation.cause, retryable: rotation.error.retryable }, result: 'error' };
   }
   return out;
+}
+
+/** status.rollout and the RolloutComplete condition from a rollout plan (both gone when nothing depends on the Secret). */
+function withRolloutStatus(ss: SecretSync, status: SecretSyncStatus, r: RolloutPlan, now: Date): SecretSyncStatus {
+  const { rollout: _r, ...rest } = status;
+  const conditions = r.condition
+    ? setCondition(status.conditions, { type: ConditionType.RolloutComplete, ...r.condition, observedGeneration: ss.metadata.generation }, now)
+    : (status.conditions ?? []).filter((c) => c.type !== ConditionType.RolloutComplete);
+  return { ...rest, conditions, ...(r.targets.length ? { rollout: { targets: r.targets } } : {}) };
 }
 
 function planCore(o: Observed, due: Due, read?: ReadOutcome, sealed?: SealOutcome): Plan {
@@ -239,7 +268,7 @@ function planCore(o: Observed, due: Due, read?: ReadOutcome, sealed?: SealOutcom
   // Nothing to read: only housekeeping that needs no content.
   const ownsTarget = o.target !== undefined;
   return {
-    finalizers: ownsTarget ? finalizersFor(o.ss) : undefined,
+    finalizers: ownsTarget ? finalizersFor(o) : undefined,
     grants: ownsTarget ? grantWrites(o.ss, o.grant.role, o.grant.binding) : [],
     cleanups: strayCleanups(o),
     events: [],

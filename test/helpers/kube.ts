@@ -1,5 +1,5 @@
 // Kubernetes clients and fixtures for integration tests (real apiserver from KUBECONFIG).
-import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, setHeaderOptions, type V1Secret } from '@kubernetes/client-node';
 import type { SecretSync } from '../../src/api/types.js';
 import { eventually } from './eventually.js';
 
@@ -103,8 +103,15 @@ function requireEnvBin(): string {
 /** Deletes every SecretSync in `namespace` and waits until the operator has finalized them. */
 export async function deleteSyncs(custom: CustomObjectsApi, namespace: string, timeoutMs = 30_000): Promise<void> {
   const list = (await custom.listNamespacedCustomObject({ ...G, namespace, plural: 'secretsyncs' })) as { items: SecretSync[] };
+  // Test teardown: workloads left in the namespace must not hold the deletion (the in-use hold).
+  const force = { metadata: { annotations: { 'secretsync.io/force-delete': 'true' } } };
   await Promise.all(
-    list.items.map((s) => custom.deleteNamespacedCustomObject({ ...G, namespace, plural: 'secretsyncs', name: s.metadata.name }).catch(() => undefined)),
+    list.items.map(async (s) => {
+      await custom
+        .patchNamespacedCustomObject({ ...G, namespace, plural: 'secretsyncs', name: s.metadata.name, body: force }, setHeaderOptions('Content-Type', 'application/merge-patch+json'))
+        .catch(() => undefined);
+      await custom.deleteNamespacedCustomObject({ ...G, namespace, plural: 'secretsyncs', name: s.metadata.name }).catch(() => undefined);
+    }),
   );
   await eventually(
     async () => {

@@ -5,13 +5,13 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AdmissionregistrationV1Api, AppsV1Api, type V1Pod } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, AppsV1Api, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { parseSamples, sumBy } from '../../../bench/prom.js';
 import { createBundle } from '../../../src/webhook/certs.js';
 import { agentIdentity, agentVaultAuth, runAgent, type AgentIdentity } from '../../helpers/agent.js';
 import { canary, leaksIn } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
-import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, installCrds, kube, waitReady } from '../../helpers/kube.js';
+import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, waitReady } from '../../helpers/kube.js';
 import { expectNoLeak } from '../../helpers/leaks.js';
 import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
@@ -153,6 +153,63 @@ test("the stored pod's init container, run as that pod's service account, writes
   expect([st.mode & 0o777, st.uid, st.gid]).toEqual([0o440, 1000, 2000]);
   expect(leaksIn(`${r.stdout}\n${r.stderr}`, CANARY)).toEqual([]);
 });
+
+/** Runs a stored pod's first agent init container as a process with that pod's identity; returns the files it wrote. */
+async function runInit(p: V1Pod, sync: string): Promise<string> {
+  const init = p.spec?.initContainers?.find((c) => c.args?.some((a) => a.startsWith(`${sync}=`) || a === `${sync}=${sync}`)) ?? p.spec?.initContainers?.[0];
+  const argv = [...(init?.command ?? []), ...(init?.args ?? [])];
+  const dir = mkdtempSync(join(tmp, 'pin-'));
+  const args = argv.slice(argv.indexOf('agent') + 1).map((a) => a.replace(/^\/run\/secrets/, dir));
+  if (!args.some((a) => a.startsWith('--dir'))) args.push('--dir', dir);
+  const r = await runAgent(app, [...args, '--namespace', ns, '--insecure-allow-http']);
+  expect(r.code).toBe(0);
+  return readFileSync(join(dir, sync, 'password'), 'utf8');
+}
+
+test('envelope + injection + rollout: pods of the old ReplicaSet open the old version, pods of the new one the new', async () => {
+  const name = 'rolled';
+  const kek = { vaultTransit: { sourceRef: { name: 'vault' }, mount: transit, key: 'secretsync', agentAuth: { kubernetes: { mount: authMount, role: 'app' } } } };
+  await kvPut(`${id}/rolled`, { password: 'value-1' });
+  await apply(custom, sync(name, { data: [{ key: 'password', remoteRef: { path: `${id}/rolled`, property: 'password' } }], target: { encryption: { kek } }, rollout: { auto: true } }));
+  await waitReady(custom, ns, name, 'True');
+  const tpl = pod('x', { annotations: { 'secretsync.io/inject': name } });
+  await apps.createNamespacedDeployment({
+    namespace: ns,
+    body: {
+      metadata: { name: 'roller', namespace: ns },
+      spec: { replicas: 1, selector: { matchLabels: { app: 'roller' } }, template: { metadata: { labels: { app: 'roller', ...tpl.metadata?.labels }, annotations: tpl.metadata?.annotations }, spec: tpl.spec } },
+    },
+  });
+  const podOf = (version: string) =>
+    eventually(async () => {
+      const sets = (await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: 'app=roller' })).items;
+      const rs = sets.find((r) => r.spec?.template?.metadata?.annotations?.[`secretsync.io/version-${name}`] === version);
+      const hash = rs?.metadata?.labels?.['pod-template-hash'];
+      if (!hash) return undefined;
+      const pods = (await core.listNamespacedPod({ namespace: ns, labelSelector: `app=roller,pod-template-hash=${hash}` })).items;
+      return pods[0];
+    }, { timeoutMs: 60_000, what: `a pod of the ReplicaSet on version ${version}` });
+  await eventually(async () => ((await core.listNamespacedPod({ namespace: ns, labelSelector: 'app=roller' })).items.length ? true : undefined), { what: 'first pod' });
+  const bump = async (value: string, token: string, version: number) => {
+    await kvPut(`${id}/rolled`, { password: value });
+    await custom.patchNamespacedCustomObject(
+      { group: 'secretsync.io', version: 'v1alpha1', namespace: ns, plural: 'secretsyncs', name, body: { metadata: { annotations: { 'secretsync.io/force-sync': token } } } },
+      setHeaderOptions('Content-Type', 'application/merge-patch+json'),
+    );
+    await eventually(async () => ((await getSync(custom, ns, name)).status?.version === version ? true : undefined), { what: `version ${version}` });
+  };
+  await bump('value-2', 'a', 2);
+  const old = await podOf('2');
+  await bump('value-3', 'b', 3);
+  const fresh = await podOf('3');
+  expect(old.metadata?.annotations?.[`secretsync.io/version-${name}`]).toBe('2');
+  // Run after version 3 exists: the old ReplicaSet's pod still opens version 2, the new one 3.
+  expect((await runInit(old, name)) === 'value-2').toBe(true);
+  expect((await runInit(fresh, name)) === 'value-3').toBe(true);
+  const sets = (await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: 'app=roller' })).items;
+  expect(sets).toHaveLength(3);
+  await apps.deleteNamespacedDeployment({ name: 'roller', namespace: ns });
+}, 120_000);
 
 test('refusals name what to fix: unknown SecretSync, service account not allowed, SecretSync not Ready', async () => {
   const refused = async (p: V1Pod) => {
