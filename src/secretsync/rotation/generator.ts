@@ -20,7 +20,7 @@ export const ALPHABETS: Readonly<Record<RotationCharset, string>> = {
   base64: UPPER + LOWER + DIGITS + '+/',
 };
 
-export const CHARSETS = Object.keys(ALPHABETS) as RotationCharset[];
+export const CHARSETS: readonly RotationCharset[] = Object.keys(ALPHABETS) as RotationCharset[];
 export const DEFAULT_LENGTH = 32;
 export const DEFAULT_CHARSET: RotationCharset = 'alphanumeric';
 export const MIN_LENGTH = 8;
