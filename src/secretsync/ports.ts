@@ -2,7 +2,7 @@
 // the real API server: SyncReader on the informer caches (no I/O at all), SyncWriter on
 // API calls. Unit tests pass in-memory versions.
 import type { SourceRef } from '../api/source-ref.js';
-import type { AnySource, SecretSync, SecretSyncStatus } from '../api/types.js';
+import type { AnySource, SecretSync, SecretSyncStatus, WorkloadKind } from '../api/types.js';
 import type { GrantWrite, KubeRole, KubeRoleBinding } from './grants.js';
 
 export interface OwnerReference {
@@ -33,6 +33,55 @@ export interface KubeSecret {
   };
   type?: string;
   data?: Record<string, string>;
+}
+
+/** The parts of a pod spec that name Secrets: secret and projected volumes, env and envFrom. */
+export interface PodSpecLike {
+  volumes?: { name?: string; secret?: { secretName?: string }; projected?: { sources?: { secret?: { name?: string } }[] } }[];
+  containers?: ContainerLike[];
+  initContainers?: ContainerLike[];
+}
+export interface ContainerLike {
+  name?: string;
+  env?: { name?: string; valueFrom?: { secretKeyRef?: { name?: string; key?: string } } }[];
+  envFrom?: { secretRef?: { name?: string } }[];
+}
+
+/** A Deployment, StatefulSet or DaemonSet (apps/v1), as far as rollouts read it. */
+export interface KubeWorkload {
+  kind: WorkloadKind;
+  metadata: {
+    name: string;
+    namespace: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+    deletionTimestamp?: string;
+  };
+  spec: {
+    /** Deployment and StatefulSet; default 1. */
+    replicas?: number;
+    progressDeadlineSeconds?: number;
+    template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: PodSpecLike };
+  };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    /** StatefulSet. */
+    currentRevision?: string;
+    updateRevision?: string;
+    /** DaemonSet. */
+    desiredNumberScheduled?: number;
+    updatedNumberScheduled?: number;
+    numberAvailable?: number;
+    numberReady?: number;
+  };
 }
 
 /** A JSON merge patch of a Secret; `metadata.resourceVersion` makes it a compare-and-swap. */
