@@ -108,6 +108,8 @@ export interface SyncReader {
   /** spec.access: a cached Role / RoleBinding carrying the operator's labels. */
   getManagedRole(namespace: string, name: string): KubeRole | undefined;
   getManagedRoleBinding(namespace: string, name: string): KubeRoleBinding | undefined;
+  /** Every cached Deployment, StatefulSet and DaemonSet of the namespace. */
+  workloadsIn(namespace: string): KubeWorkload[];
 }
 
 export interface SyncWriter {
@@ -132,4 +134,9 @@ export interface SyncWriter {
   event(ss: SecretSync, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
   /** spec.access: create (refused when the name is taken), replace (resourceVersion precondition) or delete (by uid). */
   writeGrant(w: GrantWrite): Promise<void>;
+  /**
+   * Rollout: sets one pod-template annotation of a workload (merge patch; the workload's
+   * controller rolls its pods). ObjectNotFoundError when the workload is gone.
+   */
+  setTemplateAnnotation(w: { kind: WorkloadKind; namespace: string; name: string }, key: string, value: string): Promise<void>;
 }
