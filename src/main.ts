@@ -219,6 +219,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     ownedSecrets,
     ownedGrants: [ownedRoles, ownedRoleBindings],
     namespaces,
+    workloads: [deployments, statefulSets, daemonSets],
     // A deleted or edited source gives up its client now: tokens revoked, timers stopped.
     onSourceRetired: (src) => void providers.evict(src),
   });
