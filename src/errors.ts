@@ -70,6 +70,8 @@ export class TargetInvalidError extends define('ESS_TARGET_INVALID', Reason.Targ
 export class KubernetesError extends define('ESS_KUBERNETES', Reason.KubernetesError, true) {}
 /** Our cached copy was stale (409 on a resourceVersion precondition): retried from a fresh cache, never reported. */
 export class StaleObjectError extends KubernetesError {}
+/** The object a write was aimed at is gone (404), e.g. a rollout target deleted since the cache saw it: the next reconcile sees it missing. */
+export class ObjectNotFoundError extends KubernetesError {}
 
 export const errorClasses = [
   SourceRefNotFoundError,

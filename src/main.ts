@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import {
   GROUP,
   MANAGED_BY_LABEL,
@@ -36,7 +36,7 @@ import { Manager } from './runtime/manager.js';
 import { WorkQueue } from './runtime/workqueue.js';
 import { sourceKey } from './api/source-ref.js';
 import { hmacKey } from './secretsync/content.js';
-import type { KubeSecret } from './secretsync/ports.js';
+import type { KubeSecret, KubeWorkload } from './secretsync/ports.js';
 import type { KubeRole, KubeRoleBinding } from './secretsync/grants.js';
 import { SecretSyncReconciler, type ReconcilerDeps } from './secretsync/reconciler.js';
 import { KekVersions } from './secretsync/kek-versions.js';
@@ -81,6 +81,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
 
   log.info({ operatorNamespace: opNs, namespace: opts.namespace ?? '(all)', leaderElect: opts.leaderElect }, 'starting');
   const contentKey = hmacKey(await ensureHmacKey(core, opNs));
@@ -143,7 +144,27 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     onEvent: informerEvents('Pod'),
     resyncMs: opts.resyncPeriodMs,
   });
-  const informers = [secretSyncs, secretSources, clusterSecretSources, ownedSecrets, namespaces, ownedRoles, ownedRoleBindings, injectPods];
+  // Workloads, for rollouts and the in-use hold on deletion. Every one of the namespaces we
+  // serve (a workload uses a Secret by name; nothing to filter on). The Informer has no
+  // transform hook, so objects are cached whole.
+  const workload = (kind: string, plural: string) =>
+    new Informer<KubeWorkload>({ listWatch: listWatch<KubeWorkload>(kc, { path: nsPath('/apis/apps/v1', plural) }), onEvent: informerEvents(kind) });
+  const deployments = workload('Deployment', 'deployments');
+  const statefulSets = workload('StatefulSet', 'statefulsets');
+  const daemonSets = workload('DaemonSet', 'daemonsets');
+  const informers = [
+    secretSyncs,
+    secretSources,
+    clusterSecretSources,
+    ownedSecrets,
+    namespaces,
+    ownedRoles,
+    ownedRoleBindings,
+    injectPods,
+    deployments,
+    statefulSets,
+    daemonSets,
+  ];
 
   let elector: LeaderElector | undefined;
   const canWrite = () => !elector || elector.isLeader();
@@ -158,11 +179,15 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     namespaces,
     managedRoles: ownedRoles,
     managedRoleBindings: ownedRoleBindings,
+    deployments,
+    statefulSets,
+    daemonSets,
   });
   const writer = new KubeSyncWriter({
     core,
     custom,
     rbac,
+    apps,
     canWrite,
     limit,
     onWrite: (resource, verb) => metrics.apiWrites.inc({ resource, verb }),
@@ -203,6 +228,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     ownedSecrets,
     ownedGrants: [ownedRoles, ownedRoleBindings],
     namespaces,
+    workloads: [deployments, statefulSets, daemonSets],
     // A deleted or edited source gives up its client now: tokens revoked, timers stopped.
     onSourceRetired: (src) => void providers.evict(src),
   });

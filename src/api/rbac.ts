@@ -48,6 +48,10 @@ export const clusterRules: PolicyRule[] = [
   // (cached by label; replaced with a resourceVersion precondition; deleted by uid). The API
   // server lets the operator grant only what it holds itself (get/watch on Secrets).
   { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: [...watch, 'create', 'update', 'delete'] },
+  // Rollouts: workloads are cached (list/watch) to find what uses a target Secret, and a new
+  // version sets one pod-template annotation with a merge patch. get: the verb kubectl and
+  // audits expect beside patch; the operator reads from its cache.
+  { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets'], verbs: [...read, 'patch'] },
   // The injection webhook's registration: read to compare, server-side apply to write (an
   // apply that creates is authorized as create). Its TLS Secret in the operator namespace
   // needs nothing more than the secrets rule above (get, create, patch with a resourceVersion).

@@ -1,12 +1,12 @@
-// SyncReader on the informer caches: SecretSyncs, sources, namespaces and the Secrets the
-// operator manages, with no API call at all. A target Secret missing from the cache is not
+// SyncReader on the informer caches: SecretSyncs, sources, namespaces, the Secrets the
+// operator manages and the workloads it may roll, with no API call at all. A target Secret missing from the cache is not
 // looked up: the write that follows is a create, which the API server refuses when the
 // name is taken (see src/secretsync/act.ts).
 import type { SourceRef } from '../api/source-ref.js';
-import type { AnySource, SecretSync } from '../api/types.js';
+import type { AnySource, SecretSync, WorkloadKind } from '../api/types.js';
 import type { NamespaceLike } from '../secretsync/events.js';
 import type { KubeRole, KubeRoleBinding } from '../secretsync/grants.js';
-import type { KubeSecret, SyncReader } from '../secretsync/ports.js';
+import type { KubeSecret, KubeWorkload, SyncReader } from '../secretsync/ports.js';
 
 /** The read side of an informer's store, plus its handlers (for the owner index). */
 export interface Store<T> {
@@ -26,6 +26,47 @@ export interface ReaderDeps {
   namespaces: Store<NamespaceLike>;
   managedRoles: Store<KubeRole>;
   managedRoleBindings: Store<KubeRoleBinding>;
+  /** apps/v1 workloads (rollouts and the in-use hold). */
+  deployments: WatchedStore<KubeWorkload>;
+  statefulSets: WatchedStore<KubeWorkload>;
+  daemonSets: WatchedStore<KubeWorkload>;
+}
+
+type Keyed = { metadata: { name: string; namespace?: string } };
+
+/** Keys of a store's objects by namespace, so a namespace's workloads are not a scan of the cluster's. */
+class NamespaceIndex<T extends Keyed> {
+  private readonly byNamespace = new Map<string, Set<string>>();
+
+  constructor(store: WatchedStore<T>) {
+    for (const o of store.list()) this.add(o);
+    store.addHandlers({
+      onAdd: (o) => this.add(o),
+      onUpdate: (a, b) => {
+        this.remove(a);
+        this.add(b);
+      },
+      onDelete: (o) => this.remove(o),
+    });
+  }
+
+  keys(namespace: string): string[] {
+    return [...(this.byNamespace.get(namespace) ?? [])];
+  }
+
+  private add(o: T): void {
+    const ns = o.metadata.namespace ?? '';
+    let set = this.byNamespace.get(ns);
+    if (!set) this.byNamespace.set(ns, (set = new Set()));
+    set.add(`${ns}/${o.metadata.name}`);
+  }
+
+  private remove(o: T): void {
+    const ns = o.metadata.namespace ?? '';
+    const set = this.byNamespace.get(ns);
+    set?.delete(`${ns}/${o.metadata.name}`);
+    if (set?.size === 0) this.byNamespace.delete(ns);
+  }
 }
 
 /** Keys of the cached Secrets by `namespace/ownerUid` of each owner reference. */
@@ -72,9 +113,27 @@ class OwnerIndex {
 
 export class CacheSyncReader implements SyncReader {
   private readonly owners: OwnerIndex;
+  private readonly workloads: [WorkloadKind, WatchedStore<KubeWorkload>, NamespaceIndex<KubeWorkload>][];
 
   constructor(private readonly d: ReaderDeps) {
     this.owners = new OwnerIndex(d.managedSecrets);
+    const kinds: [WorkloadKind, WatchedStore<KubeWorkload>][] = [
+      ['Deployment', d.deployments],
+      ['StatefulSet', d.statefulSets],
+      ['DaemonSet', d.daemonSets],
+    ];
+    this.workloads = kinds.map(([kind, store]) => [kind, store, new NamespaceIndex(store)]);
+  }
+
+  workloadsIn(namespace: string): KubeWorkload[] {
+    return this.workloads.flatMap(([kind, store, index]) =>
+      index
+        .keys(namespace)
+        .map((k) => store.get(k))
+        .filter((w): w is KubeWorkload => w !== undefined)
+        // Watched objects carry their kind and listed ones get it from the list; set it if neither did.
+        .map((w) => (w.kind === kind ? w : { ...w, kind })),
+    );
   }
 
   getSecretSync(namespace: string, name: string): SecretSync | undefined {

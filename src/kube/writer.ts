@@ -3,7 +3,7 @@
 // counted. Secrets are created with POST and changed with merge patches carrying a
 // resourceVersion, so a write never lands on a Secret we did not see to be ours (field
 // manager `secretsync`; docs/adr/0001-secret-writes.md).
-import { type CoreV1Api, type CustomObjectsApi, type RbacAuthorizationV1Api, type V1Role, type V1RoleBinding, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { type AppsV1Api, type CoreV1Api, type CustomObjectsApi, type RbacAuthorizationV1Api, type V1Role, type V1RoleBinding, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import {
   FIELD_MANAGER,
   GROUP,
@@ -12,8 +12,9 @@ import {
   type SecretSync,
   type SecretSyncStatus,
   type SourceStatus,
+  type WorkloadKind,
 } from '../api/types.js';
-import { KubernetesError, StaleObjectError, TargetConflictError, TargetInvalidError } from '../errors.js';
+import { KubernetesError, ObjectNotFoundError, StaleObjectError, TargetConflictError, TargetInvalidError } from '../errors.js';
 import type { GrantWrite } from '../secretsync/grants.js';
 import type { KubeSecret, SecretPatch, SyncWriter } from '../secretsync/ports.js';
 import { apiMessage, isConflict, isInvalid, isNotFound, kubeError, sanitizeApiText } from './errors.js';
@@ -28,6 +29,8 @@ export interface WriterDeps {
   core: CoreV1Api;
   custom: CustomObjectsApi;
   rbac: RbacAuthorizationV1Api;
+  /** Rollouts: pod-template annotations of Deployments, StatefulSets and DaemonSets. */
+  apps: AppsV1Api;
   /** Leader fence: false means do not write at all. */
   canWrite: () => boolean;
   /** Client-side rate limit around each call. */
@@ -47,7 +50,7 @@ export class KubeSyncWriter implements SyncWriter {
     verb: string,
     action: string,
     fn: () => Promise<T>,
-    opts: { ignoreNotFound?: boolean } = {},
+    opts: { ignoreNotFound?: boolean; notFound?: () => Error } = {},
   ): Promise<T | undefined> {
     if (!this.d.canWrite()) throw new NotLeaderError();
     try {
@@ -56,6 +59,7 @@ export class KubeSyncWriter implements SyncWriter {
       return r;
     } catch (err) {
       if (opts.ignoreNotFound && isNotFound(err)) return undefined;
+      if (opts.notFound && isNotFound(err)) throw opts.notFound();
       if (isConflict(err)) throw new StaleObjectError(`Kubernetes API: ${action}: the object changed meanwhile; retrying`);
       if (resource === 'secrets' && isInvalid(err)) {
         throw new TargetInvalidError(
@@ -194,6 +198,27 @@ export class KubeSyncWriter implements SyncWriter {
       if (!(err instanceof StaleObjectError)) throw err;
       throw new TargetConflictError(`${kind} ${namespace}/${name} already exists and is not managed by this SecretSync: delete or rename it, or remove spec.access`);
     }
+  }
+
+  async setTemplateAnnotation(w: { kind: WorkloadKind; namespace: string; name: string }, key: string, value: string): Promise<void> {
+    const { kind, namespace, name } = w;
+    // A merge patch of one annotation: the rest of the template (and who else manages it) stays as is.
+    const req = { name, namespace, body: { spec: { template: { metadata: { annotations: { [key]: value } } } } }, fieldManager: FIELD_MANAGER };
+    const apps = this.d.apps;
+    const resource = `${kind.toLowerCase()}s`;
+    const what = `rolling out ${kind} ${namespace}/${name}`;
+    await this.write(
+      resource,
+      'patch',
+      what,
+      () =>
+        kind === 'Deployment'
+          ? apps.patchNamespacedDeployment(req, mergePatch)
+          : kind === 'StatefulSet'
+            ? apps.patchNamespacedStatefulSet(req, mergePatch)
+            : apps.patchNamespacedDaemonSet(req, mergePatch),
+      { notFound: () => new ObjectNotFoundError(`${what}: it no longer exists`) },
+    );
   }
 
   async event(ss: SecretSync, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {

@@ -1,12 +1,14 @@
 // Informer events → work-queue keys (level-triggered: events only say which SecretSync to
 // look at). SecretSync changes that matter, our Secrets changing under us (mapped to their
 // controlling SecretSync), source changes (every SecretSync reading through that source),
-// and namespace label changes (SecretSyncs there reading through a ClusterSecretSource)
-// all enqueue `namespace/name`. A deleted or edited source also releases its client.
+// namespace label changes (SecretSyncs there reading through a ClusterSecretSource) and
+// workload changes (SecretSyncs rolling it, or holding their deletion for it) all enqueue
+// `namespace/name`. A deleted or edited source also releases its client.
 import { refOfSource, sameSourceRef, sourceRefOf } from '../api/source-ref.js';
 import type { AnySource, SecretSync } from '../api/types.js';
-import type { KubeSecret, OwnerReference } from './ports.js';
+import type { KubeSecret, KubeWorkload, OwnerReference } from './ports.js';
 import { kekRefOf } from './kek.js';
+import { syncsAffectedBy, workloadChanged } from './rollout.js';
 import { controllingSync } from './target.js';
 
 interface Queue {
@@ -30,6 +32,8 @@ export interface EventSources {
   /** spec.access Roles and RoleBindings we keep: a change by someone else is put back. */
   ownedGrants?: Watched<{ metadata: { name: string; namespace?: string; ownerReferences?: OwnerReference[] } }>[];
   namespaces?: Watched<NamespaceLike>;
+  /** Deployments, StatefulSets, DaemonSets: rollout targets and users of a target Secret. */
+  workloads?: Watched<KubeWorkload>[];
   /** A source was deleted, or its spec or uid changed: its cached client must go (tokens revoked). */
   onSourceRetired?: (src: AnySource) => void;
 }
@@ -102,4 +106,20 @@ export function wireEvents(s: EventSources): void {
       }
     },
   });
+  const byWorkload = (w: KubeWorkload) => {
+    const syncs = s.secretSyncs.list().filter((ss) => ss.metadata.namespace === w.metadata.namespace);
+    for (const key of syncsAffectedBy(w, syncs)) s.queue.add(key);
+  };
+  for (const inf of s.workloads ?? []) {
+    inf.addHandlers({
+      onAdd: byWorkload,
+      // Before and after: a template that stopped using the target still matters to its old users.
+      onUpdate: (a, b) => {
+        if (!workloadChanged(a, b)) return;
+        byWorkload(a);
+        byWorkload(b);
+      },
+      onDelete: byWorkload,
+    });
+  }
 }

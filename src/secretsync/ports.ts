@@ -2,7 +2,7 @@
 // the real API server: SyncReader on the informer caches (no I/O at all), SyncWriter on
 // API calls. Unit tests pass in-memory versions.
 import type { SourceRef } from '../api/source-ref.js';
-import type { AnySource, SecretSync, SecretSyncStatus } from '../api/types.js';
+import type { AnySource, SecretSync, SecretSyncStatus, WorkloadKind } from '../api/types.js';
 import type { GrantWrite, KubeRole, KubeRoleBinding } from './grants.js';
 
 export interface OwnerReference {
@@ -35,6 +35,55 @@ export interface KubeSecret {
   data?: Record<string, string>;
 }
 
+/** The parts of a pod spec that name Secrets: secret and projected volumes, env and envFrom. */
+export interface PodSpecLike {
+  volumes?: { name?: string; secret?: { secretName?: string }; projected?: { sources?: { secret?: { name?: string } }[] } }[];
+  containers?: ContainerLike[];
+  initContainers?: ContainerLike[];
+}
+export interface ContainerLike {
+  name?: string;
+  env?: { name?: string; valueFrom?: { secretKeyRef?: { name?: string; key?: string } } }[];
+  envFrom?: { secretRef?: { name?: string } }[];
+}
+
+/** A Deployment, StatefulSet or DaemonSet (apps/v1), as far as rollouts read it. */
+export interface KubeWorkload {
+  kind: WorkloadKind;
+  metadata: {
+    name: string;
+    namespace: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+    deletionTimestamp?: string;
+  };
+  spec: {
+    /** Deployment and StatefulSet; default 1. */
+    replicas?: number;
+    progressDeadlineSeconds?: number;
+    template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: PodSpecLike };
+  };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    /** StatefulSet. */
+    currentRevision?: string;
+    updateRevision?: string;
+    /** DaemonSet. */
+    desiredNumberScheduled?: number;
+    updatedNumberScheduled?: number;
+    numberAvailable?: number;
+    numberReady?: number;
+  };
+}
+
 /** A JSON merge patch of a Secret; `metadata.resourceVersion` makes it a compare-and-swap. */
 export interface SecretPatch {
   metadata: {
@@ -59,6 +108,8 @@ export interface SyncReader {
   /** spec.access: a cached Role / RoleBinding carrying the operator's labels. */
   getManagedRole(namespace: string, name: string): KubeRole | undefined;
   getManagedRoleBinding(namespace: string, name: string): KubeRoleBinding | undefined;
+  /** Every cached Deployment, StatefulSet and DaemonSet of the namespace. */
+  workloadsIn(namespace: string): KubeWorkload[];
 }
 
 export interface SyncWriter {
@@ -83,4 +134,9 @@ export interface SyncWriter {
   event(ss: SecretSync, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
   /** spec.access: create (refused when the name is taken), replace (resourceVersion precondition) or delete (by uid). */
   writeGrant(w: GrantWrite): Promise<void>;
+  /**
+   * Rollout: sets one pod-template annotation of a workload (merge patch; the workload's
+   * controller rolls its pods). ObjectNotFoundError when the workload is gone.
+   */
+  setTemplateAnnotation(w: { kind: WorkloadKind; namespace: string; name: string }, key: string, value: string): Promise<void>;
 }

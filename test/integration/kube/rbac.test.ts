@@ -83,7 +83,12 @@ test('test operators run as the service account, allowed exactly the rules', asy
     ['', 'configmaps', 'get'],
     ['', 'pods', 'create'],
     ['', 'serviceaccounts', 'create'],
-    ['apps', 'deployments', 'patch'],
+    // Rollouts patch one annotation: workloads are never created, replaced or deleted; no other apps kind.
+    ['apps', 'deployments', 'update'],
+    ['apps', 'deployments', 'delete'],
+    ['apps', 'statefulsets', 'create'],
+    ['apps', 'daemonsets', 'update'],
+    ['apps', 'replicasets', 'list'],
     // spec.access needs Roles and RoleBindings in a namespace; nothing cluster-wide.
     ['rbac.authorization.k8s.io', 'clusterrolebindings', 'create'],
     ['rbac.authorization.k8s.io', 'clusterroles', 'create'],

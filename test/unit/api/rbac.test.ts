@@ -22,6 +22,9 @@ const clusterAllowList: [string, string, string[]][] = [
   ['', 'events', ['create']],
   ['rbac.authorization.k8s.io', 'roles', ['list', 'watch', 'create', 'update', 'delete']],
   ['rbac.authorization.k8s.io', 'rolebindings', ['list', 'watch', 'create', 'update', 'delete']],
+  ['apps', 'deployments', ['get', 'list', 'watch', 'patch']],
+  ['apps', 'statefulsets', ['get', 'list', 'watch', 'patch']],
+  ['apps', 'daemonsets', ['get', 'list', 'watch', 'patch']],
   ['admissionregistration.k8s.io', 'mutatingwebhookconfigurations', ['get', 'create', 'patch']],
 ];
 const namespaceAllowList: [string, string, string[]][] = [['coordination.k8s.io', 'leases', ['get', 'create', 'update']]];

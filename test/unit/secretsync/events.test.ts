@@ -1,6 +1,6 @@
 import type { AnySource, SecretSync } from '../../../src/api/types.js';
 import { needsReconcile, usesSource, wireEvents } from '../../../src/secretsync/events.js';
-import type { KubeSecret } from '../../../src/secretsync/ports.js';
+import type { KubeSecret, KubeWorkload } from '../../../src/secretsync/ports.js';
 
 const ss = (name: string, ns: string, sourceRef: SecretSync['spec']['sourceRef'], meta: Partial<SecretSync['metadata']> = {}): SecretSync => ({
   apiVersion: 'secretsync.io/v1alpha1',
@@ -63,4 +63,37 @@ test('events become keys: our Secrets by their controlling SecretSync, sources b
   expect(keys).toEqual(['n/c']);
   handlers.namespaces?.onUpdate?.({ metadata: { name: 'n', labels: { team: 'x' } } } as never, { metadata: { name: 'n', labels: { team: 'x' } } } as never);
   expect(keys).toEqual(['n/c']);
+});
+
+test('workload events enqueue the SecretSyncs rolling it; an update only when something that matters changed', () => {
+  type H = { onAdd?: (o: KubeWorkload) => void; onUpdate?: (a: KubeWorkload, b: KubeWorkload) => void; onDelete?: (o: KubeWorkload) => void };
+  let h: H = {};
+  const none = { list: () => [], addHandlers: () => () => undefined };
+  const keys: string[] = [];
+  const named = { ...ss('named', 'n', { name: 's' }), spec: { sourceRef: { name: 's' }, rollout: { targets: [{ kind: 'Deployment' as const, name: 'api' }] } } };
+  const elsewhere = { ...named, metadata: { ...named.metadata, namespace: 'm' } };
+  wireEvents({
+    queue: { add: (k) => keys.push(k) },
+    secretSyncs: { list: () => [named, elsewhere, ss('plain', 'n', { name: 's' })], addHandlers: () => () => undefined },
+    secretSources: none,
+    clusterSecretSources: none,
+    ownedSecrets: none,
+    workloads: [
+      {
+        list: () => [],
+        addHandlers: (x: H) => {
+          h = x;
+          return () => undefined;
+        },
+      },
+    ],
+  });
+  const w: KubeWorkload = { kind: 'Deployment', metadata: { name: 'api', namespace: 'n', generation: 1 }, spec: { replicas: 1, template: {} } };
+  h.onAdd?.(w);
+  expect(keys).toEqual(['n/named']);
+  h.onUpdate?.(w, { ...w, metadata: { ...w.metadata, resourceVersion: '2' } });
+  expect(keys).toEqual(['n/named']);
+  h.onUpdate?.(w, { ...w, status: { readyReplicas: 1 } });
+  h.onDelete?.(w);
+  expect(keys).toEqual(['n/named', 'n/named', 'n/named', 'n/named']);
 });

@@ -41,6 +41,7 @@ function world(values: Record<string, string>, spec: Partial<SecretSync['spec']>
     secretsOwnedBy: (_ns, uid) => [...secrets.values()].filter((s) => s.metadata.ownerReferences?.some((o) => o.uid === uid)),
     getManagedRole: (_ns, name) => grants.get(`Role/${name}`) as KubeRole | undefined,
     getManagedRoleBinding: (_ns, name) => grants.get(`RoleBinding/${name}`) as KubeRoleBinding | undefined,
+    workloadsIn: () => [],
   };
   const writer: SyncWriter = {
     createSecret: async (s) => {
@@ -96,6 +97,7 @@ function world(values: Record<string, string>, spec: Partial<SecretSync['spec']>
       writes.push(`${g.op} ${g.object.kind}`);
       grants.set(`${g.object.kind}/${g.object.obj.metadata.name}`, { ...g.object.obj, metadata: { ...g.object.obj.metadata, uid: `g-${++rv}`, resourceVersion: String(rv) } });
     },
+    setTemplateAnnotation: async (w, key, value) => void writes.push(`annotate ${w.kind}/${w.name} ${key}=${value}`),
   };
   const reads: string[] = [];
   const provider: SecretProvider = {
