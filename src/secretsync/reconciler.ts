@@ -27,7 +27,7 @@ import type { SyncReader, SyncWriter } from './ports.js';
 import { randomUUID } from 'node:crypto';
 import type { PendingRotation } from '../api/types.js';
 import { pendingStatus, rotationStep, type RotationOutcome, type RotationStep } from './rotate.js';
-import { generate, GENERATOR_DEFAULTS } from './rotation/generator.js';
+import { DEFAULT_CHARSET, DEFAULT_LENGTH, generate } from './rotation/generator.js';
 import { rotationTargets, type RotationTarget } from './rotation/targets.js';
 
 export interface ProviderSource {
@@ -174,8 +174,8 @@ export class SecretSyncReconciler {
       }
     }
     const written: { path: string; outcome: string; version: string }[] = [];
-    const length = spec.generator?.length ?? GENERATOR_DEFAULTS.length;
-    const charset = spec.generator?.charset ?? GENERATOR_DEFAULTS.charset;
+    const length = spec.generator?.length ?? DEFAULT_LENGTH;
+    const charset = spec.generator?.charset ?? DEFAULT_CHARSET;
     for (const t of targets) {
       const basedOn = pending.basedOn[t.path];
       if (basedOn === undefined) continue; // spec.rotation.keys edited mid-rotation: the new path waits for the next one

@@ -150,10 +150,13 @@ function decide(ss: SecretSync, dep: { ref: WorkloadRef; workload?: KubeWorkload
     const s: WorkloadState = carries ? workloadState(w, lastRolloutTime, now) : workloadState(w, undefined, now, true);
     return { ...ref, version: recorded, ...(lastRolloutTime !== undefined ? { lastRolloutTime } : {}), ...s };
   };
-  // First sight: the workload started with the Secret as it is now.
-  if (a === undefined && r === undefined) return { entry: observed(version, undefined) };
-  const have = Math.max(a ?? 0, r?.version ?? 0);
-  if (have >= version) return { entry: observed(have, r?.lastRolloutTime) };
+  // First sight: the workload started with the Secret as it is now. Unless its template
+  // pins another version: left by an earlier SecretSync of this name (versions restart at
+  // 1 with a new one) or written by hand, it names content this SecretSync does not hold.
+  if (r === undefined && (a === undefined || a === version)) return { entry: observed(version, undefined) };
+  // Rolled already: by status, or by the annotation alone (a status write lost after the patch).
+  if (r !== undefined && (r.version >= version || a === version)) return { entry: observed(Math.max(r.version, version), r.lastRolloutTime) };
+  const have = r?.version ?? a ?? 0;
   if (w.metadata.deletionTimestamp) return { entry: { ...observed(have, r?.lastRolloutTime), message: `${refKey(ref)} is being deleted` } };
   const minMs = ss.spec.rollout?.minInterval !== undefined ? (parseDuration(ss.spec.rollout.minInterval) ?? 0) : 0;
   const lastMs = r?.lastRolloutTime !== undefined ? Date.parse(r.lastRolloutTime) : NaN;

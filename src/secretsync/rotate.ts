@@ -12,7 +12,7 @@ import { InvalidSpecError, Reason } from '../errors.js';
 import { describeError, type Described } from './describe-error.js';
 import { forceToken } from './due.js';
 import { nextRotationAfter, rotationDue } from './rotation/schedule.js';
-import { validateRotation } from './rotation/targets.js';
+import { validateRotation } from './rotation/validate.js';
 
 export type RotationStep =
   | { kind: 'none' }

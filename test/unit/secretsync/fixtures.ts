@@ -78,6 +78,7 @@ export function observed(o: Partial<Observed> & { ss: SecretSync }): Observed {
     hmacKey: KEY,
     alignRefreshes: false,
     grant: { role: undefined, binding: undefined },
+    workloads: [],
     ...o,
   };
 }
