@@ -6,13 +6,12 @@
 // never their values.
 import type { RotationWrite } from '../provider.js';
 import { InvalidSpecError, InvalidValueError } from '../../errors.js';
+import { utf8Text } from '../property.js';
 import { kvReadPath, type KvSettings } from './kv.js';
 import { statusOf } from './errors.js';
 
 /** Vault's own words for a check-and-set refusal (HTTP 400). */
 const CAS_MISMATCH = /check-and-set parameter did not match the current version/i;
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * The Vault API path a rotation of `w` reads and writes (`<mount>/data/<path>`), after the
@@ -39,11 +38,9 @@ export function kvWritePath(kv: KvSettings, w: RotationWrite, source: string): s
 /** The body of the check-and-set write: the current data with `set` laid over it, as KV strings. */
 export function kvWriteBody(current: Record<string, unknown>, w: RotationWrite, what: string): Record<string, unknown> {
   const updates = Object.entries(w.set).map(([key, value]): [string, string] => {
-    try {
-      return [key, utf8.decode(value)];
-    } catch {
-      throw new InvalidValueError(`${what}: the new value of property "${key}" is not valid UTF-8; a KV secret stores text`);
-    }
+    const text = utf8Text(value);
+    if (text === undefined) throw new InvalidValueError(`${what}: the new value of property "${key}" is not valid UTF-8; a KV secret stores text`);
+    return [key, text];
   });
   // fromEntries defines own properties: a key such as "__proto__" stays a plain key.
   const data = Object.fromEntries([...Object.entries(current), ...updates]);
