@@ -1,7 +1,7 @@
 // Picking one property out of a map-shaped secret (Vault KV data, a JSON secret) and
 // encoding values as bytes. Shared by providers so `property` means the same everywhere:
 // a top-level key first, else a dotted path into nested objects; strings as UTF-8,
-// anything else as JSON.
+// anything else as JSON. Rotation writes go the other way: new values must be UTF-8 text.
 
 export type Lookup = { found: true; value: unknown } | { found: false };
 
@@ -36,4 +36,15 @@ export function encodeMap(data: Record<string, unknown>): Record<string, Buffer>
   const out: Record<string, Buffer> = {};
   for (const [k, v] of Object.entries(data)) out[k] = encodeValue(v);
   return out;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** `bytes` as a string if they are valid UTF-8 (a value to store as text), else undefined. */
+export function utf8Text(bytes: Buffer): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
 }

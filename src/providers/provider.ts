@@ -2,7 +2,8 @@
 // provider interface): read one value, read all properties of a secret, validate a spec,
 // and release credentials on close. Providers throw only the typed errors of src/errors.ts.
 // A provider that fronts a key service also hands out a KeyEncrypter for envelope mode,
-// authenticated exactly as its reads are.
+// authenticated exactly as its reads are. A provider that can write also offers rotate:
+// one crash-safe write of new property values, planned on a version the caller read.
 import type { AnySource, RemoteRef } from '../api/types.js';
 import type { KeyEncrypter } from '../crypto/key-encrypter.js';
 
@@ -16,6 +17,31 @@ export interface RemoteMap {
   values: Record<string, Buffer>;
   version: string;
 }
+
+/** One rotation write: new values for some properties of a secret, planned on version `basedOn`. */
+export interface RotationWrite {
+  /** Remote path (Vault KV path / AWS secret name or ARN). */
+  path: string;
+  /** Unique per rotation (a UUID the caller recorded in status before calling): AWS ClientRequestToken. */
+  id: string;
+  /** The provider version id the caller read and planned on (Vault KV v2 version, AWS VersionId). */
+  basedOn: string;
+  /** Properties to set to new values; every other property of the secret is kept as it is. */
+  set: Record<string, Buffer>;
+  /** AWS only: replace a plain-string (non-JSON) secret whole with this value (then `set` is empty). */
+  whole?: Buffer;
+}
+
+export type RotationResult =
+  /** This call wrote the new version. */
+  | { outcome: 'written'; version: string }
+  /** AWS: a version with ClientRequestToken === id already exists (now promoted to AWSCURRENT if it was not). */
+  | { outcome: 'already-written'; version: string }
+  /**
+   * The source is no longer at basedOn and no version of this id exists: nothing written
+   * (an earlier write of ours, or another writer). `version` is the current one.
+   */
+  | { outcome: 'moved'; version: string };
 
 export interface SecretProvider {
   /**
@@ -31,6 +57,13 @@ export interface SecretProvider {
    * provider does not serve. Calls fail once the provider is closed.
    */
   keyEncrypter?(kek: { mount: string; key: string } | { keyId: string }): KeyEncrypter;
+  /**
+   * Writes `w.set` (or `w.whole`) as a new version if the secret is still at `w.basedOn`,
+   * keeping every other property. Safe to call again with the same arguments after a
+   * crash: it never writes twice. The next getSecret / getSecretMap of `w.path` returns
+   * what is current after it (nothing cached survives).
+   */
+  rotate?(w: RotationWrite): Promise<RotationResult>;
   /** Releases credentials (revokes the Vault token). Idempotent. */
   close(): Promise<void>;
 }

@@ -82,6 +82,16 @@ export class Batcher<T> {
     return promise;
   }
 
+  /**
+   * Later loads of `key` start a read of their own instead of sharing one already sent
+   * (the value changed since it left). A read not yet sent is kept: it will see the change.
+   */
+  forget(key: string): void {
+    const open = this.open;
+    if (open && !open.sealed && open.waiters.has(key)) return;
+    this.inflight.delete(key);
+  }
+
   /** Number of reads waiting or in flight (for tests). */
   pending(): number {
     return this.inflight.size;

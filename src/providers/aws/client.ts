@@ -1,5 +1,6 @@
 // The only file that imports the AWS SDK. It exposes just the calls the provider makes
-// (BatchGetSecretValue, GetSecretValue, STS AssumeRole) as plain data, so nothing else
+// (BatchGetSecretValue, GetSecretValue, STS AssumeRole, and for rotation DescribeSecret,
+// PutSecretValue and UpdateSecretVersionStage) as plain data, so nothing else
 // handles SDK types. Each client makes exactly one attempt per call (we retry, back off
 // and count calls ourselves) and ignores AWS_ENDPOINT_URL* and config-file endpoints, so
 // only the SecretSource decides where we connect. Credentials are either ours (static
@@ -7,8 +8,11 @@
 // identity, environment, instance metadata).
 import {
   BatchGetSecretValueCommand,
+  DescribeSecretCommand,
   GetSecretValueCommand,
+  PutSecretValueCommand,
   SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
   type SecretValueEntry,
 } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
@@ -56,11 +60,30 @@ export interface BatchAnswer {
   nextToken?: string;
 }
 
+/** What DescribeSecret tells about a secret's versions (no values). */
+export interface SecretDescription {
+  arn?: string;
+  name?: string;
+  /** VersionId → its staging labels (AWSCURRENT, AWSPREVIOUS, AWSPENDING, custom). */
+  versionIdsToStages: Record<string, string[]>;
+}
+
+/** One UpdateSecretVersionStage: move `versionStage` to a version, off a version, or both. */
+export interface StageMove {
+  versionStage: string;
+  moveToVersionId?: string;
+  removeFromVersionId?: string;
+}
+
 export interface SecretsApi {
   /** BatchGetSecretValue by SecretIdList (at most 20 ids): the AWSCURRENT version of each. */
   batchGetSecretValue(secretIds: string[], nextToken?: string): Promise<BatchAnswer>;
   /** GetSecretValue, optionally pinned to a VersionId or a staging label. */
   getSecretValue(secretId: string, pin?: { versionId?: string; versionStage?: string }): Promise<SecretValue>;
+  describeSecret(secretId: string): Promise<SecretDescription>;
+  /** PutSecretValue of a SecretString; ClientRequestToken makes a repeat of the same call a no-op. Returns the VersionId. */
+  putSecretValue(secretId: string, put: { clientRequestToken: string; secretString: string; versionStages: string[] }): Promise<string>;
+  updateSecretVersionStage(secretId: string, move: StageMove): Promise<void>;
   destroy(): void;
 }
 
@@ -89,6 +112,31 @@ export function createSecretsApi(o: AwsClientOptions): SecretsApi {
         new GetSecretValueCommand({ SecretId: secretId, VersionId: pin.versionId, VersionStage: pin.versionStage }),
       );
       return toValue(out);
+    },
+    async describeSecret(secretId) {
+      const out = await client.send(new DescribeSecretCommand({ SecretId: secretId }));
+      return { arn: out.ARN, name: out.Name, versionIdsToStages: out.VersionIdsToStages ?? {} };
+    },
+    async putSecretValue(secretId, put) {
+      const out = await client.send(
+        new PutSecretValueCommand({
+          SecretId: secretId,
+          ClientRequestToken: put.clientRequestToken,
+          SecretString: put.secretString,
+          VersionStages: put.versionStages,
+        }),
+      );
+      return out.VersionId ?? put.clientRequestToken;
+    },
+    async updateSecretVersionStage(secretId, move) {
+      await client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: secretId,
+          VersionStage: move.versionStage,
+          MoveToVersionId: move.moveToVersionId,
+          RemoveFromVersionId: move.removeFromVersionId,
+        }),
+      );
     },
     destroy: () => client.destroy(),
   };

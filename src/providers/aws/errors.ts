@@ -19,7 +19,16 @@ import type { BatchError } from './client.js';
 import { SOCKET_ERROR_CODES } from '../network-errors.js';
 
 export type KmsOperation = 'GenerateDataKey' | 'Decrypt' | 'ReEncrypt' | 'DescribeKey';
-export type AwsOperation = 'BatchGetSecretValue' | 'GetSecretValue' | 'AssumeRole' | KmsOperation;
+export type RotationOperation = 'DescribeSecret' | 'PutSecretValue' | 'UpdateSecretVersionStage';
+export type AwsOperation = 'BatchGetSecretValue' | 'GetSecretValue' | 'AssumeRole' | KmsOperation | RotationOperation;
+
+/** Every action a rotation needs (its GetSecretValue included), for denial messages. */
+export const ROTATION_ACTIONS = [
+  'secretsmanager:DescribeSecret',
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:PutSecretValue',
+  'secretsmanager:UpdateSecretVersionStage',
+] as const;
 
 /** The IAM / key policy actions each KMS call needs. */
 const KMS_ACTIONS: Record<KmsOperation, string> = {
@@ -45,6 +54,8 @@ export interface AwsErrorContext {
   version?: string;
   /** Credentials known at the call site, cut out of any detail as a second line of defence. */
   secrets?: string[];
+  /** The call is part of a rotation write (its denial names every action rotation needs). */
+  rotation?: boolean;
 }
 
 /** The AWS credentials themselves were refused or could not be obtained: a fresh client may fix it. */
@@ -161,7 +172,8 @@ function describeTarget(ctx: AwsErrorContext): string {
   if (isKms(ctx.operation)) return `${ctx.source ? `${ctx.source}: ` : ''}AWS KMS ${ctx.operation} with key "${ctx.target}"`;
   if (ctx.operation === 'AssumeRole') return `${ctx.source}: AWS STS AssumeRole of "${ctx.target}"`;
   const version = ctx.version ? ` version "${ctx.version}"` : '';
-  return `${ctx.source}: AWS Secrets Manager ${ctx.operation} of secret "${ctx.target}"${version}`;
+  const rotating = ctx.rotation ? ' (rotation)' : '';
+  return `${ctx.source}: AWS Secrets Manager ${ctx.operation}${rotating} of secret "${ctx.target}"${version}`;
 }
 
 /** The typed error for `err`; typed errors pass through unchanged. */
@@ -238,7 +250,9 @@ function mapAwsError(err: unknown, ctx: AwsErrorContext): SecretSyncError {
         ? 'allow sts:AssumeRole on the role for the base identity, and trust that identity in the role'
         : isKms(ctx.operation)
           ? `allow ${KMS_ACTIONS[ctx.operation]} on key "${ctx.target}" for this identity (IAM policy and key policy)`
-          : 'allow secretsmanager:BatchGetSecretValue and secretsmanager:GetSecretValue on the secret in the IAM policy';
+          : ctx.rotation
+            ? `rotation needs ${ROTATION_ACTIONS.join(', ')} on the secret: allow them in the IAM policy`
+            : 'allow secretsmanager:BatchGetSecretValue and secretsmanager:GetSecretValue on the secret in the IAM policy';
     return new SourceAuthError(withDetail(`${what} was denied${tag}: ${fix}`, detail));
   }
   if (status === 401 || status === 403) {
@@ -258,7 +272,7 @@ function mapAwsError(err: unknown, ctx: AwsErrorContext): SecretSyncError {
     return new SourceNotFoundError(withDetail(`${what} found nothing${tag}: the secret is scheduled for deletion; restore it or change remoteRef.path`, detail));
   }
   if (code === 'InvalidParameterException' || code === 'InvalidRequestException' || code === 'ValidationException' || code === 'ValidationError') {
-    const check = isKms(ctx.operation) ? 'kek.awsKms.keyId' : 'remoteRef.path and remoteRef.version';
+    const check = isKms(ctx.operation) ? 'kek.awsKms.keyId' : ctx.rotation ? 'the secret name and its staging labels' : 'remoteRef.path and remoteRef.version';
     return new InvalidSpecError(withDetail(`${what} was rejected as invalid${tag}: check ${check}`, detail));
   }
   if (THROTTLING_CODES.has(code) || status === 429) {

@@ -6,14 +6,17 @@
 // it batch and de-duplicate reads across SecretSyncs. keyEncrypter hands out the KMS key
 // of envelope mode with the same credentials; its calls are rare (one data key per
 // version, a re-wrap when the key moves), so they skip the batcher and the gate and fail
-// fast: the reconcile retries them with its own backoff.
+// fast: the reconcile retries them with its own backoff. rotate (rotate.ts) writes a new
+// version through the gate and then forgets reads of that secret already in flight, so the
+// next read sees it (the reader keeps no values beyond its in-flight reads).
 import type { RemoteRef } from '../../api/types.js';
 import type { KeyContext, KeyEncrypter } from '../../crypto/key-encrypter.js';
 import { InvalidSpecError } from '../../errors.js';
-import type { RemoteMap, RemoteValue, SecretProvider } from '../provider.js';
+import type { RemoteMap, RemoteValue, RotationResult, RotationWrite, SecretProvider } from '../provider.js';
 import type { CallGate } from './call-gate.js';
 import type { SecretValue } from './client.js';
 import type { Connection } from './connection.js';
+import { AwsRotation } from './rotate.js';
 import type { SecretReader } from './secret-reader.js';
 import { remoteMap, remoteValue } from './secret-value.js';
 import { checkSecretId, versionPin } from './validate.js';
@@ -28,8 +31,11 @@ export interface AwsProviderParts {
 
 export class AwsProvider implements SecretProvider {
   private closing: Promise<void> | undefined;
+  private readonly rotation: AwsRotation;
 
-  constructor(private readonly p: AwsProviderParts) {}
+  constructor(private readonly p: AwsProviderParts) {
+    this.rotation = new AwsRotation({ source: p.source, connection: p.connection, gate: p.gate });
+  }
 
   async getSecret(ref: RemoteRef): Promise<RemoteValue> {
     const secret = await this.read(ref.path, ref.version);
@@ -39,6 +45,19 @@ export class AwsProvider implements SecretProvider {
   async getSecretMap(ref: { path: string; version?: string }): Promise<RemoteMap> {
     const secret = await this.read(ref.path, ref.version);
     return remoteMap(secret, this.what(ref.path, ref.version));
+  }
+
+  /** A crash-safe rotation write (ClientRequestToken = w.id); see rotate.ts. */
+  async rotate(w: RotationWrite): Promise<RotationResult> {
+    if (this.closing) throw this.p.gate.closedError();
+    try {
+      const { result, ids } = await this.rotation.rotate(w);
+      this.p.reader.forget(ids);
+      return result;
+    } catch (err) {
+      this.p.reader.forget([w.path]); // a failed step may have written
+      throw err;
+    }
   }
 
   /** KMS with this source's region, endpoint and credentials; `{mount, key}` (Transit) is not an AWS key. */

@@ -69,6 +69,14 @@ export class SecretReader {
     return p;
   }
 
+  /** Reads of these ids already sent are not shared with later ones (the secret was just written). */
+  forget(secretIds: string[]): void {
+    for (const id of secretIds) {
+      this.batcher.forget(id);
+      for (const key of this.pinned.keys()) if (key.startsWith(`${id}\u0000`)) this.pinned.delete(key);
+    }
+  }
+
   close(): void {
     this.batcher.close();
   }

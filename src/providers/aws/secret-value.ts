@@ -9,7 +9,8 @@ import { encodeMap, encodeValue, lookupProperty } from '../property.js';
 import type { RemoteMap, RemoteValue } from '../provider.js';
 import type { SecretValue } from './client.js';
 
-function jsonObject(text: string): Record<string, unknown> | undefined {
+/** `text` parsed, if it is a JSON object; the parse error (which quotes the text) never surfaces. */
+export function jsonObject(text: string): Record<string, unknown> | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -17,7 +17,7 @@ import {
 import { SOCKET_ERROR_CODES } from '../network-errors.js';
 
 export type TransitOperation = 'transit-datakey' | 'transit-decrypt' | 'transit-rewrap' | 'transit-read-key';
-export type VaultOperation = 'login' | 'renew' | 'read' | 'revoke' | 'lookup' | TransitOperation;
+export type VaultOperation = 'login' | 'renew' | 'read' | 'kv-write' | 'revoke' | 'lookup' | TransitOperation;
 
 export interface VaultErrorContext {
   /** The source, as sourceKey() names it. */

@@ -2,17 +2,20 @@
 // turns the data map into the bytes the contract asks for. A 403 is either a token Vault
 // no longer honours (then: a fresh login and one retry) or a path the token's policy
 // denies (then: that read fails, and the token every other sync uses stays); token-check.ts
-// tells them apart. Transit calls (keyEncrypter) use the same session and the same rule.
+// tells them apart. Transit calls (keyEncrypter) and rotation writes use the same session
+// and the same rule. Nothing is cached: every read asks Vault, so a read after a rotation
+// sees the new version.
 import type { RemoteRef } from '../../api/types.js';
 import type { KeyEncrypter } from '../../crypto/key-encrypter.js';
 import { vaultTransit } from '../../crypto/vault-transit.js';
 import { InvalidSpecError, KeyNotFoundError, SourceAuthError } from '../../errors.js';
 import { encodeMap, encodeValue, lookupProperty } from '../property.js';
-import type { RemoteMap, RemoteValue, SecretProvider } from '../provider.js';
+import type { RemoteMap, RemoteValue, RotationResult, RotationWrite, SecretProvider } from '../provider.js';
 import type { Authenticator } from './auth.js';
 import type { VaultHttp } from './client.js';
-import { statusOf, toVaultError, type TransitOperation, type VaultOperation } from './errors.js';
+import { statusOf, toVaultError, type TransitOperation, type VaultErrorContext, type VaultOperation } from './errors.js';
 import { kvReadPath, parseKvAnswer, type KvSecret, type KvSettings } from './kv.js';
+import { isCasMismatch, kvWriteBody, kvWritePath, parseKvWriteAnswer } from './kv-write.js';
 import { TokenCheck } from './token-check.js';
 import { TokenSession } from './token-session.js';
 
@@ -85,24 +88,60 @@ export class VaultProvider implements SecretProvider {
     return this.session.close();
   }
 
-  private async read(path: string, version?: string): Promise<KvSecret> {
+  /**
+   * Writes `w.set` over the current data with check-and-set on `w.basedOn`. A repeated call
+   * after a crash finds the secret past basedOn (or Vault refuses the cas) and writes nothing.
+   */
+  async rotate(w: RotationWrite): Promise<RotationResult> {
+    const apiPath = kvWritePath(this.o.kv, w, this.o.source); // spec errors before any network call
+    const what = `${this.o.source}: rotating Vault secret "${w.path}"`;
+    const denied = () => this.rotationDenied(w.path, apiPath);
+    const readCtx: VaultErrorContext = { source: this.o.source, host: this.o.host, operation: 'read', path: w.path };
+    const readNow = () => this.authorized(readCtx, async (t) => parseKvAnswer(this.o.kv, await this.get(apiPath, t), what), denied);
+    const current = await readNow();
+    if (current.version !== w.basedOn) return { outcome: 'moved', version: current.version };
+    const body = kvWriteBody(current.data, w, what);
+    // undefined: Vault refused the cas, someone (maybe an earlier call of ours) wrote since our read.
+    const casWrite = async (t: string) => {
+      try {
+        return parseKvWriteAnswer(await this.post(apiPath, body, t), what);
+      } catch (err) {
+        if (isCasMismatch(err)) return undefined;
+        throw err;
+      }
+    };
+    const written = await this.authorized({ ...readCtx, operation: 'kv-write' }, casWrite, denied);
+    if (written !== undefined) return { outcome: 'written', version: written };
+    return { outcome: 'moved', version: (await readNow()).version };
+  }
+
+  private read(path: string, version?: string): Promise<KvSecret> {
     const apiPath = kvReadPath(this.o.kv, path, version); // spec errors before any network call
-    const ctx = { source: this.o.source, host: this.o.host, operation: 'read' as const, path };
+    const ctx: VaultErrorContext = { source: this.o.source, host: this.o.host, operation: 'read', path };
     const what = `${this.o.source}: Vault secret "${path}"`;
+    return this.authorized(ctx, async (t) => parseKvAnswer(this.o.kv, await this.get(apiPath, t), what), () => this.denied(path, apiPath));
+  }
+
+  /**
+   * `send` with the session's token. A 403 on a token Vault still honours is the policy's
+   * answer (`denied()`: this call fails, the token stays); on a token it no longer honours,
+   * one fresh login and one retry. Other failures map through toVaultError.
+   */
+  private async authorized<T>(ctx: VaultErrorContext, send: (token: string) => Promise<T>, denied: () => SourceAuthError): Promise<T> {
     const token = await this.session.token();
     try {
-      return parseKvAnswer(this.o.kv, await this.get(apiPath, token), what);
+      return await send(token);
     } catch (err) {
       if (statusOf(err) !== 403) throw toVaultError(err, ctx);
-      if (await this.tokens.isValid(token)) throw this.denied(path, apiPath);
+      if (await this.tokens.isValid(token)) throw denied();
     }
     // Vault no longer honours the token: replace it (concurrent callers share one login).
     await this.session.invalidate(token);
     const fresh = await this.session.token();
     try {
-      return parseKvAnswer(this.o.kv, await this.get(apiPath, fresh), what);
+      return await send(fresh);
     } catch (err) {
-      if (statusOf(err) === 403 && fresh !== token && (await this.tokens.isValid(fresh))) throw this.denied(path, apiPath);
+      if (statusOf(err) === 403 && fresh !== token && (await this.tokens.isValid(fresh))) throw denied();
       throw toVaultError(err, ctx);
     }
   }
@@ -113,6 +152,15 @@ export class VaultProvider implements SecretProvider {
     return new SourceAuthError(
       `${this.o.source}: Vault denied reading "${path}" with a valid token: the policy of ${this.o.auth.identity} ` +
         `does not allow read on "${policyPath}". Grant it in that Vault policy: path "${policyPath}" { capabilities = ["read"] }`,
+    );
+  }
+
+  /** A valid token refused a rotation: its policy lacks read, create or update on the data path. */
+  private rotationDenied(path: string, apiPath: string): SourceAuthError {
+    return new SourceAuthError(
+      `${this.o.source}: Vault denied rotating "${path}" with a valid token: the policy of ${this.o.auth.identity} ` +
+        `does not allow read, create and update on "${apiPath}". Grant them in that Vault policy: ` +
+        `path "${apiPath}" { capabilities = ["read", "create", "update"] }`,
     );
   }
 
@@ -144,6 +192,17 @@ export class VaultProvider implements SecretProvider {
       return body;
     } catch (err) {
       this.o.onCall?.('read', 'error');
+      throw err;
+    }
+  }
+
+  private async post(apiPath: string, body: Record<string, unknown>, token: string): Promise<unknown> {
+    try {
+      const answer = await this.o.http.write(apiPath, body, token);
+      this.o.onCall?.('kv-write', 'success');
+      return answer;
+    } catch (err) {
+      this.o.onCall?.('kv-write', 'error');
       throw err;
     }
   }

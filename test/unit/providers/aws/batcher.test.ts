@@ -135,3 +135,53 @@ test('close() fails reads not yet sent and every later read', async () => {
   expect(sent).toHaveLength(0);
   expect(clock.pendingTimers()).toBe(0);
 });
+
+describe('forget (the secret was just written)', () => {
+  /** A batcher whose requests stay in flight until answer() is called. */
+  function inFlight() {
+    const clock = new FakeClock(0);
+    const sent: string[][] = [];
+    const answers: (() => void)[] = [];
+    const batcher = new Batcher<string>({
+      maxBatch: 20,
+      idleMs: 100,
+      busyIdleMs: 100,
+      maxWaitMs: 1000,
+      clock,
+      closedError: () => new Error('closed'),
+      async send(take) {
+        const keys = take();
+        const n = sent.push(keys);
+        await new Promise<void>((resolve) => answers.push(resolve));
+        return new Map(keys.map((k) => [k, { ok: true, value: `${k}#${n}` } as Outcome<string>]));
+      },
+    });
+    return { clock, sent, batcher, answerAll: () => answers.splice(0).forEach((a) => a()) };
+  }
+
+  test('a read already sent is not shared with later loads: they get a read of their own', async () => {
+    const { clock, sent, batcher, answerAll } = inFlight();
+    const before = batcher.load('a');
+    await clock.advance(100); // sent, not answered
+    batcher.forget('a');
+    const after = batcher.load('a');
+    expect(after).not.toBe(before);
+    await clock.advance(100);
+    expect(sent).toEqual([['a'], ['a']]);
+    answerAll();
+    expect(await before).toBe('a#1');
+    expect(await after).toBe('a#2');
+  });
+
+  test('a read not yet sent stays shared (it will see the write), and unknown keys are ignored', async () => {
+    const { clock, sent, batcher, answerAll } = inFlight();
+    const before = batcher.load('a');
+    batcher.forget('a');
+    batcher.forget('b');
+    expect(batcher.load('a')).toBe(before);
+    await clock.advance(100);
+    expect(sent).toEqual([['a']]);
+    answerAll();
+    expect(await before).toBe('a#1');
+  });
+});

@@ -64,6 +64,9 @@ function fakeApi(
       if (err) throw err;
       return { ...value(id), versionId: pin && 'versionId' in pin ? pin.versionId : 'ver-single' };
     },
+    describeSecret: () => Promise.reject(new Error('not scripted: rotation is tested in rotate.test.ts')),
+    putSecretValue: () => Promise.reject(new Error('not scripted')),
+    updateSecretVersionStage: () => Promise.reject(new Error('not scripted')),
     destroy: () => void destroyed++,
   };
   return { api, batches, singles, destroyed: () => destroyed };
