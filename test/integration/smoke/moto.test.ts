@@ -3,8 +3,10 @@ import { DecryptCommand, GenerateDataKeyCommand, KMSClient, CreateKeyCommand } f
 import {
   CreateSecretCommand,
   GetSecretValueCommand,
+  BatchGetSecretValueCommand,
   PutSecretValueCommand,
   ResourceNotFoundException,
+  UpdateSecretVersionStageCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { awsConfig, uniqueName } from '../../helpers/stack.js';
@@ -29,6 +31,18 @@ test('Secrets Manager creates, versions and reads a secret', async () => {
   const previous = await sm.send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSPREVIOUS' }));
   expect(JSON.parse(current.SecretString ?? '{}').password).toBe('two');
   expect(previous.VersionId).toBe(first.VersionId);
+});
+
+// AWS serves un-labelled reads from AWSCURRENT; moto needs hack/testenv/moto-patch.py for it.
+test('a staged version promoted with UpdateSecretVersionStage is what un-labelled reads return (as on AWS)', async () => {
+  const name = uniqueName('smoke/staged');
+  const first = await sm.send(new CreateSecretCommand({ Name: name, SecretString: 'one' }));
+  const staged = await sm.send(new PutSecretValueCommand({ SecretId: name, SecretString: 'two', VersionStages: ['AWSPENDING'], ClientRequestToken: `smoke-${name.replace(/[^a-z0-9]/g, '')}-0000000000000000` }));
+  expect((await sm.send(new GetSecretValueCommand({ SecretId: name }))).SecretString).toBe('one');
+  await sm.send(new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: 'AWSCURRENT', MoveToVersionId: staged.VersionId, RemoveFromVersionId: first.VersionId }));
+  expect((await sm.send(new GetSecretValueCommand({ SecretId: name }))).SecretString).toBe('two');
+  const batch = await sm.send(new BatchGetSecretValueCommand({ SecretIdList: [name] }));
+  expect(batch.SecretValues?.[0]?.SecretString).toBe('two');
 });
 
 test('Secrets Manager reports a missing secret as ResourceNotFoundException', async () => {
