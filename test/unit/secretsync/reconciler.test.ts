@@ -16,7 +16,7 @@ import { aSecretSync, vaultSource } from './fixtures.js';
 import { FakeKek } from './fake-kek.js';
 
 function world(values: Record<string, string>, spec: Partial<SecretSync['spec']> = {}) {
-  let ss: SecretSync = aSecretSync({ refresh: { interval: '10s' }, ...spec });
+  let ss: SecretSync = aSecretSync({ refresh: { interval: '10s' }, ...spec }, { creationTimestamp: '2026-01-01T00:00:00Z' });
   const secrets = new Map<string, KubeSecret>();
   const writes: string[] = [];
   let rv = 100;
@@ -100,12 +100,22 @@ function world(values: Record<string, string>, spec: Partial<SecretSync['spec']>
     setTemplateAnnotation: async (w, key, value) => void writes.push(`annotate ${w.kind}/${w.name} ${key}=${value}`),
   };
   const reads: string[] = [];
+  const source = { version: 1, writes: 0 };
   const provider: SecretProvider = {
     getSecret: async (ref: RemoteRef) => {
       reads.push(ref.path);
       const v = values[ref.property ?? ''];
       if (v === undefined) throw new SourceNotFoundError(`secret ${ref.path} not found`);
-      return { value: Buffer.from(v), version: '1' };
+      return { value: Buffer.from(v), version: String(source.version) };
+    },
+    // Vault-like: a check-and-set write on the version read; anything else has moved on.
+    rotate: async (w) => {
+      failIf('rotate');
+      if (w.basedOn !== String(source.version)) return { outcome: 'moved', version: String(source.version) };
+      for (const [k, v] of Object.entries(w.set)) values[k] = v.toString('utf8');
+      source.version++;
+      source.writes++;
+      return { outcome: 'written', version: String(source.version) };
     },
     getSecretMap: async () => ({ values: {}, version: '1' }),
     close: async () => undefined,
@@ -115,8 +125,10 @@ function world(values: Record<string, string>, spec: Partial<SecretSync['spec']>
   const kekVersions = new KekVersions();
   let now = new Date('2026-01-01T00:00:00Z');
   const sink = new LogSink();
+  const faults: { afterRotationWrite?(): void } = {};
   const make = (key = hmacKey(Buffer.alloc(32, 1))) =>
     new SecretSyncReconciler({
+      faults,
       reader,
       writer,
       providers: { client: () => provider, alignsRefreshes: () => false },
@@ -145,6 +157,9 @@ function world(values: Record<string, string>, spec: Partial<SecretSync['spec']>
     fail: (what: string, e: Error) => failures.set(what, e),
     deleting: () => (ss = { ...ss, metadata: { ...ss.metadata, deletionTimestamp: now.toISOString() } }),
     finalizers: () => ss.metadata.finalizers ?? [],
+    source,
+    faults,
+    annotate: (k: string, v: string) => (ss = { ...ss, metadata: { ...ss.metadata, annotations: { ...ss.metadata.annotations, [k]: v } } }),
   };
 }
 
@@ -494,4 +509,75 @@ test('spec.access never grants a Secret the SecretSync does not own (a target na
   expect(w.status()?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'TargetConflict' });
   expect(w.writes.filter((x) => x.includes('Role'))).toEqual([]);
   expect(w.grants.size).toBe(0);
+});
+
+describe('rotation', () => {
+  const rotation = { schedule: '0 * * * *', keys: ['password'], generator: { length: 24, charset: 'hex' as const } };
+
+  test('on the tick: pending recorded before the source write, one new version at the source, synced, recorded; never twice', async () => {
+    const w = world({ password: 'old' }, { rotation });
+    await w.reconciler.reconcile('ns/db');
+    expect(w.status()?.version).toBe(1);
+    w.writes.length = 0;
+    w.tick(3_600_000);
+    await w.reconciler.reconcile('ns/db').catch(() => undefined);
+    expect(w.source.writes).toBe(1);
+    expect(w.values.password).toMatch(/^[0-9a-f]{24}$/);
+    expect(w.writes.slice(0, 2)).toEqual(['status', 'patch']); // the pending record first, then the Secret
+    expect(w.status()).toMatchObject({ version: 2, lastRotationTime: expect.any(String) });
+    expect(w.status()?.pendingRotation).toBeUndefined();
+    expect(w.writes).toContain('event Normal Rotated');
+    w.writes.length = 0;
+    await w.reconciler.reconcile('ns/db');
+    await w.restart().reconcile('ns/db');
+    expect(w.source.writes).toBe(1);
+    expect(w.writes).toEqual([]);
+  });
+
+  test('killed between the source write and the status write: the next process finishes the same rotation, once', async () => {
+    const w = world({ password: 'old' }, { rotation });
+    await w.reconciler.reconcile('ns/db');
+    w.tick(3_600_000);
+    w.faults.afterRotationWrite = () => {
+      throw new Error('killed');
+    };
+    await expect(w.reconciler.reconcile('ns/db')).rejects.toThrow('killed');
+    expect(w.source.writes).toBe(1);
+    expect(w.status()?.pendingRotation).toMatchObject({ basedOn: { db: '1' } });
+    expect(w.status()?.version).toBe(1);
+    delete w.faults.afterRotationWrite;
+    await w.restart().reconcile('ns/db');
+    expect(w.source.writes).toBe(1); // the provider saw its own write (moved past the base)
+    expect(w.status()).toMatchObject({ version: 2 });
+    expect(w.status()?.pendingRotation).toBeUndefined();
+    expect(w.secrets.get('db')?.data?.password).toBe(Buffer.from(w.values.password as string).toString('base64'));
+  });
+
+  test('a failed source write keeps the pending rotation and Ready; the retry writes once', async () => {
+    const w = world({ password: 'old' }, { rotation });
+    await w.reconciler.reconcile('ns/db');
+    w.tick(3_600_000);
+    w.fail('rotate', new SourceAuthError('permission denied'));
+    await expect(w.reconciler.reconcile('ns/db')).rejects.toBeInstanceOf(RecordedError);
+    expect(w.status()?.conditions?.find((c) => c.type === 'Rotated')).toMatchObject({ status: 'False', reason: 'SourceAuthFailed' });
+    expect(w.status()?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    expect(w.status()?.pendingRotation).toBeDefined();
+    await w.reconciler.reconcile('ns/db');
+    expect(w.source.writes).toBe(1);
+    expect(w.status()?.conditions?.find((c) => c.type === 'Rotated')?.status).toBe('True');
+  });
+
+  test('rotate-now: once per value, also across a restart', async () => {
+    const w = world({ password: 'old' }, { rotation: { ...rotation, schedule: '0 0 1 1 *' } });
+    await w.reconciler.reconcile('ns/db');
+    w.annotate('secretsync.io/rotate-now', 'x');
+    await w.reconciler.reconcile('ns/db');
+    await w.reconciler.reconcile('ns/db');
+    await w.restart().reconcile('ns/db');
+    expect(w.source.writes).toBe(1);
+    expect(w.status()).toMatchObject({ version: 2, rotateNowHandled: 'x' });
+    w.annotate('secretsync.io/rotate-now', 'y');
+    await w.reconciler.reconcile('ns/db');
+    expect(w.source.writes).toBe(2);
+  });
 });
