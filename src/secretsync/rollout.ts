@@ -89,9 +89,9 @@ export function syncsAffectedBy(w: KubeWorkload, syncsOfNamespace: SecretSync[])
   const keys = new Set<string>();
   for (const ss of syncsOfNamespace) {
     if (!inNamespaceOf(ss, w)) continue;
+    // Named for a rollout, or using the target: rollouts (auto), the in-use finalizer and the deletion hold.
     const named = (ss.spec.rollout?.targets ?? []).some((t) => t.kind === w.kind && t.name === w.metadata.name);
-    const watches = ss.spec.rollout?.auto || !!ss.metadata.deletionTimestamp;
-    if (named || (watches && usesOf(w, targetName(ss), ss.metadata.name).length > 0)) keys.add(`${w.metadata.namespace}/${ss.metadata.name}`);
+    if (named || usesOf(w, targetName(ss), ss.metadata.name).length > 0) keys.add(`${w.metadata.namespace}/${ss.metadata.name}`);
   }
   return [...keys].sort();
 }
@@ -139,7 +139,8 @@ interface Decision {
 
 function decide(ss: SecretSync, dep: { ref: WorkloadRef; workload?: KubeWorkload }, version: number, now: Date): Decision {
   const { ref, workload: w } = dep;
-  const r = (ss.status?.rollout?.targets ?? []).find((t) => t.kind === ref.kind && t.name === ref.name);
+  // A Missing entry records nothing: the workload, once created, is first seen then.
+  const r = (ss.status?.rollout?.targets ?? []).find((t) => t.kind === ref.kind && t.name === ref.name && t.state !== 'Missing');
   const last = r?.lastRolloutTime !== undefined ? { lastRolloutTime: r.lastRolloutTime } : {};
   if (!w) return { entry: { ...ref, version: r?.version ?? 0, ...last, state: 'Missing', message: `${refKey(ref)} not found in namespace ${ss.metadata.namespace ?? ''}` } };
   const key = templateAnnotationKey(ss.metadata.name);

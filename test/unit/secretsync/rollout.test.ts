@@ -457,7 +457,7 @@ describe('syncsAffectedBy', () => {
   };
   const w = aWorkload('Deployment', 'api'); // uses Secret db
 
-  test('named target, auto user, deleting user; not others', () => {
+  test('named target and every SecretSync whose target it uses (rollout, in-use finalizer, deletion hold); not others', () => {
     const syncs = [
       sync('named', { targets: [{ kind: 'Deployment', name: 'api' }] }, { target: 'unrelated' }),
       sync('other-kind', { targets: [{ kind: 'StatefulSet', name: 'api' }] }, { target: 'unrelated' }),
@@ -467,7 +467,7 @@ describe('syncsAffectedBy', () => {
       sync('leaving', undefined, { deleting: true, target: 'db' }),
       sync('leaving-unused', undefined, { deleting: true, target: 'y' }),
     ];
-    expect(syncsAffectedBy(w, syncs)).toEqual(['ns/db', 'ns/leaving', 'ns/named']);
+    expect(syncsAffectedBy(w, syncs)).toEqual(['ns/db', 'ns/leaving', 'ns/named', 'ns/no-rollout']);
   });
 
   test('SecretSyncs of another namespace never', () => {
@@ -491,5 +491,16 @@ describe('workloadChanged', () => {
     const b = structuredClone(w);
     change(b);
     expect(workloadChanged(w, b)).toBe(true);
+  });
+});
+
+describe('a named target created after the SecretSync', () => {
+  test('Missing first, then first seen (recorded, not rolled)', () => {
+    const named: RolloutSpec = { targets: [{ kind: 'Deployment', name: 'api' }] };
+    const before = planRollout(aSync(named, 1), [], at(0));
+    expect(before.targets).toEqual([expect.objectContaining({ state: 'Missing' })]);
+    const after = planRollout(aSync(named, 1, before.targets), [aWorkload('Deployment', 'api')], at(1000));
+    expect(after.patches).toEqual([]);
+    expect(after.targets[0]).toMatchObject({ version: 1 });
   });
 });
