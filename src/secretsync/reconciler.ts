@@ -191,7 +191,7 @@ export class SecretSyncReconciler {
         for (const b of Object.values(set)) b.fill(0);
         whole?.fill(0);
       }
-      this.d.faults?.afterRotationWrite?.();
+      if (written.at(-1)?.outcome === 'written') this.d.faults?.afterRotationWrite?.();
     }
     return { o, outcome: { ok: true, pending, keys: targets.flatMap((t) => t.keys), written } };
   }
