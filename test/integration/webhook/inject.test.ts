@@ -48,7 +48,7 @@ const sync = (name: string, spec: Record<string, unknown>) => ({
   spec: { sourceRef: { name: 'vault' }, data: [{ key: 'password', remoteRef: { path: `${id}/db`, property: 'password' } }], access: { serviceAccounts: ['app'] }, ...spec },
 });
 const startOp = (extra: string[] = []) =>
-  startOperator([`--namespace=${ns}`, `--operator-namespace=${opNs}`, '--agent-image=secretsync-test:dev', ...extra], {}, { webhook: { configName } });
+  startOperator([`--namespace=${ns}`, `--operator-namespace=${opNs}`, '--agent-image=secretsync-test:dev', '--kek-check-interval=2s', ...extra], {}, { webhook: { configName } });
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'webhook-it-'));
@@ -208,6 +208,15 @@ test('envelope + injection + rollout: pods of the old ReplicaSet open the old ve
   expect((await runInit(fresh, name)) === 'value-3').toBe(true);
   const sets = (await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: 'app=roller' })).items;
   expect(sets).toHaveLength(3);
+  // A KEK rotation re-wraps the data keys: same version, no rollout.
+  const keyBefore = (await getSync(custom, ns, name)).status?.keyId;
+  await root.write(`${transit}/keys/secretsync/rotate`, {});
+  await eventually(async () => {
+    const s = await getSync(custom, ns, name);
+    return s.status?.keyId !== keyBefore && s.status?.version === 3 ? true : undefined;
+  }, { timeoutMs: 30_000, what: 'data keys re-wrapped under the new Transit key version' });
+  await new Promise((r) => setTimeout(r, 3000));
+  expect((await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: 'app=roller' })).items).toHaveLength(3);
   await apps.deleteNamespacedDeployment({ name: 'roller', namespace: ns });
 }, 120_000);
 
