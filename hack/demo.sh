@@ -20,12 +20,13 @@ kubectl api-resources >/dev/null
 say "sample data in OpenBao: secret/demo/db and secret/demo/api"
 bao kv put -mount=secret demo/db username=app password="$(head -c 12 /dev/urandom | base64)" >/dev/null
 bao kv put -mount=secret demo/api key-a=alpha key-b=beta >/dev/null
+bao kv put -mount=secret demo/token client=web token="$(head -c 12 /dev/urandom | base64)" >/dev/null
 
 say "a Transit key in OpenBao for envelope mode: transit/keys/secretsync"
 bao secrets list -format=json | grep -q '"transit/"' || bao secrets enable transit >/dev/null
 bao read transit/keys/secretsync >/dev/null 2>&1 || bao write -f transit/keys/secretsync >/dev/null
 
-say "namespaces secretsync-system (operator) and demo (apps), a Vault token Secret, a SecretSource and three SecretSyncs (one envelope-encrypted)"
+say "namespaces secretsync-system (operator) and demo (apps), a Vault token Secret, a SecretSource and four SecretSyncs (one envelope-encrypted, one rotated every minute), a Deployment it rolls"
 kubectl create namespace secretsync-system --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 kubectl create namespace demo --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 kubectl -n demo create secret generic vault-token --from-literal=token="$VAULT_TOKEN" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
@@ -73,6 +74,32 @@ spec:
     encryption:
       kek: { vaultTransit: { sourceRef: { name: vault }, key: secretsync, agentAuth: { kubernetes: { role: app } } } }
   mount: { mode: "0400" }
+---
+apiVersion: secretsync.io/v1alpha1
+kind: SecretSync
+metadata: { name: app-token, namespace: demo }
+spec:
+  sourceRef: { name: vault }
+  data:
+    - { key: token, remoteRef: { path: demo/token, property: token } }
+    - { key: client, remoteRef: { path: demo/token, property: client } }
+  rotation: { schedule: "* * * * *", keys: [token], generator: { length: 32, charset: alphanumeric } }
+  rollout: { auto: true }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web, namespace: demo }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      containers:
+        - name: web
+          image: registry.example/web:1      # no kubelet here: its pods stay Pending, the ReplicaSets show the rollouts
+          volumeMounts: [ { name: token, mountPath: /etc/token, readOnly: true } ]
+      volumes: [ { name: token, secret: { secretName: app-token } } ]
 YAML
 
 kubectl -n demo create serviceaccount app --dry-run=client -o yaml | kubectl apply -f - >/dev/null
@@ -130,6 +157,11 @@ cat <<'TXT'
     kubectl -n demo get secretsync db-creds-sealed -o jsonpath='{.status.keyId}'; echo
     bao write -f transit/keys/secretsync/rotate           # KEK rotation: re-wrapped within --kek-check-interval (30s here), same VERSION
     kubectl -n demo annotate secretsync api-keys secretsync.io/force-sync="$(date +%s)" --overwrite
+    kubectl -n demo get secretsync app-token -w               # rotated every minute: VERSION +1, NEXT ROTATION moves on
+    kubectl -n demo get rs -l app=web                         # one new ReplicaSet per version (secretsync.io/version-app-token)
+    kubectl -n demo describe secretsync app-token             # Rotated, RolloutComplete, status.rollout
+    kubectl -n demo annotate secretsync app-token secretsync.io/rotate-now="$(date +%s)" --overwrite
+    kubectl -n demo delete secretsync app-token --wait=false  # held: InUse names Deployment/web (force: secretsync.io/force-delete=true)
     kubectl explain secretsync.spec.refresh
     curl -s localhost:8080/metrics | grep ^secretsync_
 TXT
