@@ -34,11 +34,14 @@ export interface ReaderDeps {
 
 type Keyed = { metadata: { name: string; namespace?: string } };
 
-/** Keys of a store's objects by namespace, so a namespace's workloads are not a scan of the cluster's. */
-class NamespaceIndex<T extends Keyed> {
-  private readonly byNamespace = new Map<string, Set<string>>();
+/**
+ * A secondary index of a store (client-go's Indexer): the keys of its objects under each
+ * index value `by(object)` returns, kept current by the store's handlers.
+ */
+class StoreIndex<T extends Keyed> {
+  private readonly index = new Map<string, Set<string>>();
 
-  constructor(store: WatchedStore<T>) {
+  constructor(store: WatchedStore<T>, private readonly by: (o: T) => string[]) {
     for (const o of store.list()) this.add(o);
     store.addHandlers({
       onAdd: (o) => this.add(o),
@@ -50,79 +53,49 @@ class NamespaceIndex<T extends Keyed> {
     });
   }
 
-  keys(namespace: string): string[] {
-    return [...(this.byNamespace.get(namespace) ?? [])];
+  keys(value: string): string[] {
+    return [...(this.index.get(value) ?? [])];
+  }
+
+  private key(o: T): string {
+    return `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
   }
 
   private add(o: T): void {
-    const ns = o.metadata.namespace ?? '';
-    let set = this.byNamespace.get(ns);
-    if (!set) this.byNamespace.set(ns, (set = new Set()));
-    set.add(`${ns}/${o.metadata.name}`);
+    for (const v of this.by(o)) {
+      let set = this.index.get(v);
+      if (!set) this.index.set(v, (set = new Set()));
+      set.add(this.key(o));
+    }
   }
 
   private remove(o: T): void {
-    const ns = o.metadata.namespace ?? '';
-    const set = this.byNamespace.get(ns);
-    set?.delete(`${ns}/${o.metadata.name}`);
-    if (set?.size === 0) this.byNamespace.delete(ns);
-  }
-}
-
-/** Keys of the cached Secrets by `namespace/ownerUid` of each owner reference. */
-class OwnerIndex {
-  private readonly byOwner = new Map<string, Set<string>>();
-
-  constructor(store: WatchedStore<KubeSecret>) {
-    for (const s of store.list()) this.add(s);
-    store.addHandlers({
-      onAdd: (s) => this.add(s),
-      onUpdate: (a, b) => {
-        this.remove(a);
-        this.add(b);
-      },
-      onDelete: (s) => this.remove(s),
-    });
-  }
-
-  keys(namespace: string, ownerUid: string): string[] {
-    return [...(this.byOwner.get(`${namespace}/${ownerUid}`) ?? [])];
-  }
-
-  private entries(s: KubeSecret): [string, string][] {
-    const key = `${s.metadata.namespace}/${s.metadata.name}`;
-    return (s.metadata.ownerReferences ?? []).map((o) => [`${s.metadata.namespace}/${o.uid}`, key]);
-  }
-
-  private add(s: KubeSecret): void {
-    for (const [owner, key] of this.entries(s)) {
-      let set = this.byOwner.get(owner);
-      if (!set) this.byOwner.set(owner, (set = new Set()));
-      set.add(key);
-    }
-  }
-
-  private remove(s: KubeSecret): void {
-    for (const [owner, key] of this.entries(s)) {
-      const set = this.byOwner.get(owner);
-      set?.delete(key);
-      if (set?.size === 0) this.byOwner.delete(owner);
+    for (const v of this.by(o)) {
+      const set = this.index.get(v);
+      set?.delete(this.key(o));
+      if (set?.size === 0) this.index.delete(v);
     }
   }
 }
+
+/** A store's objects by namespace, so a namespace's workloads are not a scan of the cluster's. */
+const byNamespace = <T extends Keyed>(store: WatchedStore<T>) => new StoreIndex(store, (o) => [o.metadata.namespace ?? '']);
+/** The cached Secrets by `namespace/ownerUid` of each owner reference. */
+const byOwner = (store: WatchedStore<KubeSecret>) =>
+  new StoreIndex(store, (s) => (s.metadata.ownerReferences ?? []).map((o) => `${s.metadata.namespace}/${o.uid}`));
 
 export class CacheSyncReader implements SyncReader {
-  private readonly owners: OwnerIndex;
-  private readonly workloads: [WorkloadKind, WatchedStore<KubeWorkload>, NamespaceIndex<KubeWorkload>][];
+  private readonly owners: StoreIndex<KubeSecret>;
+  private readonly workloads: [WorkloadKind, WatchedStore<KubeWorkload>, StoreIndex<KubeWorkload>][];
 
   constructor(private readonly d: ReaderDeps) {
-    this.owners = new OwnerIndex(d.managedSecrets);
+    this.owners = byOwner(d.managedSecrets);
     const kinds: [WorkloadKind, WatchedStore<KubeWorkload>][] = [
       ['Deployment', d.deployments],
       ['StatefulSet', d.statefulSets],
       ['DaemonSet', d.daemonSets],
     ];
-    this.workloads = kinds.map(([kind, store]) => [kind, store, new NamespaceIndex(store)]);
+    this.workloads = kinds.map(([kind, store]) => [kind, store, byNamespace(store)]);
   }
 
   workloadsIn(namespace: string): KubeWorkload[] {
@@ -163,7 +136,7 @@ export class CacheSyncReader implements SyncReader {
 
   secretsOwnedBy(namespace: string, ownerUid: string): KubeSecret[] {
     return this.owners
-      .keys(namespace, ownerUid)
+      .keys(`${namespace}/${ownerUid}`)
       .map((k) => this.d.managedSecrets.get(k))
       .filter((s): s is KubeSecret => s !== undefined);
   }
