@@ -309,7 +309,7 @@ test('KV v1 and a pinned version are refused with Rotated=False saying why; the 
   await apply(custom, sync('on-kv1', {
     sourceRef: { name: 'vault-kv1' },
     data: [{ key: 'password', remoteRef: { path: 'db', property: 'password' } }],
-    rotation: { schedule: '* * * * * *', keys: ['password'] },
+    rotation: { schedule: '0 * * * * *', keys: ['password'] },
   }));
   await apply(custom, sync('pinned', {
     sourceRef: { name: 'vault' },

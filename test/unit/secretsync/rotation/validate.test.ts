@@ -44,3 +44,11 @@ test('refused: a generator length outside 8..4096, or an unknown charset', () =>
 test('refused: what rotationTargets refuses', () => {
   expect(refusal({ keys: ['nope'] })).toMatch(/^spec\.rotation\.keys\[0\] "nope" is not a key of spec\.data/);
 });
+
+test('a schedule rotating more often than once a minute is refused; once a minute at a chosen second is not', () => {
+  const ss = (schedule: string) => aSecretSync({ rotation: { schedule, keys: ['password'] } });
+  expect(() => validateRotation(ss('* * * * * *'))).toThrow(/more often than once a minute/);
+  expect(() => validateRotation(ss('0,30 * * * * *'))).toThrow(/more often than once a minute/);
+  expect(() => validateRotation(ss('30 * * * * *'))).not.toThrow();
+  expect(() => validateRotation(ss('* * * * *'))).not.toThrow();
+});
