@@ -149,7 +149,11 @@ function planPatch(pod: Pod, req: InjectRequest, views: SyncView[], o: InjectOpt
 
   // Last, since inserting at the front shifts the indexes of the pod's own init containers used above.
   const agentSyncs: AgentSync[] = views.map((v) => ({ name: v.name, targetSecret: v.targetSecret, transit: v.kek === 'vault-transit' }));
-  const agents = agentContainers(agentSyncs, req.pins, req.watch, {
+  // A pin is honoured for envelope syncs only: their Secret keeps the previous version. A plain
+  // Secret holds only the current one, as kubelet delivers it, so a pinned pod of an old
+  // ReplicaSet gets the current version instead of an agent that must refuse.
+  const pins = new Map([...req.pins].filter(([sync]) => views.find((v) => v.name === sync)?.kek !== undefined));
+  const agents = agentContainers(agentSyncs, pins, req.watch, {
     image: o.agentImage,
     ...(o.imagePullPolicy !== undefined ? { imagePullPolicy: o.imagePullPolicy } : {}),
     uid,

@@ -188,7 +188,7 @@ describe('admitPod: what it injects', () => {
 describe('admitPod: pinned versions and the watch sidecar', () => {
   it('gives a pinned sync its own init container with --version (the agent takes --version with one --sync only)', () => {
     const pod = aPod({ 'secretsync.io/inject': 'db,api,cfg', 'secretsync.io/version-api': '7' }, { initContainers: [{ name: 'migrate' }] });
-    const out = inject(pod, [aSync('db'), aSync('api', { targetSecret: 'api-s', keys: ['token'] }), aSync('cfg', { keys: ['url'] })]);
+    const out = inject(pod, [aSync('db'), aSync('api', { targetSecret: 'api-s', keys: ['token'], kek: 'aws-kms' }), aSync('cfg', { keys: ['url'] })]);
     expect(init(out).map((c) => c.name)).toEqual(['secretsync-agent-init', 'secretsync-agent-init-api', 'migrate']);
     expect(named(out.spec.initContainers, 'secretsync-agent-init').args).toEqual(['agent', 'init', '--sync', 'db=db', '--sync', 'cfg=cfg', '--dir', '/run/secrets']);
     const pinned = named(out.spec.initContainers, 'secretsync-agent-init-api');
@@ -198,8 +198,15 @@ describe('admitPod: pinned versions and the watch sidecar', () => {
 
   it('needs no shared init container when every sync is pinned', () => {
     const pod = aPod({ 'secretsync.io/inject': 'db', 'secretsync.io/version-db': '3' });
-    const out = inject(pod, [aSync('db')]);
+    const out = inject(pod, [aSync('db', { kek: 'aws-kms' })]);
     expect(init(out).map((c) => c.name)).toEqual(['secretsync-agent-init-db']);
+  });
+
+  it('ignores a pin on a plain-mode sync: its Secret holds only the current version (as kubelet delivers it)', () => {
+    const pod = aPod({ 'secretsync.io/inject': 'db', 'secretsync.io/version-db': '3' });
+    const out = inject(pod, [aSync('db')]);
+    expect(init(out).map((c) => c.name)).toEqual(['secretsync-agent-init']);
+    expect(named(out.spec.initContainers, 'secretsync-agent-init').args).not.toContain('--version');
   });
 
   it('refuses a version annotation that is not a version number', () => {
@@ -211,7 +218,7 @@ describe('admitPod: pinned versions and the watch sidecar', () => {
 
   it('adds the watch sidecar (a native sidecar after the init agents) with every sync and no --version', () => {
     const pod = aPod({ 'secretsync.io/inject': 'db,api', 'secretsync.io/watch': 'true', 'secretsync.io/version-db': '2' }, { initContainers: [{ name: 'migrate' }] });
-    const out = inject(pod, [aSync('db'), aSync('api', { keys: ['token'] })]);
+    const out = inject(pod, [aSync('db', { kek: 'aws-kms' }), aSync('api', { keys: ['token'] })]);
     expect(init(out).map((c) => c.name)).toEqual(['secretsync-agent-init', 'secretsync-agent-init-db', 'secretsync-agent-watch', 'migrate']);
     const watch = named(out.spec.initContainers, 'secretsync-agent-watch');
     expect(watch.restartPolicy).toBe('Always');
