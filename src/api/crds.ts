@@ -58,7 +58,8 @@ export const crdSpecs: CrdSpec[] = [
       { name: 'Source', type: 'string', jsonPath: '.spec.sourceRef.name', description: 'Source it reads through' },
       { name: 'Version', type: 'integer', jsonPath: '.status.version', description: 'Version of the synced content' },
       { name: 'Last Sync', type: 'date', jsonPath: '.status.lastSyncTime', description: 'Last successful read' },
-      { name: 'Next Rotation', type: 'date', jsonPath: '.status.nextRotationTime', description: 'Next scheduled rotation' },
+      // A string, not a date: kubectl prints a future date as <invalid>.
+      { name: 'Next Rotation', type: 'string', jsonPath: '.status.nextRotationTime', description: 'Next scheduled rotation (UTC)' },
       age,
       reason,
     ],
