@@ -187,6 +187,7 @@ test('a rotation every minute: new Vault and AWS versions (other properties kept
     const list = await replicaSets('web');
     return list.length === 1 + (vFinal - 1) + (aFinal - 1) ? list : undefined;
   }, { timeoutMs: 30_000, what: `${1 + (vFinal - 1) + (aFinal - 1)} ReplicaSets` });
+  console.log(`rotation: vault-db at version ${vFinal} (KV v${vFinal}), aws-db at version ${aFinal} (${aFinal} AWS versions) → ${sets.length} ReplicaSets of web (1 + ${vFinal - 1} + ${aFinal - 1})`);
   const pairs = sets.map((rs) => JSON.stringify(templateVersions(rs)));
   expect(new Set(pairs).size).toBe(sets.length);
   const dep = await apps.readNamespacedDeployment({ name: 'web', namespace: ns });
@@ -206,6 +207,7 @@ test('restart, periodic relists, two replicas with the leader killed, a refresh 
   await eventually(async () => ((await getSync(custom, ns, 'vault-db')).status?.forceSyncHandled === 'again' ? true : undefined), { what: 'force-sync handled' });
   await new Promise((r) => setTimeout(r, 15_000)); // three relists
   expect(await metricSum(op, 'secretsync_kube_writes_total', { resource: 'deployments' })).toBe(0);
+  console.log(`restart + force-sync + 3 relists: ${(await replicaSets('web')).length - before} new ReplicaSets, 0 Deployment patches`);
   await stopOp();
 
   const lease = `${id}-leader`;
@@ -221,6 +223,7 @@ test('restart, periodic relists, two replicas with the leader killed, a refresh 
   expect(await metricSum(follower, 'secretsync_kube_writes_total', { resource: 'deployments' })).toBe(0);
   await follower.stop();
   expect((await replicaSets('web')).length).toBe(before);
+  console.log(`leader killed (2 replicas): ${(await replicaSets('web')).length - before} new ReplicaSets`);
   op = await startOp();
 }, 180_000);
 
