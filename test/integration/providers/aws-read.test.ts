@@ -5,51 +5,11 @@
 import { DeleteSecretCommand, DescribeSecretCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { randomUUID } from 'node:crypto';
 import { InvalidSpecError, InvalidValueError, KeyNotFoundError, SourceAuthError, SourceNotFoundError } from '../../../src/errors.js';
-import type { SecretProvider } from '../../../src/providers/provider.js';
-import { awsCanary, awsCallLog, awsOverHttp, awsSource, createSecret, deleteSecrets, keysData, keysRef, putSecret, secretsAdmin, type AwsCallLog } from '../../helpers/aws.js';
-import { awsConfig, uniqueName } from '../../helpers/stack.js';
-import { createNamespace, createSecret as createKubeSecret, deleteNamespace, deps } from './vault-fixtures.js';
-import { failureLog } from '../../helpers/rejection.js';
+import { awsCallLog, awsOverHttp, awsSource, createSecret, keysRef, putSecret } from '../../helpers/aws.js';
+import { awsProviderSuite } from './aws-fixtures.js';
+import { deps } from './vault-fixtures.js';
 
-const sm = secretsAdmin();
-const prefix = uniqueName('aws-read');
-const names: string[] = [];
-const canaries: string[] = [];
-const { messages, failure } = failureLog();
-const providers: SecretProvider[] = [];
-let namespace: string;
-
-const value = () => {
-  const c = awsCanary();
-  canaries.push(c);
-  return c;
-};
-const name = (n: string) => {
-  const full = `${prefix}/${n}`;
-  names.push(full);
-  return full;
-};
-function provider(log?: AwsCallLog): SecretProvider {
-  const p = awsOverHttp.create(awsSource(namespace, { auth: keysRef('aws-keys') }), deps(namespace, log));
-  providers.push(p);
-  return p;
-}
-
-beforeAll(async () => {
-  namespace = await createNamespace('aws-read');
-  await createKubeSecret(namespace, 'aws-keys', keysData(awsConfig().credentials));
-});
-
-afterEach(async () => {
-  await Promise.all(providers.splice(0).map((p) => p.close()));
-});
-
-afterAll(async () => {
-  for (const m of messages) for (const c of canaries) expect(m).not.toContain(c);
-  await deleteSecrets(sm, names);
-  sm.destroy();
-  await deleteNamespace(namespace);
-});
+const { sm, failure, name, value, provider, own, namespace: ns } = awsProviderSuite('aws-read');
 
 describe('SecretString', () => {
   let db: string;
@@ -178,9 +138,10 @@ describe('versions and stages', () => {
 describe('not found and spec errors', () => {
   test('a missing secret is SourceNotFound; a secret scheduled for deletion too', async () => {
     const p = provider();
-    const err = await failure(p.getSecret({ path: `${prefix}/absent` }));
+    const absent = name('absent');
+    const err = await failure(p.getSecret({ path: absent }));
     expect(err).toBeInstanceOf(SourceNotFoundError);
-    expect(err.message).toContain(`${prefix}/absent`);
+    expect(err.message).toContain(absent);
     const doomed = name('doomed');
     await createSecret(sm, doomed, { k: value() });
     await sm.send(new DeleteSecretCommand({ SecretId: doomed, RecoveryWindowInDays: 7 }));
@@ -197,9 +158,8 @@ describe('not found and spec errors', () => {
   });
 
   test('a missing key Secret is SourceAuthFailed naming it', async () => {
-    const p = awsOverHttp.create(awsSource(namespace, { auth: keysRef('no-such-secret') }), deps(namespace));
-    providers.push(p);
-    const err = await failure(p.getSecret({ path: `${prefix}/absent` }));
+    const p = own(awsOverHttp.create(awsSource(ns(), { auth: keysRef('no-such-secret') }), deps(ns())));
+    const err = await failure(p.getSecret({ path: name('absent-too') }));
     expect(err).toBeInstanceOf(SourceAuthError);
     expect(err.message).toContain('no-such-secret');
   });

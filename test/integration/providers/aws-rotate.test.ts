@@ -3,43 +3,17 @@
 // properties changed and the others kept byte for byte, promoted to AWSCURRENT with the old
 // one AWSPREVIOUS and no AWSPENDING left; a repeat that writes nothing; a put whose
 // promotion never happened (a crash) finished by the next call; `moved`; plain strings.
-// Reads after a rotation pin the new VersionId, and the stage is checked apart: moto 5.2.5
-// serves un-pinned reads (GetSecretValue without a stage, BatchGetSecretValue) from its own
-// default version, which UpdateSecretVersionStage does not move (moto/secretsmanager/
-// models.py, update_secret_version_stage); AWS serves the version labelled AWSCURRENT. That
-// the provider forgets reads sent before the write is covered by the unit tests.
+// Reads after a rotation pin the new VersionId, and the stage is checked apart (moto 5.2.5
+// needed hack/testenv/moto-patch.py to serve un-pinned reads from AWSCURRENT as AWS does).
+// That the provider forgets reads sent before the write is covered by the unit tests.
 import { DescribeSecretCommand, GetSecretValueCommand, ListSecretVersionIdsCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { randomUUID } from 'node:crypto';
 import { InvalidValueError } from '../../../src/errors.js';
 import type { RemoteMap, SecretProvider } from '../../../src/providers/provider.js';
-import { awsCallLog, awsCanary, awsOverHttp, awsSource, createSecret, deleteSecrets, keysData, keysRef, putSecret, secretsAdmin, type AwsCallLog } from '../../helpers/aws.js';
-import { failureLog } from '../../helpers/rejection.js';
-import { awsConfig, uniqueName } from '../../helpers/stack.js';
-import { createNamespace, createSecret as createKubeSecret, deleteNamespace, deps } from './vault-fixtures.js';
+import { awsCallLog, createSecret, putSecret } from '../../helpers/aws.js';
+import { awsProviderSuite } from './aws-fixtures.js';
 
-const sm = secretsAdmin();
-const prefix = uniqueName('rot-prov-aws');
-const names: string[] = [];
-const canaries: string[] = [];
-const { messages, failure } = failureLog();
-const providers: SecretProvider[] = [];
-let namespace: string;
-
-const value = () => {
-  const c = awsCanary();
-  canaries.push(c);
-  return c;
-};
-const name = (n: string) => {
-  const full = `${prefix}/${n}`;
-  names.push(full);
-  return full;
-};
-function provider(log?: AwsCallLog): SecretProvider {
-  const p = awsOverHttp.create(awsSource(namespace, { auth: keysRef('aws-keys') }), deps(namespace, log));
-  providers.push(p);
-  return p;
-}
+const { sm, failure, name, value, provider } = awsProviderSuite('rot-prov-aws');
 
 /** Every version of the secret (deprecated ones too) and its labels, sorted. */
 async function stages(secret: string): Promise<Record<string, string[]>> {
@@ -58,22 +32,6 @@ async function current(aws: SecretProvider, path: string, id: string): Promise<R
   expect(labelled.VersionId).toBe(id);
   return aws.getSecretMap({ path, version: id });
 }
-
-beforeAll(async () => {
-  namespace = await createNamespace('rot-prov-aws');
-  await createKubeSecret(namespace, 'aws-keys', keysData(awsConfig().credentials));
-});
-
-afterEach(async () => {
-  await Promise.all(providers.splice(0).map((p) => p.close()));
-});
-
-afterAll(async () => {
-  for (const m of messages) for (const c of canaries) expect(m).not.toContain(c);
-  await deleteSecrets(sm, names);
-  sm.destroy();
-  await deleteNamespace(namespace);
-});
 
 test('written: a new version with the set properties changed, the others byte for byte; AWSCURRENT on it, AWSPREVIOUS on the old', async () => {
   const db = name('db');
