@@ -39,6 +39,7 @@ import { hmacKey } from './secretsync/content.js';
 import type { KubeSecret, KubeWorkload } from './secretsync/ports.js';
 import type { KubeRole, KubeRoleBinding } from './secretsync/grants.js';
 import { SecretSyncReconciler, type ReconcilerDeps } from './secretsync/reconciler.js';
+import { slimWorkload } from './kube/workloads.js';
 import { KekVersions } from './secretsync/kek-versions.js';
 import { KekWatcher } from './secretsync/kek-watcher.js';
 import { INJECT_LABEL } from './webhook/names.js';
@@ -145,10 +146,14 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     resyncMs: opts.resyncPeriodMs,
   });
   // Workloads, for rollouts and the in-use hold on deletion. Every one of the namespaces we
-  // serve (a workload uses a Secret by name; nothing to filter on). The Informer has no
-  // transform hook, so objects are cached whole.
+  // serve (a workload uses a Secret by name; nothing to filter on), cached slim: only the
+  // fields rollouts read (src/kube/workloads.ts).
   const workload = (kind: string, plural: string) =>
-    new Informer<KubeWorkload>({ listWatch: listWatch<KubeWorkload>(kc, { path: nsPath('/apis/apps/v1', plural) }), onEvent: informerEvents(kind) });
+    new Informer<KubeWorkload>({
+      listWatch: listWatch<KubeWorkload>(kc, { path: nsPath('/apis/apps/v1', plural), transform: slimWorkload }),
+      onEvent: informerEvents(kind),
+      resyncMs: opts.resyncPeriodMs,
+    });
   const deployments = workload('Deployment', 'deployments');
   const statefulSets = workload('StatefulSet', 'statefulsets');
   const daemonSets = workload('DaemonSet', 'daemonsets');

@@ -25,6 +25,11 @@ export interface ListWatchOptions {
   listTimeoutMs?: number;
   /** Server-side watch timeout; default a random 5-10 min, as client-go, so watches rotate. */
   watchTimeoutSeconds?: () => number;
+  /**
+   * What the cache keeps of each listed or watched object (client-go's TransformFunc), e.g.
+   * only the fields the operator reads. It must keep metadata.name, namespace and resourceVersion.
+   */
+  transform?: (o: unknown) => unknown;
 }
 
 interface ListBody<T> {
@@ -89,7 +94,8 @@ export function listWatch<T>(kc: KubeConfig, opts: ListWatchOptions): ListWatch<
       if (kind && !o.kind) o.kind = kind;
       if (last.apiVersion && !o.apiVersion) o.apiVersion = last.apiVersion;
     }
-    return { items, resourceVersion: last.metadata?.resourceVersion ?? '' };
+    const kept = opts.transform ? items.map((i) => opts.transform?.(i) as T) : items;
+    return { items: kept, resourceVersion: last.metadata?.resourceVersion ?? '' };
   }
 
   return {
@@ -113,7 +119,8 @@ export function listWatch<T>(kc: KubeConfig, opts: ListWatchOptions): ListWatch<
           fieldSelector: opts.fieldSelector,
           timeoutSeconds: watchTimeout(),
         },
-        (type: string, obj: unknown) => onEvent(type as WatchEventType, obj),
+        (type: string, obj: unknown) =>
+          onEvent(type as WatchEventType, opts.transform && (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') ? opts.transform(obj) : obj),
         (err: unknown) => onDone(err ?? undefined),
       );
       return { abort: () => ctl.abort() };
