@@ -69,7 +69,7 @@ beforeAll(async () => {
   await createNamespace(core, opNs);
   await createNamespace(core, ns);
   await createSecret(core, ns, 'vault-token', { token: requireEnv('VAULT_TOKEN') });
-  for (const n of ['zero', 'stuck', 'held', 'forced', 'idle']) await kvPut(`${id}/${n}`, { v: 'one' });
+  for (const n of ['zero', 'stuck', 'held', 'forced', 'idle', 'sets']) await kvPut(`${id}/${n}`, { v: 'one' });
   await apply(custom, { kind: 'SecretSource', metadata: { name: 'vault', namespace: ns }, spec: { vault: { address: requireEnv('VAULT_ADDR'), auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } } } });
   op = await startOperator([`--namespace=${ns}`, `--operator-namespace=${opNs}`]);
 });
@@ -162,5 +162,31 @@ test('a 0-replica user does not hold deletion; force-delete deletes while in use
   await patchSync('forced', { metadata: { annotations: { 'secretsync.io/force-delete': 'true' } } });
   await gone('forced');
   const events = await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=forced,reason=ForceDeleted' });
+  if (events.items.length !== 1) console.log(JSON.stringify(events.items.map((e) => [e.metadata?.name, e.involvedObject.uid, e.involvedObject.resourceVersion, e.count, e.firstTimestamp, e.eventTime])), op.logs.filter((l) => l.includes('forced')).join('\n'));
   expect(events.items.length).toBe(1);
+});
+
+test('a StatefulSet and a DaemonSet named as targets: each template set once per version (one ControllerRevision each)', async () => {
+  await apply(custom, sync('sets', { rollout: { targets: [{ kind: 'StatefulSet', name: 'db' }, { kind: 'DaemonSet', name: 'agent' }] } }));
+  await waitReady(custom, ns, 'sets', 'True');
+  const template = deployment('x', 'sets').spec?.template;
+  await apps.createNamespacedStatefulSet({ namespace: ns, body: { metadata: { name: 'db', namespace: ns }, spec: { replicas: 0, serviceName: 'db', selector: { matchLabels: { app: 'x' } }, template: template! } } });
+  await apps.createNamespacedDaemonSet({ namespace: ns, body: { metadata: { name: 'agent', namespace: ns }, spec: { selector: { matchLabels: { app: 'x' } }, template: template! } } });
+  await eventually(async () => {
+    const t = (await getSync(custom, ns, 'sets')).status?.rollout?.targets ?? [];
+    return t.length === 2 && t.every((x) => x.state === 'Complete') ? true : undefined;
+  }, { what: 'both recorded on version 1' });
+  await newVersion('sets', 'two', 'a');
+  const done = await eventually(async () => {
+    const s = await getSync(custom, ns, 'sets');
+    return condition(s, 'RolloutComplete')?.status === 'True' && s.status?.rollout?.targets?.every((t) => t.version === 2) ? s : undefined;
+  }, { what: 'both on version 2' });
+  expect(done.status?.rollout?.targets?.map((t) => `${t.kind}/${t.name}@${t.version}:${t.state}`).sort()).toEqual(['DaemonSet/agent@2:Complete', 'StatefulSet/db@2:Complete']);
+  const sts = await apps.readNamespacedStatefulSet({ name: 'db', namespace: ns });
+  const ds = await apps.readNamespacedDaemonSet({ name: 'agent', namespace: ns });
+  expect(sts.spec?.template.metadata?.annotations?.['secretsync.io/version-sets']).toBe('2');
+  expect(ds.spec?.template.metadata?.annotations?.['secretsync.io/version-sets']).toBe('2');
+  await new Promise((r) => setTimeout(r, 2000));
+  const revisions = (await apps.listNamespacedControllerRevision({ namespace: ns })).items.filter((r) => ['db', 'agent'].includes(r.metadata?.ownerReferences?.[0]?.name ?? ''));
+  expect(revisions).toHaveLength(4); // two per workload: the first template and version 2
 });
