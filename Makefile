@@ -4,6 +4,19 @@ SHELL := bash
 NODE_MODULES := node_modules/.package-lock.json
 JEST := node --experimental-vm-modules --disable-warning=ExperimentalWarning node_modules/jest/bin/jest.js
 
+# Node.js 22+ for every recipe: the machine's, or the one pinned in hack/testenv/versions.env
+# that hack/node.sh brings from the npm registry into the cache once (not for `make help`).
+ifneq ($(filter-out help,$(or $(MAKECMDGOALS),help)),)
+NODE_BIN := $(shell bash hack/node.sh)
+ifneq ($(.SHELLSTATUS),0)
+$(error hack/node.sh could not provide Node.js 22+; its message is above)
+endif
+ifneq ($(NODE_BIN),)
+export PATH := $(NODE_BIN):$(PATH)
+endif
+$(info [node] $(shell PATH='$(PATH)' node --version) ($(shell PATH='$(PATH)' command -v node)), npm $(shell PATH='$(PATH)' npm --version))
+endif
+
 .PHONY: help
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
