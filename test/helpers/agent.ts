@@ -105,9 +105,7 @@ export const agentOutputs: AgentRun[] = [];
 function agentEnv(who: AgentIdentity, extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const keep = ['PATH', 'HOME', 'TMPDIR', 'NODE_OPTIONS', 'LANG'];
   const env: NodeJS.ProcessEnv = Object.fromEntries(keep.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
-  // The stack runs Node 20, on which the AWS SDK warns on stderr about its coming Node 22
-  // requirement; a refusal's one stderr line is what the tests look at.
-  return { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', KUBECONFIG: who.kubeconfig, ...extra };
+  return { ...env, KUBECONFIG: who.kubeconfig, ...extra };
 }
 
 export interface RunningAgent {
