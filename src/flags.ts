@@ -50,7 +50,8 @@ objects and keeps the target Secrets in step with the secret managers.
 
 Flags:
   --kubeconfig PATH            kubeconfig to use; default: in-cluster config, else $KUBECONFIG, else ~/.kube/config
-  --namespace NS               watch SecretSyncs and SecretSources in this namespace only; default: all namespaces
+  --namespace NS               watch SecretSyncs and SecretSources in this namespace only (the webhook is then
+                               sent only this namespace's pods); default: all namespaces
   --operator-namespace NS      namespace of the operator: ClusterSecretSource secret references, the HMAC key
                                Secret and the leader Lease live here; default: $POD_NAMESPACE, else the
                                in-cluster service account's namespace, else "secretsync-system"

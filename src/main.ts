@@ -310,6 +310,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     const serving = new WebhookServing(
       {
         operatorNamespace: opNs,
+        ...(opts.namespace ? { watchNamespace: opts.namespace } : {}),
         secretName: DEFAULT_WEBHOOK_SECRET_NAME,
         configName: opts.webhook.configName,
         ...(inCluster ? { service: { name: opts.webhook.service, port: 443 } } : {}),
