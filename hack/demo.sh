@@ -107,7 +107,11 @@ for f in "${files[@]:1}"; do render "$f"; echo '---'; done | kubectl apply -f -
 mapfile -t syncs < <(for f in "${files[@]}"; do render "$f"; echo '---'; done \
   | kubectl create --dry-run=client -f - -o name | sed -n 's|^secretsync\.secretsync\.io/||p')
 
-say "building and starting the operator (text logs; webhook https://127.0.0.1:9443/mutate with a self-managed CA)"
+if [ $webhook = 1 ]; then
+  say "building and starting the operator (text logs; webhook https://127.0.0.1:9443/mutate with a self-managed CA)"
+else
+  say "building and starting the operator (text logs; no webhook)"
+fi
 npm run --silent build
 started=$EPOCHREALTIME
 webhook_flags=(--agent-image secretsync:dev)
@@ -131,7 +135,11 @@ cleanup() {
   # every labelled pod on this stack (the tests' included).
   [ $webhook = 1 ] && kubectl delete mutatingwebhookconfiguration secretsync --ignore-not-found >/dev/null 2>&1
   rm -rf "$out"
-  printf '\n\033[1m[run] stopped the operator and the watcher, removed the webhook registration. Still running: the local stack and the samples in namespace demo (make testenv-down stops the stack).\033[0m\n'
+  if [ "$existing" = 1 ]; then
+    say "stopped the operator and the watcher. The samples stay in namespace demo (kubectl delete namespace demo removes them)."
+  else
+    say "stopped the operator and the watcher, removed the webhook registration. Still running: the local stack and the samples in namespace demo (make testenv-down stops the stack)."
+  fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -162,7 +170,7 @@ trap 'exit 130' INT TERM
       done
     fi
   done
-  [ ${#ready[@]} -lt ${#syncs[@]} ] || note "all ${#syncs[@]} sample SecretSyncs Ready $(since "$started") after the operator started"
+  [ ${#ready[@]} -lt ${#syncs[@]} ] || note "every sample SecretSync (${#syncs[@]}) Ready $(since "$started") after the operator started"
 ) &
 watcher=$!
 
@@ -199,21 +207,27 @@ fi
 say "the operator keeps running (Ctrl-C stops it). In another shell, try:"
 {
   [ "$existing" = 1 ] || echo "    . $state/env.sh"
-  cat <<'TXT'
-    kubectl -n demo get secretsyncs                      # READY, SOURCE, VERSION, LAST SYNC, NEXT ROTATION
+  echo "    kubectl -n demo get secretsyncs                          # READY, SOURCE, VERSION, LAST SYNC, NEXT ROTATION"
+  [ $vault = 0 ] || cat <<'TXT'
     kubectl -n demo get secret db-creds -o jsonpath='{.data.username}' | base64 -d; echo
     bao kv put -mount=secret demo/db username=app2 password=changed   # within 30s: VERSION 2
-    kubectl -n demo get secret db-creds-sealed -o yaml    # envelope mode: only ciphertext (docs/envelope-format.md)
+    kubectl -n demo get secret db-creds-sealed -o yaml        # envelope mode: only ciphertext (docs/envelope-format.md)
     kubectl -n demo get secretsync db-creds-sealed -o jsonpath='{.status.keyId}'; echo
-    bao write -f transit/keys/secretsync/rotate           # KEK rotation: re-wrapped within --kek-check-interval (30s here), same VERSION
+    bao write -f transit/keys/secretsync/rotate               # KEK rotation: re-wrapped within --kek-check-interval (30s here), same VERSION
     kubectl -n demo annotate secretsync api-keys secretsync.io/force-sync="$(date +%s)" --overwrite
     kubectl -n demo get secretsync app-token -w               # rotated every minute: VERSION +1, NEXT ROTATION moves on
     kubectl -n demo get rs -l app=web                         # one new ReplicaSet per version (secretsync.io/version-app-token)
     kubectl -n demo describe secretsync app-token             # Rotated, RolloutComplete, status.rollout
     kubectl -n demo annotate secretsync app-token secretsync.io/rotate-now="$(date +%s)" --overwrite
     kubectl -n demo delete secretsync app-token --wait=false  # held: InUse names Deployment/web (force: secretsync.io/force-delete=true)
-    kubectl -n demo get secret aws-db-creds -o jsonpath='{.data.username}' | base64 -d; echo   # from Secrets Manager (moto)
+TXT
+  [ $aws = 0 ] || cat <<'TXT'
+    kubectl -n demo get secret aws-db-creds -o jsonpath='{.data.username}' | base64 -d; echo   # from Secrets Manager
+TXT
+  [ $webhook = 0 ] || cat <<'TXT'
     kubectl -n demo get pod injected -o yaml                  # the injected volumes, init container and _FILE env vars
+TXT
+  cat <<'TXT'
     kubectl explain secretsync.spec.refresh
     curl -s localhost:8080/metrics | grep ^secretsync_
 TXT
