@@ -77,7 +77,7 @@ bench-writes: testenv-install ## Benchmark (not in make test): API writes and ti
 	npx tsx bench/new-syncs.ts
 
 .PHONY: run
-run: testenv-up ## The demo: local stack, CRDs, sample data and syncs, then the operator in the foreground
+run: $(NODE_MODULES) ## The demo: local stack (or SECRETSYNC_USE_EXISTING_CLUSTER=1), CRDs, sample data, examples/, the operator in the foreground (Ctrl-C stops it)
 	bash hack/demo.sh
 
 .PHONY: clean

@@ -1,6 +1,7 @@
 // Flags of `secretsync operator`: parsed and checked here (pure), documented in HELP.
 import { parseArgs } from 'node:util';
 import { parseDuration } from './api/duration.js';
+import { LOG_FORMATS, type LogFormat } from './observability/log-text.js';
 
 export interface OperatorOptions {
   kubeconfig?: string;
@@ -14,6 +15,7 @@ export interface OperatorOptions {
   leaderElectionId: string;
   operatorNamespace?: string;
   logLevel: string;
+  logFormat: LogFormat;
   shutdownTimeoutMs: number;
   /** Accept http:// Vault addresses and AWS endpoints (local/dev stacks only). */
   insecureAllowHttp: boolean;
@@ -48,7 +50,8 @@ objects and keeps the target Secrets in step with the secret managers.
 
 Flags:
   --kubeconfig PATH            kubeconfig to use; default: in-cluster config, else $KUBECONFIG, else ~/.kube/config
-  --namespace NS               watch SecretSyncs and SecretSources in this namespace only; default: all namespaces
+  --namespace NS               watch SecretSyncs and SecretSources in this namespace only (the webhook is then
+                               sent only this namespace's pods); default: all namespaces
   --operator-namespace NS      namespace of the operator: ClusterSecretSource secret references, the HMAC key
                                Secret and the leader Lease live here; default: $POD_NAMESPACE, else the
                                in-cluster service account's namespace, else "secretsync-system"
@@ -67,6 +70,9 @@ Flags:
                                use it whenever more than one replica runs; default off
   --leader-election-id NAME    name of the leader Lease; default "secretsync-leader"
   --log-level LEVEL            trace, debug, info, warn, error; default info
+  --log-format FORMAT          json (default: one JSON object a line, for log collectors) or text (one readable
+                               line a record: time (UTC), level, message, key=value fields; coloured on a
+                               terminal unless $NO_COLOR is set). Both are redacted alike
   --shutdown-timeout DURATION  on SIGTERM, how long to wait for in-flight reconciles; default 30s
   --insecure-allow-http        accept http:// in spec.vault.address and spec.aws.endpoint. For local/dev stacks
                                only: tokens, credentials and secret values then cross the network unencrypted.
@@ -123,6 +129,7 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
         'leader-elect': { type: 'boolean' },
         'leader-election-id': { type: 'string' },
         'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
         'shutdown-timeout': { type: 'string' },
         'insecure-allow-http': { type: 'boolean' },
         'kek-check-interval': { type: 'string' },
@@ -145,6 +152,10 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
   const level = v['log-level'] ?? 'info';
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) {
     throw new UsageError(`--log-level must be one of trace, debug, info, warn, error; got "${level}"`);
+  }
+  const format = v['log-format'] ?? 'json';
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`--log-format must be json or text, got "${format}"`);
   }
   const shutdown = parseDuration(v['shutdown-timeout'] ?? '30s');
   if (shutdown === undefined) throw new UsageError(`--shutdown-timeout must be a duration like 30s, got "${v['shutdown-timeout']}"`);
@@ -175,6 +186,7 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
     leaderElect: v['leader-elect'] ?? false,
     leaderElectionId: v['leader-election-id'] ?? 'secretsync-leader',
     logLevel: level,
+    logFormat: format as LogFormat,
     shutdownTimeoutMs: shutdown,
     insecureAllowHttp: v['insecure-allow-http'] ?? false,
     kekCheckIntervalMs: kekCheck,

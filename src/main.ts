@@ -73,7 +73,12 @@ function loadKubeConfig(opts: OperatorOptions): KubeConfig {
 
 export async function runOperator(opts: OperatorOptions): Promise<number> {
   const identity = `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
-  const log: Logger = createLogger({ level: opts.logLevel, base: { name: 'secretsync', identity } });
+  const log: Logger = createLogger({
+    level: opts.logLevel,
+    base: { name: 'secretsync', identity },
+    format: opts.logFormat,
+    color: process.stdout.isTTY && !process.env.NO_COLOR,
+  });
   const kc = loadKubeConfig(opts);
   const opNs = operatorNamespace(opts);
   const metrics = createMetrics({ defaultMetrics: true });
@@ -305,6 +310,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     const serving = new WebhookServing(
       {
         operatorNamespace: opNs,
+        ...(opts.namespace ? { watchNamespace: opts.namespace } : {}),
         secretName: DEFAULT_WEBHOOK_SECRET_NAME,
         configName: opts.webhook.configName,
         ...(inCluster ? { service: { name: opts.webhook.service, port: 443 } } : {}),

@@ -1,7 +1,9 @@
 // Structured JSON logs (pino) that cannot carry a secret: known secret-bearing paths are
 // censored by pino's redaction, and every value logged under a key that smells of a
 // credential is replaced by the serializer below. Callers log names and ids, never data.
+// `format: 'text'` renders the same (already redacted) records as readable lines.
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { textDestination, type LogFormat } from './log-text.js';
 
 export type { Logger };
 
@@ -44,6 +46,10 @@ export interface LoggerConfig {
   level?: string;
   destination?: DestinationStream;
   base?: Record<string, unknown>;
+  /** json (default): one JSON object a line; text: `time LEVEL message key=value`, for a terminal. */
+  format?: LogFormat;
+  /** text format only: colour the level (the caller knows whether stdout is a terminal). */
+  color?: boolean;
 }
 
 export function createLogger(cfg: LoggerConfig = {}): Logger {
@@ -55,6 +61,9 @@ export function createLogger(cfg: LoggerConfig = {}): Logger {
     formatters: { level: (label) => ({ level: label }) },
     serializers: { err: safeError },
   };
+  if (cfg.format === 'text') {
+    return pino(opts, textDestination(cfg.destination ?? process.stdout, { color: cfg.color ?? false }));
+  }
   return cfg.destination ? pino(opts, cfg.destination) : pino(opts);
 }
 

@@ -17,6 +17,12 @@ export interface RegistrationOptions {
   name: string;
   /** Pods in the operator namespace (and kube-system) never go through the webhook. */
   operatorNamespace: string;
+  /**
+   * --namespace: the only namespace whose SecretSyncs this operator caches. Pods of other
+   * namespaces are then not sent at all (another operator may serve them; this one could
+   * only refuse them, not knowing their SecretSyncs).
+   */
+  watchNamespace?: string;
   failurePolicy: FailurePolicy;
   /** 1 to 30 (the API server's bounds). */
   timeoutSeconds: number;
@@ -59,7 +65,10 @@ export function desiredConfig(o: RegistrationOptions, caBundlePem: string): Muta
         objectSelector: { matchLabels: { [INJECT_LABEL]: 'true' } },
         // Never our own pods (an operator that cannot start because its webhook is down) nor the system's.
         namespaceSelector: {
-          matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [o.operatorNamespace, 'kube-system'] }],
+          matchExpressions: [
+            { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [o.operatorNamespace, 'kube-system'] },
+            ...(o.watchNamespace ? [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [o.watchNamespace] }] : []),
+          ],
         },
         sideEffects: 'None',
         admissionReviewVersions: ['v1'],

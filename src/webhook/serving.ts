@@ -20,6 +20,8 @@ import { MUTATE_PATH, WebhookServer } from './server.js';
 export interface WebhookServingOptions {
   /** Where the TLS Secret lives; also excluded from injection. */
   operatorNamespace: string;
+  /** --namespace: only pods of this namespace are sent to the webhook. */
+  watchNamespace?: string;
   /** --webhook-secret-name (default secretsync-webhook-tls). */
   secretName: string;
   /** --webhook-config-name: the MutatingWebhookConfiguration (default secretsync). */
@@ -117,6 +119,7 @@ export class WebhookServing implements Runnable {
     return {
       name: this.o.configName,
       operatorNamespace: this.o.operatorNamespace,
+      ...(this.o.watchNamespace ? { watchNamespace: this.o.watchNamespace } : {}),
       failurePolicy: this.o.failurePolicy,
       timeoutSeconds: this.o.timeoutSeconds,
       target: service

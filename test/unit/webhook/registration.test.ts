@@ -32,6 +32,16 @@ test('inside a cluster: the Service, with path /mutate', () => {
   expect((c.webhooks?.[0]?.clientConfig as { url?: string }).url).toBeUndefined();
 });
 
+test('an operator watching one namespace (--namespace) is sent that namespace\'s pods only', () => {
+  const c = desiredConfig({ ...base, watchNamespace: 'demo' }, ca);
+  expect(c.webhooks?.[0]?.namespaceSelector).toEqual({
+    matchExpressions: [
+      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['ops', 'kube-system'] },
+      { key: 'kubernetes.io/metadata.name', operator: 'In', values: ['demo'] },
+    ],
+  });
+});
+
 test('timeoutSeconds is bounded as the API server bounds it', () => {
   expect(() => desiredConfig({ ...base, timeoutSeconds: 0 }, ca)).toThrow(RangeError);
   expect(() => desiredConfig({ ...base, timeoutSeconds: 31 }, ca)).toThrow(RangeError);
