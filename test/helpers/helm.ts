@@ -45,8 +45,9 @@ export function run(bin: string, args: string[], stdin?: string): Promise<string
   });
 }
 
+/** SECRETSYNC_HELM picks another helm binary (e.g. a Helm 3 build, to run the chart tests with it). */
 export async function helm(...args: string[]): Promise<string> {
-  return run(await ensureHelm(), args);
+  return run(process.env.SECRETSYNC_HELM || (await ensureHelm()), args);
 }
 
 export function kubectl(args: string[], stdin?: string): Promise<string> {
