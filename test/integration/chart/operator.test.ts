@@ -1,0 +1,131 @@
+// The operator under exactly the chart's RBAC: the chart installed, then the operator run
+// as a process (there is no kubelet) with the Deployment's own arguments, as the chart's
+// service account (a TokenRequest token). A Vault sync and an envelope (Transit) sync with
+// an access grant go Ready, and nothing the operator does is refused.
+//   - namespaced: watchNamespace set, the Deployment's arguments as they are;
+//   - cluster-wide: the default RBAC, the operator narrowed by --namespace, because on a
+//     stack shared with other test runs an operator must not reconcile their SecretSyncs.
+import { AdmissionregistrationV1Api, AppsV1Api, CoordinationV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { eventually } from '../../helpers/eventually.js';
+import { chartDir, helm, operatorContainer, parseManifests, podSpec, setArgs } from '../../helpers/helm.js';
+import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, kube, secretData, waitReady } from '../../helpers/kube.js';
+import { startOperator, type RunningOperator } from '../../helpers/operator.js';
+import { serviceAccountKubeconfig } from '../../helpers/rbac.js';
+import { requireEnv, uniqueName } from '../../helpers/stack.js';
+import { kvPut, vaultRoot } from '../../helpers/vault.js';
+
+const { kc, core, custom } = kube();
+const reg = kc.makeApiClient(AdmissionregistrationV1Api);
+const vaultAddr = requireEnv('VAULT_ADDR');
+const root = vaultRoot();
+
+describe.each([
+  ['namespaced', true],
+  ['cluster-wide', false],
+])('%s install', (mode, namespaced) => {
+  const id = uniqueName(`chart-op${namespaced ? 'n' : 'c'}`);
+  const ns = id; // the release namespace (--operator-namespace)
+  const apps = `${id}-apps`;
+  const release = id;
+  const fullname = `${release}-secretsync`;
+  const transit = `transit-${id}`;
+  const policy = `${id}-operator`;
+  let op: RunningOperator | undefined;
+  let sa: Awaited<ReturnType<typeof serviceAccountKubeconfig>> | undefined;
+  let installed = false;
+
+  beforeAll(async () => {
+    await createNamespace(core, ns);
+    await createNamespace(core, apps);
+    await root.write(`sys/mounts/${transit}`, { type: 'transit' });
+    await root.write(`${transit}/keys/secretsync`, { type: 'aes256-gcm96' });
+    await root.write(`sys/policy/${policy}`, {
+      policy: [
+        `path "secret/data/${id}/*" { capabilities = ["read"] }`,
+        `path "${transit}/datakey/plaintext/secretsync" { capabilities = ["update"] }`,
+        `path "${transit}/rewrap/secretsync" { capabilities = ["update"] }`,
+        `path "${transit}/keys/secretsync" { capabilities = ["read"] }`,
+      ].join('\n'),
+    });
+    const token = ((await root.write('auth/token/create', { policies: [policy], ttl: '1h' })) as { auth: { client_token: string } }).auth.client_token;
+    await kvPut(`${id}/db`, { password: `pw-${id}`, user: 'app' });
+    await createSecret(core, apps, 'vault-token', { token });
+    await apply(custom, { kind: 'SecretSource', metadata: { name: 'vault', namespace: apps }, spec: { vault: { address: vaultAddr, auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } } } });
+
+    await helm('install', release, chartDir, '--namespace', ns, ...setArgs({ insecureAllowHttp: true, ...(namespaced ? { watchNamespace: apps } : {}) }));
+    installed = true;
+    const manifest = parseManifests(await helm('get', 'manifest', release, '--namespace', ns));
+    expect(podSpec(manifest).serviceAccountName).toBe(fullname);
+    const container = operatorContainer(manifest);
+    // Listen addresses are the test's (free loopback ports: startOperator's); everything else as deployed.
+    const args = (container?.args ?? []).filter((a) => a !== 'operator' && !/^--(metrics|health|webhook)-addr=/.test(a));
+    if (!namespaced) args.push(`--namespace=${apps}`);
+    sa = await serviceAccountKubeconfig(ns, fullname);
+    op = await startOperator([`--kubeconfig=${sa.file}`, ...args], { KUBECONFIG: sa.file, KUBERNETES_SERVICE_HOST: 'in-cluster.invalid' }, { webhook: { configName: fullname } });
+  }, 180_000);
+
+  afterAll(async () => {
+    await deleteSyncs(custom, apps).catch(() => undefined);
+    if (op) expect(await op.stop()).toBe(0);
+    sa?.release();
+    if (installed) await helm('uninstall', release, '--namespace', ns).catch(() => undefined);
+    await deleteNamespace(core, apps);
+    await deleteNamespace(core, ns);
+    await root.delete(`sys/mounts/${transit}`).catch(() => undefined);
+    await root.delete(`sys/policy/${policy}`).catch(() => undefined);
+  });
+
+  test(`${mode}: a Vault sync goes Ready and writes the Secret`, async () => {
+    await apply(custom, {
+      kind: 'SecretSync',
+      metadata: { name: 'db', namespace: apps },
+      spec: { sourceRef: { name: 'vault' }, dataFrom: [{ remoteRef: { path: `${id}/db` } }] },
+    });
+    const ss = await waitReady(custom, apps, 'db', 'True');
+    expect(ss.status?.version).toBe(1);
+    expect(await secretData(core, apps, 'db')).toEqual({ password: `pw-${id}`, user: 'app' });
+  });
+
+  test(`${mode}: an envelope (Transit) sync with an access grant goes Ready; the Secret holds ciphertext`, async () => {
+    await apply(custom, {
+      kind: 'SecretSync',
+      metadata: { name: 'env-db', namespace: apps },
+      spec: {
+        sourceRef: { name: 'vault' },
+        data: [{ key: 'password', remoteRef: { path: `${id}/db`, property: 'password' } }],
+        target: { encryption: { kek: { vaultTransit: { sourceRef: { name: 'vault' }, mount: transit, key: 'secretsync', agentAuth: { kubernetes: { mount: 'kubernetes', role: 'app' } } } } } },
+        access: { serviceAccounts: ['app'] },
+      },
+    });
+    const ss = await waitReady(custom, apps, 'env-db', 'True');
+    expect(ss.status?.keyId).toBe(`vault-transit:${transit}/secretsync:v1`);
+    const s = await core.readNamespacedSecret({ name: 'env-db', namespace: apps });
+    expect(s.type).toBe('secretsync.io/envelope');
+    expect(JSON.stringify(s)).not.toContain(Buffer.from(`pw-${id}`).toString('base64').replace(/=+$/, ''));
+    // The grant: the operator may only give what it holds itself (get/watch on Secrets).
+    const role = await eventually(async () => kc.makeApiClient(RbacAuthorizationV1Api).readNamespacedRole({ name: 'secretsync-env-db', namespace: apps }).catch(() => undefined), { what: 'the access Role' });
+    expect(role.rules?.[0]).toMatchObject({ resources: ['secrets'], resourceNames: ['env-db'], verbs: ['get', 'watch'] });
+  });
+
+  test(`${mode}: it leads through the chart's Lease, keeps its Secrets in the release namespace, registers the chart's webhook configuration, and nothing is refused`, async () => {
+    const lease = await eventually(
+      async () => (await kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: `${fullname}-leader`, namespace: ns }).catch(() => undefined)),
+      { what: 'the leader Lease' },
+    );
+    expect(lease.spec?.holderIdentity).toBeTruthy();
+    const secrets = (await core.listNamespacedSecret({ namespace: ns })).items.map((s) => s.metadata?.name);
+    expect(secrets).toEqual(expect.arrayContaining(['secretsync-hmac-key', 'secretsync-webhook-tls']));
+    // The operator added the caBundle to Helm's object and changed nothing else Helm set.
+    const mwc = await eventually(async () => {
+      const m = await reg.readMutatingWebhookConfiguration({ name: fullname });
+      return m.webhooks?.[0]?.clientConfig.caBundle ? m : undefined;
+    }, { what: 'the caBundle' });
+    expect(mwc.webhooks?.[0]?.clientConfig.service).toEqual({ namespace: ns, name: `${fullname}-webhook`, port: 443, path: '/mutate' });
+    expect(mwc.metadata?.labels?.['app.kubernetes.io/managed-by']).toBe('Helm');
+    const refused = (op?.logs ?? []).filter((l) => /forbidden|\b403\b/i.test(l));
+    expect(refused).toEqual([]);
+    // The Deployment itself is untouched by all this (no pods ever run: no kubelet).
+    const dep = await kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: fullname, namespace: ns });
+    expect(dep.status?.readyReplicas ?? 0).toBe(0);
+  });
+});
