@@ -5,11 +5,16 @@
 //   - namespaced: watchNamespace set, the Deployment's arguments as they are;
 //   - cluster-wide: the default RBAC, the operator narrowed by --namespace, because on a
 //     stack shared with other test runs an operator must not reconcile their SecretSyncs.
+// Injection: the API server cannot reach the chart's webhook Service here (no pods, no
+// kube-proxy), so a second replica, same arguments and identity, registers a configuration
+// of its own by URL on loopback, as an operator outside a cluster does. The chart's own
+// configuration matches the same pods and cannot be answered, so it is installed with
+// failurePolicy Ignore; the loopback one keeps Fail, so an uninjected pod cannot pass.
 import { AdmissionregistrationV1Api, AppsV1Api, CoordinationV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { eventually } from '../../helpers/eventually.js';
 import { chartDir, helm, operatorContainer, parseManifests, podSpec, setArgs } from '../../helpers/helm.js';
 import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, kube, secretData, waitReady } from '../../helpers/kube.js';
-import { startOperator, type RunningOperator } from '../../helpers/operator.js';
+import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
 import { serviceAccountKubeconfig } from '../../helpers/rbac.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
 import { kvPut, vaultRoot } from '../../helpers/vault.js';
@@ -31,6 +36,9 @@ describe.each([
   const transit = `transit-${id}`;
   const policy = `${id}-operator`;
   let op: RunningOperator | undefined;
+  let replica: RunningOperator | undefined;
+  let replicaArgs: string[] = [];
+  const loopbackConfig = `${id}-loopback`;
   let sa: Awaited<ReturnType<typeof serviceAccountKubeconfig>> | undefined;
   let installed = false;
 
@@ -52,7 +60,7 @@ describe.each([
     await createSecret(core, apps, 'vault-token', { token });
     await apply(custom, { kind: 'SecretSource', metadata: { name: 'vault', namespace: apps }, spec: { vault: { address: vaultAddr, auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } } } });
 
-    await helm('install', release, chartDir, '--namespace', ns, ...setArgs({ insecureAllowHttp: true, ...(namespaced ? { watchNamespace: apps } : {}) }));
+    await helm('install', release, chartDir, '--namespace', ns, ...setArgs({ insecureAllowHttp: true, 'webhook.failurePolicy': 'Ignore', ...(namespaced ? { watchNamespace: apps } : {}) }));
     installed = true;
     const manifest = parseManifests(await helm('get', 'manifest', release, '--namespace', ns));
     expect(podSpec(manifest).serviceAccountName).toBe(fullname);
@@ -60,6 +68,7 @@ describe.each([
     // Listen addresses are the test's (free loopback ports: startOperator's); everything else as deployed.
     const args = (container?.args ?? []).filter((a) => a !== 'operator' && !/^--(metrics|health|webhook)-addr=/.test(a));
     if (!namespaced) args.push(`--namespace=${apps}`);
+    replicaArgs = args;
     sa = await serviceAccountKubeconfig(ns, fullname);
     op = await startOperator([`--kubeconfig=${sa.file}`, ...args], { KUBECONFIG: sa.file, KUBERNETES_SERVICE_HOST: 'in-cluster.invalid' }, { webhook: { configName: fullname } });
   }, 180_000);
@@ -67,6 +76,8 @@ describe.each([
   afterAll(async () => {
     await deleteSyncs(custom, apps).catch(() => undefined);
     if (op) expect(await op.stop()).toBe(0);
+    if (replica) expect(await replica.stop()).toBe(0);
+    await reg.deleteMutatingWebhookConfiguration({ name: loopbackConfig }).catch(() => undefined);
     sa?.release();
     if (installed) await helm('uninstall', release, '--namespace', ns).catch(() => undefined);
     await deleteNamespace(core, apps);
@@ -128,4 +139,27 @@ describe.each([
     const dep = await kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: fullname, namespace: ns });
     expect(dep.status?.readyReplicas ?? 0).toBe(0);
   });
+  test(`${mode}: a second replica's webhook injects the agent (the chart's image) into a pod whose account may receive the secret`, async () => {
+    if (!sa) throw new Error('no identity');
+    await waitReady(custom, apps, 'env-db', 'True');
+    await core.createNamespacedServiceAccount({ namespace: apps, body: { metadata: { name: 'app' } } });
+    const args = [...replicaArgs.filter((a) => !/^--webhook-(config-name|failure-policy)=/.test(a)), '--webhook-failure-policy=Fail'];
+    replica = await startOperator([`--kubeconfig=${sa.file}`, ...args], { KUBECONFIG: sa.file }, { webhook: { configName: loopbackConfig } });
+    const r = replica;
+    // Serving (caches synced) and registered, with its CA.
+    await eventually(async () => ((await getText(`http://127.0.0.1:${r.healthPort}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined), { timeoutMs: 60_000, what: 'the replica ready' });
+    await eventually(async () => ((await reg.readMutatingWebhookConfiguration({ name: loopbackConfig }).catch(() => undefined))?.webhooks?.[0]?.clientConfig.caBundle ? true : undefined), { what: 'the loopback configuration' });
+    const pod = {
+      metadata: { name: 'app', namespace: apps, labels: { 'secretsync.io/inject': 'true' }, annotations: { 'secretsync.io/inject': 'env-db' } },
+      spec: { serviceAccountName: 'app', containers: [{ name: 'app', image: 'registry.example/app:1' }] },
+    };
+    // Retried while the new registration is not reachable yet (failurePolicy Fail refuses the pod).
+    const stored = await eventually(() => core.createNamespacedPod({ namespace: apps, body: pod }).catch(() => undefined), { timeoutMs: 60_000, what: 'the pod admitted through the webhook' });
+    const init = stored.spec?.initContainers?.[0];
+    expect(init?.name).toBe('secretsync-agent-init');
+    expect(init?.image).toBe('ghcr.io/secretsync/secretsync:0.1.0');
+    expect(stored.spec?.volumes?.some((v) => v.emptyDir?.medium === 'Memory')).toBe(true);
+    expect((replica?.logs ?? []).filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
+  });
 });
+
