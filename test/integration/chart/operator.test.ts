@@ -10,10 +10,10 @@
 // of its own by URL on loopback, as an operator outside a cluster does. The chart's own
 // configuration matches the same pods and cannot be answered, so it is installed with
 // failurePolicy Ignore; the loopback one keeps Fail, so an uninjected pod cannot pass.
-import { AdmissionregistrationV1Api, AppsV1Api, CoordinationV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, AppsV1Api, CoordinationV1Api, RbacAuthorizationV1Api, setHeaderOptions } from '@kubernetes/client-node';
 import { eventually } from '../../helpers/eventually.js';
 import { chartDir, helm, operatorContainer, parseManifests, podSpec, setArgs } from '../../helpers/helm.js';
-import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, kube, secretData, waitReady } from '../../helpers/kube.js';
+import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, kube, secretData, waitReady } from '../../helpers/kube.js';
 import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
 import { serviceAccountKubeconfig } from '../../helpers/rbac.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
@@ -49,7 +49,8 @@ describe.each([
     await root.write(`${transit}/keys/secretsync`, { type: 'aes256-gcm96' });
     await root.write(`sys/policy/${policy}`, {
       policy: [
-        `path "secret/data/${id}/*" { capabilities = ["read"] }`,
+        // read; create/update: rotation writes new versions (check-and-set).
+        `path "secret/data/${id}/*" { capabilities = ["read", "create", "update"] }`,
         `path "${transit}/datakey/plaintext/secretsync" { capabilities = ["update"] }`,
         `path "${transit}/rewrap/secretsync" { capabilities = ["update"] }`,
         `path "${transit}/keys/secretsync" { capabilities = ["read"] }`,
@@ -85,6 +86,7 @@ describe.each([
     await root.delete(`sys/mounts/${transit}`).catch(() => undefined);
     await root.delete(`sys/policy/${policy}`).catch(() => undefined);
     await root.delete(`secret/metadata/${id}/db`).catch(() => undefined);
+    await root.delete(`secret/metadata/${id}/rot`).catch(() => undefined);
     expect(codes.every((c) => c === 0)).toBe(true);
   });
 
@@ -162,6 +164,47 @@ describe.each([
     expect(init?.image).toBe('ghcr.io/secretsync/secretsync:0.1.0');
     expect(stored.spec?.volumes?.some((v) => v.emptyDir?.medium === 'Memory')).toBe(true);
     expect((replica?.logs ?? []).filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
+  });
+  test(`${mode}: rotate-now writes a new version at Vault, the Secret follows, and the Deployment using it is rolled once`, async () => {
+    const appsApi = kc.makeApiClient(AppsV1Api);
+    await kvPut(`${id}/rot`, { password: 'first', user: 'app' });
+    await appsApi.createNamespacedDeployment({
+      namespace: apps,
+      body: {
+        metadata: { name: 'web', namespace: apps },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'web' } },
+          template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'registry.example/web:1', envFrom: [{ secretRef: { name: 'rot' } }] }] } },
+        },
+      },
+    });
+    await apply(custom, {
+      kind: 'SecretSync',
+      metadata: { name: 'rot', namespace: apps },
+      spec: {
+        sourceRef: { name: 'vault' },
+        dataFrom: [{ remoteRef: { path: `${id}/rot` } }],
+        rotation: { schedule: '0 0 1 1 *', keys: ['password'], generator: { length: 16, charset: 'hex' } },
+        rollout: { auto: true },
+      },
+    });
+    expect((await waitReady(custom, apps, 'rot', 'True')).status?.version).toBe(1);
+    await custom.patchNamespacedCustomObject(
+      { group: 'secretsync.io', version: 'v1alpha1', namespace: apps, plural: 'secretsyncs', name: 'rot', body: { metadata: { annotations: { 'secretsync.io/rotate-now': 'chart' } } } },
+      setHeaderOptions('Content-Type', 'application/merge-patch+json'),
+    );
+    await eventually(async () => ((await getSync(custom, apps, 'rot')).status?.version === 2 ? true : undefined), { what: 'version 2' });
+    const data = await secretData(core, apps, 'rot');
+    expect(data.user).toBe('app');
+    expect(/^[0-9a-f]{16}$/.test(data.password ?? '')).toBe(true);
+    expect(((await root.read(`secret/data/${id}/rot`)) as { data: { metadata: { version: number } } }).data.metadata.version).toBe(2);
+    const dep = await eventually(async () => {
+      const d = await appsApi.readNamespacedDeployment({ name: 'web', namespace: apps });
+      return d.spec?.template.metadata?.annotations?.['secretsync.io/version-rot'] === '2' ? d : undefined;
+    }, { what: 'the Deployment rolled to version 2' });
+    expect(dep.metadata?.generation).toBe(2); // one template change: one rollout
+    expect((op?.logs ?? []).filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
   });
 });
 
