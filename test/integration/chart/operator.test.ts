@@ -206,5 +206,31 @@ describe.each([
     expect(dep.metadata?.generation).toBe(2); // one template change: one rollout
     expect((op?.logs ?? []).filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
   });
+  test(`${mode}: helm uninstall removes the release; what the operator itself made in the release namespace stays, as README says`, async () => {
+    await deleteSyncs(custom, apps); // finalized by the operator, before it stops
+    const codes = [await op?.stop(), await replica?.stop()];
+    op = undefined;
+    replica = undefined;
+    expect(codes).toEqual([0, 0]);
+    await helm('uninstall', release, '--namespace', ns);
+    installed = false;
+    const left = async () => {
+      const names = await Promise.all([
+        core.listNamespacedSecret({ namespace: ns }).then((l) => l.items.map((o) => `Secret/${o.metadata?.name}`)),
+        kc.makeApiClient(CoordinationV1Api).listNamespacedLease({ namespace: ns }).then((l) => l.items.map((o) => `Lease/${o.metadata?.name}`)),
+        core.listNamespacedServiceAccount({ namespace: ns }).then((l) => l.items.map((o) => `ServiceAccount/${o.metadata?.name}`)),
+        core.listNamespacedService({ namespace: ns }).then((l) => l.items.map((o) => `Service/${o.metadata?.name}`)),
+        kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace: ns }).then((l) => l.items.map((o) => `Deployment/${o.metadata?.name}`)),
+        kc.makeApiClient(RbacAuthorizationV1Api).listNamespacedRole({ namespace: ns }).then((l) => l.items.map((o) => `Role/${o.metadata?.name}`)),
+      ]);
+      return names.flat().sort();
+    };
+    const expected = ['Lease/' + `${fullname}-leader`, 'Secret/secretsync-hmac-key', 'Secret/secretsync-webhook-tls', 'ServiceAccount/default'].sort();
+    await eventually(async () => (JSON.stringify(await left()) === JSON.stringify(expected) ? true : undefined), { what: 'only the operator-made objects left' }).catch(async (e: Error) => {
+      throw new Error(`${e.message}: ${JSON.stringify(await left())}`);
+    });
+    await expect(reg.readMutatingWebhookConfiguration({ name: fullname })).rejects.toMatchObject({ code: 404 });
+    await expect(kc.makeApiClient(RbacAuthorizationV1Api).readClusterRole({ name: fullname })).rejects.toMatchObject({ code: 404 });
+  });
 });
 
