@@ -2,7 +2,7 @@
 // helm (hack/testenv/install.sh), the stack's admin KUBECONFIG, and a throwaway helm home
 // so no user or other test's repositories, plugins or caches are read.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Container, V1Deployment, V1PodSpec } from '@kubernetes/client-node';
@@ -21,6 +21,7 @@ export interface K8sObject {
 }
 
 const home = mkdtempSync(join(tmpdir(), 'secretsync-helm-'));
+afterAll(() => rmSync(home, { recursive: true, force: true }));
 const helmEnv = () => ({
   ...process.env,
   HOME: home,
