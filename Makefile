@@ -88,3 +88,11 @@ clean: ## Remove build output and the per-checkout stack state (not the binary c
 .PHONY: lock
 lock: ## Regenerate package-lock.json (npm 11.16+ drops other platforms' optional deps, which then breaks npm ci)
 	npx --yes npm@11.13.0 install --package-lock-only --ignore-scripts --no-audit --no-fund
+
+# --- Helm chart (charts/secretsync) ---
+HELM = $(shell bash hack/testenv/install.sh helm 2>/dev/null | tail -1)/bin/helm
+
+.PHONY: chart-lint
+chart-lint: ## helm lint charts/secretsync (default values and each mode, --strict); builds helm into the cache on first use
+	@for v in "" "--set watchNamespace=apps" "--set webhook.enabled=false" "--set serviceMonitor.enabled=true" "--set networkPolicy.enabled=true"; do \
+	  echo "helm lint --strict $$v"; $(HELM) lint --strict charts/secretsync $$v || exit 1; done

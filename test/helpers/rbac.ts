@@ -57,15 +57,15 @@ async function bind(kc: KubeConfig, namespace: string): Promise<void> {
 
 const bindingName = (namespace: string) => `${RBAC_NAME}-test-${namespace}`;
 
-async function tokenKubeconfig(kc: KubeConfig, namespace: string): Promise<{ dir: string; file: string }> {
+async function tokenKubeconfig(kc: KubeConfig, namespace: string, serviceAccount = RBAC_NAME): Promise<{ dir: string; file: string }> {
   const core = kc.makeApiClient(CoreV1Api);
   const tr = await core.createNamespacedServiceAccountToken({
-    name: RBAC_NAME,
+    name: serviceAccount,
     namespace,
     body: { spec: { audiences: [], expirationSeconds: TOKEN_SECONDS } },
   });
   const token = tr.status?.token;
-  if (!token) throw new Error(`TokenRequest for ${namespace}/${RBAC_NAME} returned no token`);
+  if (!token) throw new Error(`TokenRequest for ${namespace}/${serviceAccount} returned no token`);
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('the stack kubeconfig has no current cluster');
   const dir = mkdtempSync(join(tmpdir(), 'secretsync-sa-'));
@@ -150,4 +150,15 @@ async function unref(kc: KubeConfig, namespace: string, e: { refs: number }): Pr
     .makeApiClient(RbacAuthorizationV1Api)
     .deleteClusterRoleBinding({ name: bindingName(namespace) })
     .catch(() => undefined);
+}
+
+/**
+ * A kubeconfig for a service account that exists already, bound by RBAC made elsewhere
+ * (the Helm chart's): a TokenRequest token, nothing created or bound here.
+ */
+export async function serviceAccountKubeconfig(namespace: string, serviceAccount: string): Promise<{ kc: KubeConfig; file: string; release(): void }> {
+  const { dir, file } = await tokenKubeconfig(admin(), namespace, serviceAccount);
+  const kc = new KubeConfig();
+  kc.loadFromFile(file);
+  return { kc, file, release: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, installScript } from './config.js';
 
-const binaries = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl', 'bao', 'moto_server'];
+const binaries = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl', 'bao', 'moto_server', 'helm'];
 
 export function isInstalled(dir = cacheDir()): boolean {
   return binaries.every((b) => existsSync(join(dir, 'bin', b)));
@@ -23,4 +23,19 @@ export async function ensureInstalled(): Promise<string> {
     });
   }
   return join(dir, 'bin');
+}
+
+/**
+ * The cached helm (built by install.sh on first use: a stack started before helm joined
+ * the cache has none yet). Returns its path.
+ */
+export async function ensureHelm(dir = cacheDir()): Promise<string> {
+  const helm = join(dir, 'bin', 'helm');
+  if (existsSync(helm)) return helm;
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('bash', [installScript, 'helm'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${installScript} helm failed (exit ${code ?? signal})`))));
+  });
+  return helm;
 }

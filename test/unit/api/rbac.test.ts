@@ -2,7 +2,7 @@
 // the allow-list below. Widening a rule means changing this table, in review.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { clusterRules, operatorNamespaceRules, rbacObjects, renderRbac, type PolicyRule } from '../../../src/api/rbac.js';
+import { clusterRules, namespacedModeRules, operatorNamespaceRules, rbacObjects, renderRbac, type PolicyRule } from '../../../src/api/rbac.js';
 
 const rbacDir = join(import.meta.dirname, '..', '..', '..', 'config', 'rbac');
 
@@ -68,4 +68,20 @@ test('the rendered objects carry these rules and bind the service account', () =
   }
   expect(byKind.ClusterRoleBinding?.metadata.name).toBe('crb');
   expect(byKind.RoleBinding?.metadata.namespace).toBe('ops');
+});
+
+test('namespaced mode splits the ClusterRole by scope, never widening it; the operator namespace gets the Secrets and tokens it keeps there', () => {
+  const m = namespacedModeRules();
+  expect([...expand(m.watched), ...expand(m.cluster)].sort()).toEqual(expand(clusterRules));
+  expect(expand(m.cluster)).toEqual(
+    allowed([
+      ['secretsync.io', 'clustersecretsources', ['list', 'watch']],
+      ['secretsync.io', 'clustersecretsources/status', ['patch']],
+      ['', 'namespaces', ['list', 'watch']],
+      ['admissionregistration.k8s.io', 'mutatingwebhookconfigurations', ['get', 'create', 'patch']],
+    ]),
+  );
+  expect(expand(m.operatorNamespace)).toEqual(
+    allowed([...namespaceAllowList, ['', 'secrets', ['get', 'create', 'patch']], ['', 'serviceaccounts/token', ['create']]]),
+  );
 });

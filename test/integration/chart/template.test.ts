@@ -1,0 +1,216 @@
+// `helm lint` and `helm template` of charts/secretsync, every mode accepted by the real
+// apiserver (`kubectl apply --dry-run=server`), the values schema refusing wrong values
+// with a message, and the rendered RBAC and webhook configuration equal to what the
+// operator's code says (src/api/rbac.ts, src/webhook/registration.ts).
+import { clusterRules, namespacedModeRules, operatorNamespaceRules, type PolicyRule } from '../../../src/api/rbac.js';
+import { configMatches, desiredConfig, type MutatingWebhookConfiguration } from '../../../src/webhook/registration.js';
+import { chartDir, find, helm, kubectl, operatorContainer, podSpec, setArgs, template, type K8sObject } from '../../helpers/helm.js';
+import { createNamespace, deleteNamespace, kube } from '../../helpers/kube.js';
+import { uniqueName } from '../../helpers/stack.js';
+
+const { core } = kube();
+const id = uniqueName('chart-tpl');
+const ns = `${id}-system`;
+const apps = `${id}-apps`;
+// Contains the chart's name, so every object is named after the release alone; unique,
+// because the ClusterRole and the webhook configuration are cluster-wide on a shared stack.
+const release = `${id}-secretsync`;
+
+/** The modes the chart has; each is linted, templated and dry-run applied. */
+const modes: Record<string, Record<string, string | number | boolean>> = {
+  default: {},
+  namespaced: { watchNamespace: apps },
+  'webhook off': { 'webhook.enabled': false },
+  'ServiceMonitor on': { 'serviceMonitor.enabled': true },
+  'NetworkPolicy on': { 'networkPolicy.enabled': true, 'networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team': 'monitoring' },
+};
+
+const expand = (rules: PolicyRule[]) =>
+  rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}/${res}: ${v}`)))).sort();
+
+beforeAll(async () => {
+  await createNamespace(core, ns);
+  await createNamespace(core, apps);
+});
+
+afterAll(async () => {
+  await deleteNamespace(core, ns);
+  await deleteNamespace(core, apps);
+});
+
+test.each(Object.keys(modes))('helm lint --strict is clean: %s', async (mode) => {
+  const out = await helm('lint', '--strict', chartDir, ...setArgs(modes[mode]));
+  expect(out).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+  expect(out).not.toMatch(/\[(WARNING|ERROR)\]/);
+});
+
+// The ServiceMonitor's CRD (prometheus-operator) is not on the stack, and installing even a
+// minimal one would add a CRD to a shared cluster: that one object is left out of the dry
+// run, and checked for shape here instead.
+test.each(Object.keys(modes))('the apiserver accepts every object (kubectl apply --dry-run=server): %s', async (mode) => {
+  const objs = await template(release, ns, modes[mode]);
+  const applied = objs.filter((o) => o.kind !== 'ServiceMonitor');
+  const docs = applied.map((o) => JSON.stringify(o)).join('\n');
+  // No -n: every namespaced object names its namespace (the watched one's Role included).
+  for (const o of applied) if (!['ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration'].includes(o.kind)) expect([o.kind, o.metadata.namespace]).toEqual([o.kind, o.kind === 'Role' || o.kind === 'RoleBinding' ? expect.any(String) : ns]);
+  const out = await kubectl(['apply', '--dry-run=server', '-f', '-'], docs);
+  for (const o of applied) expect(out).toContain(`/${o.metadata.name} created (server dry run)`);
+  expect(out.trim().split('\n')).toHaveLength(applied.length);
+  const monitor = objs.find((o) => o.kind === 'ServiceMonitor');
+  if (mode === 'ServiceMonitor on') {
+    expect(monitor).toMatchObject({ apiVersion: 'monitoring.coreos.com/v1', spec: { endpoints: [{ port: 'metrics', path: '/metrics' }] } });
+    const svc = find(objs, 'Service', `${release}-metrics`);
+    expect((monitor as K8sObject & { spec: { selector: { matchLabels: unknown } } }).spec.selector.matchLabels).toEqual(svc.metadata.labels && {
+      'app.kubernetes.io/name': 'secretsync',
+      'app.kubernetes.io/instance': release,
+      'app.kubernetes.io/component': 'metrics',
+    });
+  } else {
+    expect(monitor).toBeUndefined();
+  }
+});
+
+test('the default: 2 leader-elected, locked-down replicas with probes, resources, webhook, PDB; no ServiceMonitor or NetworkPolicy', async () => {
+  const objs = await template(release, ns);
+  expect(objs.map((o) => o.kind).sort()).toEqual(
+    ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'MutatingWebhookConfiguration', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
+  );
+  expect(find(objs, 'Deployment')).toMatchObject({ spec: { replicas: 2 } });
+  const pod = podSpec(objs);
+  const c = operatorContainer(objs);
+  expect(c.image).toBe('ghcr.io/secretsync/secretsync:0.1.0');
+  expect(c.args).toEqual([
+    'operator',
+    `--operator-namespace=${ns}`,
+    '--leader-elect',
+    `--leader-election-id=${release}-leader`,
+    '--log-level=info',
+    '--metrics-addr=:8080',
+    '--health-addr=:8081',
+    '--webhook-addr=:9443',
+    `--webhook-config-name=${release}`,
+    `--webhook-service=${release}-webhook`,
+    '--webhook-failure-policy=Fail',
+    '--webhook-timeout=10s',
+    '--agent-image=ghcr.io/secretsync/secretsync:0.1.0',
+  ]);
+  expect(pod.serviceAccountName).toBe(release);
+  expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+  expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+  expect(c.resources?.requests).toEqual({ cpu: '50m', memory: '128Mi' });
+  expect(c.resources?.limits).toEqual({ cpu: '1', memory: '256Mi' });
+  expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'health' });
+  expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'health' });
+  expect(c.ports).toEqual([
+    { name: 'metrics', containerPort: 8080 },
+    { name: 'health', containerPort: 8081 },
+    { name: 'webhook', containerPort: 9443 },
+  ]);
+  expect(find(objs, 'Service', `${release}-webhook`)).toMatchObject({ spec: { ports: [{ port: 443, targetPort: 'webhook' }] } });
+  expect(find(objs, 'PodDisruptionBudget')).toMatchObject({ spec: { minAvailable: 1 } });
+});
+
+test('image values: repository, tag (default appVersion) and pullPolicy; the agent runs the same image', async () => {
+  const objs = await template(release, ns, { 'image.repository': 'registry.example/ss', 'image.tag': '9.9.9', 'image.pullPolicy': 'Always' });
+  const c = operatorContainer(objs);
+  expect(c.image).toBe('registry.example/ss:9.9.9');
+  expect(c.imagePullPolicy).toBe('Always');
+  expect(c.args).toContain('--agent-image=registry.example/ss:9.9.9');
+});
+
+test('cluster-wide mode: the ClusterRole and the Role carry exactly src/api/rbac.ts', async () => {
+  const objs = await template(release, ns);
+  expect(expand(find(objs, 'ClusterRole').rules as PolicyRule[])).toEqual(expand(clusterRules));
+  expect(expand(find(objs, 'Role').rules as PolicyRule[])).toEqual(expand(operatorNamespaceRules));
+  for (const kind of ['ClusterRoleBinding', 'RoleBinding']) {
+    expect(find(objs, kind).subjects).toEqual([{ kind: 'ServiceAccount', name: release, namespace: ns }]);
+  }
+});
+
+test('namespaced mode: --namespace, a Role in the watched namespace, the cluster-scoped rest in a small ClusterRole, all from src/api/rbac.ts', async () => {
+  const objs = await template(release, ns, { watchNamespace: apps });
+  const m = namespacedModeRules();
+  expect(operatorContainer(objs).args).toContain(`--namespace=${apps}`);
+  const watched = find(objs, 'Role', `${release}-watched`);
+  expect(watched.metadata.namespace).toBe(apps);
+  expect(expand(watched.rules as PolicyRule[])).toEqual(expand(m.watched));
+  expect(expand(find(objs, 'ClusterRole').rules as PolicyRule[])).toEqual(expand(m.cluster));
+  const own = find(objs, 'Role', release);
+  expect(own.metadata.namespace).toBe(ns);
+  expect(expand(own.rules as PolicyRule[])).toEqual(expand(m.operatorNamespace));
+  expect(find(objs, 'RoleBinding', `${release}-watched`).subjects).toEqual([{ kind: 'ServiceAccount', name: release, namespace: ns }]);
+});
+
+test('webhook off: no webhook Service or configuration, and the operator serves none', async () => {
+  const objs = await template(release, ns, { 'webhook.enabled': false });
+  expect(objs.filter((o) => o.kind === 'MutatingWebhookConfiguration' || o.kind === 'Service')).toEqual([]);
+  const args = operatorContainer(objs).args ?? [];
+  expect(args).toContain('--webhook-addr=0');
+  expect(args.filter((a) => a.startsWith('--webhook-config') || a.startsWith('--agent-image'))).toEqual([]);
+});
+
+test.each([
+  ['Fail', 10],
+  ['Ignore', 3],
+])('the webhook configuration is what the operator applies, minus the fields it owns (failurePolicy %s, timeout %ss)', async (failurePolicy, timeoutSeconds) => {
+  const objs = await template(release, ns, { 'webhook.failurePolicy': failurePolicy, 'webhook.timeoutSeconds': timeoutSeconds });
+  const chart = find(objs, 'MutatingWebhookConfiguration') as unknown as MutatingWebhookConfiguration;
+  const args = operatorContainer(objs).args ?? [];
+  const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+  // What the operator started with these args applies in a cluster (src/main.ts → WebhookServing).
+  const operator = desiredConfig(
+    {
+      name: arg('webhook-config-name') as string,
+      operatorNamespace: arg('operator-namespace') as string,
+      failurePolicy: arg('webhook-failure-policy') as 'Fail' | 'Ignore',
+      timeoutSeconds: Number((arg('webhook-timeout') as string).replace(/s$/, '')),
+      target: { service: { namespace: ns, name: arg('webhook-service') as string, port: 443 } },
+    },
+    'unused',
+  );
+  expect(operator.webhooks?.[0]).toMatchObject({ failurePolicy, timeoutSeconds });
+  expect(chart.metadata.name).toBe(operator.metadata.name);
+  // Helm's object, once the operator has added its fields, needs no write from the operator...
+  const ownedByOperator = (w: Record<string, unknown>) => ({
+    failurePolicy: w.failurePolicy,
+    timeoutSeconds: w.timeoutSeconds,
+    caBundle: (w.clientConfig as { caBundle: string }).caBundle,
+  });
+  const applied = structuredClone(chart);
+  for (const [i, w] of (applied.webhooks ?? []).entries()) {
+    const { caBundle, ...rest } = ownedByOperator(operator.webhooks?.[i] as Record<string, unknown>);
+    Object.assign(w, rest);
+    (w.clientConfig as Record<string, unknown>).caBundle = caBundle;
+  }
+  expect(configMatches(operator, applied)).toBe(true);
+  // ...and Helm sets nothing the operator does not set to the same value (besides its labels), so
+  // neither overwrites the other; the fields the operator owns are not Helm's at all.
+  const withoutOwned = (c: MutatingWebhookConfiguration) =>
+    JSON.parse(JSON.stringify(c.webhooks?.map((w) => ({ ...w, failurePolicy: undefined, timeoutSeconds: undefined, clientConfig: { ...(w.clientConfig as object), caBundle: undefined } }))));
+  expect(withoutOwned(chart)).toEqual(withoutOwned(operator));
+  expect(JSON.stringify(chart)).not.toMatch(/caBundle|failurePolicy|timeoutSeconds/);
+  for (const [k, v] of Object.entries(operator.metadata.labels ?? {})) expect(chart.metadata.labels?.[k]).toBe(v);
+});
+
+test.each([
+  [{ replicaCount: 'two' }, /replicaCount/],
+  [{ 'webhook.failurePolicy': 'Sometimes' }, /failurePolicy/],
+  [{ 'webhook.timeoutSeconds': 60 }, /timeoutSeconds/],
+  [{ watchNamespace: 'Not_A_Namespace' }, /watchNamespace/],
+  [{ 'image.pullPolicy': 'Sometimes' }, /pullPolicy/],
+  [{ replicas: 3 }, /replicas/], // a misspelt key, not silently ignored
+])('a wrong value fails at install with a message naming it: %j', async (values, message) => {
+  const err = await helm('install', release, chartDir, '--dry-run=client', '--namespace', ns, ...setArgs(values)).then(
+    () => undefined,
+    (e: Error) => e.message,
+  );
+  expect(err).toMatch(/values don't meet the specifications of the schema|schema/);
+  expect(err).toMatch(message);
+});
+
+test('NOTES.txt says how to create a first SecretSource and SecretSync', async () => {
+  const notes = await helm('install', release, chartDir, '--dry-run=client', '--namespace', ns);
+  expect(notes).toMatch(/kind: SecretSource/);
+  expect(notes).toMatch(/kind: SecretSync/);
+  expect(notes).toMatch(/get secretsyncs/);
+});
