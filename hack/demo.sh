@@ -49,8 +49,8 @@ render() {
     -e "s|\${AWS_REGION}|${AWS_REGION:-}|g" "$@"
 }
 
-say "installing the CRDs (kubectl apply --server-side -f crds/)"
-kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
+say "installing the CRDs from the Helm chart (kubectl apply --server-side -f charts/secretsync/crds/, the same files as crds/)"
+kubectl apply --server-side --force-conflicts -f charts/secretsync/crds/ >/dev/null
 kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
 # kubectl caches discovery for 10 minutes; refresh it so names and categories are current.
 kubectl api-resources >/dev/null
