@@ -13,7 +13,7 @@
 import { AdmissionregistrationV1Api, AppsV1Api, CoordinationV1Api, RbacAuthorizationV1Api, setHeaderOptions } from '@kubernetes/client-node';
 import { eventually } from '../../helpers/eventually.js';
 import { chartDir, helm, operatorContainer, parseManifests, podSpec, setArgs } from '../../helpers/helm.js';
-import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, kube, secretData, waitReady } from '../../helpers/kube.js';
+import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, secretData, waitReady } from '../../helpers/kube.js';
 import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
 import { serviceAccountKubeconfig } from '../../helpers/rbac.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
@@ -43,6 +43,9 @@ describe.each([
   let installed = false;
 
   beforeAll(async () => {
+    // The SecretSource below is created before the release: the CRDs must exist already
+    // (they are the chart's crds/, byte for byte; Helm then leaves them as they are).
+    await installCrds(kc);
     await createNamespace(core, ns);
     await createNamespace(core, apps);
     await root.write(`sys/mounts/${transit}`, { type: 'transit' });
