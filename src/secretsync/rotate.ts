@@ -11,6 +11,7 @@ import { ROTATE_NOW_ANNOTATION, type AnySource, type PendingRotation, type Secre
 import { InvalidSpecError, Reason } from '../errors.js';
 import { describeError, type Described } from './describe-error.js';
 import { forceToken } from './due.js';
+import { withoutUndefined } from './status.js';
 import { nextRotationAfter, rotationDue } from './rotation/schedule.js';
 import { validateRotation } from './rotation/validate.js';
 
@@ -168,8 +169,4 @@ export function rotationEvent(outcome: RotationOutcome, version: number | undefi
     reason: 'Rotated',
     message: `rotated ${outcome.keys.join(', ')} at the source (${describeWrites(outcome)})${version !== undefined ? `; synced as version ${version}` : ''}`,
   };
-}
-
-function withoutUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

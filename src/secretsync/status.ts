@@ -72,6 +72,7 @@ export function sameStatus(a: object | undefined, b: object): boolean {
   return sameJson(a ?? {}, b);
 }
 
-function withoutUndefined<T extends object>(o: T): T {
+/** A copy without the keys whose value is undefined (status is compared as JSON). */
+export function withoutUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

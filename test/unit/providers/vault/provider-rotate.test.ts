@@ -7,6 +7,7 @@ import type { RotationWrite } from '../../../../src/providers/provider.js';
 import type { Authenticator } from '../../../../src/providers/vault/auth.js';
 import type { VaultHttp } from '../../../../src/providers/vault/client.js';
 import { VaultProvider } from '../../../../src/providers/vault/provider.js';
+import { rejection } from '../../../helpers/rejection.js';
 
 const DATA = 'secret/data/app/db';
 
@@ -53,15 +54,6 @@ function setup(o: { deny?: 'read' | 'write'; missing?: boolean; writeBetween?: b
 }
 
 const w: RotationWrite = { path: 'app/db', id: 'id-1', basedOn: '1', set: { password: Buffer.from('new') } };
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 test('written: one read, one cas write of the merged data; a read after it sees the new version', async () => {
   const s = setup();

@@ -6,6 +6,7 @@ import { SourceAuthError } from '../../../../src/errors.js';
 import type { Authenticator, LoginResult } from '../../../../src/providers/vault/auth.js';
 import type { VaultHttp } from '../../../../src/providers/vault/client.js';
 import { VaultProvider } from '../../../../src/providers/vault/provider.js';
+import { rejection } from '../../../helpers/rejection.js';
 
 const DENIED = 'secret/data/app/denied';
 
@@ -73,15 +74,6 @@ function setup(script: Script = {}) {
       clock += ms;
     },
   };
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 test('a path the policy denies fails that read only: no revocation, no new login, other paths keep working', async () => {
