@@ -13,6 +13,7 @@ import {
   Watch,
 } from '@kubernetes/client-node';
 import type { ListWatch, WatchEventType, WatchHandle } from '../runtime/informer-types.js';
+import { noteWatch } from './request-metrics.js';
 
 export interface ListWatchOptions {
   /** Collection path, e.g. `/api/v1/secrets` or `/apis/secretsync.io/v1alpha1/namespaces/ns/secretsyncs`. */
@@ -110,6 +111,7 @@ export function listWatch<T>(kc: KubeConfig, opts: ListWatchOptions): ListWatch<
     },
 
     async watch(resourceVersion, onEvent, onDone): Promise<WatchHandle> {
+      noteWatch(kc, opts.path);
       const ctl = await new Watch(kc).watch(
         opts.path,
         {

@@ -32,6 +32,7 @@ export interface Metrics {
   providerCalls: Counter<'provider' | 'source' | 'operation' | 'result'>;
   leader: Gauge;
   apiWrites: Counter<'resource' | 'verb'>;
+  apiRequests: Counter<'resource' | 'verb'>;
   webhook: WebhookCollectors;
 }
 
@@ -172,6 +173,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     apiWrites: new Counter({
       name: 'secretsync_kube_writes_total',
       help: 'Writes to the Kubernetes API by resource and verb.',
+      labelNames: ['resource', 'verb'],
+      registers,
+    }),
+    apiRequests: new Counter({
+      name: 'secretsync_kube_requests_total',
+      help: 'Requests to the Kubernetes API (reads, watches and writes) by resource and verb.',
       labelNames: ['resource', 'verb'],
       registers,
     }),
