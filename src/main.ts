@@ -86,6 +86,10 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   countRequests(kc, (resource, verb) => metrics.apiRequests.inc({ resource, verb }));
   const limiter = new ClientRateLimiter({ qps: opts.qps, burst: opts.burst });
   const limit = <T>(fn: () => Promise<T>) => limiter.withRateLimit(fn, retryAfterMs);
+  const limitSpare = async <T>(fn: () => Promise<T>) => {
+    await limiter.acquireSpare();
+    return fn();
+  };
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
@@ -202,7 +206,9 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     apps,
     canWrite,
     limit,
+    limitSpare,
     onWrite: (resource, verb) => metrics.apiWrites.inc({ resource, verb }),
+    onEventDropped: (reason) => metrics.eventsDropped.inc({ reason }),
   });
   const kekVersions = new KekVersions();
   const reconciler = new SecretSyncReconciler({

@@ -3,7 +3,7 @@
 // counted. Secrets are created with POST and changed with merge patches carrying a
 // resourceVersion, so a write never lands on a Secret we did not see to be ours (field
 // manager `secretsync`; docs/adr/0001-secret-writes.md).
-import { type AppsV1Api, type CoreV1Api, type CustomObjectsApi, type RbacAuthorizationV1Api, type V1Role, type V1RoleBinding, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { type AppsV1Api, type CoreV1Api, type CoreV1Event as CoreV1EventBody, type CustomObjectsApi, type RbacAuthorizationV1Api, type V1Role, type V1RoleBinding, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import {
   FIELD_MANAGER,
   GROUP,
@@ -17,6 +17,7 @@ import {
 import { KubernetesError, ObjectNotFoundError, StaleObjectError, TargetConflictError, TargetInvalidError } from '../errors.js';
 import type { GrantWrite } from '../secretsync/grants.js';
 import type { KubeSecret, SecretPatch, SyncWriter } from '../secretsync/ports.js';
+import { BestEffortQueue } from '../runtime/best-effort-queue.js';
 import { apiMessage, isConflict, isInvalid, isNotFound, kubeError, sanitizeApiText } from './errors.js';
 
 export class NotLeaderError extends KubernetesError {
@@ -35,7 +36,16 @@ export interface WriterDeps {
   canWrite: () => boolean;
   /** Client-side rate limit around each call. */
   limit: <T>(fn: () => Promise<T>) => Promise<T>;
+  /**
+   * The limit for Events: low priority, only tokens no other call has reserved (default:
+   * `limit`). Events go out in the background, after the writes that make objects Ready.
+   */
+  limitSpare?: <T>(fn: () => Promise<T>) => Promise<T>;
   onWrite?: (resource: string, verb: string) => void;
+  /** An Event was dropped: the queue overflowed, the API refused it, or the writer closed. */
+  onEventDropped?: (why: 'overflow' | 'failed' | 'closed') => void;
+  /** Events waiting to be sent beyond this drop the oldest. Default 10,000. */
+  maxPendingEvents?: number;
   component?: string;
 }
 
@@ -43,7 +53,21 @@ const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
 
 export class KubeSyncWriter implements SyncWriter {
-  constructor(private readonly d: WriterDeps) {}
+  private readonly events: BestEffortQueue<CoreV1EventBody>;
+
+  constructor(private readonly d: WriterDeps) {
+    this.events = new BestEffortQueue<CoreV1EventBody>({
+      concurrency: 4,
+      maxPending: d.maxPendingEvents ?? 10_000,
+      send: (body) => this.sendEvent(body),
+      onDrop: (_, why) => d.onEventDropped?.(why),
+    });
+  }
+
+  /** Resolves once every recorded Event was sent or dropped (tests, shutdown). */
+  eventsSent(): Promise<void> {
+    return this.events.idle();
+  }
 
   private async write<T>(
     resource: string,
@@ -221,29 +245,33 @@ export class KubeSyncWriter implements SyncWriter {
     );
   }
 
-  async event(ss: SecretSync, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+  /**
+   * Records an Event without waiting for it: it is sent in the background at low priority
+   * (limitSpare), with the time it happened. Best effort: a refused or dropped Event never
+   * fails a reconcile.
+   */
+  event(ss: SecretSync, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
     const { namespace = '', name, uid, resourceVersion } = ss.metadata;
     const now = new Date();
-    try {
-      await this.write('events', 'create', `recording an event for SecretSync ${namespace}/${name}`, () =>
-        this.d.core.createNamespacedEvent({
-          namespace,
-          body: {
-            metadata: { generateName: `${name}.`, namespace },
-            involvedObject: { apiVersion: `${GROUP}/${VERSION}`, kind: 'SecretSync', name, namespace, uid, resourceVersion },
-            type,
-            reason,
-            message: message.slice(0, 1024),
-            source: { component: this.d.component ?? 'secretsync' },
-            reportingComponent: this.d.component ?? 'secretsync',
-            firstTimestamp: now,
-            lastTimestamp: now,
-            count: 1,
-          },
-        }),
-      );
-    } catch {
-      // Events are best effort: losing one must not fail a reconcile.
-    }
+    this.events.record({
+      metadata: { generateName: `${name}.`, namespace },
+      involvedObject: { apiVersion: `${GROUP}/${VERSION}`, kind: 'SecretSync', name, namespace, uid, resourceVersion },
+      type,
+      reason,
+      message: message.slice(0, 1024),
+      source: { component: this.d.component ?? 'secretsync' },
+      reportingComponent: this.d.component ?? 'secretsync',
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+    });
+    return Promise.resolve();
+  }
+
+  private async sendEvent(body: CoreV1EventBody): Promise<void> {
+    if (!this.d.canWrite()) throw new NotLeaderError();
+    const namespace = body.metadata?.namespace ?? '';
+    await (this.d.limitSpare ?? this.d.limit)(() => this.d.core.createNamespacedEvent({ namespace, body }));
+    this.d.onWrite?.('events', 'create');
   }
 }

@@ -33,6 +33,7 @@ export interface Metrics {
   leader: Gauge;
   apiWrites: Counter<'resource' | 'verb'>;
   apiRequests: Counter<'resource' | 'verb'>;
+  eventsDropped: Counter<'reason'>;
   webhook: WebhookCollectors;
 }
 
@@ -180,6 +181,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'secretsync_kube_requests_total',
       help: 'Requests to the Kubernetes API (reads, watches and writes) by resource and verb.',
       labelNames: ['resource', 'verb'],
+      registers,
+    }),
+    eventsDropped: new Counter({
+      name: 'secretsync_events_dropped_total',
+      help: 'Kubernetes Events not recorded: overflow (more than 10,000 waiting), failed (the API refused), closed (shutdown).',
+      labelNames: ['reason'],
       registers,
     }),
     webhook: {

@@ -20,11 +20,13 @@ export class ClientRateLimiter {
   private readonly clock: Clock;
   private readonly bucket: TokenBucket;
   private readonly maxPauseMs: number;
+  private readonly qps: number;
   private pausedUntilMs = 0;
 
   constructor(opts: ClientRateLimiterOptions) {
     this.clock = opts.clock ?? realClock;
     this.bucket = new TokenBucket(opts.qps, opts.burst, this.clock);
+    this.qps = opts.qps;
     this.maxPauseMs = opts.maxPauseMs ?? 60_000;
   }
 
@@ -38,6 +40,21 @@ export class ClientRateLimiter {
     if (wait > 0) await this.clock.sleep(wait, signal);
     // A pause may have started while we waited for the token.
     await this.waitOutPause(signal);
+  }
+
+  /**
+   * Low priority: waits until the bucket holds a token no other caller has reserved (and
+   * any pause has passed), then takes it. While callers of acquire() keep the bucket
+   * drawn, this waits; it never delays them. For best-effort calls such as Events.
+   */
+  async acquireSpare(signal?: AbortSignal): Promise<void> {
+    const poll = Math.max(5, Math.ceil(1000 / this.qps));
+    for (;;) {
+      await this.waitOutPause(signal);
+      if (this.bucket.available() >= 1) break;
+      await this.clock.sleep(poll, signal);
+    }
+    this.bucket.reserve();
   }
 
   /** Holds back every caller for `ms` (capped at maxPauseMs); pauses only extend. */

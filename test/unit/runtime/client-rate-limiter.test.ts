@@ -151,4 +151,36 @@ describe('ClientRateLimiter', () => {
     await clock.advance(60_000);
     expect(calls).toEqual([0, 60_000]);
   });
+
+  test('acquireSpare waits while acquire() callers hold the bucket, and never delays them', async () => {
+    const clock = new FakeClock(0);
+    const limiter = new ClientRateLimiter({ qps: 10, burst: 2, clock });
+    const spare: number[] = [];
+    const work = acquireAll(limiter, clock, 4); // 0, 0, 100, 200
+    void limiter.acquireSpare().then(() => spare.push(clock.now()));
+    const later = acquireAll(limiter, clock, 1); // joins the queue after the spare caller: 300
+    await clock.advance(250);
+    expect(work).toEqual([0, 0, 100, 200]);
+    expect(spare).toEqual([]);
+    await clock.advance(100);
+    expect(later).toEqual([300]);
+    expect(spare).toEqual([]);
+    await clock.advance(200);
+    // the bucket holds an unreserved token again 100 ms after the last reservation was due
+    expect(spare).toHaveLength(1);
+    expect(spare[0]).toBeGreaterThanOrEqual(400);
+    expect(spare[0]).toBeLessThanOrEqual(500);
+  });
+
+  test('acquireSpare waits out a pause', async () => {
+    const clock = new FakeClock(0);
+    const limiter = new ClientRateLimiter({ qps: 10, burst: 5, clock });
+    limiter.pauseFor(1000);
+    const spare: number[] = [];
+    void limiter.acquireSpare().then(() => spare.push(clock.now()));
+    await clock.advance(999);
+    expect(spare).toEqual([]);
+    await clock.advance(200);
+    expect(spare).toEqual([1000]);
+  });
 });
