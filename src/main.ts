@@ -41,6 +41,7 @@ import type { KubeSecret, KubeWorkload } from './secretsync/ports.js';
 import type { KubeRole, KubeRoleBinding } from './secretsync/grants.js';
 import { SecretSyncReconciler, type ReconcilerDeps } from './secretsync/reconciler.js';
 import { slimWorkload } from './kube/workloads.js';
+import { slimSecret, withoutManagedFields } from './kube/slim.js';
 import { KekVersions } from './secretsync/kek-versions.js';
 import { KekWatcher } from './secretsync/kek-watcher.js';
 import { INJECT_LABEL } from './webhook/names.js';
@@ -106,7 +107,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
       ? log.warn({ informer: kind, event: e.type, err: e.error }, 'informer')
       : log.debug({ informer: kind, event: e.type }, 'informer');
   const secretSyncs = new Informer<SecretSync>({
-    listWatch: listWatch<SecretSync>(kc, { path: nsPath(crdBase, 'secretsyncs') }),
+    listWatch: listWatch<SecretSync>(kc, { path: nsPath(crdBase, 'secretsyncs'), transform: withoutManagedFields }),
     onEvent: informerEvents('SecretSync'),
     resyncMs: opts.resyncPeriodMs,
   });
@@ -125,6 +126,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     listWatch: listWatch<KubeSecret>(kc, {
       path: nsPath('/api/v1', 'secrets'),
       labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${OWNER_LABEL}`,
+      transform: slimSecret,
     }),
     onEvent: informerEvents('Secret'),
     resyncMs: opts.resyncPeriodMs,

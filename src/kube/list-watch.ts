@@ -85,18 +85,18 @@ export function listWatch<T>(kc: KubeConfig, opts: ListWatchOptions): ListWatch<
     let last: ListBody<T>;
     do {
       last = await page(cont);
-      items.push(...(last.items ?? []));
+      // List items carry no kind/apiVersion; add them so cached objects look like watched
+      // ones. Each page is transformed as it arrives: a large list never sits whole in memory.
+      const kind = last.kind?.endsWith('List') ? last.kind.slice(0, -4) : undefined;
+      for (const item of last.items ?? []) {
+        const o = item as { kind?: string; apiVersion?: string };
+        if (kind && !o.kind) o.kind = kind;
+        if (last.apiVersion && !o.apiVersion) o.apiVersion = last.apiVersion;
+        items.push(opts.transform ? (opts.transform(item) as T) : item);
+      }
       cont = last.metadata?.continue || undefined;
     } while (cont);
-    // List items carry no kind/apiVersion; add them so cached objects look like watched ones.
-    const kind = last.kind?.endsWith('List') ? last.kind.slice(0, -4) : undefined;
-    for (const item of items) {
-      const o = item as { kind?: string; apiVersion?: string };
-      if (kind && !o.kind) o.kind = kind;
-      if (last.apiVersion && !o.apiVersion) o.apiVersion = last.apiVersion;
-    }
-    const kept = opts.transform ? items.map((i) => opts.transform?.(i) as T) : items;
-    return { items: kept, resourceVersion: last.metadata?.resourceVersion ?? '' };
+    return { items, resourceVersion: last.metadata?.resourceVersion ?? '' };
   }
 
   return {
