@@ -76,6 +76,10 @@ bench: testenv-install ## Benchmarks (not in make test): envelope vs plain mode 
 bench-writes: testenv-install ## Benchmark (not in make test): API writes and time to Ready for 1,000 new SecretSyncs on one Vault source
 	npx tsx bench/new-syncs.ts
 
+.PHONY: bench-scale
+bench-scale: testenv-install ## Benchmark (not in make test): N SecretSyncs against the floor; ARGS="--syncs 10000 --source aws --envelope" (default --syncs 1000 --source vault)
+	npm run --silent bench -- scale $(or $(ARGS),--syncs 1000 --source vault)
+
 .PHONY: run
 run: $(NODE_MODULES) ## The demo: local stack (or SECRETSYNC_USE_EXISTING_CLUSTER=1), CRDs, sample data, examples/, the operator in the foreground (Ctrl-C stops it)
 	bash hack/demo.sh

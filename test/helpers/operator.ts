@@ -35,6 +35,11 @@ export interface StartOptions {
    * registration.
    */
   webhook?: { configName: string };
+  /**
+   * Run the built operator (dist/src/cli.js, `npm run build` first) with plain node, as the
+   * image does, instead of the sources through tsx; `nodeArgs` go before the script.
+   */
+  built?: { nodeArgs?: string[] };
 }
 
 function operatorNamespaceArg(args: string[]): string | undefined {
@@ -68,9 +73,7 @@ export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {},
   const proc = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      join(repoRoot, 'src', 'cli.ts'),
+      ...(opts.built ? [...(opts.built.nodeArgs ?? []), join(repoRoot, 'dist', 'src', 'cli.js')] : ['--import', 'tsx', join(repoRoot, 'src', 'cli.ts')]),
       'operator',
       `--metrics-addr=127.0.0.1:${metricsPort}`,
       `--health-addr=127.0.0.1:${healthPort}`,

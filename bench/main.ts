@@ -1,0 +1,14 @@
+// `npm run bench -- <name> [flags]`: the benchmarks by name (none is part of make test).
+//   scale       N SecretSyncs against the floor (bench/scale.ts; make bench-scale)
+import { runBench } from './run.js';
+import { scale } from './scale.js';
+
+const benches: Record<string, (argv: string[]) => Promise<number>> = { scale };
+
+const [name, ...rest] = process.argv.slice(2);
+const bench = name ? benches[name] : undefined;
+if (!bench) {
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [flags]\n`);
+  process.exit(2);
+}
+runBench(() => bench(rest));
