@@ -3,7 +3,7 @@
 // where the phase comes from the seed; cron refreshes sit on the cron's ticks plus a small
 // fixed jitter from the seed. Nothing here depends on when the operator started or on a
 // remembered last check, so a restart or a leader change neither shifts the schedule nor
-// makes everything due at once: each object is next read at its own tick.
+// makes everything due at once: each sync is next read at its tick.
 //
 // The seed (due.ts refreshSeed) decides who shares a moment: a per-remote-path seed spreads
 // the syncs of a source over the whole interval by the secret they read (one read per call,
