@@ -209,7 +209,7 @@ const remoteVersion = str('Pin a provider version: Vault KV v2 a version number;
 });
 
 const refresh = obj(
-  'When the operator re-reads the source. One of schedule or interval; default interval 1h. Each SecretSync sits at a fixed offset of its own inside the interval (syncs of a batching source such as AWS share one offset, so their reads go out together), so a restart or a leader change neither shifts the schedule nor makes everything due at once. A refresh that finds the same content writes nothing.',
+  'When the operator re-reads the source. One of schedule or interval; default interval 1h. Each remote secret sits at a fixed offset of its own inside the interval, and the SecretSyncs that read it share that moment and one read of it (syncs of a batching source such as AWS share one offset, so their reads go out together, 20 secrets a call), so a restart or a leader change neither shifts the schedule nor makes everything due at once. A refresh that finds the same content writes nothing.',
   {
     schedule: str('Cron schedule, 5 fields (minute hour day month weekday) or 6 (with seconds first).', {
       minLength: 9,

@@ -4,6 +4,8 @@
 // A provider that fronts a key service also hands out a KeyEncrypter for envelope mode,
 // authenticated exactly as its reads are. A provider that can write also offers rotate:
 // one crash-safe write of new property values, planned on a version the caller read.
+// Reads take a freshness bound (ReadOptions.notBefore) instead of a cache switch: a caller
+// says how old a read it accepts, so syncs due at the same tick can share one read.
 import type { AnySource, RemoteRef } from '../api/types.js';
 import type { KeyEncrypter } from '../crypto/key-encrypter.js';
 
@@ -43,14 +45,24 @@ export type RotationResult =
    */
   | { outcome: 'moved'; version: string };
 
+export interface ReadOptions {
+  /**
+   * Epoch ms: the answer may come from a read of the same remote secret (same path and
+   * version pin) that started at or after this moment, in flight or finished, shared with
+   * other callers. Default: the moment of the call, so only reads started then are shared.
+   * A failed read is never shared beyond the callers already waiting on it.
+   */
+  notBefore?: number;
+}
+
 export interface SecretProvider {
   /**
    * One value: `property` of the secret, or (without property) the whole secret:
    * for a map-shaped secret (Vault KV) its JSON encoding.
    */
-  getSecret(ref: RemoteRef): Promise<RemoteValue>;
+  getSecret(ref: RemoteRef, opts?: ReadOptions): Promise<RemoteValue>;
   /** Every top-level property of a secret (dataFrom). */
-  getSecretMap(ref: { path: string; version?: string }): Promise<RemoteMap>;
+  getSecretMap(ref: { path: string; version?: string }, opts?: ReadOptions): Promise<RemoteMap>;
   /**
    * The KEK of envelope mode, with this source's credentials and call metrics: Vault
    * Transit (`{mount, key}`) or AWS KMS (`{keyId}`). InvalidSpecError for the form this
@@ -61,7 +73,8 @@ export interface SecretProvider {
    * Writes `w.set` (or `w.whole`) as a new version if the secret is still at `w.basedOn`,
    * keeping every other property. Safe to call again with the same arguments after a
    * crash: it never writes twice. The next getSecret / getSecretMap of `w.path` returns
-   * what is current after it (nothing cached survives).
+   * what is current after it, whatever its notBefore: reads of `w.path` started before the
+   * write are no longer shared (also when rotate fails: a failed step may have written).
    */
   rotate?(w: RotationWrite): Promise<RotationResult>;
   /** Releases credentials (revokes the Vault token). Idempotent. */
@@ -96,8 +109,9 @@ export interface ProviderFactory {
    * Whether the syncs of one source should be due at the same moment. True for a provider
    * that batches reads (AWS: BatchGetSecretValue serves 20 secrets a call, so syncs that
    * refresh together cost one call per 20); false for one that reads one secret per call
-   * (Vault), whose syncs are better spread, each at its own offset, so a source never
-   * sees all its reads in the same second.
+   * (Vault), whose syncs are better spread, each remote path at its own offset, so a
+   * source never sees all its reads in the same second while the syncs of one path still
+   * share their tick and therefore one read (ReadOptions.notBefore).
    */
   readonly alignRefreshes: boolean;
   /** Semantic checks the CRD schema cannot express; throws InvalidSpecError / ForbiddenError. */

@@ -11,7 +11,7 @@ import { InvalidSpecError, NamespaceNotAllowedError, SourceRefNotFoundError, Tar
 import { admitsNamespace } from './access.js';
 import { contentHmac, fromSecretData, hmacKeyIdOf } from './content.js';
 import type { Observed } from './observe.js';
-import { nextRefreshAfter } from './schedule.js';
+import { latestRefreshAtOrBefore, nextRefreshAfter } from './schedule.js';
 import { coordinates } from './kek.js';
 import type { KubeSecret } from './ports.js';
 import { envelopeBody, heldEnvelope, rewrappable, staleVersions } from './sealing.js';
@@ -32,6 +32,11 @@ export interface Due {
   failure?: unknown;
   /** Why the source must be read now; undefined when nothing asks for it. */
   read?: DueReason;
+  /**
+   * With `read`: a read of the source that started at or after this moment (epoch ms)
+   * answers it, so syncs due for the same reason at the same moment share one read.
+   */
+  notBefore?: number;
   /** The next refresh tick after the last check (or after now, for an object first seen healthy). */
   nextRefresh: Date;
   /** Envelope mode, nothing to read: the data keys must be re-wrapped under the KEK's newest version. */
@@ -46,9 +51,49 @@ export function forceToken(value: string | undefined): string | undefined {
   return value.length <= MAX_FORCE_TOKEN ? value : `sha256:${createHash('sha256').update(value).digest('hex')}`;
 }
 
-/** The schedule seed: per source when the provider batches reads, else per object. */
+/**
+ * The schedule seed. Per source when the provider batches reads (its syncs are due
+ * together: one call per 20 secrets). Otherwise per source and remote path, so the syncs
+ * reading one secret share a tick, and through notBefore one read, while syncs of other
+ * secrets are spread over the interval; a sync reading several paths goes with the
+ * smallest (sorted, so the order of its entries does not matter). Per object for a spec
+ * that names no path.
+ */
 export function refreshSeed(o: Pick<Observed, 'alignRefreshes' | 'sourceRef' | 'ss'>): string {
-  return o.alignRefreshes ? sourceRefKey(o.sourceRef) : `SecretSync/${o.ss.metadata.uid ?? o.ss.metadata.name}`;
+  const source = sourceRefKey(o.sourceRef);
+  if (o.alignRefreshes) return source;
+  const paths = [...(o.ss.spec.dataFrom ?? []), ...(o.ss.spec.data ?? [])]
+    .map((e) => (typeof e.remoteRef?.path === 'string' ? e.remoteRef.path.replace(/^\/+|\/+$/g, '') : ''))
+    .filter((p) => p !== '')
+    .sort();
+  return paths[0] !== undefined ? `${source}#${paths[0]}` : `SecretSync/${o.ss.metadata.uid ?? o.ss.metadata.name}`;
+}
+
+/** creationTimestamp has whole seconds: the object was created before stamp + 1 s. */
+const CREATION_RESOLUTION_MS = 1000;
+
+/**
+ * The oldest read that still answers `reason` (epoch ms). A refresh: one started at or
+ * after the tick that made it due, which every sync of that tick shares. A first sync
+ * never tried and never edited: one started after the object was created, which is what
+ * its creator expects and what objects created together share. Anything else (an edit, a
+ * force-sync, a retry, a target or source that changed) asks for a read started now.
+ */
+export function readNotBefore(o: Observed, reason: DueReason, nextRefresh: Date): number {
+  const now = o.now.getTime();
+  if (reason === 'refresh due') {
+    try {
+      return latestRefreshAtOrBefore(o.ss.spec.refresh, o.now, refreshSeed(o), nextRefresh)?.getTime() ?? now;
+    } catch {
+      return now;
+    }
+  }
+  const untried = !o.memory && !o.ss.status?.conditions?.length && (o.ss.metadata.generation ?? 1) <= 1;
+  if (reason === 'first sync' && untried) {
+    const created = Date.parse(o.ss.metadata.creationTimestamp ?? '');
+    if (Number.isFinite(created)) return Math.min(created + CREATION_RESOLUTION_MS, now);
+  }
+  return now;
 }
 
 function failureBeforeRead(o: Observed): unknown {
@@ -166,5 +211,5 @@ export function whatIsDue(o: Observed): Due {
   if (failure !== undefined) return { failure, nextRefresh };
   const read = readReason(o, nextRefresh);
   if (read === undefined && o.ss.spec.target?.encryption && rewrapDue(o)) return { nextRefresh, rewrap: true };
-  return { read, nextRefresh };
+  return read === undefined ? { read, nextRefresh } : { read, notBefore: readNotBefore(o, read, nextRefresh), nextRefresh };
 }

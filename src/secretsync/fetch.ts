@@ -1,7 +1,8 @@
 // Reads everything a SecretSync asks for through one provider: data entries (one value
 // each) and dataFrom entries (every property), data winning over dataFrom on a clash.
+// `opts.notBefore` says how old a read the caller accepts (the reconcile's due reason).
 import type { SecretSync } from '../api/types.js';
-import type { SecretProvider } from '../providers/provider.js';
+import type { ReadOptions, SecretProvider } from '../providers/provider.js';
 import type { Content } from './content.js';
 
 export interface Fetched {
@@ -14,12 +15,12 @@ function versionKey(path: string, version?: string): string {
   return version ? `${path}@${version}` : path;
 }
 
-export async function fetchContent(ss: SecretSync, provider: SecretProvider): Promise<Fetched> {
+export async function fetchContent(ss: SecretSync, provider: SecretProvider, opts?: ReadOptions): Promise<Fetched> {
   // All reads at once: a batching provider serves them in one call, and identical
   // references are de-duplicated by the provider.
   const [maps, values] = await Promise.all([
-    Promise.all((ss.spec.dataFrom ?? []).map((e) => provider.getSecretMap(e.remoteRef))),
-    Promise.all((ss.spec.data ?? []).map((e) => provider.getSecret(e.remoteRef))),
+    Promise.all((ss.spec.dataFrom ?? []).map((e) => provider.getSecretMap(e.remoteRef, opts))),
+    Promise.all((ss.spec.data ?? []).map((e) => provider.getSecret(e.remoteRef, opts))),
   ]);
   const content: Content = {};
   const sourceVersions: Record<string, string> = {};

@@ -104,7 +104,8 @@ export class SecretSyncReconciler {
     let read: ReadOutcome | undefined;
     if ((due.read || rotation?.ok) && due.failure === undefined) {
       this.d.log.debug({ secretsync: key, due: rotation?.ok ? 'rotated' : due.read }, 'reading the source');
-      read = await this.read(o);
+      // After our own rotation write only a read started from now on sees it.
+      read = await this.read(o, rotation?.ok ? this.now().getTime() : (due.notBefore ?? this.now().getTime()));
     }
     let sealed: SealOutcome | undefined;
     if (o.kek && due.failure === undefined) {
@@ -265,11 +266,14 @@ export class SecretSyncReconciler {
     });
   }
 
-  /** The one provider I/O of a reconcile: every entry of the SecretSync, read at once. */
-  private async read(o: Observed): Promise<ReadOutcome> {
+  /**
+   * The one provider I/O of a reconcile: every entry of the SecretSync, read at once,
+   * from reads that started at or after `notBefore` (shared with other syncs).
+   */
+  private async read(o: Observed, notBefore: number): Promise<ReadOutcome> {
     try {
       const client = this.providerFor(o.source as AnySource);
-      return { ok: true, ...(await fetchContent(o.ss, client)) };
+      return { ok: true, ...(await fetchContent(o.ss, client, { notBefore })) };
     } catch (error) {
       return { ok: false, error };
     }

@@ -3,11 +3,13 @@
 // where the phase comes from the seed; cron refreshes sit on the cron's ticks plus a small
 // fixed jitter from the seed. Nothing here depends on when the operator started or on a
 // remembered last check, so a restart or a leader change neither shifts the schedule nor
-// makes everything due at once: each object is next read at its own tick.
+// makes everything due at once: each sync is next read at its tick.
 //
-// The seed decides who shares a moment: a per-object seed spreads the syncs of a source
-// over the whole interval (one read per call, as Vault has), a per-source seed aligns them
-// so a batching provider (AWS: 20 secrets a call) serves them together.
+// The seed (due.ts refreshSeed) decides who shares a moment: a per-remote-path seed spreads
+// the syncs of a source over the whole interval by the secret they read (one read per call,
+// as Vault has) while the syncs of one secret share a tick, and so one read; a per-source
+// seed aligns them all so a batching provider (AWS: 20 secrets a call) serves them together.
+// A refresh accepts any read that started at or after its tick (latestRefreshAtOrBefore).
 import { createHash } from 'node:crypto';
 import { CronExpressionParser } from 'cron-parser';
 import { parseDuration } from '../api/duration.js';
@@ -43,6 +45,28 @@ export function nextRefreshAfter(refresh: RefreshSpec | undefined, after: Date, 
   // Ticks are cronTick + jitter: the first one after `after` follows the cron tick after `after - jitter`.
   const expr = CronExpressionParser.parse(refresh?.schedule ?? '', { currentDate: new Date(t - jitter), tz });
   return new Date(expr.next().toDate().getTime() + jitter);
+}
+
+/** Cron ticks latestRefreshAtOrBefore steps through at most. */
+const MAX_CRON_STEPS = 64;
+
+/**
+ * The latest refresh tick at or before `at`. `from` is a tick at or before `at` (for a
+ * cron schedule the search steps forward from it); undefined when more than a few dozen
+ * cron ticks lie between them, for the caller to fall back on `at` itself.
+ */
+export function latestRefreshAtOrBefore(refresh: RefreshSpec | undefined, at: Date, seed: string, from: Date): Date | undefined {
+  const every = intervalMs(refresh);
+  // Exactly one grid tick lies in (at - every, at].
+  if (every !== undefined) return nextRefreshAfter(refresh, new Date(at.getTime() - every), seed);
+  if (from.getTime() > at.getTime()) return undefined;
+  let tick = from;
+  for (let i = 0; i < MAX_CRON_STEPS; i++) {
+    const next = nextRefreshAfter(refresh, tick, seed);
+    if (next.getTime() > at.getTime()) return tick;
+    tick = next;
+  }
+  return undefined;
 }
 
 /** How the Ready message states the schedule, e.g. `every 30s` or `on "0 * * * *" (UTC)`. */

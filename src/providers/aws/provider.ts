@@ -7,12 +7,12 @@
 // of envelope mode with the same credentials; its calls are rare (one data key per
 // version, a re-wrap when the key moves), so they skip the batcher and the gate and fail
 // fast: the reconcile retries them with its own backoff. rotate (rotate.ts) writes a new
-// version through the gate and then forgets reads of that secret already in flight, so the
-// next read sees it (the reader keeps no values beyond its in-flight reads).
+// version through the gate and then forgets the reads of that secret the reader shares
+// (in flight or recent, see ReadOptions.notBefore), so the next read sees it.
 import type { RemoteRef } from '../../api/types.js';
 import type { KeyContext, KeyEncrypter } from '../../crypto/key-encrypter.js';
 import { InvalidSpecError } from '../../errors.js';
-import type { RemoteMap, RemoteValue, RotationResult, RotationWrite, SecretProvider } from '../provider.js';
+import type { ReadOptions, RemoteMap, RemoteValue, RotationResult, RotationWrite, SecretProvider } from '../provider.js';
 import type { CallGate } from './call-gate.js';
 import type { SecretValue } from './client.js';
 import type { Connection } from './connection.js';
@@ -37,13 +37,13 @@ export class AwsProvider implements SecretProvider {
     this.rotation = new AwsRotation({ source: p.source, connection: p.connection, gate: p.gate });
   }
 
-  async getSecret(ref: RemoteRef): Promise<RemoteValue> {
-    const secret = await this.read(ref.path, ref.version);
+  async getSecret(ref: RemoteRef, opts?: ReadOptions): Promise<RemoteValue> {
+    const secret = await this.read(ref.path, ref.version, opts?.notBefore);
     return remoteValue(secret, ref, this.what(ref.path, ref.version));
   }
 
-  async getSecretMap(ref: { path: string; version?: string }): Promise<RemoteMap> {
-    const secret = await this.read(ref.path, ref.version);
+  async getSecretMap(ref: { path: string; version?: string }, opts?: ReadOptions): Promise<RemoteMap> {
+    const secret = await this.read(ref.path, ref.version, opts?.notBefore);
     return remoteMap(secret, this.what(ref.path, ref.version));
   }
 
@@ -92,11 +92,11 @@ export class AwsProvider implements SecretProvider {
     return this.closing;
   }
 
-  private async read(path: string, version: string | undefined): Promise<SecretValue> {
+  private async read(path: string, version: string | undefined, notBefore: number | undefined): Promise<SecretValue> {
     if (this.closing) throw this.p.gate.closedError();
     checkSecretId(path); // spec errors before any call to AWS
     const pin = versionPin(version);
-    return pin ? this.p.reader.version(path, pin) : this.p.reader.current(path);
+    return pin ? this.p.reader.version(path, pin, notBefore) : this.p.reader.current(path, notBefore);
   }
 
   private what(path: string, version: string | undefined): string {

@@ -4,8 +4,11 @@
 // callers of that secret. A secret the answer does not mention (e.g. asked for by a
 // partial ARN) is read on its own, and so is every secret of a batch AWS denied as a whole.
 // Pinned reads (a VersionId or a staging label) need GetSecretValue, one call per distinct
-// pin in flight. Every call passes the gate.
+// pin in flight. Every call passes the gate. Above both, FreshReads shares a read of a
+// secret with every caller whose notBefore it satisfies, in flight or settled, so a secret
+// read once at a refresh tick is not put into another batch by the syncs due at that tick.
 import type { Clock } from '../../runtime/clock.js';
+import { FreshReads } from '../fresh-reads.js';
 import type { Outcome } from './batcher.js';
 import { Batcher } from './batcher.js';
 import type { CallGate } from './call-gate.js';
@@ -35,10 +38,12 @@ function pinLabel(pin: VersionPin): string {
 
 export class SecretReader {
   private readonly batcher: Batcher<SecretValue>;
-  private readonly pinned = new Map<string, Promise<SecretValue>>();
+  /** By `<secretId>\0current` or `<secretId>\0id|stage\0<pin>`. */
+  private readonly reads: FreshReads<SecretValue>;
   private batchDeniedUntil = 0;
 
   constructor(private readonly o: SecretReaderOptions) {
+    this.reads = new FreshReads({ clock: o.clock });
     this.batcher = new Batcher<SecretValue>({
       maxBatch: Math.min(MAX_BATCH, Math.max(1, o.batch.maxSize)),
       idleMs: o.batch.idleMs,
@@ -50,34 +55,35 @@ export class SecretReader {
     });
   }
 
-  /** The AWSCURRENT version of `secretId`, batched with other reads. */
-  current(secretId: string): Promise<SecretValue> {
-    return this.batcher.load(secretId);
+  /**
+   * The AWSCURRENT version of `secretId` from a read started at or after `notBefore`
+   * (default: now), else batched with other reads.
+   */
+  current(secretId: string, notBefore = this.o.clock.now()): Promise<SecretValue> {
+    return this.reads.get(`${secretId}\u0000current`, notBefore, () => {
+      // A read of this id still in the open batch leaves after now and may be joined; one
+      // already sent started before now, which the cache just judged too old.
+      this.batcher.forget(secretId);
+      return this.batcher.load(secretId);
+    });
   }
 
-  /** One pinned version of `secretId`; identical pinned reads in flight share one call. */
-  version(secretId: string, pin: VersionPin): Promise<SecretValue> {
+  /** One pinned version of `secretId` from a read started at or after `notBefore` (default: now). */
+  version(secretId: string, pin: VersionPin, notBefore = this.o.clock.now()): Promise<SecretValue> {
     const key = `${secretId}\u0000${'versionId' in pin ? 'id' : 'stage'}\u0000${pinLabel(pin)}`;
-    const shared = this.pinned.get(key);
-    if (shared) return shared;
-    const p = this.single(secretId, pin);
-    this.pinned.set(key, p);
-    const forget = () => {
-      if (this.pinned.get(key) === p) this.pinned.delete(key);
-    };
-    p.then(forget, forget);
-    return p;
+    return this.reads.get(key, notBefore, () => this.single(secretId, pin));
   }
 
-  /** Reads of these ids already sent are not shared with later ones (the secret was just written). */
+  /** Reads of these ids already started are not shared with later ones (the secret was just written). */
   forget(secretIds: string[]): void {
     for (const id of secretIds) {
       this.batcher.forget(id);
-      for (const key of this.pinned.keys()) if (key.startsWith(`${id}\u0000`)) this.pinned.delete(key);
+      this.reads.invalidateWhere((key) => key.startsWith(`${id}\u0000`));
     }
   }
 
   close(): void {
+    this.reads.clear();
     this.batcher.close();
   }
 

@@ -51,7 +51,7 @@ function authenticator(spec: VaultProviderSpec, ctx: AuthContext): Authenticator
 export function createVaultProviderFactory(opts: VaultFactoryOptions = {}): ProviderFactory {
   return {
     name: 'vault',
-    alignRefreshes: false, // one secret per read: spread the syncs of a source
+    alignRefreshes: false, // one secret per read: spread by remote path (syncs of one path share a tick and a read)
     validate(source: AnySource, secretNamespace: string): void {
       validateVaultSpec(source.spec.vault, secretNamespace, opts);
     },

@@ -3,14 +3,17 @@
 // no longer honours (then: a fresh login and one retry) or a path the token's policy
 // denies (then: that read fails, and the token every other sync uses stays); token-check.ts
 // tells them apart. Transit calls (keyEncrypter) and rotation writes use the same session
-// and the same rule. Nothing is cached: every read asks Vault, so a read after a rotation
-// sees the new version.
+// and the same rule. Reads are shared through FreshReads at the HTTP level (the API path,
+// version pin included), so properties of one secret and syncs due at the same tick cost
+// one read; a caller's notBefore says how old a read it accepts. Nothing else is cached:
+// rotate drops the shared reads of its path, so a read after a rotation sees the new version.
 import type { RemoteRef } from '../../api/types.js';
 import type { KeyEncrypter } from '../../crypto/key-encrypter.js';
 import { vaultTransit } from '../../crypto/vault-transit.js';
 import { InvalidSpecError, KeyNotFoundError, SourceAuthError } from '../../errors.js';
+import { FreshReads } from '../fresh-reads.js';
 import { encodeMap, encodeValue, lookupProperty } from '../property.js';
-import type { RemoteMap, RemoteValue, RotationResult, RotationWrite, SecretProvider } from '../provider.js';
+import type { ReadOptions, RemoteMap, RemoteValue, RotationResult, RotationWrite, SecretProvider } from '../provider.js';
 import type { Authenticator } from './auth.js';
 import type { VaultHttp } from './client.js';
 import { statusOf, toVaultError, type TransitOperation, type VaultErrorContext, type VaultOperation } from './errors.js';
@@ -38,15 +41,19 @@ export interface VaultProviderOptions {
 export class VaultProvider implements SecretProvider {
   private readonly session: TokenSession;
   private readonly tokens: TokenCheck;
+  /** Parsed KV answers by API path (with ?version=), shared by callers that accept them. */
+  private readonly reads: FreshReads<KvSecret>;
+  private readonly now: () => Date;
 
   constructor(private readonly o: VaultProviderOptions) {
-    const now = o.now ?? (() => new Date());
+    const now = (this.now = o.now ?? (() => new Date()));
+    this.reads = new FreshReads({ clock: { now: () => now().getTime() } });
     this.session = new TokenSession(o.http, o.auth, { source: o.source, now, onCall: o.onCall, renewFraction: o.renewFraction });
     this.tokens = new TokenCheck(o.http, { now, onCall: o.onCall, verdictTtlMs: o.tokenVerdictTtlMs });
   }
 
-  async getSecret(ref: RemoteRef): Promise<RemoteValue> {
-    const secret = await this.read(ref.path, ref.version);
+  async getSecret(ref: RemoteRef, opts?: ReadOptions): Promise<RemoteValue> {
+    const secret = await this.read(ref.path, ref.version, opts?.notBefore);
     if (ref.property === undefined || ref.property === '') {
       return { value: Buffer.from(JSON.stringify(secret.data), 'utf8'), version: secret.version };
     }
@@ -59,8 +66,8 @@ export class VaultProvider implements SecretProvider {
     return { value: encodeValue(found.value), version: secret.version };
   }
 
-  async getSecretMap(ref: { path: string; version?: string }): Promise<RemoteMap> {
-    const secret = await this.read(ref.path, ref.version);
+  async getSecretMap(ref: { path: string; version?: string }, opts?: ReadOptions): Promise<RemoteMap> {
+    const secret = await this.read(ref.path, ref.version, opts?.notBefore);
     return { values: encodeMap(secret.data), version: secret.version };
   }
 
@@ -84,6 +91,7 @@ export class VaultProvider implements SecretProvider {
   }
 
   close(): Promise<void> {
+    this.reads.clear();
     this.tokens.clear();
     return this.session.close();
   }
@@ -94,6 +102,16 @@ export class VaultProvider implements SecretProvider {
    */
   async rotate(w: RotationWrite): Promise<RotationResult> {
     const apiPath = kvWritePath(this.o.kv, w, this.o.source); // spec errors before any network call
+    try {
+      return await this.rotateAt(w, apiPath);
+    } finally {
+      // Written (or maybe written: a failed write may have landed): no read of this path
+      // from before is shared any more, whatever a caller's notBefore.
+      this.forgetReads(w.path);
+    }
+  }
+
+  private async rotateAt(w: RotationWrite, apiPath: string): Promise<RotationResult> {
     const what = `${this.o.source}: rotating Vault secret "${w.path}"`;
     const denied = () => this.rotationDenied(w.path, apiPath);
     const readCtx: VaultErrorContext = { source: this.o.source, host: this.o.host, operation: 'read', path: w.path };
@@ -115,11 +133,19 @@ export class VaultProvider implements SecretProvider {
     return { outcome: 'moved', version: (await readNow()).version };
   }
 
-  private read(path: string, version?: string): Promise<KvSecret> {
+  private read(path: string, version: string | undefined, notBefore: number | undefined): Promise<KvSecret> {
     const apiPath = kvReadPath(this.o.kv, path, version); // spec errors before any network call
     const ctx: VaultErrorContext = { source: this.o.source, host: this.o.host, operation: 'read', path };
     const what = `${this.o.source}: Vault secret "${path}"`;
-    return this.authorized(ctx, async (t) => parseKvAnswer(this.o.kv, await this.get(apiPath, t), what), () => this.denied(path, apiPath));
+    return this.reads.get(apiPath, notBefore ?? this.now().getTime(), () =>
+      this.authorized(ctx, async (t) => parseKvAnswer(this.o.kv, await this.get(apiPath, t), what), () => this.denied(path, apiPath)),
+    );
+  }
+
+  /** Drops the shared reads of `path`, every version pin included. */
+  private forgetReads(path: string): void {
+    const base = kvReadPath(this.o.kv, path);
+    this.reads.invalidateWhere((key) => key === base || key.startsWith(`${base}?`));
   }
 
   /**

@@ -161,8 +161,12 @@ test('AWS KMS: alias as keyId, keyId in status is the key ARN, decoded by the do
 });
 
 test('one data key per version: 200 refreshes of unchanged content make zero Transit/KMS calls and zero Secret writes', async () => {
+  // Each reads a path of its own: syncs of one path would share one read per tick, and the
+  // reads counted here stand for refreshes.
   const names = Array.from({ length: 40 }, (_, i) => `quiet-${i}`);
-  await Promise.all(names.map((n) => apply(custom, sync(ns, n, { refresh: { interval: '10s' }, target: transitKek() }))));
+  await Promise.all(names.map((n) => kvPut(`${id}/${n}`, { password: CANARY })));
+  const own = (n: string) => [{ key: 'password', remoteRef: { path: `${id}/${n}`, property: 'password' } }];
+  await Promise.all(names.map((n) => apply(custom, sync(ns, n, { data: own(n), refresh: { interval: '10s' }, target: transitKek() }))));
   await Promise.all(names.map((n) => waitReady(custom, ns, n, 'True', undefined, 90_000)));
   for (const n of names.slice(0, 3)) expect((await readSecret(ns, n)).type).toBe('secretsync.io/envelope');
   const before = await metrics(op);

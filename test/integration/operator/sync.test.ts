@@ -4,6 +4,8 @@
 // never shows up in logs, events or status.
 import { setHeaderOptions } from '@kubernetes/client-node';
 import { FORCE_SYNC_ANNOTATION } from '../../../src/api/types.js';
+import { sourceRefOf } from '../../../src/api/source-ref.js';
+import { refreshSeed } from '../../../src/secretsync/due.js';
 import { nextRefreshAfter } from '../../../src/secretsync/schedule.js';
 import { eventually } from '../../helpers/eventually.js';
 import {
@@ -119,8 +121,9 @@ test('a value changed in Vault shows up after the next refresh, with version + 1
     { timeoutMs: 45_000, what: 'version 2 after refresh' },
   );
   expect(second.status?.sourceVersions).toEqual({ [`${id}/rotating`]: '2' });
-  // Picked up by the object's own refresh tick (its fixed offset in the interval), not earlier.
-  const due = nextRefreshAfter({ interval: '10s' }, changedAt, `SecretSync/${first.metadata.uid}`).getTime();
+  // Picked up by its refresh tick (the fixed offset of its remote path in the interval), not earlier.
+  const seed = refreshSeed({ alignRefreshes: false, sourceRef: sourceRefOf(first), ss: first });
+  const due = nextRefreshAfter({ interval: '10s' }, changedAt, seed).getTime();
   const synced = new Date(second.status?.lastSyncTime ?? 0).getTime();
   expect(synced).toBeGreaterThanOrEqual(due - 1000);
   expect(synced).toBeLessThanOrEqual(due + 5000);

@@ -57,8 +57,11 @@ function make(src: SecretSource, log: CallLog, rec = tokenRecorder()): SecretPro
   return p;
 }
 
+/** notBefore no read can meet: every call is its own HTTP read, none shared (ReadOptions). */
+const UNSHARED = { notBefore: Number.POSITIVE_INFINITY };
+
 async function readValue(p: SecretProvider): Promise<string> {
-  return (await p.getSecret({ path, property: 'password' })).value.toString();
+  return (await p.getSecret({ path, property: 'password' }, UNSHARED)).value.toString();
 }
 
 beforeAll(async () => {
@@ -85,7 +88,7 @@ test('one login per client across many reads, concurrent first reads included', 
   const first = await Promise.all(Array.from({ length: 10 }, () => readValue(p)));
   expect(new Set(first)).toEqual(new Set([value]));
   for (let i = 0; i < 15; i++) expect(await readValue(p)).toBe(value);
-  await p.getSecretMap({ path });
+  await p.getSecretMap({ path }, UNSHARED);
   expect(log.count('login')).toBe(1);
   expect(log.count('read', 'success')).toBe(26);
 });

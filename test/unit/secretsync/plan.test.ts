@@ -245,17 +245,21 @@ describe('failures', () => {
 });
 
 describe('refresh alignment is the provider\'s', () => {
-  const two = (align: boolean) =>
-    ['a', 'b'].map((uid) => {
-      const ss = aSecretSync({}, { name: uid, uid });
+  const two = (align: boolean, paths = ['db', 'db']) =>
+    ['a', 'b'].map((uid, i) => {
+      const ss = aSecretSync({ data: [{ key: 'password', remoteRef: { path: paths[i] ?? 'db', property: 'password' } }] }, { name: uid, uid });
       return whatIsDue({ ...observed({ ss: { ...ss, status: syncedStatus(ss, C1) }, target: writtenSecret(ss, C1) }), alignRefreshes: align }).nextRefresh.getTime();
     });
-  test('a batching provider: the syncs of one source share their tick', () => {
-    const [a, b] = two(true);
+  test('a batching provider: the syncs of one source share their tick, whatever they read', () => {
+    const [a, b] = two(true, ['db', 'users']);
     expect(a).toBe(b);
   });
-  test('a provider that reads one secret a call: each sync at its own offset', () => {
+  test('a provider that reads one secret a call: syncs of one secret share their tick (and so one read)', () => {
     const [a, b] = two(false);
+    expect(a).toBe(b);
+  });
+  test('a provider that reads one secret a call: syncs of different secrets at their own offsets', () => {
+    const [a, b] = two(false, ['db', 'users']);
     expect(a).not.toBe(b);
   });
 });

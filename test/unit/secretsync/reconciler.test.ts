@@ -5,13 +5,15 @@ import type { RemoteRef, SecretSync, SecretSyncStatus } from '../../../src/api/t
 import { SourceAuthError, SourceNotFoundError, StaleObjectError, TargetInvalidError } from '../../../src/errors.js';
 import { ENVELOPE_SECRET_TYPE, decodeEnvelope, open } from '../../../src/crypto/envelope.js';
 import { createLogger } from '../../../src/observability/logger.js';
-import type { SecretProvider } from '../../../src/providers/provider.js';
+import type { ReadOptions, SecretProvider } from '../../../src/providers/provider.js';
 import { hmacKey } from '../../../src/secretsync/content.js';
 import type { KubeSecret, SecretPatch, SyncReader, SyncWriter } from '../../../src/secretsync/ports.js';
 import type { GrantWrite, KubeRole, KubeRoleBinding } from '../../../src/secretsync/grants.js';
 import { RecordedError, SecretSyncReconciler } from '../../../src/secretsync/reconciler.js';
 import { LogSink } from '../../helpers/log-sink.js';
 import { KekVersions } from '../../../src/secretsync/kek-versions.js';
+import { nextRefreshAfter } from '../../../src/secretsync/schedule.js';
+import { FORCE_SYNC_ANNOTATION } from '../../../src/api/types.js';
 import { aSecretSync, vaultSource } from './fixtures.js';
 import { FakeKek } from './fake-kek.js';
 
@@ -100,10 +102,13 @@ function world(values: Record<string, string>, spec: Partial<SecretSync['spec']>
     setTemplateAnnotation: async (w, key, value) => void writes.push(`annotate ${w.kind}/${w.name} ${key}=${value}`),
   };
   const reads: string[] = [];
+  /** The notBefore of each read, as ISO time ('-' when the caller gave none). */
+  const bounds: string[] = [];
   const source = { version: 1, writes: 0 };
   const provider: SecretProvider = {
-    getSecret: async (ref: RemoteRef) => {
+    getSecret: async (ref: RemoteRef, opts?: ReadOptions) => {
       reads.push(ref.path);
+      bounds.push(opts?.notBefore === undefined ? '-' : new Date(opts.notBefore).toISOString());
       const v = values[ref.property ?? ''];
       if (v === undefined) throw new SourceNotFoundError(`secret ${ref.path} not found`);
       return { value: Buffer.from(v), version: String(source.version) };
@@ -145,6 +150,8 @@ function world(values: Record<string, string>, spec: Partial<SecretSync['spec']>
     restart: (key?: Buffer) => make(key && hmacKey(key)),
     writes,
     reads,
+    bounds,
+    now: () => now,
     kek,
     kekVersions,
     grants,
@@ -177,6 +184,27 @@ test('first sync: create, status, one event; the same content later writes nothi
   expect(w.reads.length).toBeGreaterThanOrEqual(3); // it did refresh...
   expect(w.writes).toEqual([]); // ...and wrote nothing
   w.sink.assertNever('canary-s3cret');
+});
+
+test('each read says how old a shared read may be: after creation, the refresh tick, or now', async () => {
+  const w = world({ password: 'one' }, { rotation: { schedule: '0 * * * *', keys: ['password'] } });
+  w.tick(5_000); // created at 00:00:00 (whole seconds), first seen at 00:00:05
+  await w.reconciler.reconcile('ns/db');
+  expect(w.bounds).toEqual(['2026-01-01T00:00:01.000Z']);
+  w.tick(12_345);
+  await w.reconciler.reconcile('ns/db');
+  const tick = nextRefreshAfter({ interval: '10s' }, new Date(w.now().getTime() - 10_000), 'SecretSource/ns/vault#db');
+  expect(tick.getTime()).toBeLessThanOrEqual(w.now().getTime());
+  expect(w.bounds.slice(1)).toEqual([tick.toISOString()]);
+  w.annotate(FORCE_SYNC_ANNOTATION, '1');
+  await w.reconciler.reconcile('ns/db');
+  expect(w.bounds.slice(2)).toEqual([w.now().toISOString()]);
+  // A rotation: the version it builds on is read fresh (the provider's own now), the result after the write from now.
+  w.tick(3_600_000);
+  w.bounds.length = 0;
+  await w.reconciler.reconcile('ns/db');
+  expect(w.source.writes).toBe(1);
+  expect(w.bounds).toEqual(['-', w.now().toISOString()]);
 });
 
 test('a restart reads nothing at once and writes nothing', async () => {

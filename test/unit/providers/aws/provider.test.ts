@@ -1,7 +1,7 @@
 // The AWS provider's own logic over a scripted SecretsApi port (the SDK adapter is
 // replaced; AWS behaviour itself is covered by the integration tests against moto):
 // how reads are split into batches, matched to answers, paged, pinned, de-duplicated,
-// and how refused credentials make the next call read the keys again.
+// shared by notBefore, and how refused credentials make the next call read the keys again.
 import { jest } from '@jest/globals';
 import type { AnySource } from '../../../../src/api/types.js';
 import { SourceAuthError, SourceNotFoundError, SourceUnavailableError } from '../../../../src/errors.js';
@@ -231,4 +231,86 @@ test('close() fails reads not yet sent and destroys the client', async () => {
   expect(await pending).toBeInstanceOf(SourceUnavailableError);
   expect(f.destroyed()).toBe(1);
   await expect(provider.getSecret({ path: 'z' })).rejects.toThrow(/closed/);
+});
+
+describe('shared reads (notBefore)', () => {
+  test('a secret read since notBefore is not put into another batch; the others are, 20 a call', async () => {
+    const f = fakeApi();
+    const { clock, calls, provider } = setup(f.api);
+    const tick = clock.now();
+    const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `s${from + i}`);
+    const first = Promise.all(ids(0, 20).map((path) => provider.getSecret({ path, property: 'v' }, { notBefore: tick })));
+    await clock.advance(100);
+    await first;
+    await clock.advance(5_000);
+    // Later syncs due at the same tick: 20 already read, 25 not yet.
+    const later = Promise.all(ids(0, 45).map((path) => provider.getSecretMap({ path }, { notBefore: tick })));
+    await clock.advance(1_000);
+    const got = await later;
+    expect(got[3]?.values.v?.toString()).toBe('s3');
+    expect(f.batches.map((b) => b.length)).toEqual([20, 20, 5]);
+    expect(f.batches[1]).toEqual(ids(20, 40));
+    expect(calls).toHaveLength(3);
+    await provider.close();
+  });
+
+  test('a notBefore after a read was sent reads again; a read still in the open batch is joined', async () => {
+    const f = fakeApi();
+    const { clock, provider } = setup(f.api);
+    const a = provider.getSecret({ path: 'db' });
+    await clock.advance(1);
+    const b = provider.getSecret({ path: 'db' }, { notBefore: clock.now() }); // not sent yet: joins
+    await clock.advance(100);
+    await Promise.all([a, b]);
+    expect(f.batches).toEqual([['db']]);
+    const c = provider.getSecret({ path: 'db' }, { notBefore: clock.now() });
+    await clock.advance(100);
+    await c;
+    expect(f.batches).toEqual([['db'], ['db']]);
+    await provider.close();
+  });
+
+  test('pinned reads are shared by notBefore too', async () => {
+    const f = fakeApi();
+    const { clock, provider } = setup(f.api);
+    const t = clock.now();
+    await provider.getSecret({ path: 'db', version: 'AWSPREVIOUS' }, { notBefore: t });
+    await clock.advance(1_000);
+    await provider.getSecret({ path: 'db', version: 'AWSPREVIOUS' }, { notBefore: t });
+    expect(f.singles).toHaveLength(1);
+    await provider.getSecret({ path: 'db', version: 'AWSPREVIOUS' }, { notBefore: clock.now() });
+    expect(f.singles).toHaveLength(2);
+    await provider.close();
+  });
+
+  test('a rotation, even a failed one, drops the shared reads of its secret', async () => {
+    const f = fakeApi();
+    const { clock, provider } = setup(f.api);
+    const t = clock.now();
+    const first = provider.getSecret({ path: 'db' }, { notBefore: t });
+    await clock.advance(100);
+    await first;
+    await failure(provider.rotate!({ path: 'db', id: 'r1', basedOn: 'ver-db', set: { v: Buffer.from('x') } }));
+    const again = provider.getSecret({ path: 'db' }, { notBefore: t });
+    await clock.advance(100);
+    await again;
+    expect(f.batches).toEqual([['db'], ['db']]);
+    await provider.close();
+  });
+
+  test('a failed read is not shared with a later caller', async () => {
+    let fail = true;
+    const f = fakeApi({ missing: () => fail });
+    const { clock, provider } = setup(f.api);
+    const t = clock.now();
+    const first = failure(provider.getSecret({ path: 'db' }, { notBefore: t }));
+    await clock.advance(100);
+    expect(await first).toBeInstanceOf(SourceNotFoundError);
+    fail = false;
+    const second = provider.getSecret({ path: 'db' }, { notBefore: t });
+    await clock.advance(100);
+    await second;
+    expect(f.batches).toEqual([['db'], ['db']]);
+    await provider.close();
+  });
 });

@@ -28,7 +28,7 @@ function setup(o: { deny?: 'read' | 'write'; missing?: boolean; writeBetween?: b
     read: async (path) => {
       if (path === 'auth/token/lookup-self') return { data: {} };
       if (o.deny === 'read') throw vaultError(403, 'permission denied');
-      if (o.missing || path !== DATA) throw vaultError(404, 'Status 404');
+      if (o.missing || path.replace(/\?.*$/, '') !== DATA) throw vaultError(404, 'Status 404');
       return { data: { data: versions.at(-1), metadata: { version: versions.length } } };
     },
     write: async (path, body) => {
@@ -61,6 +61,23 @@ test('written: one read, one cas write of the merged data; a read after it sees 
   expect(s.writes).toEqual([{ options: { cas: 1 }, data: { username: 'app', password: 'new', port: 5432 } }]);
   expect(s.ops).toEqual(['read:success', 'kv-write:success']);
   expect(await s.provider.getSecretMap({ path: 'app/db' })).toMatchObject({ version: '2' });
+});
+
+test('a read shared before the rotation is not served after it, whatever notBefore a caller accepts', async () => {
+  const s = setup();
+  expect(await s.provider.getSecretMap({ path: 'app/db' }, { notBefore: 0 })).toMatchObject({ version: '1' });
+  expect(await s.provider.getSecret({ path: 'app/db', property: 'password', version: '1' }, { notBefore: 0 })).toMatchObject({ version: '1' });
+  await s.provider.rotate(w);
+  expect(await s.provider.getSecretMap({ path: 'app/db' }, { notBefore: 0 })).toMatchObject({ version: '2' });
+  expect(s.ops).toEqual(['read:success', 'read:success', 'read:success', 'kv-write:success', 'read:success']);
+});
+
+test('a failed rotation also drops the shared reads of its path (a failed write may have landed)', async () => {
+  const s = setup({ deny: 'write' });
+  await s.provider.getSecretMap({ path: 'app/db' }, { notBefore: 0 });
+  await rejection(s.provider.rotate(w));
+  await s.provider.getSecretMap({ path: 'app/db' }, { notBefore: 0 });
+  expect(s.ops.filter((op) => op.startsWith('read'))).toEqual(['read:success', 'read:success', 'read:success']);
 });
 
 test('called again with the same arguments: moved, nothing written', async () => {

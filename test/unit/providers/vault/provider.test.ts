@@ -1,7 +1,8 @@
 // What the provider does with a 403, with a scripted VaultHttp: a valid token refused one
 // path fails that read only (no revocation, no new login), a token Vault no longer honours
-// is replaced once, and many concurrent 403s cost one lookup-self. Behaviour against the
-// real OpenBao is in test/integration/providers/vault-denied.test.ts.
+// is replaced once, and many concurrent 403s cost one lookup-self. Then which reads share
+// one HTTP read (ReadOptions.notBefore). Behaviour against the real OpenBao is in
+// test/integration/providers/vault-denied.test.ts.
 import { SourceAuthError } from '../../../../src/errors.js';
 import type { Authenticator, LoginResult } from '../../../../src/providers/vault/auth.js';
 import type { VaultHttp } from '../../../../src/providers/vault/client.js';
@@ -73,6 +74,7 @@ function setup(script: Script = {}) {
     advance: (ms: number) => {
       clock += ms;
     },
+    time: () => clock,
   };
 }
 
@@ -168,5 +170,72 @@ describe('a static token (one we were given, not created)', () => {
     expect(s.count('lookup')).toBe(1);
     expect(s.calls.filter((c) => c.startsWith('write'))).toEqual([]);
     await s.provider.close();
+  });
+});
+
+describe('shared reads (notBefore)', () => {
+  const reads = (s: ReturnType<typeof setup>) => s.calls.filter((c) => c.startsWith('read secret/')).length;
+
+  test('reads whose notBefore is at or before the first read started share one HTTP read, across properties and dataFrom', async () => {
+    const s = setup();
+    const t = s.time();
+    await s.provider.getSecret({ path: 'app/allowed', property: 'password' }, { notBefore: t });
+    s.advance(3_000);
+    const [a, b, m] = await Promise.all([
+      s.provider.getSecret({ path: 'app/allowed', property: 'password' }, { notBefore: t }),
+      s.provider.getSecret({ path: 'app/allowed' }, { notBefore: t - 1_000 }),
+      s.provider.getSecretMap({ path: 'app/allowed' }, { notBefore: t }),
+    ]);
+    expect(a.value.toString()).toBe('pw');
+    expect(JSON.parse(b.value.toString())).toEqual({ password: 'pw' });
+    expect(m.values.password?.toString()).toBe('pw');
+    expect(reads(s)).toBe(1);
+    expect(s.count('read')).toBe(1);
+    await s.provider.close();
+  });
+
+  test('a notBefore after the first read started reads again; without notBefore only a read of the same moment is shared', async () => {
+    const s = setup();
+    await s.provider.getSecret({ path: 'app/allowed', property: 'password' });
+    await s.provider.getSecret({ path: 'app/allowed', property: 'password' }); // same ms on this clock
+    expect(reads(s)).toBe(1);
+    s.advance(1);
+    await s.provider.getSecret({ path: 'app/allowed', property: 'password' }, { notBefore: s.time() });
+    expect(reads(s)).toBe(2);
+    s.advance(1);
+    await s.provider.getSecret({ path: 'app/allowed', property: 'password' });
+    expect(reads(s)).toBe(3);
+    await s.provider.close();
+  });
+
+  test('a pinned version is its own read', async () => {
+    const s = setup();
+    const t = s.time();
+    await s.provider.getSecret({ path: 'app/allowed', property: 'password' }, { notBefore: t });
+    await s.provider.getSecret({ path: 'app/allowed', property: 'password', version: '1' }, { notBefore: t });
+    await s.provider.getSecret({ path: 'app/allowed', property: 'password', version: '1' }, { notBefore: t });
+    expect(s.calls.filter((c) => c.startsWith('read secret/'))).toEqual([
+      'read secret/data/app/allowed tok-1',
+      'read secret/data/app/allowed?version=1 tok-1',
+    ]);
+    await s.provider.close();
+  });
+
+  test('a failed read is not shared with a later caller', async () => {
+    const s = setup();
+    const t = s.time();
+    await rejection(s.provider.getSecret({ path: 'app/denied' }, { notBefore: t }));
+    await rejection(s.provider.getSecret({ path: 'app/denied' }, { notBefore: t }));
+    expect(s.calls.filter((c) => c.startsWith(`read ${DENIED}`))).toHaveLength(2);
+    await s.provider.close();
+  });
+
+  test('after close() nothing is served from the shared reads: a read fails as closed', async () => {
+    const s = setup();
+    const t = s.time();
+    await s.provider.getSecret({ path: 'app/allowed' }, { notBefore: t });
+    await s.provider.close();
+    expect((await rejection(s.provider.getSecret({ path: 'app/allowed' }, { notBefore: t }))).message).toContain('was closed');
+    expect(reads(s)).toBe(1);
   });
 });
