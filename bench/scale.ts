@@ -32,6 +32,7 @@ import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, Watc
 import type { AnySource, SecretSync } from '../src/api/types.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL } from '../src/api/types.js';
 import { encodeEnvelope, seal, type KekCoordinates } from '../src/crypto/envelope.js';
+import { shareConnections } from '../src/kube/connections.js';
 import { providerKube } from '../src/kube/provider-kube.js';
 import { createAwsProviderFactory } from '../src/providers/aws/index.js';
 import type { RemoteValue, SecretProvider } from '../src/providers/provider.js';
@@ -439,6 +440,7 @@ interface FloorResult {
 async function runFloor(f: Fixture, a: ScaleArgs, ns: string, source: AnySource, qps: number, burst: number, workers: number): Promise<FloorResult> {
   const kc = new KubeConfig();
   kc.loadFromDefault();
+  shareConnections(kc); // the operator's client: one keep-alive pool
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const limiter = new ClientRateLimiter({ qps, burst });

@@ -21,6 +21,7 @@ import { KubeLeaseStore } from './kube/lease-store.js';
 import { listWatch } from './kube/list-watch.js';
 import { providerKube } from './kube/provider-kube.js';
 import { countRequests } from './kube/request-metrics.js';
+import { shareConnections } from './kube/connections.js';
 import { CacheSyncReader } from './kube/reader.js';
 import { KubeSyncWriter } from './kube/writer.js';
 import { healthRoutes, metricsRoutes, serve } from './observability/health.js';
@@ -84,6 +85,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   const kc = loadKubeConfig(opts);
   const opNs = operatorNamespace(opts);
   const metrics = createMetrics({ defaultMetrics: true });
+  shareConnections(kc);
   countRequests(kc, (resource, verb) => metrics.apiRequests.inc({ resource, verb }));
   const limiter = new ClientRateLimiter({ qps: opts.qps, burst: opts.burst });
   const limit = <T>(fn: () => Promise<T>) => limiter.withRateLimit(fn, retryAfterMs);
