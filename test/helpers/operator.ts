@@ -3,6 +3,7 @@
 // By default it runs as service account `secretsync` of its --operator-namespace, under
 // exactly the RBAC of config/rbac/ (test/helpers/rbac.ts), not as cluster admin.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../testenv/ports.js';
 import { repoRoot } from '../testenv/config.js';
@@ -111,6 +112,19 @@ export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {},
       return code;
     },
   };
+}
+
+/**
+ * The node flags the image runs the operator with: the Dockerfile's ENTRYPOINT between the
+ * node binary and the script (V8 memory settings), so benchmarks run it as shipped.
+ */
+export function imageNodeFlags(): string[] {
+  const text = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
+  const line = text.split('\n').find((l) => l.startsWith('ENTRYPOINT '));
+  const entry = JSON.parse(line?.slice('ENTRYPOINT '.length) ?? '[]') as string[];
+  const script = entry.findIndex((a) => a.endsWith('/cli.js'));
+  if (script < 1) throw new Error('Dockerfile: ENTRYPOINT is not [node, flags..., .../cli.js]');
+  return entry.slice(1, script);
 }
 
 export async function getText(url: string): Promise<{ status: number; body: string }> {
