@@ -18,6 +18,7 @@ import { KubernetesError, ObjectNotFoundError, StaleObjectError, TargetConflictE
 import type { GrantWrite } from '../secretsync/grants.js';
 import type { KubeSecret, SecretPatch, SyncWriter } from '../secretsync/ports.js';
 import { BestEffortQueue } from '../runtime/best-effort-queue.js';
+import { KeyedCoalescer } from '../runtime/coalescer.js';
 import { apiMessage, isConflict, isInvalid, isNotFound, kubeError, sanitizeApiText } from './errors.js';
 
 export class NotLeaderError extends KubernetesError {
@@ -49,11 +50,22 @@ export interface WriterDeps {
   component?: string;
 }
 
+interface TemplateAnnotation {
+  w: { kind: WorkloadKind; namespace: string; name: string };
+  key: string;
+  value: string;
+}
+
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
 
 export class KubeSyncWriter implements SyncWriter {
   private readonly events: BestEffortQueue<CoreV1EventBody>;
+  private readonly templatePatches = new KeyedCoalescer<TemplateAnnotation>({
+    idleMs: 150,
+    maxWaitMs: 1000,
+    flush: (_, values) => this.patchTemplate((values[0] as TemplateAnnotation).w, Object.fromEntries(values.map((v) => [v.key, v.value]))),
+  });
 
   constructor(private readonly d: WriterDeps) {
     this.events = new BestEffortQueue<CoreV1EventBody>({
@@ -224,10 +236,20 @@ export class KubeSyncWriter implements SyncWriter {
     }
   }
 
-  async setTemplateAnnotation(w: { kind: WorkloadKind; namespace: string; name: string }, key: string, value: string): Promise<void> {
+  /**
+   * Sets one pod-template annotation. Calls for the same workload that arrive together (the
+   * SecretSyncs it uses, changed at one refresh tick) are merged into one patch, so the
+   * workload rolls once: the batch goes out when no call joined it for 150 ms, or 1 s after
+   * its first; each caller gets the patch's outcome.
+   */
+  setTemplateAnnotation(w: { kind: WorkloadKind; namespace: string; name: string }, key: string, value: string): Promise<void> {
+    return this.templatePatches.add(`${w.kind}/${w.namespace}/${w.name}`, { w, key, value });
+  }
+
+  private async patchTemplate(w: { kind: WorkloadKind; namespace: string; name: string }, annotations: Record<string, string>): Promise<void> {
     const { kind, namespace, name } = w;
-    // A merge patch of one annotation: the rest of the template (and who else manages it) stays as is.
-    const req = { name, namespace, body: { spec: { template: { metadata: { annotations: { [key]: value } } } } }, fieldManager: FIELD_MANAGER };
+    // A merge patch of these annotations: the rest of the template (and who else manages it) stays as is.
+    const req = { name, namespace, body: { spec: { template: { metadata: { annotations } } } }, fieldManager: FIELD_MANAGER };
     const apps = this.d.apps;
     const resource = `${kind.toLowerCase()}s`;
     const what = `rolling out ${kind} ${namespace}/${name}`;
