@@ -901,8 +901,10 @@ function targets(r: ScaleRecord, a: ScaleArgs): ScaleRecord['targets'] {
     add('key-service calls per quiet cycle', '0', String(r.quiet.keyCalls), r.quiet.keyCalls === 0);
   }
   if (r.wave.rolloutsPerWorkload) {
-    const bad = Object.entries(r.wave.rolloutsPerWorkload).filter(([k]) => k !== '0' && k !== '1');
-    add('rollouts per affected workload', 'exactly 1', JSON.stringify(r.wave.rolloutsPerWorkload), bad.length === 0);
+    // One Deployment per remote secret: the changed ones roll once, the others not at all.
+    const got = r.wave.rolloutsPerWorkload;
+    const ok = (got['1'] ?? 0) === r.wave.changedPaths && (got['0'] ?? 0) === a.paths - r.wave.changedPaths;
+    add('rollouts per affected workload', `exactly 1 (${r.wave.changedPaths} of ${a.paths} Deployments)`, `new ReplicaSets: ${JSON.stringify(got)}`, ok);
   }
   return t;
 }
