@@ -73,8 +73,7 @@ bench: testenv-install ## Benchmarks (not in make test): envelope vs plain mode 
 	npx tsx bench/aws-batch.ts
 
 .PHONY: bench-writes
-bench-writes: testenv-install ## Benchmark (not in make test): API writes and time to Ready for 1,000 new SecretSyncs on one Vault source
-	npx tsx bench/new-syncs.ts
+bench-writes: bench-scale ## Alias of bench-scale (its API requests per new SecretSync are the writes)
 
 .PHONY: bench-scale
 bench-scale: testenv-install ## Benchmark (not in make test): N SecretSyncs against the floor; ARGS="--syncs 10000 --source aws --envelope" (default --syncs 1000 --source vault)

@@ -97,8 +97,8 @@ test('the default: 2 leader-elected, locked-down replicas with probes, resources
   expect(pod.serviceAccountName).toBe(release);
   expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
   expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
-  expect(c.resources?.requests).toEqual({ cpu: '50m', memory: '128Mi' });
-  expect(c.resources?.limits).toEqual({ cpu: '1', memory: '256Mi' });
+  expect(c.resources?.requests).toEqual({ cpu: '100m', memory: '192Mi' });
+  expect(c.resources?.limits).toEqual({ cpu: '1', memory: '512Mi' });
   expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'health' });
   expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'health' });
   expect(c.ports).toEqual([
