@@ -23,7 +23,7 @@
 // (default N/10), SecretSync i reads path i mod P, so syncs share secrets as teams' do.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -930,8 +930,7 @@ function report(r: ScaleRecord): void {
 }
 
 /** A markdown table of the saved records (bench/results/scale-*.json), for docs/benchmarks.md. */
-export async function scaleTable(argv: string[]): Promise<number> {
-  const { readdirSync } = await import('node:fs');
+export function scaleTable(argv: string[]): Promise<number> {
   const dirPath = argv[0] ?? join(repoRoot, 'bench', 'results');
   const recs = readdirSync(dirPath)
     .filter((n) => n.startsWith('scale-') && n.endsWith('.json'))
@@ -951,5 +950,5 @@ export async function scaleTable(argv: string[]): Promise<number> {
         `${r.wave.affectedSyncs} in ${f1(r.wave.allUpdatedS)} s | ${restart} | ${r.commit} |`,
     );
   }
-  return 0;
+  return Promise.resolve(0);
 }
