@@ -12,7 +12,7 @@
 // "payments/" prefix and then reach billing/db.
 import type { AnySource, ClusterSecretSource, NamespaceScopeEntry, SecretSync } from '../api/types.js';
 import { KekNotAllowedError, PathNotAllowedError, RotationNotAllowedError } from '../errors.js';
-import { matchesSelector } from './access.js';
+import { admitsNamespace, matchesSelector } from './access.js';
 import type { KekRef } from './kek.js';
 import { rotationTargets } from './rotation/targets.js';
 
@@ -205,4 +205,11 @@ export function kekScopeProblem(ss: SecretSync, kek: KekRef, src: AnySource, lab
     `${field} names ${what}, which namespace ${namespace} may not use through ${name} (keys ${list(scope.keys)}): ` +
       `use one of those, or the platform team must add it to the keys of a namespaceScopes entry for ${namespace}`,
   );
+}
+
+/** Whether the SecretSync may use its KEK through `src` at all: admitted (ClusterSecretSource) and within its keys. */
+export function kekUsable(ss: SecretSync, kek: KekRef, src: AnySource, labels: Record<string, string> | undefined): boolean {
+  const namespace = ss.metadata.namespace ?? '';
+  if (src.kind === 'SecretSource') return src.metadata.namespace === namespace;
+  return admitsNamespace(src, namespace, labels) && kekScopeProblem(ss, kek, src, labels) === undefined;
 }

@@ -9,6 +9,7 @@ import { rotationStep, withRotation } from '../../../src/secretsync/rotate.js';
 import {
   kekScopeName,
   kekScopeProblem,
+  kekUsable,
   pathShapeProblem,
   readScopeProblem,
   rotationScopeProblem,
@@ -229,6 +230,16 @@ describe('kekScopeProblem', () => {
     const src = css([{ namespaces: ['team-b'], keys: ['alias/team-b'] }], 'aws');
     expect(problem(kms('team-b', 'alias/team-b'), src)).toBeUndefined();
     expect(problem(kms('team-b', 'alias/team-a'), src)?.message).toContain('names KMS key "alias/team-a"');
+  });
+
+  test('kekUsable (the KEK watcher asks it): admitted and within keys; a SecretSource of the same namespace only', () => {
+    const ss = transit('team-b', 'team-b');
+    expect(kekUsable(ss, kekRefOf(ss)!, css(TEAMS), {})).toBe(true);
+    const theirs = transit('team-b', 'team-a');
+    expect(kekUsable(theirs, kekRefOf(theirs)!, css(TEAMS), {})).toBe(false);
+    const stranger = transit('team-z', 'team-b');
+    expect(kekUsable(stranger, kekRefOf(stranger)!, css(), {})).toBe(false); // not admitted
+    expect(kekUsable(transit('ns', 'k'), kekRefOf(transit('ns', 'k'))!, vaultSource, {})).toBe(true);
   });
 
   test('no entry for the namespace: no key', () => {
