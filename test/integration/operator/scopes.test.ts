@@ -22,6 +22,7 @@ import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, ins
 import { expectNoLeak } from '../../helpers/leaks.js';
 import { startOperator, type RunningOperator } from '../../helpers/operator.js';
 import { awsConfig, requireEnv, uniqueName } from '../../helpers/stack.js';
+import { rejection } from '../../helpers/rejection.js';
 import { kvPut, vaultRoot } from '../../helpers/vault.js';
 
 const { kc, core, custom } = kube();
@@ -188,6 +189,15 @@ afterAll(async () => {
   await deleteNamespace(core, nsB);
   await deleteNamespace(core, opNs);
   rmSync(tmp, { recursive: true, force: true });
+});
+
+test('the API server refuses a scope entry that names no namespace (an empty selector would silently match none)', async () => {
+  for (const entry of [{ paths: ['x/'] }, { namespaceSelector: {}, paths: ['x/'] }, { namespaces: [], paths: ['x/'] }]) {
+    const err = await rejection(
+      apply(custom, { kind: 'ClusterSecretSource', metadata: { name: `${id}-bad` }, spec: { vault: vaultSpec(requireEnv('VAULT_ADDR')), allowedNamespaces: [nsA], namespaceScopes: [entry] } }),
+    );
+    expect(JSON.stringify((err as { body?: unknown }).body ?? err.message)).toContain('a namespaceScopes entry needs namespaces or a namespaceSelector with at least one requirement');
+  }
 });
 
 describe('Vault: reads through the shared source', () => {
