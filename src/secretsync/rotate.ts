@@ -145,8 +145,13 @@ export function withRotation(
     );
   } else {
     s.conditions = specCondition(ss, source, s, now, namespaceLabels);
-    // A pending rotation the source no longer allows is not finished later behind the platform team's back.
-    if (s.pendingRotation && findCondition(s.conditions, ConditionType.Rotated)?.reason === Reason.RotationNotAllowed) delete s.pendingRotation;
+    if (findCondition(s.conditions, ConditionType.Rotated)?.reason === Reason.RotationNotAllowed) {
+      // Refused, not postponed: a pending rotation is not finished, and a rotate-now does not
+      // fire later, once the platform team allows rotation, behind everyone's back.
+      delete s.pendingRotation;
+      const token = forceToken(ss.metadata.annotations?.[ROTATE_NOW_ANNOTATION]);
+      if (token !== undefined) s.rotateNowHandled = token;
+    }
   }
   const next = nextRotation({ ...ss, status: s }, now);
   s.nextRotationTime = next?.toISOString();

@@ -88,21 +88,22 @@ function waitRotated(t: Tenant, name: string, status: 'True' | 'False', reason: 
 }
 
 /**
- * Asks, as the tenant, for a rotation now, together with a force-sync whose handling the
- * status records (a Ready SecretSync): once it is recorded, the reconcile that saw
- * rotate-now has run. A SecretSync that is not Ready records neither (and rotates never).
+ * Asks, as the tenant, for a rotation now, and waits until the operator has handled that
+ * value (status.rotateNowHandled: rotated, or refused) with no rotation left pending.
  */
-async function rotateNow(t: Tenant, name: string, wait = true): Promise<void> {
+async function rotateNow(t: Tenant, name: string): Promise<void> {
   const token = `${Date.now()}`;
   await t.custom.patchNamespacedCustomObject(
-    { ...G, namespace: t.namespace, name, body: { metadata: { annotations: { 'secretsync.io/rotate-now': token, 'secretsync.io/force-sync': token } } } },
+    { ...G, namespace: t.namespace, name, body: { metadata: { annotations: { 'secretsync.io/rotate-now': token } } } },
     mergePatch,
   );
-  if (!wait) return;
-  await eventually(async () => ((await getAs(t.custom, t.namespace, name)).status?.forceSyncHandled === token ? true : undefined), {
-    timeoutMs: 60_000,
-    what: `${t.namespace}/${name} handled force-sync ${token}`,
-  });
+  await eventually(
+    async () => {
+      const st = (await getAs(t.custom, t.namespace, name)).status;
+      return st?.rotateNowHandled === token && !st.pendingRotation ? true : undefined;
+    },
+    { timeoutMs: 60_000, what: `${t.namespace}/${name} handled rotate-now ${token}` },
+  );
 }
 
 async function secretExists(namespace: string, name: string): Promise<boolean> {
@@ -287,7 +288,7 @@ describe('Vault: rotation through the shared source', () => {
     await rotateNow(teamB, 'rotate-shared');
     await waitReadyAs(teamB, 'rotate-a', 'False', 'PathNotAllowed');
     await waitRotated(teamB, 'rotate-a', 'False', 'RotationNotAllowed');
-    await rotateNow(teamB, 'rotate-a', false);
+    await rotateNow(teamB, 'rotate-a');
     expect(await kvVersion(`${shared}/config`)).toBe(sharedBefore);
     expect(await kvVersion(`${nsA}/db`)).toBe(aBefore);
 
@@ -298,10 +299,9 @@ describe('Vault: rotation through the shared source', () => {
     const rotated = await waitRotated(teamA, 'rotate-own', 'True', 'Rotated');
     expect(await kvVersion(`${nsA}/db`)).toBe(aBefore + 1);
     expect(rotated.status?.version).toBe(2);
-    // ...and team-b's attempt on that path (before and now) wrote nothing.
-    await rotateNow(teamB, 'rotate-a', false);
-    await rotateNow(teamA, 'rotate-own'); // a later reconcile of the same path's owner: its version is where team-a left it
-    expect(await kvVersion(`${nsA}/db`)).toBe(aBefore + 2);
+    // ...and team-b's attempt on that path still writes nothing.
+    await rotateNow(teamB, 'rotate-a');
+    expect(await kvVersion(`${nsA}/db`)).toBe(aBefore + 1);
     // team-a may not rotate the shared path either: it is outside its rotationPaths.
     await tenantSync(teamA, 'rotate-shared', `${id}-scoped`, `${shared}/config`, rotation);
     const refused = await waitRotated(teamA, 'rotate-shared', 'False', 'RotationNotAllowed');

@@ -288,6 +288,9 @@ describe('in the reconcile pipeline', () => {
     // withRotation says why and drops the pending rotation; Ready is not touched.
     const s = withRotation(withPending, css(TEAMS), withPending.status!, now, undefined, undefined, {});
     expect(s.pendingRotation).toBeUndefined();
+    expect(s.rotateNowHandled).toBe('x'); // refused, so it does not fire once rotation is allowed
+    const beforeTick = new Date('2026-03-01T10:30:00Z');
+    expect(rotationStep({ ...withPending, status: s }, css([{ namespaces: ['team-b'], rotationPaths: ['team-b/'] }]), beforeTick, {})).toEqual({ kind: 'none' });
     expect(s.conditions?.find((c) => c.type === 'Rotated')).toMatchObject({ status: 'False', reason: 'RotationNotAllowed' });
     expect(s.conditions?.find((c) => c.type === 'Rotated')?.message).toContain('the platform team must add rotationPaths for team-b');
     expect(s.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True' });
