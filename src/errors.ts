@@ -15,6 +15,9 @@ export const Reason = {
   InvalidSpec: 'InvalidSpec',
   Forbidden: 'Forbidden',
   NamespaceNotAllowed: 'NamespaceNotAllowed',
+  PathNotAllowed: 'PathNotAllowed',
+  KekNotAllowed: 'KekNotAllowed',
+  RotationNotAllowed: 'RotationNotAllowed',
   SizeLimitExceeded: 'SizeLimitExceeded',
   TargetConflict: 'TargetConflict',
   TargetInvalid: 'TargetInvalid',
@@ -60,6 +63,12 @@ export class InvalidSpecError extends define('ESS_INVALID_SPEC', Reason.InvalidS
 export class ForbiddenError extends define('ESS_FORBIDDEN', Reason.Forbidden, false) {}
 /** A ClusterSecretSource used from a namespace its allowedNamespaces / namespaceSelector do not admit. */
 export class NamespaceNotAllowedError extends define('ESS_NAMESPACE_NOT_ALLOWED', Reason.NamespaceNotAllowed, true) {}
+/** A remote path outside what the namespace may read through a ClusterSecretSource (spec.namespaceScopes). */
+export class PathNotAllowedError extends define('ESS_PATH_NOT_ALLOWED', Reason.PathNotAllowed, false) {}
+/** A KEK the namespace may not use through a ClusterSecretSource (spec.namespaceScopes[].keys). */
+export class KekNotAllowedError extends define('ESS_KEK_NOT_ALLOWED', Reason.KekNotAllowed, false) {}
+/** spec.rotation through a ClusterSecretSource that allows the namespace no rotation there (spec.namespaceScopes[].rotationPaths). */
+export class RotationNotAllowedError extends define('ESS_ROTATION_NOT_ALLOWED', Reason.RotationNotAllowed, false) {}
 /** The synced content is larger than spec.target.maxSizeBytes. */
 export class SizeLimitError extends define('ESS_SIZE_LIMIT', Reason.SizeLimitExceeded, false) {}
 /** The target Secret exists and is not ours, or has a type we refuse to write. */
@@ -83,6 +92,9 @@ export const errorClasses = [
   InvalidSpecError,
   ForbiddenError,
   NamespaceNotAllowedError,
+  PathNotAllowedError,
+  KekNotAllowedError,
+  RotationNotAllowedError,
   SizeLimitError,
   TargetConflictError,
   TargetInvalidError,

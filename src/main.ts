@@ -346,6 +346,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   const kekWatcher = new KekWatcher({
     listSecretSyncs: () => secretSyncs.list(),
     getSource: (ref) => reader.getSource(ref),
+    namespaceLabels: (ns) => reader.getNamespaceLabels(ns),
     encrypter: (source, ref) => reconciler.keyEncrypter(source, ref),
     versions: kekVersions,
     enqueue: (key) => queue.add(key),

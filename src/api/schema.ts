@@ -151,6 +151,80 @@ export const secretSourceSchema: JSONSchemaProps = obj(
   { required: ['spec'] },
 );
 
+const labelSelector = (description: string) =>
+  obj(
+    description,
+    {
+      matchLabels: map('Labels a namespace must have.', str('Label value.')),
+      matchExpressions: arr(
+        'Label selector requirements, all of which must hold.',
+        obj(
+          'A label selector requirement.',
+          {
+            key: str('Label key.'),
+            operator: str('In, NotIn, Exists or DoesNotExist.', { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] }),
+            values: arr('Values for In / NotIn.', str('A value.')),
+          },
+          {
+            required: ['key', 'operator'],
+            rules: [
+              {
+                rule: "(self.operator in ['In', 'NotIn']) == (has(self.values) && size(self.values) > 0)",
+                message: 'In and NotIn need values; Exists and DoesNotExist take none',
+              },
+            ],
+          },
+        ),
+      ),
+    },
+  );
+
+const pathPrefix = (what: string) =>
+  str(`A prefix of the remote path ${what}, compared as a plain string: write "payments/" for the secrets under payments/ ("payments" would also match payments-old/...).`, {
+    minLength: 1,
+    maxLength: 2048,
+    pattern: '^[^/].*$',
+  });
+
+const namespaceScopes = arr(
+  "What the admitted namespaces may do through this source, per namespace. A namespace's scope is the union of the entries that match it (by namespaces or namespaceSelector); with namespaceScopes set, a namespace no entry matches may read nothing through this source. Without namespaceScopes every admitted namespace reads any path and uses any key, and none may rotate (write). Scopes only narrow what admission (allowedNamespaces, namespaceSelector) allows, except rotationPaths, which is the only way to allow rotation through a ClusterSecretSource. With namespaceScopes, remote paths with empty, \".\" or \"..\" segments, a leading \"/\", a backslash, a \"%\" or a control character are refused.",
+  obj(
+    'One scope entry: which namespaces it applies to (namespaces and/or namespaceSelector) and what they may do.',
+    {
+      namespaces: arr('Namespaces this entry applies to (they must also be admitted).', str('A namespace name.', { pattern: DNS_LABEL, maxLength: 63 }), {
+        'x-kubernetes-list-type': 'set',
+        maxItems: 1024,
+      }),
+      namespaceSelector: labelSelector('Namespaces whose labels match this selector get this entry (they must also be admitted). At least one requirement.'),
+      paths: arr(
+        'Path prefixes these namespaces may read (data[].remoteRef.path, dataFrom[].remoteRef.path). Absent: any path. For AWS, paths are secret names: an ARN is refused when paths are listed.',
+        pathPrefix('that may be read'),
+        { 'x-kubernetes-list-type': 'set', maxItems: 256 },
+      ),
+      rotationPaths: arr(
+        'Path prefixes these namespaces may rotate, i.e. write new versions of through spec.rotation (and the secretsync.io/rotate-now annotation). Absent: no rotation.',
+        pathPrefix('that may be rotated'),
+        { 'x-kubernetes-list-type': 'set', maxItems: 256 },
+      ),
+      keys: arr(
+        'Key-encryption keys these namespaces may use through this source (spec.target.encryption.kek with sourceRef naming this source): for Vault Transit <mount>/<key> (e.g. transit/payments; the mount defaults to transit), for AWS KMS the keyId exactly as the SecretSync writes it (alias/payments, a key id or an ARN). Absent: any key.',
+        str('A Transit <mount>/<key> or a KMS keyId.', { minLength: 1, maxLength: 2048 }),
+        { 'x-kubernetes-list-type': 'set', maxItems: 256 },
+      ),
+    },
+    {
+      rules: [
+        {
+          rule:
+            '(has(self.namespaces) && size(self.namespaces) > 0) || (has(self.namespaceSelector) && ((has(self.namespaceSelector.matchLabels) && size(self.namespaceSelector.matchLabels) > 0) || (has(self.namespaceSelector.matchExpressions) && size(self.namespaceSelector.matchExpressions) > 0)))',
+          message: 'a namespaceScopes entry needs namespaces or a namespaceSelector with at least one requirement',
+        },
+      ],
+    },
+  ),
+  { maxItems: 256 },
+);
+
 export const clusterSecretSourceSchema: JSONSchemaProps = obj(
   'ClusterSecretSource says how to reach one secret manager, for SecretSyncs in the namespaces it admits (allowedNamespaces and/or namespaceSelector; with neither it admits no namespace). Secret references resolve in the operator\'s namespace.',
   {
@@ -165,32 +239,8 @@ export const clusterSecretSourceSchema: JSONSchemaProps = obj(
           pattern: DNS_LABEL,
           maxLength: 63,
         }), { 'x-kubernetes-list-type': 'set', maxItems: 1024 }),
-        namespaceSelector: obj(
-          'Namespaces whose labels match may use this source (in addition to allowedNamespaces).',
-          {
-            matchLabels: map('Labels a namespace must have.', str('Label value.')),
-            matchExpressions: arr(
-              'Label selector requirements, all of which must hold.',
-              obj(
-                'A label selector requirement.',
-                {
-                  key: str('Label key.'),
-                  operator: str('In, NotIn, Exists or DoesNotExist.', { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] }),
-                  values: arr('Values for In / NotIn.', str('A value.')),
-                },
-                {
-                  required: ['key', 'operator'],
-                  rules: [
-                    {
-                      rule: "(self.operator in ['In', 'NotIn']) == (has(self.values) && size(self.values) > 0)",
-                      message: 'In and NotIn need values; Exists and DoesNotExist take none',
-                    },
-                  ],
-                },
-              ),
-            ),
-          },
-        ),
+        namespaceSelector: labelSelector('Namespaces whose labels match may use this source (in addition to allowedNamespaces).'),
+        namespaceScopes,
       },
       { rules: [exactlyOne(providerNames, 'provider block')] },
     ),

@@ -77,7 +77,29 @@ export interface SecretSourceSpec {
 export interface ClusterSecretSourceSpec extends SecretSourceSpec {
   allowedNamespaces?: string[];
   namespaceSelector?: LabelSelector;
+  /** What each admitted namespace may do through this source; absent: read any path, use any key, rotate nothing. */
+  namespaceScopes?: NamespaceScopeEntry[];
 }
+
+/**
+ * One entry of ClusterSecretSource spec.namespaceScopes. A namespace's scope is the union
+ * of the entries that match it (by name or by labels); with scopes and no matching entry
+ * it may read nothing. Prefixes are plain string prefixes of the remote path.
+ */
+export interface NamespaceScopeEntry {
+  /** Admitted namespaces this entry applies to (and/or namespaceSelector). */
+  namespaces?: string[];
+  namespaceSelector?: LabelSelector;
+  /** Path prefixes these namespaces may read; absent: any path. */
+  paths?: string[];
+  /** Path prefixes these namespaces may rotate (write); absent: none. */
+  rotationPaths?: string[];
+  /** KEKs these namespaces may use: Vault Transit `<mount>/<key>`, AWS KMS keyId as written; absent: any. */
+  keys?: string[];
+}
+
+/** Fields of a source spec that are not provider blocks. */
+export const NON_PROVIDER_FIELDS: ReadonlySet<string> = new Set(['allowedNamespaces', 'namespaceSelector', 'namespaceScopes']);
 
 export interface Condition {
   type: string;

@@ -3,13 +3,10 @@
 // caches one client per source, so a provider logs in once per token lifetime instead of
 // once per reconcile. A client is replaced (and the old one closed, which revokes its
 // token) when the source's uid or generation changes, i.e. when it was recreated or edited.
-import type { AnySource } from '../api/types.js';
+import { NON_PROVIDER_FIELDS, type AnySource } from '../api/types.js';
 import { InvalidSpecError } from '../errors.js';
 import type { ProviderDeps, ProviderFactory, SecretProvider } from './provider.js';
 import { sourceKey } from '../api/source-ref.js';
-
-/** Fields of a source spec that are not provider blocks. */
-const NON_PROVIDER_FIELDS = new Set(['allowedNamespaces', 'namespaceSelector']);
 
 interface Entry {
   uid: string | undefined;

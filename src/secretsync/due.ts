@@ -9,6 +9,7 @@ import { validateSecretSync } from '../api/validate.js';
 import type { KekCoordinates } from '../crypto/envelope.js';
 import { InvalidSpecError, NamespaceNotAllowedError, SourceRefNotFoundError, TargetConflictError } from '../errors.js';
 import { admitsNamespace } from './access.js';
+import { kekScopeProblem, readScopeProblem } from './scope.js';
 import { contentHmac, fromSecretData, hmacKeyIdOf } from './content.js';
 import type { Observed } from './observe.js';
 import { latestRefreshAtOrBefore, nextRefreshAfter } from './schedule.js';
@@ -110,6 +111,9 @@ function failureBeforeRead(o: Observed): unknown {
   const { ss } = o;
   const sourceProblem = sourceFailure(o, o.sourceRef, o.source);
   if (sourceProblem) return sourceProblem;
+  // spec.namespaceScopes of a shared source: a path outside this namespace's prefixes is never read.
+  const scopeProblem = o.source ? readScopeProblem(ss, o.source, o.namespaceLabels) : undefined;
+  if (scopeProblem) return scopeProblem;
   if (o.target && !isOwnedBy(o.target, ss.metadata.uid)) return conflictError(o.target);
   if (ss.spec.target?.encryption) return kekFailure(o);
   return undefined;
@@ -135,12 +139,17 @@ function sourceFailure(o: Observed, ref: SourceRef, source: AnySource | undefine
   return undefined;
 }
 
-/** Envelope mode: the KEK's source must exist, admit this namespace and have the matching provider block. */
+/**
+ * Envelope mode: the KEK's source must exist, admit this namespace, let it use this key
+ * (spec.namespaceScopes[].keys) and have the matching provider block.
+ */
 function kekFailure(o: Observed): unknown {
   const kek = o.kek;
   if (!kek) return new InvalidSpecError('spec.target.encryption.kek sets neither vaultTransit nor awsKms: set exactly one');
   const problem = sourceFailure(o, kek.ref.sourceRef, kek.source, `spec.target.encryption.kek.${kek.ref.spec.kind}.sourceRef`);
   if (problem || !kek.source) return problem;
+  const refused = kekScopeProblem(o.ss, kek.ref, kek.source, o.namespaceLabels);
+  if (refused) return refused;
   try {
     coordinates(kek.ref, kek.source, '');
   } catch (err) {

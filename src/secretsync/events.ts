@@ -59,6 +59,16 @@ export function usesSource(ss: SecretSync, src: AnySource): boolean {
   }
 }
 
+/** The SecretSync reads or reaches its KEK through a ClusterSecretSource (whose admission and scopes may follow namespace labels). */
+function usesClusterSource(ss: SecretSync): boolean {
+  if (ss.spec.sourceRef.kind === 'ClusterSecretSource') return true;
+  try {
+    return kekRefOf(ss)?.sourceRef.kind === 'ClusterSecretSource';
+  } catch {
+    return false;
+  }
+}
+
 export function wireEvents(s: EventSources): void {
   s.secretSyncs.addHandlers({
     onAdd: (o) => s.queue.add(keyOf(o)),
@@ -102,7 +112,7 @@ export function wireEvents(s: EventSources): void {
     onUpdate: (a, b) => {
       if (JSON.stringify(a.metadata.labels ?? {}) === JSON.stringify(b.metadata.labels ?? {})) return;
       for (const ss of s.secretSyncs.list()) {
-        if (ss.metadata.namespace === b.metadata.name && ss.spec.sourceRef.kind === 'ClusterSecretSource') s.queue.add(keyOf(ss));
+        if (ss.metadata.namespace === b.metadata.name && usesClusterSource(ss)) s.queue.add(keyOf(ss));
       }
     },
   });

@@ -9,10 +9,13 @@ import type { KekVersions } from './kek-versions.js';
 import type { SourceRef } from '../api/source-ref.js';
 import type { KeyEncrypter } from '../crypto/key-encrypter.js';
 import type { Logger } from '../observability/logger.js';
+import { kekUsable } from './scope.js';
 
 export interface KekWatcherDeps {
   listSecretSyncs(): SecretSync[];
   getSource(ref: SourceRef): AnySource | undefined;
+  /** Labels of a namespace (a ClusterSecretSource may admit or scope by them). */
+  namespaceLabels?(namespace: string): Record<string, string> | undefined;
   /** The KeyEncrypter for a KEK, authenticated as its source. */
   encrypter(source: AnySource, ref: KekRef): KeyEncrypter;
   versions: KekVersions;
@@ -62,6 +65,9 @@ export class KekWatcher {
         continue;
       }
       if (!ref) continue;
+      // Only KEKs the SecretSync may use: the key service never hears of a refused one.
+      const source = this.d.getSource(ref.sourceRef);
+      if (!source || !kekUsable(ss, ref, source, this.d.namespaceLabels?.(ss.metadata.namespace ?? ''))) continue;
       const entry = byKek.get(ref.id) ?? { ref, keys: [] };
       entry.keys.push(`${ss.metadata.namespace ?? ''}/${ss.metadata.name}`);
       byKek.set(ref.id, entry);

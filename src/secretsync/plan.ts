@@ -224,7 +224,7 @@ export function planSync(o: Observed, due: Due, read?: ReadOutcome, sealed?: Sea
 function finish(o: Observed, plan: Plan, rotation: RotationOutcome | undefined): Plan {
   const st = o.ss.status ?? {};
   const base = plan.status ?? st;
-  let status = withRotation(o.ss, o.source, base, o.now, rotation, rotation?.ok ? base.version : undefined);
+  let status = withRotation(o.ss, o.source, base, o.now, rotation, rotation?.ok ? base.version : undefined, o.namespaceLabels);
   const events = rotation ? [...plan.events, rotationEvent(rotation, rotation.ok ? base.version : undefined)] : [...plan.events];
   let requeueAfterMs = plan.requeueAfterMs;
   let rollouts: Plan['rollouts'];

@@ -25,7 +25,7 @@ import type { KekVersions } from './kek-versions.js';
 import { heldContentHmac, heldEnvelope, sealAction } from './sealing.js';
 import type { SyncReader, SyncWriter } from './ports.js';
 import { randomUUID } from 'node:crypto';
-import type { PendingRotation } from '../api/types.js';
+import { NON_PROVIDER_FIELDS, type PendingRotation } from '../api/types.js';
 import { pendingStatus, rotationStep, type RotationOutcome, type RotationStep } from './rotate.js';
 import { DEFAULT_CHARSET, DEFAULT_LENGTH, generate } from './rotation/generator.js';
 import { rotationTargets, type RotationTarget } from './rotation/targets.js';
@@ -98,7 +98,7 @@ export class SecretSyncReconciler {
     const due = whatIsDue(o);
     let rotation: RotationOutcome | undefined;
     if (due.failure === undefined) {
-      const step = rotationStep(o.ss, o.source, o.now);
+      const step = rotationStep(o.ss, o.source, o.now, o.namespaceLabels);
       if (step.kind !== 'none') ({ o, outcome: rotation } = await this.rotate(o, step));
     }
     let read: ReadOutcome | undefined;
@@ -281,5 +281,5 @@ export class SecretSyncReconciler {
 }
 
 function providerName(source: AnySource): string {
-  return Object.keys(source.spec).find((k) => k !== 'allowedNamespaces' && k !== 'namespaceSelector') ?? 'unknown';
+  return Object.keys(source.spec).find((k) => !NON_PROVIDER_FIELDS.has(k)) ?? 'unknown';
 }

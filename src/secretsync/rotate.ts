@@ -14,6 +14,7 @@ import { forceToken } from './due.js';
 import { withoutUndefined } from './status.js';
 import { nextRotationAfter, rotationDue } from './rotation/schedule.js';
 import { validateRotation } from './rotation/validate.js';
+import { rotationScopeProblem } from './scope.js';
 
 export type RotationStep =
   | { kind: 'none' }
@@ -37,12 +38,15 @@ export type RotationOutcome =
  * source (KV v1 keeps no versions, so a write could neither be checked-and-set nor
  * recognised after a crash). Undefined when it can be tried.
  */
-export function rotationProblem(ss: SecretSync, source: AnySource | undefined): unknown {
+export function rotationProblem(ss: SecretSync, source: AnySource | undefined, namespaceLabels?: Record<string, string>): unknown {
   try {
     validateRotation(ss);
   } catch (err) {
     return err;
   }
+  // Through a ClusterSecretSource only where its namespaceScopes[].rotationPaths allow.
+  const refused = rotationScopeProblem(ss, source, namespaceLabels);
+  if (refused) return refused;
   const kv = source?.spec.vault?.kv;
   if (kv?.version === 1) {
     const name = source?.kind === 'ClusterSecretSource' ? `ClusterSecretSource ${source.metadata.name}` : `SecretSource ${source?.metadata.name}`;
@@ -77,13 +81,15 @@ export function nextRotation(ss: SecretSync, now: Date): Date | undefined {
  * spec: on the rotate-now annotation's new value, or when a schedule tick lies between the
  * last rotation (or the creation) and now, however many ticks were missed.
  */
-export function rotationStep(ss: SecretSync, source: AnySource | undefined, now: Date): RotationStep {
+export function rotationStep(ss: SecretSync, source: AnySource | undefined, now: Date, namespaceLabels?: Record<string, string>): RotationStep {
   const st = ss.status ?? {};
+  // A source that no longer allows this rotation writes nothing, not even to finish one (withRotation drops it).
+  if (st.pendingRotation && rotationScopeProblem(ss, source, namespaceLabels)) return { kind: 'none' };
   if (st.pendingRotation) return ss.spec.rotation ? { kind: 'resume', pending: st.pendingRotation } : { kind: 'none' };
   const spec = ss.spec.rotation;
   if (!spec || st.version === undefined || st.observedGeneration !== ss.metadata.generation) return { kind: 'none' };
   if (findCondition(st.conditions, ConditionType.Ready)?.status !== 'True') return { kind: 'none' };
-  if (rotationProblem(ss, source) !== undefined) return { kind: 'none' }; // shown as Rotated=False, no I/O
+  if (rotationProblem(ss, source, namespaceLabels) !== undefined) return { kind: 'none' }; // shown as Rotated=False, no I/O
   const token = forceToken(ss.metadata.annotations?.[ROTATE_NOW_ANNOTATION]);
   if (token !== undefined && token !== st.rotateNowHandled) return { kind: 'start', trigger: 'rotate-now', rotateNowHandled: token };
   try {
@@ -116,6 +122,7 @@ export function withRotation(
   now: Date,
   outcome?: RotationOutcome,
   version?: number,
+  namespaceLabels?: Record<string, string>,
 ): SecretSyncStatus {
   const gen = ss.metadata.generation;
   if (!ss.spec.rotation) {
@@ -137,7 +144,14 @@ export function withRotation(
       now,
     );
   } else {
-    s.conditions = specCondition(ss, source, s, now);
+    s.conditions = specCondition(ss, source, s, now, namespaceLabels);
+    if (findCondition(s.conditions, ConditionType.Rotated)?.reason === Reason.RotationNotAllowed) {
+      // Refused, not postponed: a pending rotation is not finished, and a rotate-now does not
+      // fire later, once the platform team allows rotation, behind everyone's back.
+      delete s.pendingRotation;
+      const token = forceToken(ss.metadata.annotations?.[ROTATE_NOW_ANNOTATION]);
+      if (token !== undefined) s.rotateNowHandled = token;
+    }
   }
   const next = nextRotation({ ...ss, status: s }, now);
   s.nextRotationTime = next?.toISOString();
@@ -149,15 +163,21 @@ export function withRotation(
  * (not first at the tick); a valid one that never rotated (or was just fixed) as
  * Rotated=Unknown Scheduled. A True or a runtime failure stays until the next attempt.
  */
-function specCondition(ss: SecretSync, source: AnySource | undefined, s: SecretSyncStatus, now: Date): SecretSyncStatus['conditions'] {
+function specCondition(
+  ss: SecretSync,
+  source: AnySource | undefined,
+  s: SecretSyncStatus,
+  now: Date,
+  namespaceLabels: Record<string, string> | undefined,
+): SecretSyncStatus['conditions'] {
   const gen = ss.metadata.generation;
   const old = findCondition(s.conditions, ConditionType.Rotated);
-  const problem = rotationProblem(ss, source);
+  const problem = rotationProblem(ss, source, namespaceLabels);
   if (problem !== undefined) {
     const d = describeError(problem);
     return setCondition(s.conditions, { type: ConditionType.Rotated, status: 'False', reason: d.reason, message: d.message, observedGeneration: gen }, now);
   }
-  if (old && !(old.status === 'False' && old.reason === Reason.InvalidSpec)) return s.conditions;
+  if (old && !(old.status === 'False' && (old.reason === Reason.InvalidSpec || old.reason === Reason.RotationNotAllowed))) return s.conditions;
   return setCondition(s.conditions, { type: ConditionType.Rotated, status: 'Unknown', reason: 'Scheduled', message: `not rotated yet: the schedule "${ss.spec.rotation?.schedule}" (${ss.spec.rotation?.timeZone ?? 'UTC'}) runs first at the time in status.nextRotationTime; annotate secretsync.io/rotate-now to rotate at once`, observedGeneration: gen }, now);
 }
 

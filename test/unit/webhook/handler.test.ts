@@ -61,3 +61,23 @@ test('the view: keys from the target (envelope: the current version), else the d
   expect(syncView(ss({ mount: { mode: '0440', uid: 1000 } }), undefined).mount).toEqual({ uid: 1000 });
   expect(syncView(ss({}, 'False'), undefined)).toMatchObject({ ready: false, readyReason: 'SourceNotFound' });
 });
+
+test("a pod is served only SecretSyncs of its own namespace: another namespace's name is looked up in the pod's, and namespace/name is refused", async () => {
+  const asked: string[] = [];
+  const teamA: HandlerCaches = {
+    getSecretSync: (namespace, name) => {
+      asked.push(`${namespace}/${name}`);
+      return namespace === 'team-a' ? ss() : undefined;
+    },
+    getManagedSecret: () => undefined,
+  };
+  const inTeamB = (inject: string) => {
+    const r = review({ ...pod, metadata: { ...pod.metadata, annotations: { 'secretsync.io/inject': inject } } });
+    return { ...r, request: { ...r.request, namespace: 'team-b' } };
+  };
+  const same = await injectionHandler(teamA, { agentImage: 'img' }, { log })(inTeamB('db'));
+  expect(same).toMatchObject({ allowed: false, status: { message: expect.stringContaining('SecretSync "db" does not exist in namespace "team-b"') } });
+  const qualified = await injectionHandler(teamA, { agentImage: 'img' }, { log })(inTeamB('team-a/db'));
+  expect(qualified).toMatchObject({ allowed: false, status: { code: 400 } });
+  expect(asked).toEqual(['team-b/db']);
+});
