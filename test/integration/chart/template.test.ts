@@ -16,6 +16,9 @@ const apps = `${id}-apps`;
 // because the ClusterRole and the webhook configuration are cluster-wide on a shared stack.
 const release = `${id}-secretsync`;
 
+/** A CA certificate as a chart value (its content does not matter to the templates). */
+const FAKE_PEM = '-----BEGIN CERTIFICATE-----MIIBfake-----END CERTIFICATE-----';
+
 /** The modes the chart has; each is linted, templated and dry-run applied. */
 const modes: Record<string, Record<string, string | number | boolean>> = {
   default: {},
@@ -23,6 +26,12 @@ const modes: Record<string, Record<string, string | number | boolean>> = {
   'webhook off': { 'webhook.enabled': false },
   'ServiceMonitor on': { 'serviceMonitor.enabled': true },
   'NetworkPolicy on': { 'networkPolicy.enabled': true, 'networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team': 'monitoring' },
+  'webhook locked down': {
+    'webhook.clientAuth.caBundle': FAKE_PEM,
+    'webhook.clientAuth.allowedNames[0]': 'kube-apiserver-webhook-client',
+    'networkPolicy.enabled': true,
+    'networkPolicy.webhookFrom[0].ipBlock.cidr': '10.0.0.10/32',
+  },
 };
 
 const expand = (rules: PolicyRule[]) =>
@@ -192,7 +201,32 @@ test.each([
   for (const [k, v] of Object.entries(operator.metadata.labels ?? {})) expect(chart.metadata.labels?.[k]).toBe(v);
 });
 
+test('webhook.clientAuth: the CA in a ConfigMap, mounted, --webhook-client-ca and --webhook-client-names; absent by default', async () => {
+  const objs = await template(release, ns, { 'webhook.clientAuth.caBundle': FAKE_PEM, 'webhook.clientAuth.allowedNames[0]': 'a', 'webhook.clientAuth.allowedNames[1]': 'b' });
+  expect(find(objs, 'ConfigMap', `${release}-webhook-client-ca`)).toMatchObject({ data: { 'ca.crt': expect.stringContaining(FAKE_PEM) } });
+  const c = operatorContainer(objs);
+  expect(c.args).toEqual(expect.arrayContaining(['--webhook-client-ca=/etc/secretsync/webhook-client-ca/ca.crt', '--webhook-client-names=a,b']));
+  expect(c.volumeMounts).toEqual([{ name: 'webhook-client-ca', mountPath: '/etc/secretsync/webhook-client-ca', readOnly: true }]);
+  expect(podSpec(objs).volumes).toEqual([{ name: 'webhook-client-ca', configMap: { name: `${release}-webhook-client-ca` } }]);
+  const plain = await template(release, ns);
+  expect(plain.filter((o) => o.kind === 'ConfigMap')).toEqual([]);
+  expect((operatorContainer(plain).args ?? []).filter((a) => a.startsWith('--webhook-client'))).toEqual([]);
+});
+
+test('networkPolicy.webhookFrom: only those peers reach the webhook port; metrics from metricsFrom; without it the port stays open (as before)', async () => {
+  type Rule = { from?: unknown[]; ports: { port: number }[] };
+  const rules = async (values: Record<string, string | number | boolean>) =>
+    (find(await template(release, ns, { 'networkPolicy.enabled': true, ...values }), 'NetworkPolicy').spec as { ingress: Rule[] }).ingress;
+  expect(await rules({ 'networkPolicy.webhookFrom[0].ipBlock.cidr': '10.0.0.10/32', 'networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team': 'monitoring' })).toEqual([
+    { ports: [{ port: 9443, protocol: 'TCP' }], from: [{ ipBlock: { cidr: '10.0.0.10/32' } }] },
+    { ports: [{ port: 8080, protocol: 'TCP' }], from: [{ namespaceSelector: { matchLabels: { team: 'monitoring' } } }] },
+  ]);
+  expect(await rules({})).toEqual([{ ports: [{ port: 9443, protocol: 'TCP' }] }]);
+});
+
 test.each([
+  [{ 'webhook.clientAuth.caBundle': 'not a certificate' }, /caBundle/],
+  [{ 'webhook.clientAuth.ca': FAKE_PEM }, /ca/],
   [{ replicaCount: 'two' }, /replicaCount/],
   [{ 'webhook.failurePolicy': 'Sometimes' }, /failurePolicy/],
   [{ 'webhook.timeoutSeconds': 60 }, /timeoutSeconds/],
