@@ -69,7 +69,7 @@ export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {},
   if (!opts.asClusterAdmin && !args.some((a) => a === '--kubeconfig' || a.startsWith('--kubeconfig='))) {
     const opNs = operatorNamespaceArg(args);
     if (!opNs) throw new Error('startOperator: pass --operator-namespace (its service account runs the operator), or asClusterAdmin with a reason');
-    identity = await operatorIdentity(opNs);
+    identity = await operatorIdentity(opNs, opts.webhook ? { webhookConfigName: opts.webhook.configName } : {});
     // KUBECONFIG too, so nothing in the process can fall back to the admin's credentials.
     env = { ...env, KUBECONFIG: identity.kubeconfig };
     args = [`--kubeconfig=${identity.kubeconfig}`, ...args];

@@ -2,7 +2,7 @@
 // apiserver (`kubectl apply --dry-run=server`), the values schema refusing wrong values
 // with a message, and the rendered RBAC and webhook configuration equal to what the
 // operator's code says (src/api/rbac.ts, src/webhook/registration.ts).
-import { clusterRules, namespacedModeRules, operatorNamespaceRules, type PolicyRule } from '../../../src/api/rbac.js';
+import { TOKEN_RULE, clusterRules, namespacedModeRules, operatorNamespaceRules, webhookConfigRule, type PolicyRule } from '../../../src/api/rbac.js';
 import { configMatches, desiredConfig, type MutatingWebhookConfiguration } from '../../../src/webhook/registration.js';
 import { chartDir, find, helm, kubectl, operatorContainer, podSpec, setArgs, template, type K8sObject } from '../../helpers/helm.js';
 import { createNamespace, deleteNamespace, kube } from '../../helpers/kube.js';
@@ -26,6 +26,7 @@ const modes: Record<string, Record<string, string | number | boolean>> = {
   'webhook off': { 'webhook.enabled': false },
   'ServiceMonitor on': { 'serviceMonitor.enabled': true },
   'NetworkPolicy on': { 'networkPolicy.enabled': true, 'networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team': 'monitoring' },
+  'tokens in listed namespaces': { 'rbac.tokenNamespaces[0]': apps },
   'webhook locked down': {
     'webhook.clientAuth.caBundle': FAKE_PEM,
     'webhook.clientAuth.allowedNames[0]': 'kube-apiserver-webhook-client',
@@ -35,7 +36,9 @@ const modes: Record<string, Record<string, string | number | boolean>> = {
 };
 
 const expand = (rules: PolicyRule[]) =>
-  rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}/${res}: ${v}`)))).sort();
+  rules
+    .flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}/${res}: ${v}${r.resourceNames ? ` [${r.resourceNames.join(',')}]` : ''}`))))
+    .sort();
 
 beforeAll(async () => {
   await createNamespace(core, ns);
@@ -129,7 +132,8 @@ test('image values: repository, tag (default appVersion) and pullPolicy; the age
 
 test('cluster-wide mode: the ClusterRole and the Role carry exactly src/api/rbac.ts', async () => {
   const objs = await template(release, ns);
-  expect(expand(find(objs, 'ClusterRole').rules as PolicyRule[])).toEqual(expand(clusterRules));
+  // The webhook configuration by the release's name (--webhook-config-name).
+  expect(expand(find(objs, 'ClusterRole').rules as PolicyRule[])).toEqual(expand([...clusterRules, webhookConfigRule(release)]));
   expect(expand(find(objs, 'Role').rules as PolicyRule[])).toEqual(expand(operatorNamespaceRules));
   for (const kind of ['ClusterRoleBinding', 'RoleBinding']) {
     expect(find(objs, kind).subjects).toEqual([{ kind: 'ServiceAccount', name: release, namespace: ns }]);
@@ -143,11 +147,26 @@ test('namespaced mode: --namespace, a Role in the watched namespace, the cluster
   const watched = find(objs, 'Role', `${release}-watched`);
   expect(watched.metadata.namespace).toBe(apps);
   expect(expand(watched.rules as PolicyRule[])).toEqual(expand(m.watched));
-  expect(expand(find(objs, 'ClusterRole').rules as PolicyRule[])).toEqual(expand(m.cluster));
+  expect(expand(find(objs, 'ClusterRole').rules as PolicyRule[])).toEqual(expand([...m.cluster, webhookConfigRule(release)]));
+  // Tokens: only in the watched and the operator namespace, never through the ClusterRole.
+  expect(expand(find(objs, 'ClusterRole').rules as PolicyRule[]).filter((x) => x.includes('token'))).toEqual([]);
   const own = find(objs, 'Role', release);
   expect(own.metadata.namespace).toBe(ns);
   expect(expand(own.rules as PolicyRule[])).toEqual(expand(m.operatorNamespace));
   expect(find(objs, 'RoleBinding', `${release}-watched`).subjects).toEqual([{ kind: 'ServiceAccount', name: release, namespace: ns }]);
+});
+
+test('rbac.tokenNamespaces: no token minting in the ClusterRole (so none in kube-system); a Role + RoleBinding for it in each listed namespace and the release namespace', async () => {
+  const objs = await template(release, ns, { 'rbac.tokenNamespaces[0]': apps });
+  expect(expand(find(objs, 'ClusterRole').rules as PolicyRule[])).toEqual(expand([...clusterRules.filter((r) => r !== TOKEN_RULE), webhookConfigRule(release)]));
+  const token = find(objs, 'Role', `${release}-token`);
+  expect(token.metadata.namespace).toBe(apps);
+  expect(token.rules).toEqual([TOKEN_RULE]);
+  expect(find(objs, 'RoleBinding', `${release}-token`)).toMatchObject({ roleRef: { kind: 'Role', name: `${release}-token` }, subjects: [{ kind: 'ServiceAccount', name: release, namespace: ns }] });
+  expect(expand(find(objs, 'Role', release).rules as PolicyRule[])).toEqual(expand([...operatorNamespaceRules, TOKEN_RULE]));
+  // Namespaced mode ignores it: the watched namespace's Role already holds the grant.
+  const namespaced = await template(release, ns, { watchNamespace: apps, 'rbac.tokenNamespaces[0]': 'elsewhere' });
+  expect(namespaced.filter((o) => o.metadata.name === `${release}-token`)).toEqual([]);
 });
 
 test('webhook off: no webhook Service or configuration, and the operator serves none', async () => {
