@@ -116,6 +116,9 @@ npm run --silent build
 started=$EPOCHREALTIME
 webhook_flags=(--agent-image secretsync:dev)
 [ $webhook = 1 ] || webhook_flags=(--webhook-addr 0)
+# The local stack's API server presents a client certificate to webhooks: require it, so
+# nothing else on this machine can ask the webhook about the demo's SecretSyncs.
+[ $webhook = 1 ] && [ -n "${SECRETSYNC_WEBHOOK_CLIENT_CA:-}" ] && webhook_flags+=(--webhook-client-ca "$SECRETSYNC_WEBHOOK_CLIENT_CA")
 # --namespace demo: the samples only; other namespaces of the cluster (tests, other operators)
 # are neither reconciled nor sent to this webhook.
 node dist/src/cli.js operator --namespace demo --operator-namespace secretsync-system --metrics-addr 127.0.0.1:8080 \

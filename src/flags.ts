@@ -38,6 +38,10 @@ export interface WebhookFlags {
   service: string;
   /** The image of the injected agent containers (the operator's own). */
   agentImage: string;
+  /** --webhook-client-ca: PEM file of the CA signing the API server's webhook client certificate; callers without one are refused at TLS. */
+  clientCaFile: string | undefined;
+  /** --webhook-client-names: allowed CN / DNS SAN of that certificate (empty: any the CA signed). */
+  clientNames: string[];
 }
 
 /** The image the agent containers run by default: the operator's own release. */
@@ -97,6 +101,14 @@ Flags:
   --webhook-service NAME       in a cluster, the Service in the operator namespace in front of --webhook-addr's
                                port; default "secretsync-webhook". Outside a cluster the webhook is registered
                                by URL on 127.0.0.1 instead
+  --webhook-client-ca FILE     require a client certificate signed by the CA(s) in FILE (PEM) on the webhook port:
+                               the one the API server presents, set in its --admission-control-config-file
+                               (a WebhookAdmissionConfiguration kubeConfigFile whose users entry for the webhook's
+                               host, or "*", has client-certificate/client-key). Callers without one are refused
+                               in the TLS handshake. Without this flag anyone who reaches the port may send an
+                               AdmissionReview, and refusals then say only what the pod's namespace may read
+  --webhook-client-names LIST  with --webhook-client-ca: the certificate's CN or a DNS name must be one of these
+                               (comma-separated; default: any certificate the CA signed)
   --agent-image IMAGE          image of the injected agent containers; default the operator's own release image
   -h, --help                   show this help
 `;
@@ -140,6 +152,8 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
         'webhook-failure-policy': { type: 'string' },
         'webhook-timeout': { type: 'string' },
         'webhook-service': { type: 'string' },
+        'webhook-client-ca': { type: 'string' },
+        'webhook-client-names': { type: 'string' },
         'agent-image': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -174,6 +188,10 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
     throw new UsageError(`--webhook-timeout must be a duration from 1s to 30s (the API server's limits), got "${v['webhook-timeout']}"`);
   }
   const webhookAddr = v['webhook-addr'] ?? ':9443';
+  const clientNames = (v['webhook-client-names'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (clientNames.length > 0 && v['webhook-client-ca'] === undefined) {
+    throw new UsageError('--webhook-client-names needs --webhook-client-ca (the CA that signs the certificates those names are checked in)');
+  }
   return {
     kubeconfig: v.kubeconfig,
     namespace: v.namespace,
@@ -199,6 +217,8 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
       timeoutSeconds: Math.round(timeout / 1000),
       service: v['webhook-service'] ?? 'secretsync-webhook',
       agentImage: v['agent-image'] ?? DEFAULT_AGENT_IMAGE,
+      clientCaFile: v['webhook-client-ca'],
+      clientNames,
     },
   };
 }

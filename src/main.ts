@@ -319,6 +319,9 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     const [host, port] = splitHostPort(opts.webhook.addr);
     const inCluster = !!process.env.KUBERNETES_SERVICE_HOST;
     const onWrite = (resource: string, verb: string) => metrics.apiWrites.inc({ resource, verb });
+    const clientAuth = opts.webhook.clientCaFile
+      ? { ca: readFileSync(opts.webhook.clientCaFile, 'utf8'), ...(opts.webhook.clientNames.length > 0 ? { names: opts.webhook.clientNames } : {}) }
+      : undefined;
     const serving = new WebhookServing(
       {
         operatorNamespace: opNs,
@@ -330,9 +333,11 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
         ...(host ? { host } : {}),
         failurePolicy: opts.webhook.failurePolicy,
         timeoutSeconds: opts.webhook.timeoutSeconds,
+        ...(clientAuth ? { clientAuth } : {}),
       },
       {
-        handler: injectionHandler(reader, { agentImage: opts.webhook.agentImage }, { log, synced: () => manager.hasSynced() }),
+        // Only a caller with the API server's client certificate gets detailed refusals.
+        handler: injectionHandler(reader, { agentImage: opts.webhook.agentImage, callerVerified: clientAuth !== undefined }, { log, synced: () => manager.hasSynced() }),
         ...(opts.webhook.certDir ? { externalCerts: () => readCertDir(opts.webhook.certDir as string) } : {}),
         certStore: new KubeWebhookCertStore(core, { namespace: opNs, name: DEFAULT_WEBHOOK_SECRET_NAME }, onWrite),
         webhookConfig: new KubeWebhookConfig(kc.makeApiClient(AdmissionregistrationV1Api), onWrite),

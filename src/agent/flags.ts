@@ -53,7 +53,8 @@ Flags:
   --namespace NS           namespace of the SecretSync and Secret; default: the pod's own, from
                            /var/run/secrets/kubernetes.io/serviceaccount/namespace
   --version N              deliver version N instead of the current one (one --sync only). N must be
-                           the current or the previous version the Secret holds; the rollout pins
+                           a version the Secret holds (the current, the previous, or an older one a
+                           rollout still needs); the rollout pins
                            pods it has not replaced yet to the version they started with
   --vault-token-file PATH  projected service-account token of audience "vault", sent to Vault
                            Kubernetes auth; default ${DEFAULT_VAULT_TOKEN_FILE}

@@ -8,6 +8,8 @@ import {
   ENVELOPE_SECRET_TYPE,
   EnvelopeError,
   decodeEnvelope,
+  heldText,
+  heldVersions,
   pickVersion,
   type Binding,
   type VersionEnvelope,
@@ -100,9 +102,8 @@ function envelopeDelivery(secret: KubeSecret, r: DeliveryRequest, uid: string, o
   let entry: VersionEnvelope;
   try {
     const envelope = decodeEnvelope(secret.data);
-    if (r.version !== undefined && r.version !== envelope.current.version && r.version !== envelope.previous?.version) {
-      const held = [envelope.current.version, envelope.previous?.version].filter((x) => x !== undefined).join(' and ');
-      throw versionNotHeld(r, `version ${held}`);
+    if (r.version !== undefined && !heldVersions(envelope).some((v) => v.version === r.version)) {
+      throw versionNotHeld(r, `version ${heldText(envelope)}`);
     }
     entry = pickVersion(envelope, r.version);
   } catch (err) {

@@ -10,7 +10,11 @@ export interface PolicyRule {
   apiGroups: string[];
   resources: string[];
   verbs: string[];
+  resourceNames?: string[];
 }
+
+/** --webhook-config-name's default: the MutatingWebhookConfiguration config/rbac/ grants by name. */
+export const DEFAULT_WEBHOOK_CONFIG_NAME = 'secretsync';
 
 /** ServiceAccount, ClusterRole, (Cluster)RoleBinding and Role share this name. */
 export const RBAC_NAME = 'secretsync';
@@ -23,6 +27,9 @@ export const DEFAULT_OPERATOR_NAMESPACE = 'secretsync-system';
 
 const read = ['get', 'list', 'watch'];
 const watch = ['list', 'watch'];
+
+/** Minting service-account tokens (Vault Kubernetes auth): see clusterRules for its reach. */
+export const TOKEN_RULE: PolicyRule = { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] };
 
 /** Cluster-wide: SecretSyncs and sources in every namespace, the Secrets they produce. Only verbs the operator uses. */
 export const clusterRules: PolicyRule[] = [
@@ -41,8 +48,14 @@ export const clusterRules: PolicyRule[] = [
   // ClusterSecretSource namespaceSelector, from a cache. Pods labelled secretsync.io/inject
   // (cached by that label): one admitted without injection is reported on its SecretSync.
   { apiGroups: [''], resources: ['namespaces', 'pods'], verbs: watch },
-  // Vault Kubernetes auth: a short-lived token for the service account a source names.
-  { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
+  // Vault Kubernetes auth: a short-lived token for the service account a source names. The
+  // operator only ever asks for a service account of the source's own namespace (a
+  // ClusterSecretSource: the operator namespace), but RBAC cannot say that, nor exclude a
+  // namespace (kube-system) from a ClusterRole: this grant lets the operator's own identity
+  // mint a token for any service account. Narrower: namespaced mode (a Role in the watched
+  // namespace), or the chart's rbac.tokenNamespaces (RoleBindings in the listed namespaces
+  // only, and this rule left out of the ClusterRole).
+  TOKEN_RULE,
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },
   // spec.access: a Role + RoleBinding per SecretSync granting get/watch on its target Secret
   // (cached by label; replaced with a resourceVersion precondition; deleted by uid). The API
@@ -52,11 +65,22 @@ export const clusterRules: PolicyRule[] = [
   // version sets one pod-template annotation with a merge patch. get: the verb kubectl and
   // audits expect beside patch; the operator reads from its cache.
   { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets'], verbs: [...read, 'patch'] },
-  // The injection webhook's registration: read to compare, server-side apply to write (an
-  // apply that creates is authorized as create). Its TLS Secret in the operator namespace
-  // needs nothing more than the secrets rule above (get, create, patch with a resourceVersion).
-  { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], verbs: ['get', 'create', 'patch'] },
+  // The injection webhook's registration: server-side apply that creates is authorized as
+  // create, and RBAC cannot restrict create by name (the object does not exist yet, so
+  // resourceNames never match a create): create stays unnamed. Reading and changing it
+  // (get, patch) are granted for its name only: webhookConfigRule. Its TLS Secret in the
+  // operator namespace needs nothing more than the secrets rule above.
+  { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], verbs: ['create'] },
 ];
+
+/**
+ * get and patch on the operator's own MutatingWebhookConfiguration (--webhook-config-name)
+ * only: another webhook's configuration can be neither read nor changed (nor its
+ * caBundle or objectSelector rewritten). No update: the operator only applies (patch).
+ */
+export function webhookConfigRule(name = DEFAULT_WEBHOOK_CONFIG_NAME): PolicyRule {
+  return { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], verbs: ['get', 'patch'], resourceNames: [name] };
+}
 
 /** In the operator's own namespace only: the leader Lease. */
 export const operatorNamespaceRules: PolicyRule[] = [
@@ -69,6 +93,8 @@ export interface RbacOptions {
   serviceAccount?: string;
   clusterRole?: string;
   clusterRoleBinding?: string;
+  /** The MutatingWebhookConfiguration granted by name (default DEFAULT_WEBHOOK_CONFIG_NAME). */
+  webhookConfigName?: string;
 }
 
 type Obj = Record<string, unknown> & { kind: string; metadata: { name: string; namespace?: string } };
@@ -85,7 +111,7 @@ export function rbacObjects(o: RbacOptions = {}): Obj[] {
   const rbac = 'rbac.authorization.k8s.io';
   return [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(sa, true) },
-    { apiVersion: `${rbac}/v1`, kind: 'ClusterRole', metadata: meta(clusterRole, false), rules: clusterRules },
+    { apiVersion: `${rbac}/v1`, kind: 'ClusterRole', metadata: meta(clusterRole, false), rules: [...clusterRules, webhookConfigRule(o.webhookConfigName)] },
     {
       apiVersion: `${rbac}/v1`,
       kind: 'ClusterRoleBinding',
@@ -172,6 +198,15 @@ export function namespacedModeRules(): NamespacedModeRules {
  */
 export function renderChartRbacRules(): string {
   const header = '# Generated from src/api/rbac.ts by `npm run crds`. Do not edit.\n';
-  const data = { clusterWide: { cluster: clusterRules, operatorNamespace: operatorNamespaceRules }, namespaced: namespacedModeRules() };
+  // The chart adds webhookConfigRule(<release name>) to either mode's ClusterRole, and with
+  // rbac.tokenNamespaces leaves `token` out of the ClusterRole for RoleBindings there.
+  const { resourceNames: _, ...webhookConfigByName } = webhookConfigRule();
+  const data = {
+    clusterWide: { cluster: clusterRules, operatorNamespace: operatorNamespaceRules },
+    namespaced: namespacedModeRules(),
+    clusterWithoutToken: clusterRules.filter((r) => r !== TOKEN_RULE),
+    token: [TOKEN_RULE],
+    webhookConfigByName,
+  };
   return header + stringify(data, { lineWidth: 0, aliasDuplicateObjects: false });
 }

@@ -405,7 +405,7 @@ const rollout = obj(
   {
     auto: bool('Roll every Deployment, StatefulSet and DaemonSet of this namespace whose pod template mounts the target Secret, takes env from it, or asks for its injection.', { default: false }),
     targets: arr(
-      'Workloads of this namespace to roll by name (in addition to auto).',
+      'Workloads of this namespace to roll by name (in addition to auto). A listed workload is rolled only if its pod template uses the target Secret (volume, projected volume, env, envFrom) or injects this SecretSync, or if it opts in with the annotation secretsync.io/rollout-from: "<this SecretSync>[,...]" on its own metadata; otherwise it is never patched and status.rollout says NotUsing.',
       obj('A workload.', {
         kind: str('Deployment, StatefulSet or DaemonSet.', { enum: workloadKinds }),
         name: str('Name of the workload.', { pattern: DNS_SUBDOMAIN, maxLength: 253 }),
@@ -439,7 +439,7 @@ const rolloutStatus = obj('The dependent workloads and the version each runs.', 
       name: str('Name of the workload.'),
       version: int('The version the workload\'s pod template is on.', { minimum: 0 }),
       lastRolloutTime: str('When the operator last rolled it.', { format: 'date-time' }),
-      state: str('Complete, Progressing, Failed or Missing.', { enum: ['Complete', 'Progressing', 'Failed', 'Missing'] }),
+      state: str('Complete, Progressing, Failed, Missing, or NotUsing (named in spec.rollout.targets, but its pod template neither uses the target Secret nor injects this SecretSync, and it does not opt in with the annotation secretsync.io/rollout-from: never patched).', { enum: ['Complete', 'Progressing', 'Failed', 'Missing', 'NotUsing'] }),
       replicas: int('Desired replicas (DaemonSet: desired scheduled pods).', { minimum: 0 }),
       updatedReplicas: int('Replicas on the current pod template.', { minimum: 0 }),
       readyReplicas: int('Ready replicas.', { minimum: 0 }),

@@ -235,8 +235,8 @@ export interface RolloutTargetStatus {
   version: number;
   /** When the operator last rolled it (minInterval counts from here). */
   lastRolloutTime?: string;
-  /** Complete, Progressing, Failed or Missing. */
-  state: 'Complete' | 'Progressing' | 'Failed' | 'Missing';
+  /** Complete, Progressing, Failed, Missing, or NotUsing (named in spec.rollout.targets but neither using the target nor opted in: never patched). */
+  state: 'Complete' | 'Progressing' | 'Failed' | 'Missing' | 'NotUsing';
   replicas?: number;
   updatedReplicas?: number;
   readyReplicas?: number;
@@ -292,6 +292,13 @@ export const FINALIZER = 'secretsync.io/finalizer';
 export const ROTATE_NOW_ANNOTATION = 'secretsync.io/rotate-now';
 /** `"true"` on a SecretSync being deleted: delete it even while workloads use its Secret. */
 export const FORCE_DELETE_ANNOTATION = 'secretsync.io/force-delete';
+/**
+ * Annotation on a Deployment/StatefulSet/DaemonSet's own metadata, `"<sync>[,<sync>...]"`:
+ * its owner consents to be rolled by these SecretSyncs' spec.rollout.targets even though
+ * its pod template does not use their Secrets (a workload that does not opt in and does
+ * not use the target is never patched).
+ */
+export const ROLLOUT_FROM_ANNOTATION = 'secretsync.io/rollout-from';
 /** Pod-template annotation `secretsync.io/version-<sync>`: the version a workload is rolled to. */
 export const TEMPLATE_VERSION_PREFIX = 'secretsync.io/version-';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';

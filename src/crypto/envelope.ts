@@ -58,10 +58,22 @@ export interface VersionEnvelope {
   values: Record<string, string>;
 }
 
-/** The current version and, during a rollout, the one before it. */
+/**
+ * At most this many versions in one envelope (the current one included): older versions
+ * stay while a rollout may still run pods pinned to them (docs/envelope-format.md).
+ */
+export const MAX_ENVELOPE_VERSIONS = 3;
+
+/** The current version and, while rollouts may still need them, older ones (newest first). */
 export interface Envelope {
   current: VersionEnvelope;
-  previous?: VersionEnvelope;
+  /** Older versions, newest first; at most MAX_ENVELOPE_VERSIONS - 1. */
+  previous?: VersionEnvelope[];
+}
+
+/** Every version the envelope holds, current first. */
+export function heldVersions(e: Envelope): VersionEnvelope[] {
+  return [e.current, ...(e.previous ?? [])];
 }
 
 /** An envelope that is malformed, or a ciphertext that does not open: the message says which and why. */
@@ -132,7 +144,7 @@ export function encodeEnvelope(e: Envelope): Record<string, string> {
     current: b64(String(e.current.version)),
     [versionEntry(e.current.version)]: b64(JSON.stringify(e.current)),
   };
-  if (e.previous && e.previous.version !== e.current.version) data[versionEntry(e.previous.version)] = b64(JSON.stringify(e.previous));
+  for (const p of e.previous ?? []) if (p.version !== e.current.version) data[versionEntry(p.version)] = b64(JSON.stringify(p));
   return data;
 }
 
@@ -175,18 +187,23 @@ export function decodeEnvelope(data: Record<string, string> | undefined): Envelo
   const cur = text(versionEntry(current));
   if (cur === undefined) throw new EnvelopeError(`the current version ${current} has no entry v${current}`);
   const others = entries.filter((k) => k !== versionEntry(current));
-  if (others.length > 1) throw new EnvelopeError(`it holds ${entries.length} versions; an envelope holds the current and at most one previous`);
-  const prev = others[0];
-  return {
-    current: parseVersion(cur, versionEntry(current)),
-    ...(prev ? { previous: parseVersion(text(prev) as string, prev) } : {}),
-  };
+  if (entries.length > MAX_ENVELOPE_VERSIONS) {
+    throw new EnvelopeError(`it holds ${entries.length} versions; an envelope holds the current and at most ${MAX_ENVELOPE_VERSIONS - 1} older ones`);
+  }
+  const previous = others.map((k) => parseVersion(text(k) as string, k)).sort((a, b) => b.version - a.version);
+  return { current: parseVersion(cur, versionEntry(current)), ...(previous.length > 0 ? { previous } : {}) };
 }
 
 /** The version entry asked for; EnvelopeError naming the versions the Secret holds. */
 export function pickVersion(e: Envelope, version?: number): VersionEnvelope {
-  if (version === undefined || version === e.current.version) return e.current;
-  if (e.previous?.version === version) return e.previous;
-  const held = [e.current.version, e.previous?.version].filter((v) => v !== undefined).join(' and ');
-  throw new EnvelopeError(`version ${version} is not in the Secret (it holds version ${held})`);
+  if (version === undefined) return e.current;
+  const found = heldVersions(e).find((v) => v.version === version);
+  if (found) return found;
+  throw new EnvelopeError(`version ${version} is not in the Secret (it holds version ${heldText(e)})`);
+}
+
+/** "4", "4 and 3", "4, 3 and 2": the versions an envelope holds, for messages. */
+export function heldText(e: Envelope): string {
+  const all = heldVersions(e).map((v) => String(v.version));
+  return all.length === 1 ? all[0]! : `${all.slice(0, -1).join(', ')} and ${all.at(-1)!}`;
 }

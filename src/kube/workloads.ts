@@ -1,7 +1,9 @@
 // What the operator caches of a Deployment, StatefulSet or DaemonSet: the fields rollouts
 // and the in-use hold read (replicas, the pod template's labels, annotations and the Secret
-// references of its volumes and env, the rollout status), not the whole object with its
+// references of its volumes and env, the rollout status, and of the workload's own
+// annotations only the rollout opt-in secretsync.io/rollout-from), not the whole object with its
 // managed fields and container specs. A cluster's workloads then cost a fraction of their size.
+import { ROLLOUT_FROM_ANNOTATION } from '../api/types.js';
 import type { ContainerLike, KubeWorkload, PodSpecLike } from '../secretsync/ports.js';
 
 type Obj = Record<string, unknown>;
@@ -48,6 +50,7 @@ export function slimWorkload(o: unknown): KubeWorkload {
   const spec = obj(w.spec);
   const t = obj(spec.template);
   const tm = obj(t.metadata);
+  const optIn = str(obj(m.annotations)[ROLLOUT_FROM_ANNOTATION]);
   return {
     kind: w.kind as KubeWorkload['kind'],
     ...opt('apiVersion', str(w.apiVersion)),
@@ -58,6 +61,7 @@ export function slimWorkload(o: unknown): KubeWorkload {
       ...opt('generation', typeof m.generation === 'number' ? m.generation : undefined),
       ...opt('resourceVersion', str(m.resourceVersion)),
       ...opt('deletionTimestamp', str(m.deletionTimestamp)),
+      ...(optIn !== undefined ? { annotations: { [ROLLOUT_FROM_ANNOTATION]: optIn } } : {}),
     },
     spec: {
       ...opt('replicas', typeof spec.replicas === 'number' ? spec.replicas : undefined),

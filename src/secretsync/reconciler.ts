@@ -15,7 +15,7 @@ import { fetchContent } from './fetch.js';
 import { planDeletion } from './finalizer.js';
 import { observe, type Memory, type Observed } from './observe.js';
 import { planSync, versionFor, type ReadOutcome, type SealOutcome } from './plan.js';
-import { seal as sealValues, type VersionEnvelope } from '../crypto/envelope.js';
+import { heldVersions, seal as sealValues, type VersionEnvelope } from '../crypto/envelope.js';
 import type { KeyEncrypter } from '../crypto/key-encrypter.js';
 import { InvalidSpecError } from '../errors.js';
 import { contentHmac, type Content } from './content.js';
@@ -208,24 +208,32 @@ export class SecretSyncReconciler {
     if (!kek?.source || !want) return { ok: false, error: new InvalidSpecError('spec.target.encryption.kek cannot be resolved') };
     const held = heldContentHmac(o.target);
     const hmac = content ? contentHmac(o.hmacKey, content) : held;
-    const action = sealAction(heldEnvelope(o.target, o.hmacKey), held !== undefined && held === hmac, version, want, kek.latest);
+    const action = sealAction(heldEnvelope(o.target, o.hmacKey), held !== undefined && held === hmac, version, want, kek.latest, o.ss.status?.rollout?.targets);
     if (action.kind === 'keep') return { ok: true, envelope: action.envelope, contentHmac: hmac };
     const ctx = { namespace: o.ss.metadata.namespace ?? '', secretsync: o.ss.metadata.name };
     try {
       const enc = this.keyEncrypter(kek.source, kek.ref);
       if (action.kind === 'rewrap') {
         const entries = await Promise.all(
-          [action.envelope.current, action.envelope.previous].map(async (v) => {
-            if (!v || !action.versions.includes(v.version)) return v;
+          heldVersions(action.envelope).map(async (v) => {
+            if (!action.versions.includes(v.version)) return v;
             const w = await enc.rewrap(v.wrappedKey, ctx);
             this.d.kekVersions?.observe(kek.ref.id, w.kekVersion);
             return { ...v, wrappedKey: w.wrapped, kek: { ...want, version: w.kekVersion } };
           }),
         );
-        const [current, previous] = entries as [VersionEnvelope, VersionEnvelope | undefined];
-        return { ok: true, envelope: { current, ...(previous ? { previous } : {}) }, contentHmac: hmac };
+        const [current, ...previous] = entries as [VersionEnvelope, ...VersionEnvelope[]];
+        return { ok: true, envelope: { current, ...(previous.length > 0 ? { previous } : {}) }, contentHmac: hmac };
       }
       if (!content) return { ok: false, error: new InvalidSpecError('envelope mode: nothing to seal') };
+      if (action.dropped) {
+        // Past the bound: pods still pinned to these versions keep the files they have, but
+        // a pod created from their old template (a rescheduled one) cannot open them.
+        this.d.log.warn(
+          { secretsync: o.key, version: action.version, dropped: action.dropped },
+          'envelope holds at most 3 versions: older versions dropped while rollouts still run pods pinned to them',
+        );
+      }
       const dk = await enc.generateDataKey(ctx);
       try {
         this.d.kekVersions?.observe(kek.ref.id, dk.kekVersion);

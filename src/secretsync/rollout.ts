@@ -5,7 +5,7 @@
 // or a leader change computes the same plan and rolls nothing twice. The annotation only
 // ever moves forward, to a version number (never a timestamp).
 import { parseDuration } from '../api/duration.js';
-import { TEMPLATE_VERSION_PREFIX, type RolloutTargetStatus, type SecretSync, type WorkloadKind } from '../api/types.js';
+import { ROLLOUT_FROM_ANNOTATION, TEMPLATE_VERSION_PREFIX, type RolloutTargetStatus, type SecretSync, type WorkloadKind } from '../api/types.js';
 import { INJECT_ANNOTATION, INJECT_LABEL, splitList } from '../webhook/names.js';
 import type { KubeWorkload } from './ports.js';
 import { targetName } from './target.js';
@@ -46,20 +46,43 @@ export function usesOf(w: KubeWorkload, targetSecret: string, sync: string): Wor
 
 const inNamespaceOf = (ss: SecretSync, w: KubeWorkload) => w.metadata.namespace === (ss.metadata.namespace ?? '');
 
+/** The workload's owner opted in to rollouts by `sync` (annotation secretsync.io/rollout-from on the workload itself). */
+export function optsIn(w: KubeWorkload, sync: string): boolean {
+  return splitList(w.metadata.annotations?.[ROLLOUT_FROM_ANNOTATION]).includes(sync);
+}
+
 /**
- * The workloads to roll: spec.rollout.targets (a missing one has no `workload`), plus with
- * spec.rollout.auto every workload of the namespace using the target. Sorted by kind/name.
+ * Whether spec.rollout.targets may roll `w`: a SecretSync author may name any workload of
+ * the namespace, but patching one is a restart its owner never asked for unless its pod
+ * template uses the target (so a new version concerns it) or its owner consented.
  */
-export function dependents(ss: SecretSync, workloads: KubeWorkload[]): { ref: WorkloadRef; workload?: KubeWorkload }[] {
+export function mayRoll(ss: SecretSync, w: KubeWorkload): boolean {
+  return usesOf(w, targetName(ss), ss.metadata.name).length > 0 || optsIn(w, ss.metadata.name);
+}
+
+export interface Dependent {
+  ref: WorkloadRef;
+  /** Absent: a named target that does not exist. */
+  workload?: KubeWorkload;
+  /** A named target that neither uses the target nor opted in: reported, never patched. */
+  notUsing?: true;
+}
+
+/**
+ * The workloads to roll: spec.rollout.targets (a missing one has no `workload`; one that
+ * may not be rolled is `notUsing`), plus with spec.rollout.auto every workload of the
+ * namespace using the target. Sorted by kind/name.
+ */
+export function dependents(ss: SecretSync, workloads: KubeWorkload[]): Dependent[] {
   const rollout = ss.spec.rollout;
   if (!rollout) return [];
   const mine = workloads.filter((w) => inNamespaceOf(ss, w));
   const byKey = new Map(mine.map((w) => [refKey({ kind: w.kind, name: w.metadata.name }), w]));
-  const out = new Map<string, { ref: WorkloadRef; workload?: KubeWorkload }>();
+  const out = new Map<string, Dependent>();
   for (const t of rollout.targets ?? []) {
     const ref = { kind: t.kind, name: t.name };
     const workload = byKey.get(refKey(ref));
-    out.set(refKey(ref), workload ? { ref, workload } : { ref });
+    out.set(refKey(ref), !workload ? { ref } : mayRoll(ss, workload) ? { ref, workload } : { ref, workload, notUsing: true });
   }
   if (rollout.auto) {
     const target = targetName(ss);
@@ -96,9 +119,16 @@ export function syncsAffectedBy(w: KubeWorkload, syncsOfNamespace: SecretSync[])
   return [...keys].sort();
 }
 
-/** An update worth a look: the template, replicas, generation, deletion or status changed (not a resync of the same object). */
+/** An update worth a look: the template, replicas, generation, deletion, status or the rollout opt-in changed (not a resync of the same object). */
 export function workloadChanged(a: KubeWorkload, b: KubeWorkload): boolean {
-  const view = (w: KubeWorkload) => [w.metadata.generation, w.metadata.deletionTimestamp, w.spec.replicas, w.spec.template, w.status];
+  const view = (w: KubeWorkload) => [
+    w.metadata.generation,
+    w.metadata.deletionTimestamp,
+    w.metadata.annotations?.[ROLLOUT_FROM_ANNOTATION],
+    w.spec.replicas,
+    w.spec.template,
+    w.status,
+  ];
   return !sameJson(view(a), view(b));
 }
 
@@ -137,12 +167,24 @@ interface Decision {
   waitUntil?: number;
 }
 
-function decide(ss: SecretSync, dep: { ref: WorkloadRef; workload?: KubeWorkload }, version: number, now: Date): Decision {
+/** Why a named target is not rolled, and the two ways to change that. */
+export function notUsingMessage(ss: SecretSync, ref: WorkloadRef): string {
+  const sync = ss.metadata.name;
+  return (
+    `${refKey(ref)} neither uses Secret "${targetName(ss)}" nor injects SecretSync "${sync}", so it is not rolled: ` +
+    `use the Secret in its pod template (volume, env, envFrom) or inject the SecretSync, ` +
+    `or let its owner opt in with the annotation ${ROLLOUT_FROM_ANNOTATION}: "${sync}" on ${refKey(ref)}`
+  );
+}
+
+function decide(ss: SecretSync, dep: Dependent, version: number, now: Date): Decision {
   const { ref, workload: w } = dep;
-  // A Missing entry records nothing: the workload, once created, is first seen then.
-  const r = (ss.status?.rollout?.targets ?? []).find((t) => t.kind === ref.kind && t.name === ref.name && t.state !== 'Missing');
+  // A Missing or NotUsing entry records nothing: the workload, once created or once it
+  // uses the target (or opts in), is first seen then, and rolled from the next version on.
+  const r = (ss.status?.rollout?.targets ?? []).find((t) => t.kind === ref.kind && t.name === ref.name && t.state !== 'Missing' && t.state !== 'NotUsing');
   const last = r?.lastRolloutTime !== undefined ? { lastRolloutTime: r.lastRolloutTime } : {};
   if (!w) return { entry: { ...ref, version: r?.version ?? 0, ...last, state: 'Missing', message: `${refKey(ref)} not found in namespace ${ss.metadata.namespace ?? ''}` } };
+  if (dep.notUsing) return { entry: { ...ref, version: r?.version ?? 0, ...last, state: 'NotUsing', message: notUsingMessage(ss, ref) } };
   const key = templateAnnotationKey(ss.metadata.name);
   const a = annotatedVersion(w, key);
   const observed = (recorded: number, lastRolloutTime: string | undefined): RolloutTargetStatus => {
@@ -184,6 +226,8 @@ function condition(entries: RolloutTargetStatus[], version: number): RolloutPlan
     return { status: 'False', reason: 'ProgressDeadlineExceeded', message: [text, missingText].filter(Boolean).join('; ') };
   }
   if (missing.length > 0) return { status: 'False', reason: 'TargetNotFound', message: `spec.rollout.targets ${missingText}` };
+  const notUsing = named('NotUsing');
+  if (notUsing.length > 0) return { status: 'False', reason: 'TargetNotUsing', message: `spec.rollout.targets: ${notUsing.map((e) => e.message).join('; ')}` };
   const rolling = entries.filter((e) => e.version < version || e.state !== 'Complete');
   if (rolling.length > 0) {
     const text = rolling.map((e) =>

@@ -9,13 +9,15 @@
 // MAC over the Secret's data, in the annotation secretsync.io/envelope-mac.
 import {
   ENVELOPE_SECRET_TYPE,
+  MAX_ENVELOPE_VERSIONS,
   decodeEnvelope,
   encodeEnvelope,
+  heldVersions,
   type Envelope,
   type KekCoordinates,
   type VersionEnvelope,
 } from '../crypto/envelope.js';
-import type { SecretSync } from '../api/types.js';
+import type { RolloutTargetStatus, SecretSync } from '../api/types.js';
 import { contentHmac, fromSecretData, hmacKeyIdOf, type HmacKey } from './content.js';
 import { sameKek } from './kek.js';
 import type { KubeSecret } from './ports.js';
@@ -70,8 +72,12 @@ export type SealAction =
   | { kind: 'keep'; envelope: Envelope }
   /** The held envelope is right, but these versions' data keys are wrapped by an older KEK version. */
   | { kind: 'rewrap'; envelope: Envelope; versions: number[] }
-  /** A data key must be minted for `version` (a new version, or the KEK changed, or the Secret was altered). */
-  | { kind: 'mint'; version: number; previous?: VersionEnvelope };
+  /**
+   * A data key must be minted for `version` (a new version, or the KEK changed, or the
+   * Secret was altered); `previous` are the older versions kept (newest first), `dropped`
+   * the versions still in use by a rollout that the bound (MAX_ENVELOPE_VERSIONS) pushes out.
+   */
+  | { kind: 'mint'; version: number; previous?: VersionEnvelope[]; dropped?: number[] };
 
 /**
  * Whether a data key wrapped as `entry` says can be re-wrapped to `kek` by the key service,
@@ -85,18 +91,39 @@ export function rewrappable(entry: KekCoordinates, kek: KekCoordinates): boolean
 
 /** Versions of `e` to re-wrap: wrapped by another version of this KEK than `latest`, or by another key of the same KMS. */
 export function staleVersions(e: Envelope, kek: KekCoordinates, latest: string | undefined): number[] {
-  return [e.current, e.previous]
-    .filter(
-      (v): v is VersionEnvelope =>
-        v !== undefined && rewrappable(v.kek, kek) && (!sameKek(v.kek, kek) || (latest !== undefined && v.kek.version !== latest)),
-    )
+  return heldVersions(e)
+    .filter((v) => rewrappable(v.kek, kek) && (!sameKek(v.kek, kek) || (latest !== undefined && v.kek.version !== latest)))
     .map((v) => v.version);
+}
+
+/**
+ * Which older versions an envelope for `version` keeps, given the versions it held and
+ * status.rollout.targets (as they stood before this version). Always the newest one below
+ * `version` (pods not covered by any rollout, e.g. bare injected pods, keep one version of
+ * grace, as before). Beyond it, a version stays while a rollout may still run pods pinned
+ * to it: a workload recorded on it (e.g. waiting for minInterval), or one whose rollout is
+ * not Complete (Progressing or Failed) and whose old pods may still be on it. A Missing or
+ * NotUsing entry (the workload is gone or was never rolled) keeps nothing. At most
+ * MAX_ENVELOPE_VERSIONS in all: past that the oldest needed versions are `dropped`.
+ */
+export function keptVersions(held: number[], version: number, targets: readonly RolloutTargetStatus[]): { keep: number[]; dropped: number[] } {
+  const older = [...new Set(held)].filter((v) => v < version).sort((a, b) => b - a);
+  const needed = older.filter(
+    (v, i) =>
+      i === 0 ||
+      targets.some(
+        (t) => (t.state === 'Complete' && t.version === v) || ((t.state === 'Progressing' || t.state === 'Failed') && t.version >= v),
+      ),
+  );
+  const room = MAX_ENVELOPE_VERSIONS - 1;
+  return { keep: needed.slice(0, room), dropped: needed.slice(room) };
 }
 
 /**
  * What to do for `version` of the content, given the envelope held (if intact), whether it
  * holds this very content (its content HMAC matches), the KEK the spec names (`kek`, its
- * version aside) and the KEK's newest known version.
+ * version aside), the KEK's newest known version, and status.rollout.targets (which older
+ * versions rollouts may still need, see keptVersions).
  */
 export function sealAction(
   held: Envelope | undefined,
@@ -104,13 +131,16 @@ export function sealAction(
   version: number,
   kek: KekCoordinates,
   latest: string | undefined,
+  rollouts: readonly RolloutTargetStatus[] = [],
 ): SealAction {
   if (held && holdsContent && held.current.version === version && rewrappable(held.current.kek, kek)) {
     const versions = staleVersions(held, kek, latest);
     return versions.length > 0 ? { kind: 'rewrap', envelope: held, versions } : { kind: 'keep', envelope: held };
   }
-  // The version before this one stays readable for pods still running it (each entry
-  // carries its own KEK coordinates, so it opens even when the KEK changed since).
-  const previous = held && held.current.version < version ? held.current : held?.previous;
-  return { kind: 'mint', version, ...(previous && previous.version < version ? { previous } : {}) };
+  // Older versions stay readable for pods still running them (each entry carries its own
+  // KEK coordinates, so it opens even when the KEK changed since).
+  const entries = held ? heldVersions(held) : [];
+  const { keep, dropped } = keptVersions(entries.map((v) => v.version), version, rollouts);
+  const previous = keep.map((v) => entries.find((e) => e.version === v) as VersionEnvelope);
+  return { kind: 'mint', version, ...(previous.length > 0 ? { previous } : {}), ...(dropped.length > 0 ? { dropped } : {}) };
 }

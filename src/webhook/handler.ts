@@ -39,8 +39,15 @@ export function injectionHandler(caches: HandlerCaches, o: InjectOptions, d: Han
       return patchResponse(req.uid, []);
     }
     const namespace = req.namespace ?? '';
+    const pod = req.object as Pod;
+    // The API server sets the pod's namespace to the request's before admission; a review
+    // where they differ (or name none) is hand-made. Refused before any lookup.
+    const podNamespace = (pod as { metadata?: { namespace?: unknown } } | null)?.metadata?.namespace;
+    if (namespace === '' || (podNamespace !== undefined && podNamespace !== namespace)) {
+      log.info({ namespace, code: 400 }, 'review refused: request.namespace and the pod\'s metadata.namespace differ');
+      return refuse(req.uid, 'request.namespace must be set and equal the pod\'s metadata.namespace', 400);
+    }
     try {
-      const pod = req.object as Pod;
       const a = admitPod(pod, namespace, (name) => {
         const ss = caches.getSecretSync(namespace, name);
         return ss ? syncView(ss, caches.getManagedSecret(namespace, targetName(ss))) : undefined;

@@ -76,13 +76,34 @@ export function serviceAccountOf(pod: Pod): string {
   return pod.spec.serviceAccountName || pod.spec.serviceAccount || 'default';
 }
 
-/** Every SecretSync must exist, let the pod's service account receive it, and be Ready. All problems in one message. */
-export function checkSyncs(names: string[], sa: string, namespace: string, lookup: (n: string) => SyncView | undefined): SyncView[] {
+/**
+ * The refusal for a SecretSync the pod may not have, when the caller is not known to be
+ * the API server: the same text whether it is missing, does not list the service account
+ * or is not Ready, quoting nothing of it (no access list, no condition message), so a
+ * hand-made review for another namespace learns nothing its author could not read with
+ * kubectl. The namespace's own members find out which with `kubectl describe`.
+ */
+export function opaqueProblem(name: string, sa: string, namespace: string): string {
+  return (
+    `SecretSync "${name}" cannot be delivered to service account "${sa}" in namespace "${namespace}": ` +
+    `it does not exist, does not list "${sa}" in spec.access.serviceAccounts, or is not Ready ` +
+    `(\`kubectl describe secretsync ${name} -n ${namespace}\` says which)`
+  );
+}
+
+/**
+ * Every SecretSync must exist, let the pod's service account receive it, and be Ready. All
+ * problems in one message: precise when `detailed` (the caller is the API server), else
+ * opaqueProblem for each.
+ */
+export function checkSyncs(names: string[], sa: string, namespace: string, lookup: (n: string) => SyncView | undefined, detailed = true): SyncView[] {
   const views: SyncView[] = [];
   const problems: string[] = [];
   for (const name of names) {
     const v = lookup(name);
-    if (v === undefined) {
+    if (!detailed && (v === undefined || !v.serviceAccounts?.includes(sa) || !v.ready)) {
+      problems.push(opaqueProblem(name, sa, namespace));
+    } else if (v === undefined) {
       problems.push(`SecretSync "${name}" does not exist in namespace "${namespace}": create it, or remove it from the pod's ${INJECT_ANNOTATION} annotation`);
     } else if (v.serviceAccounts === undefined) {
       problems.push(`SecretSync "${name}" gives no service account access: add "${sa}" to spec.access.serviceAccounts of SecretSync "${name}"`);

@@ -20,6 +20,13 @@ export interface InjectOptions {
   imagePullPolicy?: string;
   /** sizeLimit of each in-memory emptyDir; default DEFAULT_VOLUME_SIZE_LIMIT. */
   volumeSizeLimit?: string;
+  /**
+   * The caller proved to be the API server (--webhook-client-ca): refusals say exactly what
+   * is wrong with each SecretSync. Otherwise anyone reaching the port can send a review for
+   * any namespace, so a refusal says the same whether a SecretSync is missing, does not list
+   * the service account or is not Ready, and quotes nothing of it (see checkSyncs).
+   */
+  callerVerified?: boolean;
 }
 
 export type Admission = { allowed: true; patch: JsonPatchOp[]; injected: string[] } | { allowed: false; code: number; message: string };
@@ -44,7 +51,7 @@ export function admitPod(pod: Pod, namespace: string, lookup: (syncName: string)
   try {
     const req = parseRequest(annotations);
     if (req.syncs.length === 0) return { allowed: true, patch: [], injected: [] };
-    const views = checkSyncs(req.syncs, serviceAccountOf(pod), namespace, lookup);
+    const views = checkSyncs(req.syncs, serviceAccountOf(pod), namespace, lookup, o.callerVerified ?? false);
     return { allowed: true, patch: planPatch(pod, req, views, o), injected: req.syncs };
   } catch (err) {
     if (err instanceof Refusal) return { allowed: false, code: err.code, message: err.message };

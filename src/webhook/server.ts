@@ -3,7 +3,11 @@
 // handshakes get the new one, connections already open keep theirs, so a renewal never
 // fails a request. A handler failure refuses the request with a fixed message (the error
 // text may hold object content); malformed or oversized bodies get 400 / 413.
+// With `clientAuth` the TLS handshake requires a client certificate signed by its CA (the
+// API server's, configured with an AdmissionConfiguration kubeConfigFile): anyone else is
+// refused before a byte of HTTP, so a hand-made AdmissionReview never reaches the handler.
 import { createServer, type Server } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../observability/logger.js';
 import type { WebhookCollectors, WebhookResult } from '../observability/metrics.js';
@@ -20,6 +24,23 @@ export interface TlsPair {
   key: string;
 }
 
+/** Require the caller's client certificate (the API server's). */
+export interface ClientAuth {
+  /** PEM: the CA(s) that sign the API server's webhook client certificate. */
+  ca: string;
+  /** When set, the certificate's CN or a DNS SAN must be one of these (HTTP 403 otherwise). */
+  names?: string[];
+}
+
+/** Whether a verified peer certificate carries one of `names` (CN or DNS subject alternative name). */
+export function peerNameAllowed(peer: { subject?: { CN?: string | string[] }; subjectaltname?: string } | undefined, names: string[]): boolean {
+  if (!peer) return false;
+  const cn = peer.subject?.CN;
+  const cns = Array.isArray(cn) ? cn : cn !== undefined ? [cn] : [];
+  const dns = (peer.subjectaltname ?? '').split(',').map((s) => s.trim()).filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4));
+  return [...cns, ...dns].some((n) => names.includes(n));
+}
+
 export interface WebhookServerOptions {
   /** Address to bind: 127.0.0.1 outside a cluster, 0.0.0.0 (or ::) inside one. */
   host: string;
@@ -32,6 +53,8 @@ export interface WebhookServerOptions {
   log?: Logger;
   /** How long close() lets in-flight requests finish before cutting connections. */
   closeGraceMs?: number;
+  /** Require and verify the caller's client certificate (--webhook-client-ca). */
+  clientAuth?: ClientAuth;
 }
 
 class HttpError extends Error {
@@ -75,7 +98,7 @@ export class WebhookServer {
 
   constructor(private readonly o: WebhookServerOptions) {
     this.limit = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    this.server = createServer({ cert: o.tls.cert, key: o.tls.key, minVersion: 'TLSv1.2' }, (req, res) => void this.route(req, res));
+    this.server = createServer({ ...this.secureOptions(o.tls), ...(o.clientAuth ? { requestCert: true, rejectUnauthorized: true } : {}) }, (req, res) => void this.route(req, res));
     // The API server reuses connections; keep them a little longer than its idle timeout.
     this.server.keepAliveTimeout = 95_000;
   }
@@ -94,7 +117,11 @@ export class WebhookServer {
 
   /** New handshakes use `tls` from now on; open connections are left as they are. */
   setCertificate(tls: TlsPair): void {
-    this.server.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' });
+    this.server.setSecureContext(this.secureOptions(tls));
+  }
+
+  private secureOptions(tls: TlsPair) {
+    return { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' as const, ...(this.o.clientAuth ? { ca: this.o.clientAuth.ca } : {}) };
   }
 
   /** Stops accepting, lets in-flight requests finish (up to the grace period), then closes. */
@@ -114,6 +141,11 @@ export class WebhookServer {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' && req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    const names = this.o.clientAuth?.names;
+    if (names && names.length > 0 && !peerNameAllowed((req.socket as TLSSocket).getPeerCertificate?.(), names)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('client certificate not allowed\n');
       return;
     }
     if (path !== MUTATE_PATH) {

@@ -15,7 +15,7 @@ import type { AdmissionHandler } from './admission.js';
 import { ensureCerts, type CertStorePort } from './cert-store.js';
 import { DEFAULT_CA_LIFETIME_MS, DEFAULT_SERVING_LIFETIME_MS, renewalDue, type CertBundle } from './certs.js';
 import { register, type FailurePolicy, type RegistrationOptions, type WebhookConfigPort } from './registration.js';
-import { MUTATE_PATH, WebhookServer } from './server.js';
+import { MUTATE_PATH, WebhookServer, type ClientAuth } from './server.js';
 
 export interface WebhookServingOptions {
   /** Where the TLS Secret lives; also excluded from injection. */
@@ -47,6 +47,8 @@ export interface WebhookServingOptions {
   /** How long the API server gets to see a new caBundle before a certificate needing it is served (default 5 s). */
   propagationMs?: number;
   maxBodyBytes?: number;
+  /** --webhook-client-ca / --webhook-client-names: only a caller with such a client certificate gets past TLS. */
+  clientAuth?: ClientAuth;
 }
 
 export interface WebhookServingDeps {
@@ -144,6 +146,7 @@ export class WebhookServing implements Runnable {
       tls: bundle.serving,
       handler: this.d.handler,
       maxBodyBytes: this.o.maxBodyBytes,
+      ...(this.o.clientAuth ? { clientAuth: this.o.clientAuth } : {}),
       metrics: this.d.metrics,
       log: this.d.log,
     });

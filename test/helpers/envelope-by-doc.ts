@@ -23,15 +23,20 @@ export interface DocSecret {
 
 const text = (b64: string | undefined) => (b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8'));
 
-/** The entries of an envelope Secret: `current` and, if present, the one other `v<N>`. */
-export function entriesByDoc(s: DocSecret): { format: string; current: DocEntry; previous?: DocEntry } {
+/**
+ * The entries of an envelope Secret: `current`, the newest other `v<N>` as `previous`, and
+ * every version held (`versions`, newest first; at most three entries in all).
+ */
+export function entriesByDoc(s: DocSecret): { format: string; current: DocEntry; previous?: DocEntry; versions: number[] } {
   if (s.type !== 'secretsync.io/envelope') throw new Error(`type is ${s.type}`);
   const data = s.data ?? {};
   const format = text(data.format) ?? '';
   const cur = Number(text(data.current));
   const current = JSON.parse(text(data[`v${cur}`]) ?? 'null') as DocEntry;
-  const other = Object.keys(data).find((k) => /^v\d+$/.test(k) && k !== `v${cur}`);
-  return { format, current, ...(other ? { previous: JSON.parse(text(data[other]) ?? 'null') as DocEntry } : {}) };
+  const versions = Object.keys(data).filter((k) => /^v\d+$/.test(k)).map((k) => Number(k.slice(1))).sort((a, b) => b - a);
+  if (versions.length > 3) throw new Error(`${versions.length} version entries; the document allows three`);
+  const other = versions.find((v) => v !== cur);
+  return { format, current, versions, ...(other !== undefined ? { previous: JSON.parse(text(data[`v${other}`]) ?? 'null') as DocEntry } : {}) };
 }
 
 /** Opens every value of `entry` for SecretSync `name` in `namespace` with the unwrapped data key. */

@@ -35,7 +35,14 @@ export interface StartOptions {
    * it the operator runs with --webhook-addr=0, so test operators never compete for one
    * registration.
    */
-  webhook?: { configName: string };
+  webhook?: {
+    configName: string;
+    /**
+     * Require the API server's client certificate (--webhook-client-ca with the stack's
+     * SECRETSYNC_WEBHOOK_CLIENT_CA): anything else is refused in the TLS handshake.
+     */
+    clientAuth?: boolean;
+  };
   /**
    * Run the built operator (dist/src/cli.js, `npm run build` first) with plain node, as the
    * image does, instead of the sources through tsx; `nodeArgs` go before the script.
@@ -62,7 +69,7 @@ export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {},
   if (!opts.asClusterAdmin && !args.some((a) => a === '--kubeconfig' || a.startsWith('--kubeconfig='))) {
     const opNs = operatorNamespaceArg(args);
     if (!opNs) throw new Error('startOperator: pass --operator-namespace (its service account runs the operator), or asClusterAdmin with a reason');
-    identity = await operatorIdentity(opNs);
+    identity = await operatorIdentity(opNs, opts.webhook ? { webhookConfigName: opts.webhook.configName } : {});
     // KUBECONFIG too, so nothing in the process can fall back to the admin's credentials.
     env = { ...env, KUBECONFIG: identity.kubeconfig };
     args = [`--kubeconfig=${identity.kubeconfig}`, ...args];
@@ -71,6 +78,11 @@ export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {},
   const healthPort = await freePort();
   const webhookPort = opts.webhook ? await freePort() : 0;
   const webhookArgs = opts.webhook ? [`--webhook-addr=127.0.0.1:${webhookPort}`, `--webhook-config-name=${opts.webhook.configName}`] : ['--webhook-addr=0'];
+  if (opts.webhook?.clientAuth) {
+    const ca = process.env.SECRETSYNC_WEBHOOK_CLIENT_CA;
+    if (!ca) throw new Error('startOperator: webhook.clientAuth needs SECRETSYNC_WEBHOOK_CLIENT_CA (the local stack sets it; an existing cluster cannot)');
+    webhookArgs.push(`--webhook-client-ca=${ca}`);
+  }
   const proc = spawn(
     process.execPath,
     [

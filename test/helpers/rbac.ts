@@ -16,7 +16,7 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { clusterRules, RBAC_NAME, rbacObjects } from '../../src/api/rbac.js';
+import { clusterRules, DEFAULT_WEBHOOK_CONFIG_NAME, RBAC_NAME, rbacObjects, webhookConfigRule } from '../../src/api/rbac.js';
 import { eventually } from './eventually.js';
 
 export interface OperatorIdentity {
@@ -40,7 +40,59 @@ function admin() {
 }
 
 /** Per operator namespace: the bindings, shared by every operator started in it. */
-const bound = new Map<string, { refs: number; ready: Promise<void> }>();
+const bound = new Map<string, { refs: number; ready: Promise<void>; webhookBindings: Set<string> }>();
+
+const shortHash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 10);
+
+/**
+ * The operator's RBAC grants its MutatingWebhookConfiguration by name (--webhook-config-name;
+ * config/rbac/ names the default). A test operator registering under another name gets
+ * get/patch on that name only, as the chart grants its release's: a ClusterRole and a
+ * ClusterRoleBinding of their own (the shared binding's roleRef cannot change).
+ */
+async function bindWebhookConfig(kc: KubeConfig, namespace: string, configName: string, serviceAccount = RBAC_NAME): Promise<string> {
+  const objects = KubernetesObjectApi.makeApiClient(kc);
+  const role = `${RBAC_NAME}-test-webhook-${shortHash(configName)}`;
+  const binding = `${bindingName(namespace)}-webhook-${shortHash(`${serviceAccount}/${configName}`)}`;
+  const rbac = 'rbac.authorization.k8s.io';
+  const nsUid = (await kc.makeApiClient(CoreV1Api).readNamespace({ name: namespace })).metadata?.uid;
+  const objs = [
+    { apiVersion: `${rbac}/v1`, kind: 'ClusterRole', metadata: { name: role }, rules: [webhookConfigRule(configName)] },
+    {
+      apiVersion: `${rbac}/v1`,
+      kind: 'ClusterRoleBinding',
+      metadata: { name: binding, ...(nsUid ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Namespace', name: namespace, uid: nsUid }] } : {}) },
+      roleRef: { apiGroup: rbac, kind: 'ClusterRole', name: role },
+      subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace }],
+    },
+  ];
+  for (const obj of objs) await objects.patch(obj as KubernetesObject, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+  return binding;
+}
+
+/**
+ * Grants an existing service account (the chart's) get/patch on one more webhook
+ * configuration by name, as an installer would for a second registration; waits until the
+ * authorizer sees it. Returns the cleanup.
+ */
+export async function grantWebhookConfig(namespace: string, serviceAccount: string, configName: string): Promise<() => Promise<void>> {
+  const kc = admin();
+  const binding = await bindWebhookConfig(kc, namespace, configName, serviceAccount);
+  const authz = kc.makeApiClient(AuthorizationV1Api);
+  const user = `system:serviceaccount:${namespace}:${serviceAccount}`;
+  await eventually(
+    async () =>
+      (
+        await authz.createSubjectAccessReview({
+          body: { spec: { user, groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`], resourceAttributes: { group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', verb: 'patch', name: configName } } },
+        })
+      ).status?.allowed === true
+        ? true
+        : undefined,
+    { what: `${user} may patch MutatingWebhookConfiguration ${configName}` },
+  );
+  return async () => void (await kc.makeApiClient(RbacAuthorizationV1Api).deleteClusterRoleBinding({ name: binding }).catch(() => undefined));
+}
 
 async function bind(kc: KubeConfig, namespace: string): Promise<void> {
   const objects = KubernetesObjectApi.makeApiClient(kc);
@@ -92,16 +144,17 @@ async function tokenKubeconfig(kc: KubeConfig, namespace: string, serviceAccount
 }
 
 /** Waits until the apiserver's authorizer has seen the bindings (it works from a cache). */
-async function waitAuthorized(file: string, namespace: string): Promise<void> {
+async function waitAuthorized(file: string, namespace: string, webhookConfigName = DEFAULT_WEBHOOK_CONFIG_NAME): Promise<void> {
   const kc = new KubeConfig();
   kc.loadFromFile(file);
   const authz = kc.makeApiClient(AuthorizationV1Api);
-  const can = async (attrs: { group: string; resource: string; verb: string; namespace?: string }) =>
+  const can = async (attrs: { group: string; resource: string; verb: string; namespace?: string; name?: string }) =>
     (await authz.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: attrs } } })).status?.allowed === true;
   await eventually(
     async () =>
       (await can({ group: 'secretsync.io', resource: 'secretsyncs', verb: 'watch' })) &&
-      (await can({ group: 'coordination.k8s.io', resource: 'leases', verb: 'create', namespace }))
+      (await can({ group: 'coordination.k8s.io', resource: 'leases', verb: 'create', namespace })) &&
+      (await can({ group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', verb: 'patch', name: webhookConfigName }))
         ? true
         : undefined,
     { what: `RBAC for ${namespace}/${RBAC_NAME} in effect` },
@@ -113,19 +166,22 @@ async function waitAuthorized(file: string, namespace: string): Promise<void> {
  * for this namespace's service account, and the Role and RoleBinding, then mints a token
  * and writes a kubeconfig for it.
  */
-export async function operatorIdentity(namespace: string): Promise<OperatorIdentity> {
+export async function operatorIdentity(namespace: string, opts: { webhookConfigName?: string } = {}): Promise<OperatorIdentity> {
   const kc = admin();
   let entry = bound.get(namespace);
   if (!entry) {
-    entry = { refs: 0, ready: bind(kc, namespace) };
+    entry = { refs: 0, ready: bind(kc, namespace), webhookBindings: new Set() };
     bound.set(namespace, entry);
   }
   entry.refs++;
   const e = entry;
   try {
     await e.ready;
+    if (opts.webhookConfigName && opts.webhookConfigName !== DEFAULT_WEBHOOK_CONFIG_NAME) {
+      e.webhookBindings.add(await bindWebhookConfig(kc, namespace, opts.webhookConfigName));
+    }
     const { dir, file } = await tokenKubeconfig(kc, namespace);
-    await waitAuthorized(file, namespace);
+    await waitAuthorized(file, namespace, opts.webhookConfigName);
     let released = false;
     return {
       kubeconfig: file,
@@ -142,14 +198,12 @@ export async function operatorIdentity(namespace: string): Promise<OperatorIdent
   }
 }
 
-async function unref(kc: KubeConfig, namespace: string, e: { refs: number }): Promise<void> {
+async function unref(kc: KubeConfig, namespace: string, e: { refs: number; webhookBindings: Set<string> }): Promise<void> {
   if (--e.refs > 0) return;
   bound.delete(namespace);
   // The ServiceAccount, Role and RoleBinding go with the test's namespace.
-  await kc
-    .makeApiClient(RbacAuthorizationV1Api)
-    .deleteClusterRoleBinding({ name: bindingName(namespace) })
-    .catch(() => undefined);
+  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+  for (const name of [bindingName(namespace), ...e.webhookBindings]) await rbac.deleteClusterRoleBinding({ name }).catch(() => undefined);
 }
 
 /**

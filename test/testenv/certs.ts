@@ -1,5 +1,7 @@
 // Certificates for the local apiserver: a throwaway CA, a serving cert for 127.0.0.1,
-// an admin client cert (O=system:masters) and the service-account signing key pair.
+// an admin client cert (O=system:masters), the service-account signing key pair, and the
+// client certificate the API server presents to admission webhooks, signed by a CA of its
+// own (so no other client certificate of the stack passes the webhook's check).
 import { generateKeyPairSync, webcrypto } from 'node:crypto';
 import 'reflect-metadata'; // @peculiar/x509 resolves its ASN.1 schemas through tsyringe
 import * as x509 from '@peculiar/x509';
@@ -19,7 +21,12 @@ export interface TestenvCerts {
   apiserver: Pem;
   admin: Pem;
   serviceAccount: { publicKey: string; privateKey: string };
+  /** The CA the webhook trusts for callers (--webhook-client-ca) and the API server's certificate from it. */
+  webhookClient: { ca: Pem; cert: Pem };
 }
+
+/** CN of the certificate the stack's API server presents to webhooks. */
+export const WEBHOOK_CLIENT_CN = 'kube-apiserver-webhook-client';
 
 async function keyPem(key: CryptoKey): Promise<string> {
   const der = await webcrypto.subtle.exportKey('pkcs8', key);
@@ -73,6 +80,28 @@ async function issue(
   return { cert: cert.toString('pem') + '\n', key: await keyPem(kp.privateKey) };
 }
 
+async function selfSignedCa(name: string): Promise<{ cert: x509.X509Certificate; key: CryptoKey; pem: Pem }> {
+  const caKeys = await keys();
+  const caCert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name,
+    ...validity(),
+    keys: caKeys,
+    signingAlgorithm: alg,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    ],
+  });
+  return { cert: caCert, key: caKeys.privateKey, pem: { cert: caCert.toString('pem') + '\n', key: await keyPem(caKeys.privateKey) } };
+}
+
+/** A CA and a client certificate (CN `cn`) from it: the API server's webhook client identity, or an impostor's. */
+export async function generateClientCerts(cn: string, caName = 'CN=secretsync-testenv-webhook-client-ca'): Promise<{ ca: Pem; cert: Pem }> {
+  const ca = await selfSignedCa(caName);
+  return { ca: ca.pem, cert: await issue(ca, `CN=${cn}`, 'client') };
+}
+
 export async function generateCerts(): Promise<TestenvCerts> {
   const caKeys = await keys();
   const caCert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -96,5 +125,6 @@ export async function generateCerts(): Promise<TestenvCerts> {
       publicKey: sa.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
       privateKey: sa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     },
+    webhookClient: await generateClientCerts(WEBHOOK_CLIENT_CN),
   };
 }

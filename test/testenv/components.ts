@@ -20,6 +20,10 @@ export interface Pki {
   ca: string;
   adminCert: string;
   adminKey: string;
+  /** The CA of the API server's webhook client certificate (the operator's --webhook-client-ca). */
+  webhookClientCaFile: string;
+  /** AdmissionConfiguration: admission webhooks get the API server's client certificate. */
+  admissionConfigFile: string;
 }
 
 const START_TIMEOUT_MS = 90_000;
@@ -63,6 +67,9 @@ export async function startApiserver(l: Layout, pki: Pki, port: number, etcdPort
       `--tls-cert-file=${pki.apiserverCertFile}`,
       `--tls-private-key-file=${pki.apiserverKeyFile}`,
       `--client-ca-file=${pki.caFile}`,
+      // Webhooks are called with a client certificate (kubeConfigFile users "*"), so a
+      // webhook may require it (--webhook-client-ca); one that does not ask never sees it.
+      `--admission-control-config-file=${pki.admissionConfigFile}`,
       '--authorization-mode=RBAC',
       '--service-cluster-ip-range=10.96.0.0/16',
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',

@@ -34,6 +34,12 @@ export interface TestenvEnv {
   AWS_SECRET_ACCESS_KEY: string;
   /** Directory holding the stack's kubectl, bao, etcd, ... */
   SECRETSYNC_TESTENV_BIN: string;
+  /**
+   * PEM file of the CA that signed the client certificate the API server presents to
+   * admission webhooks: `--webhook-client-ca` for an operator that requires it. Absent
+   * with SECRETSYNC_USE_EXISTING_CLUSTER (that cluster's API server is not ours to configure).
+   */
+  SECRETSYNC_WEBHOOK_CLIENT_CA?: string;
 }
 
 export interface TestenvState {
@@ -84,6 +90,31 @@ current-context: secretsync-testenv
 `;
 }
 
+/** kubeConfigFile of a WebhookAdmissionConfiguration: the client certificate for every webhook host ("*"). */
+function webhookKubeconfigYaml(certFile: string, keyFile: string): string {
+  return `apiVersion: v1
+kind: Config
+users:
+- name: '*'
+  user:
+    client-certificate: ${certFile}
+    client-key: ${keyFile}
+`;
+}
+
+function admissionConfigYaml(kubeconfig: string): string {
+  const plugin = (name: string) => `- name: ${name}
+  configuration:
+    apiVersion: apiserver.config.k8s.io/v1
+    kind: WebhookAdmissionConfiguration
+    kubeConfigFile: ${kubeconfig}
+`;
+  return `apiVersion: apiserver.config.k8s.io/v1
+kind: AdmissionConfiguration
+plugins:
+${plugin('MutatingAdmissionWebhook')}${plugin('ValidatingAdmissionWebhook')}`;
+}
+
 function envSh(env: TestenvEnv): string {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const lines = Object.entries(env).map(([k, v]) => `export ${k}=${q(v)}`);
@@ -96,6 +127,8 @@ async function writePki(dir: string): Promise<Pki> {
   mkdirSync(pkiDir, { recursive: true, mode: 0o700 });
   const c = await generateCerts();
   const files = {
+    webhookClientCaFile: join(pkiDir, 'webhook-client-ca.crt'),
+    admissionConfigFile: join(pkiDir, 'admission-config.yaml'),
     caFile: join(pkiDir, 'ca.crt'),
     apiserverCertFile: join(pkiDir, 'apiserver.crt'),
     apiserverKeyFile: join(pkiDir, 'apiserver.key'),
@@ -107,6 +140,16 @@ async function writePki(dir: string): Promise<Pki> {
   writeFileSync(files.apiserverKeyFile, c.apiserver.key, { mode: 0o600 });
   writeFileSync(files.saPublicKeyFile, c.serviceAccount.publicKey);
   writeFileSync(files.saPrivateKeyFile, c.serviceAccount.privateKey, { mode: 0o600 });
+  // The API server's identity towards admission webhooks (AdmissionConfiguration, as a
+  // cluster admin sets it with --admission-control-config-file).
+  const webhookCert = join(pkiDir, 'webhook-client.crt');
+  const webhookKey = join(pkiDir, 'webhook-client.key');
+  const webhookKubeconfig = join(pkiDir, 'webhook-kubeconfig.yaml');
+  writeFileSync(files.webhookClientCaFile, c.webhookClient.ca.cert);
+  writeFileSync(webhookCert, c.webhookClient.cert.cert);
+  writeFileSync(webhookKey, c.webhookClient.cert.key, { mode: 0o600 });
+  writeFileSync(webhookKubeconfig, webhookKubeconfigYaml(webhookCert, webhookKey), { mode: 0o600 });
+  writeFileSync(files.admissionConfigFile, admissionConfigYaml(webhookKubeconfig));
   return { ...files, ca: c.ca.cert, adminCert: c.admin.cert, adminKey: c.admin.key };
 }
 
@@ -164,6 +207,7 @@ export async function up(dir = stateDir()): Promise<TestenvState> {
     ];
     const rootToken = `root-${randomBytes(12).toString('hex')}`;
     const kubeconfigFile = join(dir, 'kubeconfig');
+    let webhookClientCa: string | undefined;
 
     const kube = async (): Promise<string> => {
       if (useExisting) {
@@ -178,6 +222,7 @@ export async function up(dir = stateDir()): Promise<TestenvState> {
         return kc;
       }
       const pki = await writePki(dir);
+      webhookClientCa = pki.webhookClientCaFile;
       await track(startEtcd(layout, etcdClient, etcdPeer));
       await track(startApiserver(layout, pki, apiPort, etcdClient));
       writeFileSync(kubeconfigFile, kubeconfigYaml(`https://127.0.0.1:${apiPort}`, pki), { mode: 0o600 });
@@ -203,6 +248,7 @@ export async function up(dir = stateDir()): Promise<TestenvState> {
       AWS_ACCESS_KEY_ID: 'testing',
       AWS_SECRET_ACCESS_KEY: 'testing',
       SECRETSYNC_TESTENV_BIN: bin,
+      ...(webhookClientCa ? { SECRETSYNC_WEBHOOK_CLIENT_CA: webhookClientCa } : {}),
     };
     writeFileSync(statePath(dir), JSON.stringify(state, null, 2));
     writeFileSync(join(dir, 'env.sh'), envSh(state.env));

@@ -17,3 +17,21 @@ describe('--log-format', () => {
     expect(OPERATOR_HELP).toMatch(/^ {2}--log-format FORMAT\s+json \(default: .*\) or text/m);
   });
 });
+
+describe('--webhook-client-ca / --webhook-client-names', () => {
+  const webhook = (args: string[]) => {
+    const o = parseOperatorFlags(args);
+    if (o === 'help') throw new Error('help');
+    return o.webhook;
+  };
+  test('off by default; the CA file and the names when given', () => {
+    expect(webhook([])).toMatchObject({ clientCaFile: undefined, clientNames: [] });
+    expect(webhook(['--webhook-client-ca=/etc/ca.crt', '--webhook-client-names', 'kube-apiserver, front-proxy'])).toMatchObject({
+      clientCaFile: '/etc/ca.crt',
+      clientNames: ['kube-apiserver', 'front-proxy'],
+    });
+  });
+  test('names without a CA are refused', () => {
+    expect(() => parseOperatorFlags(['--webhook-client-names=x'])).toThrow(UsageError);
+  });
+});

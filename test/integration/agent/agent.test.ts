@@ -115,7 +115,7 @@ function envelopeSecret(namespace: string, name: string, owner: Owner | undefine
         : {}),
     },
     type: ENVELOPE_SECRET_TYPE,
-    data: encodeEnvelope({ current, ...(previous ? { previous } : {}) }),
+    data: encodeEnvelope({ current, ...(previous ? { previous: [previous] } : {}) }),
   };
 }
 

@@ -15,7 +15,7 @@ import { eventually } from '../../helpers/eventually.js';
 import { chartDir, helm, operatorContainer, parseManifests, podSpec, setArgs } from '../../helpers/helm.js';
 import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, secretData, waitReady } from '../../helpers/kube.js';
 import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
-import { serviceAccountKubeconfig } from '../../helpers/rbac.js';
+import { grantWebhookConfig, serviceAccountKubeconfig } from '../../helpers/rbac.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
 import { kvPut, vaultRoot } from '../../helpers/vault.js';
 
@@ -40,6 +40,7 @@ describe.each([
   let replicaArgs: string[] = [];
   const loopbackConfig = `${id}-loopback`;
   let sa: Awaited<ReturnType<typeof serviceAccountKubeconfig>> | undefined;
+  let ungrant: (() => Promise<void>) | undefined;
   let installed = false;
 
   beforeAll(async () => {
@@ -82,6 +83,7 @@ describe.each([
     await deleteSyncs(custom, apps).catch(() => undefined);
     const codes = [await op?.stop(), await replica?.stop()].filter((c) => c !== undefined);
     await reg.deleteMutatingWebhookConfiguration({ name: loopbackConfig }).catch(() => undefined);
+    await ungrant?.();
     sa?.release();
     if (installed) await helm('uninstall', release, '--namespace', ns).catch(() => undefined);
     await deleteNamespace(core, apps);
@@ -151,6 +153,8 @@ describe.each([
     await waitReady(custom, apps, 'env-db', 'True');
     await core.createNamespacedServiceAccount({ namespace: apps, body: { metadata: { name: 'app' } } });
     const args = [...replicaArgs.filter((a) => !/^--webhook-(config-name|failure-policy)=/.test(a)), '--webhook-failure-policy=Fail'];
+    // The chart grants its own configuration by name only: the test's second registration needs its own grant.
+    ungrant = await grantWebhookConfig(ns, fullname, loopbackConfig);
     replica = await startOperator([`--kubeconfig=${sa.file}`, ...args], { KUBECONFIG: sa.file }, { webhook: { configName: loopbackConfig } });
     const r = replica;
     // Serving (caches synced) and registered, with its CA.

@@ -2,7 +2,7 @@
 // apiserver (`kubectl apply --dry-run=server`), the values schema refusing wrong values
 // with a message, and the rendered RBAC and webhook configuration equal to what the
 // operator's code says (src/api/rbac.ts, src/webhook/registration.ts).
-import { clusterRules, namespacedModeRules, operatorNamespaceRules, type PolicyRule } from '../../../src/api/rbac.js';
+import { TOKEN_RULE, clusterRules, namespacedModeRules, operatorNamespaceRules, webhookConfigRule, type PolicyRule } from '../../../src/api/rbac.js';
 import { configMatches, desiredConfig, type MutatingWebhookConfiguration } from '../../../src/webhook/registration.js';
 import { chartDir, find, helm, kubectl, operatorContainer, podSpec, setArgs, template, type K8sObject } from '../../helpers/helm.js';
 import { createNamespace, deleteNamespace, kube } from '../../helpers/kube.js';
@@ -16,6 +16,9 @@ const apps = `${id}-apps`;
 // because the ClusterRole and the webhook configuration are cluster-wide on a shared stack.
 const release = `${id}-secretsync`;
 
+/** A CA certificate as a chart value (its content does not matter to the templates). */
+const FAKE_PEM = '-----BEGIN CERTIFICATE-----MIIBfake-----END CERTIFICATE-----';
+
 /** The modes the chart has; each is linted, templated and dry-run applied. */
 const modes: Record<string, Record<string, string | number | boolean>> = {
   default: {},
@@ -23,10 +26,19 @@ const modes: Record<string, Record<string, string | number | boolean>> = {
   'webhook off': { 'webhook.enabled': false },
   'ServiceMonitor on': { 'serviceMonitor.enabled': true },
   'NetworkPolicy on': { 'networkPolicy.enabled': true, 'networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team': 'monitoring' },
+  'tokens in listed namespaces': { 'rbac.tokenNamespaces[0]': apps },
+  'webhook locked down': {
+    'webhook.clientAuth.caBundle': FAKE_PEM,
+    'webhook.clientAuth.allowedNames[0]': 'kube-apiserver-webhook-client',
+    'networkPolicy.enabled': true,
+    'networkPolicy.webhookFrom[0].ipBlock.cidr': '10.0.0.10/32',
+  },
 };
 
 const expand = (rules: PolicyRule[]) =>
-  rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}/${res}: ${v}`)))).sort();
+  rules
+    .flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}/${res}: ${v}${r.resourceNames ? ` [${r.resourceNames.join(',')}]` : ''}`))))
+    .sort();
 
 beforeAll(async () => {
   await createNamespace(core, ns);
@@ -120,7 +132,8 @@ test('image values: repository, tag (default appVersion) and pullPolicy; the age
 
 test('cluster-wide mode: the ClusterRole and the Role carry exactly src/api/rbac.ts', async () => {
   const objs = await template(release, ns);
-  expect(expand(find(objs, 'ClusterRole').rules as PolicyRule[])).toEqual(expand(clusterRules));
+  // The webhook configuration by the release's name (--webhook-config-name).
+  expect(expand(find(objs, 'ClusterRole').rules as PolicyRule[])).toEqual(expand([...clusterRules, webhookConfigRule(release)]));
   expect(expand(find(objs, 'Role').rules as PolicyRule[])).toEqual(expand(operatorNamespaceRules));
   for (const kind of ['ClusterRoleBinding', 'RoleBinding']) {
     expect(find(objs, kind).subjects).toEqual([{ kind: 'ServiceAccount', name: release, namespace: ns }]);
@@ -134,11 +147,26 @@ test('namespaced mode: --namespace, a Role in the watched namespace, the cluster
   const watched = find(objs, 'Role', `${release}-watched`);
   expect(watched.metadata.namespace).toBe(apps);
   expect(expand(watched.rules as PolicyRule[])).toEqual(expand(m.watched));
-  expect(expand(find(objs, 'ClusterRole').rules as PolicyRule[])).toEqual(expand(m.cluster));
+  expect(expand(find(objs, 'ClusterRole').rules as PolicyRule[])).toEqual(expand([...m.cluster, webhookConfigRule(release)]));
+  // Tokens: only in the watched and the operator namespace, never through the ClusterRole.
+  expect(expand(find(objs, 'ClusterRole').rules as PolicyRule[]).filter((x) => x.includes('token'))).toEqual([]);
   const own = find(objs, 'Role', release);
   expect(own.metadata.namespace).toBe(ns);
   expect(expand(own.rules as PolicyRule[])).toEqual(expand(m.operatorNamespace));
   expect(find(objs, 'RoleBinding', `${release}-watched`).subjects).toEqual([{ kind: 'ServiceAccount', name: release, namespace: ns }]);
+});
+
+test('rbac.tokenNamespaces: no token minting in the ClusterRole (so none in kube-system); a Role + RoleBinding for it in each listed namespace and the release namespace', async () => {
+  const objs = await template(release, ns, { 'rbac.tokenNamespaces[0]': apps });
+  expect(expand(find(objs, 'ClusterRole').rules as PolicyRule[])).toEqual(expand([...clusterRules.filter((r) => r !== TOKEN_RULE), webhookConfigRule(release)]));
+  const token = find(objs, 'Role', `${release}-token`);
+  expect(token.metadata.namespace).toBe(apps);
+  expect(token.rules).toEqual([TOKEN_RULE]);
+  expect(find(objs, 'RoleBinding', `${release}-token`)).toMatchObject({ roleRef: { kind: 'Role', name: `${release}-token` }, subjects: [{ kind: 'ServiceAccount', name: release, namespace: ns }] });
+  expect(expand(find(objs, 'Role', release).rules as PolicyRule[])).toEqual(expand([...operatorNamespaceRules, TOKEN_RULE]));
+  // Namespaced mode ignores it: the watched namespace's Role already holds the grant.
+  const namespaced = await template(release, ns, { watchNamespace: apps, 'rbac.tokenNamespaces[0]': 'elsewhere' });
+  expect(namespaced.filter((o) => o.metadata.name === `${release}-token`)).toEqual([]);
 });
 
 test('webhook off: no webhook Service or configuration, and the operator serves none', async () => {
@@ -192,7 +220,32 @@ test.each([
   for (const [k, v] of Object.entries(operator.metadata.labels ?? {})) expect(chart.metadata.labels?.[k]).toBe(v);
 });
 
+test('webhook.clientAuth: the CA in a ConfigMap, mounted, --webhook-client-ca and --webhook-client-names; absent by default', async () => {
+  const objs = await template(release, ns, { 'webhook.clientAuth.caBundle': FAKE_PEM, 'webhook.clientAuth.allowedNames[0]': 'a', 'webhook.clientAuth.allowedNames[1]': 'b' });
+  expect(find(objs, 'ConfigMap', `${release}-webhook-client-ca`)).toMatchObject({ data: { 'ca.crt': expect.stringContaining(FAKE_PEM) } });
+  const c = operatorContainer(objs);
+  expect(c.args).toEqual(expect.arrayContaining(['--webhook-client-ca=/etc/secretsync/webhook-client-ca/ca.crt', '--webhook-client-names=a,b']));
+  expect(c.volumeMounts).toEqual([{ name: 'webhook-client-ca', mountPath: '/etc/secretsync/webhook-client-ca', readOnly: true }]);
+  expect(podSpec(objs).volumes).toEqual([{ name: 'webhook-client-ca', configMap: { name: `${release}-webhook-client-ca` } }]);
+  const plain = await template(release, ns);
+  expect(plain.filter((o) => o.kind === 'ConfigMap')).toEqual([]);
+  expect((operatorContainer(plain).args ?? []).filter((a) => a.startsWith('--webhook-client'))).toEqual([]);
+});
+
+test('networkPolicy.webhookFrom: only those peers reach the webhook port; metrics from metricsFrom; without it the port stays open (as before)', async () => {
+  type Rule = { from?: unknown[]; ports: { port: number }[] };
+  const rules = async (values: Record<string, string | number | boolean>) =>
+    (find(await template(release, ns, { 'networkPolicy.enabled': true, ...values }), 'NetworkPolicy').spec as { ingress: Rule[] }).ingress;
+  expect(await rules({ 'networkPolicy.webhookFrom[0].ipBlock.cidr': '10.0.0.10/32', 'networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team': 'monitoring' })).toEqual([
+    { ports: [{ port: 9443, protocol: 'TCP' }], from: [{ ipBlock: { cidr: '10.0.0.10/32' } }] },
+    { ports: [{ port: 8080, protocol: 'TCP' }], from: [{ namespaceSelector: { matchLabels: { team: 'monitoring' } } }] },
+  ]);
+  expect(await rules({})).toEqual([{ ports: [{ port: 9443, protocol: 'TCP' }] }]);
+});
+
 test.each([
+  [{ 'webhook.clientAuth.caBundle': 'not a certificate' }, /caBundle/],
+  [{ 'webhook.clientAuth.ca': FAKE_PEM }, /ca/],
   [{ replicaCount: 'two' }, /replicaCount/],
   [{ 'webhook.failurePolicy': 'Sometimes' }, /failurePolicy/],
   [{ 'webhook.timeoutSeconds': 60 }, /timeoutSeconds/],

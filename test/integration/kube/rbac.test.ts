@@ -6,13 +6,15 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { AuthenticationV1Api, AuthorizationV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, AuthenticationV1Api, AuthorizationV1Api, KubeConfig, RbacAuthorizationV1Api, setHeaderOptions } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { clusterRules, operatorNamespaceRules, RBAC_NAME } from '../../../src/api/rbac.js';
 import { createNamespace, deleteNamespace, kube } from '../../helpers/kube.js';
 import { operatorIdentity, type OperatorIdentity } from '../../helpers/rbac.js';
 import { startOperator } from '../../helpers/operator.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
+import { eventually } from '../../helpers/eventually.js';
+import { template } from '../../helpers/helm.js';
 import { repoRoot } from '../../testenv/config.js';
 
 const { core } = kube();
@@ -98,6 +100,7 @@ test('test operators run as the service account, allowed exactly the rules', asy
     // The webhook registration is read and applied, never listed, watched or deleted; no validating webhooks.
     ['admissionregistration.k8s.io', 'mutatingwebhookconfigurations', 'delete'],
     ['admissionregistration.k8s.io', 'mutatingwebhookconfigurations', 'list'],
+    ['admissionregistration.k8s.io', 'mutatingwebhookconfigurations', 'update'],
     ['admissionregistration.k8s.io', 'validatingwebhookconfigurations', 'create'],
   ];
   for (const [g, res, v] of denied) expect([g, res, v, await can(g, res, v, opNs)]).toEqual([g, res, v, false]);
@@ -117,3 +120,71 @@ test('startOperator passes that identity to the process, and refuses to guess th
     await op.stop();
   }
 });
+
+test('webhook configurations by name: the operator gets and patches its own only; a real patch of another one is refused', async () => {
+  const admin = kube().kc;
+  const reg = admin.makeApiClient(AdmissionregistrationV1Api);
+  const foreign = `${id}-foreign`;
+  await reg.createMutatingWebhookConfiguration({ body: { metadata: { name: foreign }, webhooks: [] } });
+  const mine = await operatorIdentity(opNs, { webhookConfigName: `${id}-mine` });
+  try {
+    const kc = new KubeConfig();
+    kc.loadFromFile(mine.kubeconfig);
+    const authz = kc.makeApiClient(AuthorizationV1Api);
+    const can = async (verb: string, name?: string) =>
+      (await authz.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', verb, name } } } })).status?.allowed === true;
+    expect([await can('get', `${id}-mine`), await can('patch', `${id}-mine`), await can('create')]).toEqual([true, true, true]);
+    expect([await can('get', foreign), await can('patch', foreign), await can('update', foreign), await can('delete', foreign)]).toEqual([false, false, false, false]);
+    // As an attacker holding the operator's token would try it: rewrite another webhook's configuration.
+    const patch = kc.makeApiClient(AdmissionregistrationV1Api).patchMutatingWebhookConfiguration(
+      { name: foreign, body: { metadata: { labels: { owned: 'yes' } } } },
+      setHeaderOptions('Content-Type', 'application/merge-patch+json'),
+    );
+    await expect(patch).rejects.toThrow(/403|forbidden/i);
+    expect((await reg.readMutatingWebhookConfiguration({ name: foreign })).metadata?.labels?.owned).toBeUndefined();
+  } finally {
+    await mine.release();
+    await reg.deleteMutatingWebhookConfiguration({ name: foreign }).catch(() => undefined);
+  }
+});
+
+test('token minting in kube-system: the chart in namespaced mode, or with rbac.tokenNamespaces, grants none there; the listed namespaces only', async () => {
+  const admin = kube().kc;
+  const authz = admin.makeApiClient(AuthorizationV1Api);
+  const rbacApi = admin.makeApiClient(RbacAuthorizationV1Api);
+  const mayMint = async (user: string, namespace: string) =>
+    (
+      await authz.createSubjectAccessReview({
+        body: { spec: { user, groups: ['system:serviceaccounts'], resourceAttributes: { group: '', resource: 'serviceaccounts', subresource: 'token', verb: 'create', namespace } } },
+      })
+    ).status?.allowed === true;
+  const cases: { release: string; values: Record<string, string>; allowed: string[]; denied: string[] }[] = [
+    { release: `${id}-ns`, values: { watchNamespace: other }, allowed: [other, opNs], denied: ['kube-system', 'default'] },
+    { release: `${id}-cw`, values: { 'rbac.tokenNamespaces[0]': other }, allowed: [other, opNs], denied: ['kube-system', 'default'] },
+    // The default, documented: a ClusterRole cannot leave kube-system out.
+    { release: `${id}-all`, values: {}, allowed: [other, 'kube-system'], denied: [] },
+  ];
+  const clusterScoped: string[] = [];
+  try {
+    for (const c of cases) {
+      const objs = (await template(c.release, opNs, c.values)).filter((o) => ['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o.kind));
+      for (const o of objs) if (o.kind.startsWith('Cluster')) clusterScoped.push(`${o.kind}/${o.metadata.name}`);
+      for (const o of objs) await applyObject(o);
+      const user = `system:serviceaccount:${opNs}:${c.release}-secretsync`;
+      for (const ns of c.allowed) await eventually(async () => ((await mayMint(user, ns)) ? true : undefined), { what: `${user} may mint tokens in ${ns}` });
+      for (const ns of c.denied) expect([c.release, ns, await mayMint(user, ns)]).toEqual([c.release, ns, false]);
+    }
+  } finally {
+    for (const ref of clusterScoped) {
+      const [kind, name] = ref.split('/') as [string, string];
+      if (kind === 'ClusterRole') await rbacApi.deleteClusterRole({ name }).catch(() => undefined);
+      else await rbacApi.deleteClusterRoleBinding({ name }).catch(() => undefined);
+    }
+  }
+});
+
+async function applyObject(o: { kind: string; metadata: { name: string; namespace?: string } }): Promise<void> {
+  const f = join(dir, `${o.kind}-${o.metadata.name}-${o.metadata.namespace ?? ''}.json`);
+  writeFileSync(f, JSON.stringify(o));
+  await kubectl(['apply', '-f', f]);
+}

@@ -48,7 +48,8 @@ const sync = (name: string, spec: Record<string, unknown>) => ({
   spec: { sourceRef: { name: 'vault' }, data: [{ key: 'password', remoteRef: { path: `${id}/db`, property: 'password' } }], access: { serviceAccounts: ['app'] }, ...spec },
 });
 const startOp = (extra: string[] = []) =>
-  startOperator([`--namespace=${ns}`, `--operator-namespace=${opNs}`, '--agent-image=secretsync-test:dev', '--kek-check-interval=2s', ...extra], {}, { webhook: { configName } });
+  // clientAuth: the stack's API server calls with its webhook client certificate, so refusals are detailed.
+  startOperator([`--namespace=${ns}`, `--operator-namespace=${opNs}`, '--agent-image=secretsync-test:dev', '--kek-check-interval=2s', ...extra], {}, { webhook: { configName, clientAuth: true } });
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'webhook-it-'));

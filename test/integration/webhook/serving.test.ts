@@ -87,7 +87,7 @@ async function servingFingerprint(): Promise<string> {
 beforeAll(async () => {
   await createNamespace(admin.core, opNs);
   await createNamespace(admin.core, ns);
-  identity = await operatorIdentity(opNs);
+  identity = await operatorIdentity(opNs, { webhookConfigName: configName });
   const kc = new KubeConfig();
   kc.loadFromFile(identity.kubeconfig);
   opKube = { core: kc.makeApiClient(CoreV1Api), reg: kc.makeApiClient(AdmissionregistrationV1Api) };

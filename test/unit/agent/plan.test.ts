@@ -47,7 +47,7 @@ function envelope(current: number, previous?: number, owners = [owner()]): KubeS
   return {
     metadata: { name: 'db-target', namespace: 'payments', uid: 's-2', resourceVersion: '7', ownerReferences: owners },
     type: ENVELOPE_SECRET_TYPE,
-    data: encodeEnvelope({ current: entry(current), ...(previous ? { previous: entry(previous) } : {}) }),
+    data: encodeEnvelope({ current: entry(current), ...(previous ? { previous: [entry(previous)] } : {}) }),
   };
 }
 

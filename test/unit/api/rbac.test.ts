@@ -2,7 +2,7 @@
 // the allow-list below. Widening a rule means changing this table, in review.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { clusterRules, namespacedModeRules, operatorNamespaceRules, rbacObjects, renderRbac, type PolicyRule } from '../../../src/api/rbac.js';
+import { TOKEN_RULE, clusterRules, namespacedModeRules, operatorNamespaceRules, rbacObjects, renderRbac, webhookConfigRule, type PolicyRule } from '../../../src/api/rbac.js';
 
 const rbacDir = join(import.meta.dirname, '..', '..', '..', 'config', 'rbac');
 
@@ -25,12 +25,15 @@ const clusterAllowList: [string, string, string[]][] = [
   ['apps', 'deployments', ['get', 'list', 'watch', 'patch']],
   ['apps', 'statefulsets', ['get', 'list', 'watch', 'patch']],
   ['apps', 'daemonsets', ['get', 'list', 'watch', 'patch']],
-  ['admissionregistration.k8s.io', 'mutatingwebhookconfigurations', ['get', 'create', 'patch']],
+  // create cannot be limited by name (RBAC); get/patch are, by webhookConfigRule.
+  ['admissionregistration.k8s.io', 'mutatingwebhookconfigurations', ['create']],
 ];
 const namespaceAllowList: [string, string, string[]][] = [['coordination.k8s.io', 'leases', ['get', 'create', 'update']]];
 
 const expand = (rules: PolicyRule[]) =>
-  rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}/${res}: ${v}`)))).sort();
+  rules
+    .flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}/${res}: ${v}${r.resourceNames ? ` [${r.resourceNames.join(',')}]` : ''}`))))
+    .sort();
 const allowed = (list: [string, string, string[]][]) => list.flatMap(([g, res, verbs]) => verbs.map((v) => `${g}/${res}: ${v}`)).sort();
 
 test('config/rbac/ matches src/api/rbac.ts (run `npm run crds` after changing it)', () => {
@@ -48,18 +51,40 @@ test('the operator-namespace Role grants exactly the allow-list', () => {
   expect(expand(operatorNamespaceRules)).toEqual(allowed(namespaceAllowList));
 });
 
-test('no rule uses a wildcard, resourceNames or nonResourceURLs', () => {
-  for (const r of [...clusterRules, ...operatorNamespaceRules]) {
+test('no rule uses a wildcard or nonResourceURLs; only the webhook configuration rule names its object', () => {
+  for (const r of [...clusterRules, ...operatorNamespaceRules, webhookConfigRule()]) {
     for (const field of [r.apiGroups, r.resources, r.verbs]) expect(field.filter((x) => x.includes('*'))).toEqual([]);
-    expect(Object.keys(r).sort()).toEqual(['apiGroups', 'resources', 'verbs']);
+    expect(Object.keys(r).sort()).toEqual(r.resourceNames ? ['apiGroups', 'resourceNames', 'resources', 'verbs'] : ['apiGroups', 'resources', 'verbs']);
   }
+});
+
+test('webhook configurations: get and patch of its own by name only; create unnamed (RBAC cannot name what does not exist yet); never update or delete', () => {
+  expect(expand([webhookConfigRule('release-x')])).toEqual([
+    'admissionregistration.k8s.io/mutatingwebhookconfigurations: get [release-x]',
+    'admissionregistration.k8s.io/mutatingwebhookconfigurations: patch [release-x]',
+  ]);
+  const all = expand([...clusterRules, webhookConfigRule()]).filter((x) => x.includes('mutatingwebhookconfigurations'));
+  expect(all).toEqual([
+    'admissionregistration.k8s.io/mutatingwebhookconfigurations: create',
+    'admissionregistration.k8s.io/mutatingwebhookconfigurations: get [secretsync]',
+    'admissionregistration.k8s.io/mutatingwebhookconfigurations: patch [secretsync]',
+  ]);
+});
+
+test('token minting: the one rule, in the ClusterRole (documented: it reaches every namespace); namespaced mode only in the watched and the operator namespace', () => {
+  expect(clusterRules.filter((r) => r.resources.includes('serviceaccounts/token'))).toEqual([TOKEN_RULE]);
+  const m = namespacedModeRules();
+  expect(expand(m.cluster).filter((x) => x.includes('serviceaccounts/token'))).toEqual([]);
+  expect(expand(m.watched)).toContain('/serviceaccounts/token: create');
+  expect(expand(m.operatorNamespace)).toContain('/serviceaccounts/token: create');
 });
 
 test('the rendered objects carry these rules and bind the service account', () => {
   const objs = rbacObjects({ namespace: 'ops', serviceAccount: 'sa', clusterRoleBinding: 'crb' });
   const byKind = Object.fromEntries(objs.map((o) => [o.kind, o]));
   expect(Object.keys(byKind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ServiceAccount']);
-  expect(byKind.ClusterRole?.rules).toBe(clusterRules);
+  expect(byKind.ClusterRole?.rules).toEqual([...clusterRules, webhookConfigRule()]);
+  expect(rbacObjects({ webhookConfigName: 'other' }).find((o) => o.kind === 'ClusterRole')?.rules).toEqual([...clusterRules, webhookConfigRule('other')]);
   expect(byKind.Role?.rules).toBe(operatorNamespaceRules);
   expect(byKind.ServiceAccount?.metadata).toMatchObject({ name: 'sa', namespace: 'ops' });
   expect(byKind.ClusterRole?.metadata.namespace).toBeUndefined();
@@ -78,7 +103,7 @@ test('namespaced mode splits the ClusterRole by scope, never widening it; the op
       ['secretsync.io', 'clustersecretsources', ['list', 'watch']],
       ['secretsync.io', 'clustersecretsources/status', ['patch']],
       ['', 'namespaces', ['list', 'watch']],
-      ['admissionregistration.k8s.io', 'mutatingwebhookconfigurations', ['get', 'create', 'patch']],
+      ['admissionregistration.k8s.io', 'mutatingwebhookconfigurations', ['create']],
     ]),
   );
   expect(expand(m.operatorNamespace)).toEqual(

@@ -150,7 +150,7 @@ describe('the envelope Secret layout', () => {
     expect(Object.keys(encodeEnvelope(alone)).sort()).toEqual(['current', 'format', 'v3']);
     expect(decodeEnvelope(encodeEnvelope(alone))).toEqual(alone);
 
-    const both: Envelope = { current: transit(4), previous: version(3) };
+    const both: Envelope = { current: transit(4), previous: [version(3)] };
     const data = encodeEnvelope(both);
     expect(Object.keys(data).sort()).toEqual(['current', 'format', 'v3', 'v4']);
     expect(Buffer.from(data.format as string, 'base64').toString()).toBe('secretsync.io/envelope/v1');
@@ -159,7 +159,7 @@ describe('the envelope Secret layout', () => {
   });
 
   test('a previous version equal to the current one is not written twice', () => {
-    const data = encodeEnvelope({ current: version(3), previous: version(3) });
+    const data = encodeEnvelope({ current: version(3), previous: [version(3)] });
     expect(Object.keys(data).sort()).toEqual(['current', 'format', 'v3']);
   });
 
@@ -178,9 +178,9 @@ describe('the envelope Secret layout', () => {
       'the current version 2 has no entry v2',
     ],
     [
-      'three versions',
-      { format: b64('secretsync.io/envelope/v1'), current: b64('3'), v1: entry(version(1)), v2: entry(version(2)), v3: entry(version(3)) },
-      'it holds 3 versions; an envelope holds the current and at most one previous',
+      'four versions',
+      { format: b64('secretsync.io/envelope/v1'), current: b64('4'), v1: entry(version(1)), v2: entry(version(2)), v3: entry(version(3)), v4: entry(version(4)) },
+      'it holds 4 versions; an envelope holds the current and at most 2 older ones',
     ],
     ['bad JSON', { format: b64('secretsync.io/envelope/v1'), current: b64('1'), v1: b64('{"version":1,') }, 'entry v1 is not JSON'],
     [
@@ -203,11 +203,20 @@ describe('the envelope Secret layout', () => {
     expect(err.message).not.toContain('x'.repeat(65));
   });
 
+  test('three versions (a rollout still running pods of two older ones): encoded and decoded, newest first', () => {
+    const three: Envelope = { current: version(5), previous: [version(4), version(2)] };
+    const data = encodeEnvelope(three);
+    expect(Object.keys(data).sort()).toEqual(['current', 'format', 'v2', 'v4', 'v5']);
+    expect(decodeEnvelope(data)).toEqual(three);
+    expect(pickVersion(three, 2)).toBe(three.previous?.[1]);
+    expect(errorOf(() => pickVersion(three, 3)).message).toBe('version 3 is not in the Secret (it holds version 5, 4 and 2)');
+  });
+
   test('pickVersion: the current one by default or by number, the previous by number, else which ones it holds', () => {
-    const e: Envelope = { current: version(4), previous: version(3) };
+    const e: Envelope = { current: version(4), previous: [version(3)] };
     expect(pickVersion(e)).toBe(e.current);
     expect(pickVersion(e, 4)).toBe(e.current);
-    expect(pickVersion(e, 3)).toBe(e.previous);
+    expect(pickVersion(e, 3)).toBe(e.previous?.[0]);
     expect(errorOf(() => pickVersion(e, 2)).message).toBe('version 2 is not in the Secret (it holds version 4 and 3)');
     expect(errorOf(() => pickVersion({ current: version(4) }, 3)).message).toBe('version 3 is not in the Secret (it holds version 4)');
   });

@@ -72,3 +72,9 @@ test('a workload without a template spec or status still comes out whole', () =>
     spec: { template: { metadata: {}, spec: { containers: [] } } },
   });
 });
+
+test('of the workload\'s own annotations only the rollout opt-in is kept', () => {
+  const optedIn = { ...full, metadata: { ...full.metadata, annotations: { ...full.metadata.annotations, 'secretsync.io/rollout-from': 'db,cache' } } };
+  expect(slimWorkload(optedIn).metadata.annotations).toEqual({ 'secretsync.io/rollout-from': 'db,cache' });
+  expect(slimWorkload(full).metadata.annotations).toBeUndefined();
+});

@@ -392,14 +392,14 @@ describe('envelope mode', () => {
     await w.reconciler.reconcile('ns/db');
     expect(w.kek.calls.filter((c) => c === 'generateDataKey')).toHaveLength(2);
     const e = held(w);
-    expect([e.current.version, e.previous?.version]).toEqual([2, 1]);
-    expect(e.current.wrappedKey).not.toBe(e.previous?.wrappedKey);
+    expect([e.current.version, e.previous?.[0]?.version]).toEqual([2, 1]);
+    expect(e.current.wrappedKey).not.toBe(e.previous?.[0]?.wrappedKey);
     expect((await opened(w)).password?.toString()).toBe('two');
-    expect((await opened(w, e.previous)).password?.toString()).toBe('one');
+    expect((await opened(w, e.previous?.[0])).password?.toString()).toBe('one');
     w.values.password = 'three';
     w.tick(10_001);
     await w.reconciler.reconcile('ns/db');
-    expect([held(w).current.version, held(w).previous?.version]).toEqual([3, 2]);
+    expect([held(w).current.version, held(w).previous?.[0]?.version]).toEqual([3, 2]);
   });
 
   test('KEK rotation re-wraps both versions without a read, a new version or a new data key', async () => {
@@ -419,7 +419,7 @@ describe('envelope mode', () => {
     expect(w.kek.calls).toEqual(['rewrap', 'rewrap']);
     expect(w.writes).toEqual(['patch', 'status', 'event Normal Rewrapped']);
     const after = held(w);
-    expect([after.current.kek.version, after.previous?.kek.version]).toEqual(['2', '2']);
+    expect([after.current.kek.version, after.previous?.[0]?.kek.version]).toEqual(['2', '2']);
     expect(after.current.values).toEqual(before.current.values); // same data key, same ciphertext
     expect(w.status()).toMatchObject({ version: 2, keyId: 'vault-transit:transit/secretsync:v2' });
     expect((await opened(w)).password?.toString()).toBe('two');

@@ -1,11 +1,12 @@
 // Rollout decisions: each dependent workload is rolled once per new version, and nothing
 // (a reconcile, a restart, a relist) rolls it again; dependents, the in-use hold and the
 // event mapping.
-import type { RolloutSpec, RolloutTargetStatus, SecretSync, WorkloadKind } from '../../../src/api/types.js';
+import { ROLLOUT_FROM_ANNOTATION, type RolloutSpec, type RolloutTargetStatus, type SecretSync, type WorkloadKind } from '../../../src/api/types.js';
 import type { KubeWorkload } from '../../../src/secretsync/ports.js';
 import {
   dependents,
   inUseBy,
+  mayRoll,
   planRollout,
   syncsAffectedBy,
   usesOf,
@@ -150,19 +151,88 @@ describe('dependents', () => {
     expect(dependents(ss, ws).map((d) => d.ref.name)).toEqual(['web']);
   });
 
-  test('targets: named ones whether they use the Secret or not; a missing one without a workload', () => {
-    const ss = aSync({ targets: [{ kind: 'Deployment', name: 'web' }, { kind: 'DaemonSet', name: 'gone' }] }, 1);
-    expect(dependents(ss, ws)).toEqual([{ ref: { kind: 'DaemonSet', name: 'gone' } }, { ref: { kind: 'Deployment', name: 'web' }, workload: ws[1] }]);
+  test('targets: a named one using the Secret; one not using it is notUsing; a missing one without a workload', () => {
+    const ss = aSync({ targets: [{ kind: 'Deployment', name: 'web' }, { kind: 'DaemonSet', name: 'gone' }, { kind: 'StatefulSet', name: 'store' }] }, 1);
+    expect(dependents(ss, ws)).toEqual([
+      { ref: { kind: 'DaemonSet', name: 'gone' } },
+      { ref: { kind: 'Deployment', name: 'web' }, workload: ws[1], notUsing: true },
+      { ref: { kind: 'StatefulSet', name: 'store' }, workload: ws[0] },
+    ]);
   });
 
   test('auto and targets together, each once', () => {
     const ss = aSync({ auto: true, targets: [{ kind: 'Deployment', name: 'api' }, { kind: 'Deployment', name: 'web' }] }, 1);
-    expect(dependents(ss, ws).map((d) => d.ref.name)).toEqual(['api', 'web', 'store']);
+    expect(dependents(ss, ws).map((d) => `${d.ref.name}${d.notUsing ? ' (not using)' : ''}`)).toEqual(['api', 'web (not using)', 'store']);
   });
 
   test('a named target in another namespace does not count', () => {
     const ss = aSync({ targets: [{ kind: 'Deployment', name: 'elsewhere' }] }, 1);
     expect(dependents(ss, ws)).toEqual([{ ref: { kind: 'Deployment', name: 'elsewhere' } }]);
+  });
+});
+
+describe('mayRoll: a named target is rolled only when it uses the target or its owner opted in', () => {
+  const optIn = (list: string) => ({ [ROLLOUT_FROM_ANNOTATION]: list });
+  const withMeta = (w: KubeWorkload, annotations: Record<string, string>): KubeWorkload => ({ ...w, metadata: { ...w.metadata, annotations } });
+  test.each([
+    ['a volume of the target', aWorkload('Deployment', 'x', { uses: 'volume' }), true],
+    ['a projected volume source of the target', aWorkload('Deployment', 'x', { uses: 'projected' }), true],
+    ['env from the target', aWorkload('Deployment', 'x', { uses: 'env' }), true],
+    ['envFrom the target', aWorkload('Deployment', 'x', { uses: 'envFrom' }), true],
+    ['an init container taking env from it', aWorkload('Deployment', 'x', { uses: 'init' }), true],
+    ['injection of the sync (label + annotation)', aWorkload('Deployment', 'x', { uses: 'none', labels: { 'secretsync.io/inject': 'true' }, annotations: { 'secretsync.io/inject': 'db' } }), true],
+    ['the inject annotation without the label', aWorkload('Deployment', 'x', { uses: 'none', annotations: { 'secretsync.io/inject': 'db' } }), false],
+    ['nothing', aWorkload('Deployment', 'x', { uses: 'none' }), false],
+    ['another Secret', aWorkload('Deployment', 'x', { secret: 'other' }), false],
+    ['opt-in naming the sync', withMeta(aWorkload('Deployment', 'x', { uses: 'none' }), optIn('cache, db')), true],
+    ['opt-in naming other syncs', withMeta(aWorkload('Deployment', 'x', { uses: 'none' }), optIn('dbx,cache')), false],
+    ['opt-in written on the pod template, not the workload', aWorkload('Deployment', 'x', { uses: 'none', annotations: optIn('db') }), false],
+  ] as const)('%s: %s', (_what, w, want) => {
+    expect(mayRoll(aSync({ targets: [{ kind: 'Deployment', name: 'x' }] }, 1), w)).toBe(want);
+  });
+});
+
+describe('planRollout: a named target not using the target', () => {
+  const named: RolloutSpec = { targets: [{ kind: 'Deployment', name: 'other-team' }] };
+  const unrelated = aWorkload('Deployment', 'other-team', { uses: 'none' });
+  const message =
+    'Deployment/other-team neither uses Secret "db" nor injects SecretSync "db", so it is not rolled: use the Secret in its pod template (volume, env, envFrom) or inject the SecretSync, or let its owner opt in with the annotation secretsync.io/rollout-from: "db" on Deployment/other-team';
+
+  test('a new version does not patch it; NotUsing, and the condition says why and how to fix it', () => {
+    const p = planRollout(aSync(named, 2, [{ kind: 'Deployment', name: 'other-team', version: 1, state: 'Complete' }]), [unrelated], at(0));
+    expect(p.patches).toEqual([]);
+    expect(p.targets).toEqual([{ kind: 'Deployment', name: 'other-team', version: 1, state: 'NotUsing', message }]);
+    expect(p.condition).toEqual({ status: 'False', reason: 'TargetNotUsing', message: `spec.rollout.targets: ${message}` });
+  });
+
+  test('stable: the same input gives the same plan, version after version', () => {
+    const p1 = planRollout(aSync(named, 2), [unrelated], at(0));
+    const p2 = planRollout(next(aSync(named, 3), p1), [unrelated], at(60));
+    expect(p2.patches).toEqual([]);
+    expect(p2.targets).toEqual(p1.targets);
+  });
+
+  test('next to a used one: the used one rolls, the other is reported', () => {
+    const ss = aSync({ targets: [{ kind: 'Deployment', name: 'api' }, { kind: 'Deployment', name: 'other-team' }] }, 2, [
+      { kind: 'Deployment', name: 'api', version: 1, state: 'Complete' },
+    ]);
+    const p = planRollout(ss, [aWorkload('Deployment', 'api'), unrelated], at(0));
+    expect(p.patches.map((x) => x.name)).toEqual(['api']);
+    expect(p.condition?.reason).toBe('TargetNotUsing');
+  });
+
+  test('after its owner opts in: first seen (not rolled), then rolled by the next version', () => {
+    const before = planRollout(aSync(named, 1), [unrelated], at(0));
+    const consenting = { ...unrelated, metadata: { ...unrelated.metadata, annotations: { [ROLLOUT_FROM_ANNOTATION]: 'db' } } };
+    const seen = planRollout(next(aSync(named, 1), before), [consenting], at(10));
+    expect(seen.patches).toEqual([]);
+    expect(seen.targets[0]).toMatchObject({ version: 1, state: 'Complete' });
+    const rolled = planRollout(next(aSync(named, 2), seen), [consenting], at(20));
+    expect(rolled.patches).toEqual([{ kind: 'Deployment', namespace: 'ns', name: 'other-team', key: KEY, value: '2' }]);
+  });
+
+  test('auto never reports workloads that do not use the target', () => {
+    expect(planRollout(aSync(auto, 2), [unrelated], at(0))).toEqual({ patches: [], targets: [] });
   });
 });
 
@@ -487,6 +557,7 @@ describe('workloadChanged', () => {
     ['template', (x: KubeWorkload) => void (x.spec.template.metadata = { annotations: { [KEY]: '3' } })],
     ['status', (x: KubeWorkload) => void (x.status = { ...x.status, readyReplicas: 0 })],
     ['deletion', (x: KubeWorkload) => void (x.metadata.deletionTimestamp = T0.toISOString())],
+    ['rollout opt-in', (x: KubeWorkload) => void (x.metadata.annotations = { [ROLLOUT_FROM_ANNOTATION]: 'db' })],
   ])('%s changed', (_what, change) => {
     const b = structuredClone(w);
     change(b);

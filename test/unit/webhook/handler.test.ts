@@ -30,8 +30,29 @@ const log = createLogger({ destination: new LogSink(), level: 'trace' });
 test('a pod asking for a Ready SecretSync gets a patch; one asking for a missing one is refused with the fix', async () => {
   const ok = await injectionHandler(caches(ss()), { agentImage: 'img' }, { log })(review(pod));
   expect(ok).toMatchObject({ allowed: true, patchType: 'JSONPatch' });
-  const no = await injectionHandler(caches(undefined), { agentImage: 'img' }, { log })(review(pod));
+  const no = await injectionHandler(caches(undefined), { agentImage: 'img', callerVerified: true }, { log })(review(pod));
   expect(no).toMatchObject({ allowed: false, status: { message: expect.stringContaining('SecretSync "db" does not exist') } });
+});
+
+test('a review whose namespace is missing or differs from the pod\'s is refused before any lookup', async () => {
+  const looked: string[] = [];
+  const spy: HandlerCaches = {
+    getSecretSync: (ns, n) => {
+      looked.push(`${ns}/${n}`);
+      return ss();
+    },
+    getManagedSecret: () => undefined,
+  };
+  const h = injectionHandler(spy, { agentImage: 'img' }, { log });
+  const other = { ...pod, metadata: { ...pod.metadata, namespace: 'victim' } };
+  expect(await h(review(other))).toMatchObject({ allowed: false, status: { code: 400, message: "request.namespace must be set and equal the pod's metadata.namespace" } });
+  const none = review(pod);
+  delete (none.request as { namespace?: string }).namespace;
+  expect(await h(none)).toMatchObject({ allowed: false, status: { code: 400 } });
+  expect(looked).toEqual([]);
+  // Equal, or left to the request's (the API server fills it in before admission): looked up there.
+  expect(await h(review({ ...pod, metadata: { ...pod.metadata, namespace: 'ns' } }))).toMatchObject({ allowed: true });
+  expect(looked).toEqual(['ns/db']);
 });
 
 test('anything but a pod is allowed unchanged; a replica that has not synced its caches asks to retry', async () => {

@@ -309,7 +309,8 @@ describe('admitPod: file owner (spec.mount.uid/gid) and the agent\'s identity', 
   });
 });
 
-describe('admitPod: refusals', () => {
+describe('admitPod: refusals to the API server (--webhook-client-ca: the caller is verified)', () => {
+  const admit = (pod: Pod, syncs: SyncView[]): Admission => admitPod(pod, NS, lookupOf(...syncs), { ...OPTS, callerVerified: true });
   it('refuses a SecretSync that does not exist in the pod\'s namespace', () => {
     expect(refusal(admit(aPod({ 'secretsync.io/inject': 'db' }), []))).toEqual({
       code: 403,
@@ -410,5 +411,29 @@ describe('admitPod: reinvocation and patch paths', () => {
     const b = admit(aPod({ 'secretsync.io/inject': 'db' }, { volumes: [{ name: 'data', emptyDir: {} }], initContainers: [{ name: 'x' }] }), [aSync('db')]);
     if (!b.allowed) throw new Error(b.message);
     expect(b.patch.map((op) => op.path)).toEqual(expect.arrayContaining(['/spec/volumes/-', '/spec/initContainers/0']));
+  });
+});
+
+describe('admitPod: refusals to an unverified caller (anyone reaching the port, any namespace in the review)', () => {
+  const opaque =
+    'SecretSync "db" cannot be delivered to service account "web" in namespace "app": it does not exist, does not list "web" in spec.access.serviceAccounts, or is not Ready (`kubectl describe secretsync db -n app` says which)';
+  const noAccess = (): SyncView => {
+    const s = aSync('db', { serviceAccounts: ['batch', 'reports'], keys: ['hidden-key'], readyMessage: 'private message' });
+    delete s.serviceAccounts;
+    return s;
+  };
+  it.each<[string, SyncView[]]>([
+    ['missing', []],
+    ['not listing the service account', [aSync('db', { serviceAccounts: ['batch', 'reports'], keys: ['hidden-key'] })]],
+    ['with no access block', [noAccess()]],
+    ['not Ready', [aSync('db', { ready: false, readyReason: 'SourceNotFound', readyMessage: 'Vault path secret/data/private does not exist', keys: ['hidden-key'] })]],
+  ])('a SecretSync %s: the same message, quoting nothing of it', (_what, syncs) => {
+    const a = admit(aPod({ 'secretsync.io/inject': 'db' }), syncs);
+    expect(refusal(a)).toEqual({ code: 403, message: opaque });
+    for (const s of ['batch', 'reports', 'hidden-key', 'private', 'SourceNotFound']) expect(refusal(a).message).not.toContain(s);
+  });
+
+  it('a granted, Ready SecretSync is injected as for the API server (the patch is what the pod gets)', () => {
+    expect(admit(aPod({ 'secretsync.io/inject': 'db' }), [aSync('db')]).allowed).toBe(true);
   });
 });
