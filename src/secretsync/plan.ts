@@ -4,6 +4,7 @@
 // target name, the status (only when it differs), events, what to remember and when to
 // look again. act.ts carries it out.
 import { DEFAULTS, FINALIZER, FORCE_SYNC_ANNOTATION, type SecretSync, type SecretSyncStatus } from '../api/types.js';
+import { MIN_REFRESH_MS } from '../api/validate.js';
 import { checkSize, contentHmac, fromSecretData, hmacKeyIdOf, sameContent, type Content } from './content.js';
 import { describeError } from './describe-error.js';
 import { forceToken, refreshSeed, type Due } from './due.js';
@@ -108,7 +109,8 @@ function planFailure(o: Observed, err: unknown, memory: Memory, forceSyncHandled
     events: changed ? [{ type: 'Warning', reason: d.reason, message: d.message }] : [],
     // Retryable failures go back with backoff; the others (the spec or the remote value must
     // change first) are looked at again at the next refresh tick, so a fix outside this object is seen.
-    requeueAfterMs: requeueAt(nextTick(o), o.now),
+    // Never sooner than the shortest refresh period: a schedule refused as too frequent must not set the pace.
+    requeueAfterMs: Math.max(requeueAt(nextTick(o), o.now), MIN_REFRESH_MS),
     error: { cause: err, retryable: d.retryable },
     result: 'error',
     memory,
