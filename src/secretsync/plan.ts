@@ -18,6 +18,8 @@ import { keyIdOf } from './kek.js';
 import { envelopeBody } from './sealing.js';
 import { rotationEvent, withRotation, type RotationOutcome } from './rotate.js';
 import { inUseBy, planRollout, type RolloutPlan } from './rollout.js';
+import { throttleMessage, withThrottles, type Throttled } from './throttle.js';
+import { Reason } from '../errors.js';
 import { ConditionType, findCondition, setCondition } from '../api/conditions.js';
 import { desiredSecret, plainBody, releasePatch, secretWrite, targetName, type SecretWrite, type TargetBody } from './target.js';
 
@@ -216,7 +218,25 @@ function planRewrap(o: Observed, due: Due, sealed: SealOutcome, memory: Memory):
  * exactly when `due.read` asked for one.
  */
 export function planSync(o: Observed, due: Due, read?: ReadOutcome, sealed?: SealOutcome, rotation?: RotationOutcome): Plan {
-  return finish(o, planCore(o, due, read, sealed), rotation);
+  return showThrottles(o, finish(o, planCore(o, due, read, sealed), rotation), due.throttled ?? []);
+}
+
+/**
+ * Requests that wait for their window (throttle.ts): shown on Synced / Rotated with an
+ * event the first time, and looked at again when the window has passed.
+ */
+function showThrottles(o: Observed, plan: Plan, throttled: readonly Throttled[]): Plan {
+  const st = o.ss.status ?? {};
+  const base = plan.status ?? st;
+  const status = withThrottles(o.ss, base, throttled, o.now);
+  const wait = Math.min(plan.requeueAfterMs, ...throttled.map((t) => Math.max(MIN_REQUEUE_MS, t.until.getTime() - o.now.getTime())));
+  if (status === base) return { ...plan, requeueAfterMs: wait };
+  const events = [...plan.events];
+  for (const t of throttled) {
+    const was = findCondition(base.conditions, t.annotation === 'force-sync' ? ConditionType.Synced : ConditionType.Rotated);
+    if (was?.reason !== Reason.Throttled) events.push({ type: 'Normal', reason: Reason.Throttled, message: throttleMessage(t) });
+  }
+  return { ...plan, status: sameStatus(st, status) ? undefined : status, events, requeueAfterMs: wait };
 }
 
 /**
