@@ -13,6 +13,9 @@ export interface HostileServer {
   requests(): number;
   /** Bytes written to clients in all. */
   bytesSent(): number;
+  /** Connections open now, and the most ever open at once. */
+  open(): number;
+  maxOpen(): number;
   close(): Promise<void>;
 }
 
@@ -26,6 +29,7 @@ export async function startHostileServer(
   let requests = 0;
   let sent = 0;
   const sockets = new Set<Socket>();
+  let maxOpen = 0;
   const stream = (res: ServerResponse) => {
     const started = Date.now();
     let own = 0;
@@ -50,6 +54,7 @@ export async function startHostileServer(
   });
   server.on('connection', (s) => {
     sockets.add(s);
+    maxOpen = Math.max(maxOpen, sockets.size);
     s.once('close', () => sockets.delete(s));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -59,6 +64,8 @@ export async function startHostileServer(
     url: `http://127.0.0.1:${port}`,
     requests: () => requests,
     bytesSent: () => sent,
+    open: () => sockets.size,
+    maxOpen: () => maxOpen,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
