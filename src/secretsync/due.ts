@@ -186,9 +186,13 @@ function forceSyncWaiting(o: Observed): boolean {
 function readReason(o: Observed, nextRefresh: Date): DueReason | undefined {
   const { ss, target } = o;
   const st = ss.status;
-  if (!st?.contentHmac || st.version === undefined) return 'first sync';
+  // A failing SecretSync is read on every reconcile, and a new annotation value makes one at
+  // once: a throttled force-sync must not turn that into a read per value. Its backoff retries
+  // wait the window out too; the plan looks again at its end.
+  const retry = (reason: DueReason) => (forceSyncWaiting(o) && forceSyncThrottle(st, o.now) ? undefined : reason);
+  if (!st?.contentHmac || st.version === undefined) return st?.conditions?.length ? retry('first sync') : 'first sync';
   if (st.observedGeneration !== ss.metadata.generation) return 'spec changed';
-  if (findCondition(st.conditions, ConditionType.Ready)?.status !== 'True') return 'retry after failure';
+  if (findCondition(st.conditions, ConditionType.Ready)?.status !== 'True') return retry('retry after failure');
   if (forceSyncWaiting(o) && !forceSyncThrottle(st, o.now)) return 'force-sync';
   if (o.memory && o.memory.sourceVersion !== o.sourceVersion) return 'source changed';
   if (!target) return 'target missing';

@@ -194,6 +194,21 @@ describe('force-sync', () => {
     expect(plan.status?.lastForceSyncTime).toBe(later(4_000).toISOString());
   });
 
+  test('on a failing SecretSync a flood of values does not make a read each: the window holds its retries too', () => {
+    const o = healthy(C1, { now: later(4_000) });
+    const failing = (o.ss.status?.conditions ?? []).map((c) => (c.type === 'Ready' || c.type === 'Synced' ? { ...c, status: 'False' as const, reason: 'SourceUnavailable' } : c));
+    o.ss.status = { ...o.ss.status, conditions: failing, forceSyncHandled: 'a', lastForceSyncTime: later(1_000).toISOString() };
+    o.ss.metadata.annotations = { [FORCE_SYNC_ANNOTATION]: 'b' };
+    const waiting = run(o);
+    expect(waiting.reason).toBeUndefined();
+    expect(waiting.plan.requeueAfterMs).toBe(7_000);
+    expect(waiting.plan.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'SourceUnavailable' });
+    // Without a waiting value (or once the window has passed) the retry reads as before.
+    expect(run({ ...o, now: later(11_000) }).reason).toBe('retry after failure');
+    o.ss.metadata.annotations = { [FORCE_SYNC_ANNOTATION]: 'a' };
+    expect(run(o).reason).toBe('retry after failure');
+  });
+
   test('a long value is recorded as a hash', () => {
     const o = healthy();
     o.ss.metadata.annotations = { [FORCE_SYNC_ANNOTATION]: 'x'.repeat(500) };
