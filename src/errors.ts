@@ -23,6 +23,8 @@ export const Reason = {
   TargetInvalid: 'TargetInvalid',
   KubernetesError: 'KubernetesError',
   InternalError: 'InternalError',
+  /** Not an error: a force-sync / rotate-now request waits for its window (Synced / Rotated keep their status). */
+  Throttled: 'Throttled',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

@@ -1,6 +1,7 @@
 // Flags of `secretsync operator`: parsed and checked here (pure), documented in HELP.
 import { parseArgs } from 'node:util';
 import { parseDuration } from './api/duration.js';
+import { defaultSourceConcurrency } from './secretsync/fair-share.js';
 import { LOG_FORMATS, type LogFormat } from './observability/log-text.js';
 
 export interface OperatorOptions {
@@ -23,6 +24,12 @@ export interface OperatorOptions {
   kekCheckIntervalMs: number;
   /** How often each cache is relisted in full and compared with the API server. */
   resyncPeriodMs: number;
+  /** Total time per secret-manager request, body included. */
+  sourceTimeoutMs: number;
+  /** Largest secret-manager response accepted, in bytes. */
+  sourceMaxResponseBytes: number;
+  /** Reconciles reaching one namespace's SecretSources at once. */
+  sourceConcurrency: number;
   webhook: WebhookFlags;
 }
 
@@ -87,6 +94,19 @@ Flags:
                                are re-wrapped in the background, without a new version or a rollout; default 5m
   --resync-period DURATION     how often every cache is relisted in full and compared with the API server, so
                                what a broken watch missed is repaired; default 10m (at least 1s)
+  --source-timeout DURATION    total time one request to a secret manager may take (Vault, AWS Secrets Manager,
+                               STS, KMS): connecting, the headers and the whole body; default 15s. A source's
+                               address is chosen by whoever writes the SecretSource, so one that never answers
+                               or trickles bytes costs a reconcile this long, then Ready=False (SourceUnavailable)
+  --source-max-response-bytes N
+                               largest answer accepted from a secret manager; reading stops there and the call
+                               fails (SourceUnavailable: "response larger than N bytes"); default 4194304 (4 MiB,
+                               far above a SecretSync's 1 MiB maximum and a full AWS batch of 20 secrets)
+  --source-concurrency N       at most N reconciles at once that reach the SecretSources of one namespace
+                               (its sync sources and KEK sources together); the others wait without holding
+                               a worker, in order. Reconciles through ClusterSecretSources only are not limited.
+                               Default: a quarter of --workers (at least 1), so a namespace whose sources hang
+                               holds at most that many workers and the rest serve everyone else
   --webhook-addr HOST:PORT     serve the pod-injection admission webhook (TLS) here; default :9443 ("0" disables).
                                Every replica serves it, leader or not. Its CA and serving certificate are
                                self-managed in Secret secretsync-webhook-tls of the operator namespace (renewed
@@ -146,6 +166,9 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
         'insecure-allow-http': { type: 'boolean' },
         'kek-check-interval': { type: 'string' },
         'resync-period': { type: 'string' },
+        'source-timeout': { type: 'string' },
+        'source-max-response-bytes': { type: 'string' },
+        'source-concurrency': { type: 'string' },
         'webhook-addr': { type: 'string' },
         'webhook-cert-dir': { type: 'string' },
         'webhook-config-name': { type: 'string' },
@@ -181,6 +204,11 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
   if (resync === undefined || resync < 1000) {
     throw new UsageError(`--resync-period must be a duration of at least 1s like 10m, got "${v['resync-period']}"`);
   }
+  const sourceTimeout = parseDuration(v['source-timeout'] ?? '15s');
+  if (sourceTimeout === undefined || sourceTimeout < 1000 || sourceTimeout > 300_000) {
+    throw new UsageError(`--source-timeout must be a duration from 1s to 5m like 15s, got "${v['source-timeout']}"`);
+  }
+  const workers = intFlag('workers', v.workers, 20, 1);
   const policy = v['webhook-failure-policy'] ?? 'Fail';
   if (policy !== 'Fail' && policy !== 'Ignore') throw new UsageError(`--webhook-failure-policy must be Fail or Ignore, got "${policy}"`);
   const timeout = parseDuration(v['webhook-timeout'] ?? '10s');
@@ -196,7 +224,7 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
     kubeconfig: v.kubeconfig,
     namespace: v.namespace,
     operatorNamespace: v['operator-namespace'],
-    workers: intFlag('workers', v.workers, 20, 1),
+    workers,
     qps: intFlag('qps', v.qps, 50, 1),
     burst: intFlag('burst', v.burst, 100, 1),
     metricsAddr: v['metrics-addr'] ?? ':8080',
@@ -209,6 +237,9 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
     insecureAllowHttp: v['insecure-allow-http'] ?? false,
     kekCheckIntervalMs: kekCheck,
     resyncPeriodMs: resync,
+    sourceTimeoutMs: sourceTimeout,
+    sourceMaxResponseBytes: intFlag('source-max-response-bytes', v['source-max-response-bytes'], 4 * 1024 * 1024, 64 * 1024),
+    sourceConcurrency: intFlag('source-concurrency', v['source-concurrency'], defaultSourceConcurrency(workers), 1),
     webhook: {
       addr: webhookAddr === '0' ? undefined : webhookAddr,
       certDir: v['webhook-cert-dir'],

@@ -54,6 +54,7 @@ import { injectionHandler } from './webhook/handler.js';
 import { DEFAULT_WEBHOOK_SECRET_NAME, WebhookServing } from './webhook/serving.js';
 import { wireEvents, type NamespaceLike } from './secretsync/events.js';
 import { SourceReconciler } from './secretsync/source-reconciler.js';
+import { fairShareGroup } from './secretsync/fair-share.js';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -188,7 +189,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
 
   let elector: LeaderElector | undefined;
   const canWrite = () => !elector || elector.isLeader();
-  const transport = { allowInsecureHttp: opts.insecureAllowHttp };
+  const transport = { allowInsecureHttp: opts.insecureAllowHttp, timeoutMs: opts.sourceTimeoutMs, maxResponseBytes: opts.sourceMaxResponseBytes };
   if (opts.insecureAllowHttp) log.warn('--insecure-allow-http: http:// sources are accepted; credentials and secrets may cross the network unencrypted');
   const providers = new ProviderRegistry().register(createVaultProviderFactory(transport)).register(createAwsProviderFactory(transport));
   const reader = new CacheSyncReader({
@@ -227,7 +228,15 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     kekVersions,
     ...testFaults(log),
   });
-  const queue: WorkQueue = new WorkQueue({ metrics: workQueueMetrics(metrics, 'secretsync', () => queue) });
+  const queue: WorkQueue = new WorkQueue({
+    metrics: workQueueMetrics(metrics, 'secretsync', () => queue),
+    // A namespace's own sources (addresses it chose) hold at most --source-concurrency workers.
+    groupOf: (key) => {
+      const [namespace = '', name = ''] = key.split('/');
+      return fairShareGroup(reader.getSecretSync(namespace, name));
+    },
+    groupLimit: opts.sourceConcurrency,
+  });
   const controller = new Controller({
     name: 'secretsync',
     queue,
@@ -303,7 +312,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     onLeading: (leading) => {
       metrics.leader.set(leading ? 1 : 0);
       if (leading) for (const p of injectPods.list()) uninjected.observe(p);
-      if (leading) log.info({ workers: opts.workers }, 'controllers started');
+      if (leading) log.info({ workers: opts.workers, sourceConcurrency: opts.sourceConcurrency }, 'controllers started');
       else if (opts.leaderElect) log.error('lost the leader lease; stopping so a fresh process can rejoin');
     },
     onStopping: (why) => log.info({ why }, 'shutting down'),

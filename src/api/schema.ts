@@ -543,6 +543,10 @@ export const secretSyncSchema: JSONSchemaProps = obj(
         'The value of the secretsync.io/force-sync annotation the operator last acted upon (values over 128 characters as sha256:<hex>). Setting the annotation to any other value syncs once.',
         { maxLength: 256 },
       ),
+      lastForceSyncTime: str(
+        'When the operator last acted upon a new secretsync.io/force-sync value. A newer value waits until 10s after it (condition Synced, reason Throttled), then syncs by itself.',
+        { format: 'date-time' },
+      ),
     }),
   },
   { required: ['spec'] },

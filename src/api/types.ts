@@ -253,6 +253,8 @@ export interface SecretSyncStatus {
   lastSyncTime?: string;
   /** The secretsync.io/force-sync annotation value last acted upon (long values as a hash). */
   forceSyncHandled?: string;
+  /** When a force-sync was last acted upon: the next one waits until 10 s after it. */
+  lastForceSyncTime?: string;
   /** Envelope mode: the KEK version wrapping the current version's data key. */
   keyId?: string;
   lastRotationTime?: string;

@@ -28,12 +28,77 @@ export function validateCron(expr: string, field: string, timeZone?: string): vo
   }
 }
 
+/** Consecutive values of a sorted set, and the wrap from its last to its first over `period`. */
+function gaps(values: readonly number[], period: number): { inner: number; wrap: number } {
+  let inner = Infinity;
+  for (let i = 1; i < values.length; i++) inner = Math.min(inner, values[i]! - values[i - 1]!);
+  const wrap = values.length > 0 ? period - values[values.length - 1]! + values[0]! : Infinity;
+  return { inner, wrap };
+}
+
+/** Whether two consecutive units of a field can both match (m and m + 1, or the last and the first across the next field). */
+function adjacent(values: readonly number[], period: number, nextAdjacent: boolean): boolean {
+  const set = new Set(values);
+  if (values.some((v) => set.has(v + 1))) return true;
+  return nextAdjacent && set.has(0) && set.has(period - 1);
+}
+
+/**
+ * The smallest time between two consecutive ticks of a cron (5 or 6 fields), computed from
+ * its fields rather than sampled: every matching minute has the same seconds, so a gap under
+ * a minute is between two seconds of one minute, or from the last second of a minute to the
+ * first of the next when two adjacent minutes both match; likewise minutes within hours.
+ * A lower bound (days are taken as able to follow each other); at least 60 s for 5 fields.
+ * Time zones do not matter below an hour: offsets change by whole quarter hours.
+ */
+export function shortestTickGapMs(expr: string, timeZone?: string): number {
+  const { second, minute, hour } = CronExpressionParser.parse(expr, { tz: timeZone ?? 'UTC' }).fields;
+  const s = [...second.values].sort((a, b) => a - b);
+  const m = [...minute.values].sort((a, b) => a - b);
+  const h = [...hour.values].sort((a, b) => a - b);
+  const hoursAdjacent = h.length === 24 || adjacent(h, 24, true);
+  const minutesAdjacent = adjacent(m, 60, hoursAdjacent);
+  if (s.length > 1) {
+    const g = gaps(s, 60);
+    return 1000 * Math.min(g.inner, minutesAdjacent ? g.wrap : Infinity, 60);
+  }
+  if (m.length > 1) {
+    const g = gaps(m, 60);
+    return 60_000 * Math.min(g.inner, hoursAdjacent ? g.wrap : Infinity, 60);
+  }
+  return h.length > 1 ? 3_600_000 * gaps(h, 24).inner : 3_600_000;
+}
+
+function seconds(ms: number): string {
+  return ms < 60_000 ? `${ms / 1000}s` : `${ms / 60_000}m`;
+}
+
+/**
+ * Refuses a cron whose ticks can come closer than `minMs`. `field` names it in the message,
+ * `why` says what each tick costs and `instead` offers a schedule that works.
+ */
+export function checkCronPeriod(expr: string, field: string, minMs: number, o: { timeZone?: string; why: string; instead: string }): void {
+  const gap = shortestTickGapMs(expr, o.timeZone);
+  if (gap < minMs) {
+    throw new InvalidSpecError(
+      `${field} "${expr}" has ticks ${seconds(gap)} apart, closer than the minimum of ${seconds(minMs)}: ${o.why}; ${o.instead}`,
+    );
+  }
+}
+
 export function validateSecretSync(ss: SecretSync): void {
   const r = ss.spec.refresh;
   if (r?.timeZone !== undefined && !isValidTimeZone(r.timeZone)) {
     throw new InvalidSpecError(`spec.refresh.timeZone "${r.timeZone}" is not an IANA time zone: use e.g. UTC or Europe/Berlin`);
   }
-  if (r?.schedule !== undefined) validateCron(r.schedule, 'spec.refresh.schedule', r.timeZone);
+  if (r?.schedule !== undefined) {
+    validateCron(r.schedule, 'spec.refresh.schedule', r.timeZone);
+    checkCronPeriod(r.schedule, 'spec.refresh.schedule', MIN_REFRESH_MS, {
+      timeZone: r.timeZone,
+      why: 'every tick reads the source',
+      instead: 'write one with at least 10s between ticks, e.g. "*/10 * * * * *" or "*/5 * * * *", or use spec.refresh.interval (at least 10s)',
+    });
+  }
   if (r?.interval !== undefined) {
     const ms = parseDuration(r.interval);
     if (ms === undefined) throw new InvalidSpecError(`spec.refresh.interval "${r.interval}" is not a duration: use e.g. 30s, 15m or 1h`);

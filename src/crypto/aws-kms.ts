@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { InvalidSpecError, InvalidValueError, SourceUnavailableError } from '../errors.js';
 import type { AwsCredentials, CredentialProvider } from '../providers/aws/client.js';
-import { sdkClientConfig } from '../providers/aws/client-config.js';
+import { boundResponses, sdkClientConfig } from '../providers/aws/client-config.js';
 import { toAwsError, type KmsOperation } from '../providers/aws/errors.js';
 import { kmsEncryptionContext, type DataKey, type KekVersion, type KeyContext, type KeyEncrypter, type WrappedKey } from './key-encrypter.js';
 
@@ -26,8 +26,10 @@ export interface KmsOptions {
   credentials?: AwsCredentials | CredentialProvider;
   /** The KEK as the SecretSync names it: key id, key ARN, alias name or alias ARN. */
   keyId: string;
-  /** Connection and request timeout per call (default 10 s). */
+  /** Total time per call, body included (default 10 s). */
   timeoutMs?: number;
+  /** Largest answer accepted, in bytes (default 4 MiB). */
+  maxResponseBytes?: number;
   /** One call per request: kms-generate-data-key, kms-decrypt, kms-re-encrypt, kms-describe-key. */
   onCall?: (operation: string, result: 'success' | 'error') => void;
   /** How errors name whose key this is (e.g. the SecretSource); default: no prefix. */
@@ -52,8 +54,10 @@ const OPERATION_NAMES: Record<KmsOperation, string> = {
  */
 export function awsKms(o: KmsOptions): KeyEncrypter & { destroy(): void } {
   if (!o.keyId.trim()) throw new InvalidSpecError('kek.awsKms.keyId is empty: name a KMS key id, key ARN or alias (alias/secretsync)');
-  const client = new KMSClient(
-    sdkClientConfig({ region: o.region, endpoint: o.endpoint, credentials: o.credentials, timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS }),
+  const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const client = boundResponses(
+    new KMSClient(sdkClientConfig({ region: o.region, endpoint: o.endpoint, credentials: o.credentials, timeoutMs })),
+    { timeoutMs, maxResponseBytes: o.maxResponseBytes },
   );
   const redact = typeof o.credentials === 'object' ? [o.credentials.accessKeyId, o.credentials.secretAccessKey] : [];
   const describe = (op: KmsOperation) => `${o.source ? `${o.source}: ` : ''}AWS KMS ${op} with key "${o.keyId}"`;

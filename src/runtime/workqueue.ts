@@ -4,6 +4,13 @@
 // queued twice is processed once, and a key is never handed to two workers
 // at once — if it is added while being processed it is marked dirty and
 // queued again when the worker calls done().
+//
+// Optionally keys belong to groups (e.g. the namespace whose secret-manager addresses a
+// reconcile calls) and at most `groupLimit` keys of one group are handed out at once: a key
+// whose group is full is set aside, without holding a worker, and handed out ahead of the
+// queue as soon as a key of its group is done. So one group whose reconciles are slow
+// (a source that never answers) holds at most `groupLimit` workers, and the other groups'
+// keys keep their turn; within a group the order is kept.
 
 import { realClock } from './clock.js';
 import type { Clock, Timer } from './clock.js';
@@ -38,6 +45,10 @@ export interface WorkQueueOptions {
   /** Called on every addRateLimited (a retry). */
   onRetry?: (key: string) => void;
   metrics?: WorkQueueMetrics;
+  /** The group of a key when it is about to be handed out; undefined: no limit for it. */
+  groupOf?: (key: string) => string | undefined;
+  /** At most this many keys of one group handed out at once (default: no limit). */
+  groupLimit?: number;
 }
 
 interface Delayed {
@@ -60,6 +71,13 @@ export class WorkQueue {
   private readonly addedAt = new Map<string, number>();
   private readonly startedAt = new Map<string, number>();
   private readonly getters: Array<(key: string | undefined) => void> = [];
+  /** Keys set aside because their group was full, per group, oldest first. */
+  private readonly parked = new Map<string, string[]>();
+  /** Parked keys whose group freed a slot: handed out before `items`. */
+  private resumed: string[] = [];
+  /** Keys handed out per group, and the group each processing key was counted in. */
+  private readonly groupActive = new Map<string, number>();
+  private readonly groupOfProcessing = new Map<string, string>();
   private drainWaiters: Array<() => void> = [];
   private shuttingDown = false;
 
@@ -139,6 +157,7 @@ export class WorkQueue {
   /** Marks `key` as processed; re-queues it if it was added meanwhile. */
   done(key: string): void {
     if (!this.processing.delete(key)) return;
+    this.releaseGroup(key);
     const started = this.startedAt.get(key);
     this.startedAt.delete(key);
     if (started !== undefined) this.opts.metrics?.workDuration(this.secondsSince(started));
@@ -153,6 +172,7 @@ export class WorkQueue {
         this.dispatch();
       }
     }
+    if (this.resumed.length > 0 && !this.shuttingDown) this.dispatch(); // a key set aside for this group
     if (this.processing.size === 0 && this.drainWaiters.length > 0) {
       const waiters = this.drainWaiters;
       this.drainWaiters = [];
@@ -160,9 +180,16 @@ export class WorkQueue {
     }
   }
 
-  /** Number of keys ready to be handed out (not processing, not delayed). */
+  /** Number of keys ready to be handed out (not processing, not delayed, not set aside for their group). */
   len(): number {
-    return this.items.length - this.head;
+    return this.items.length - this.head + this.resumed.length;
+  }
+
+  /** Keys set aside because their group had `groupLimit` keys handed out. */
+  parkedCount(): number {
+    let n = 0;
+    for (const q of this.parked.values()) n += q.length;
+    return n;
   }
 
   /** Number of keys currently handed out and not yet done. */
@@ -197,13 +224,16 @@ export class WorkQueue {
     this.shuttingDown = true;
     for (const d of this.delayed.values()) d.timer.cancel();
     this.delayed.clear();
-    for (let i = this.head; i < this.items.length; i++) {
-      this.dirty.delete(this.items[i] as string);
-      this.addedAt.delete(this.items[i] as string);
+    const waiting = [...this.items.slice(this.head), ...this.resumed, ...[...this.parked.values()].flat()];
+    for (const key of waiting) {
+      this.dirty.delete(key);
+      this.addedAt.delete(key);
     }
-    const hadItems = this.len() > 0;
+    const hadItems = waiting.length > 0;
     this.items = [];
     this.head = 0;
+    this.resumed = [];
+    this.parked.clear();
     if (hadItems) {
       this.depthChanged();
       this.waitingChanged();
@@ -218,14 +248,52 @@ export class WorkQueue {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  private pop(): string | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const key = this.items[this.head] as string;
-    this.head++;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
+  /** The next key to hand out whose group has room; keys of full groups are set aside on the way. */
+  private next(): string | undefined {
+    for (;;) {
+      let key: string | undefined;
+      if (this.resumed.length > 0) key = this.resumed.shift() as string;
+      else {
+        if (this.head >= this.items.length) return undefined;
+        key = this.items[this.head] as string;
+        this.head++;
+        if (this.head > 1024 && this.head * 2 > this.items.length) {
+          this.items = this.items.slice(this.head);
+          this.head = 0;
+        }
+      }
+      const group = this.opts.groupLimit !== undefined ? this.opts.groupOf?.(key) : undefined;
+      if (group === undefined) return key;
+      const active = this.groupActive.get(group) ?? 0;
+      if (active >= (this.opts.groupLimit as number)) {
+        const q = this.parked.get(group);
+        if (q) q.push(key);
+        else this.parked.set(group, [key]);
+        continue;
+      }
+      this.groupActive.set(group, active + 1);
+      this.groupOfProcessing.set(key, group);
+      return key;
     }
+  }
+
+  /** A key of a group is done: its slot goes to the group's oldest key set aside, if any. */
+  private releaseGroup(key: string): void {
+    const group = this.groupOfProcessing.get(key);
+    if (group === undefined) return;
+    this.groupOfProcessing.delete(key);
+    const active = (this.groupActive.get(group) ?? 1) - 1;
+    if (active > 0) this.groupActive.set(group, active);
+    else this.groupActive.delete(group);
+    const q = this.parked.get(group);
+    if (!q) return;
+    this.resumed.push(q.shift() as string);
+    if (q.length === 0) this.parked.delete(group);
+  }
+
+  private pop(): string | undefined {
+    const key = this.next();
+    if (key === undefined) return undefined;
     this.dirty.delete(key);
     this.processing.add(key);
     const now = this.clock.now();
@@ -241,8 +309,10 @@ export class WorkQueue {
   /** Hands ready keys to waiting getters, oldest getter first. */
   private dispatch(): void {
     while (this.getters.length > 0 && this.len() > 0) {
+      const key = this.pop();
+      if (key === undefined) break; // every ready key was set aside for its group
       const getter = this.getters.shift() as (key: string | undefined) => void;
-      getter(this.pop());
+      getter(key);
     }
   }
 

@@ -17,6 +17,7 @@ import { coordinates } from './kek.js';
 import type { KubeSecret } from './ports.js';
 import { envelopeBody, heldEnvelope, rewrappable, staleVersions } from './sealing.js';
 import { conflictError, desiredSecret, isOwnedBy, plainBody, secretWrite } from './target.js';
+import { forceSyncThrottle, type Throttled } from './throttle.js';
 
 export type DueReason =
   | 'first sync'
@@ -42,6 +43,8 @@ export interface Due {
   nextRefresh: Date;
   /** Envelope mode, nothing to read: the data keys must be re-wrapped under the KEK's newest version. */
   rewrap?: boolean;
+  /** Requests (force-sync, rotate-now) that wait for their window; the plan shows them and looks again then. */
+  throttled?: Throttled[];
 }
 
 const MAX_FORCE_TOKEN = 128;
@@ -183,14 +186,23 @@ function rewrapDue(o: Observed): boolean {
   return !!held && !!kek && staleVersions(held, kek, o.kek?.latest).length > 0;
 }
 
+/** A force-sync value not acted upon yet. */
+function forceSyncWaiting(o: Observed): boolean {
+  const force = o.ss.metadata.annotations?.[FORCE_SYNC_ANNOTATION];
+  return force !== undefined && forceToken(force) !== o.ss.status?.forceSyncHandled;
+}
+
 function readReason(o: Observed, nextRefresh: Date): DueReason | undefined {
   const { ss, target } = o;
   const st = ss.status;
-  if (!st?.contentHmac || st.version === undefined) return 'first sync';
+  // A failing SecretSync is read on every reconcile, and a new annotation value makes one at
+  // once: a throttled force-sync must not turn that into a read per value. Its backoff retries
+  // wait the window out too; the plan looks again at its end.
+  const retry = (reason: DueReason) => (forceSyncWaiting(o) && forceSyncThrottle(st, o.now) ? undefined : reason);
+  if (!st?.contentHmac || st.version === undefined) return st?.conditions?.length ? retry('first sync') : 'first sync';
   if (st.observedGeneration !== ss.metadata.generation) return 'spec changed';
-  if (findCondition(st.conditions, ConditionType.Ready)?.status !== 'True') return 'retry after failure';
-  const force = ss.metadata.annotations?.[FORCE_SYNC_ANNOTATION];
-  if (force !== undefined && forceToken(force) !== st.forceSyncHandled) return 'force-sync';
+  if (findCondition(st.conditions, ConditionType.Ready)?.status !== 'True') return retry('retry after failure');
+  if (forceSyncWaiting(o) && !forceSyncThrottle(st, o.now)) return 'force-sync';
   if (o.memory && o.memory.sourceVersion !== o.sourceVersion) return 'source changed';
   if (!target) return 'target missing';
   if (ss.spec.target?.encryption) {
@@ -219,6 +231,9 @@ export function whatIsDue(o: Observed): Due {
   }
   if (failure !== undefined) return { failure, nextRefresh };
   const read = readReason(o, nextRefresh);
-  if (read === undefined && o.ss.spec.target?.encryption && rewrapDue(o)) return { nextRefresh, rewrap: true };
-  return read === undefined ? { read, nextRefresh } : { read, notBefore: readNotBefore(o, read, nextRefresh), nextRefresh };
+  // A read for another reason acts on a waiting force-sync too; without one it waits, shown.
+  const throttle = read === undefined && forceSyncWaiting(o) ? forceSyncThrottle(o.ss.status, o.now) : undefined;
+  const throttled = throttle ? { throttled: [throttle] } : {};
+  if (read === undefined && o.ss.spec.target?.encryption && rewrapDue(o)) return { nextRefresh, rewrap: true, ...throttled };
+  return read === undefined ? { read, nextRefresh, ...throttled } : { read, notBefore: readNotBefore(o, read, nextRefresh), nextRefresh };
 }

@@ -4,6 +4,7 @@
 // target name, the status (only when it differs), events, what to remember and when to
 // look again. act.ts carries it out.
 import { DEFAULTS, FINALIZER, FORCE_SYNC_ANNOTATION, type SecretSync, type SecretSyncStatus } from '../api/types.js';
+import { MIN_REFRESH_MS } from '../api/validate.js';
 import { checkSize, contentHmac, fromSecretData, hmacKeyIdOf, sameContent, type Content } from './content.js';
 import { describeError } from './describe-error.js';
 import { forceToken, refreshSeed, type Due } from './due.js';
@@ -17,6 +18,8 @@ import { keyIdOf } from './kek.js';
 import { envelopeBody } from './sealing.js';
 import { rotationEvent, withRotation, type RotationOutcome } from './rotate.js';
 import { inUseBy, planRollout, type RolloutPlan } from './rollout.js';
+import { throttleMessage, withThrottles, type Throttled } from './throttle.js';
+import { Reason } from '../errors.js';
 import { ConditionType, findCondition, setCondition } from '../api/conditions.js';
 import { desiredSecret, plainBody, releasePatch, secretWrite, targetName, type SecretWrite, type TargetBody } from './target.js';
 
@@ -108,7 +111,8 @@ function planFailure(o: Observed, err: unknown, memory: Memory, forceSyncHandled
     events: changed ? [{ type: 'Warning', reason: d.reason, message: d.message }] : [],
     // Retryable failures go back with backoff; the others (the spec or the remote value must
     // change first) are looked at again at the next refresh tick, so a fix outside this object is seen.
-    requeueAfterMs: requeueAt(nextTick(o), o.now),
+    // Never sooner than the shortest refresh period: a schedule refused as too frequent must not set the pace.
+    requeueAfterMs: Math.max(requeueAt(nextTick(o), o.now), MIN_REFRESH_MS),
     error: { cause: err, retryable: d.retryable },
     result: 'error',
     memory,
@@ -214,7 +218,25 @@ function planRewrap(o: Observed, due: Due, sealed: SealOutcome, memory: Memory):
  * exactly when `due.read` asked for one.
  */
 export function planSync(o: Observed, due: Due, read?: ReadOutcome, sealed?: SealOutcome, rotation?: RotationOutcome): Plan {
-  return finish(o, planCore(o, due, read, sealed), rotation);
+  return showThrottles(o, finish(o, planCore(o, due, read, sealed), rotation), due.throttled ?? []);
+}
+
+/**
+ * Requests that wait for their window (throttle.ts): shown on Synced / Rotated with an
+ * event the first time, and looked at again when the window has passed.
+ */
+function showThrottles(o: Observed, plan: Plan, throttled: readonly Throttled[]): Plan {
+  const st = o.ss.status ?? {};
+  const base = plan.status ?? st;
+  const status = withThrottles(o.ss, base, throttled, o.now);
+  const wait = Math.min(plan.requeueAfterMs, ...throttled.map((t) => Math.max(MIN_REQUEUE_MS, t.until.getTime() - o.now.getTime())));
+  if (status === base) return { ...plan, requeueAfterMs: wait };
+  const events = [...plan.events];
+  for (const t of throttled) {
+    const was = findCondition(base.conditions, t.annotation === 'force-sync' ? ConditionType.Synced : ConditionType.Rotated);
+    if (was?.reason !== Reason.Throttled) events.push({ type: 'Normal', reason: Reason.Throttled, message: throttleMessage(t) });
+  }
+  return { ...plan, status: sameStatus(st, status) ? undefined : status, events, requeueAfterMs: wait };
 }
 
 /**

@@ -95,11 +95,12 @@ export class SecretSyncReconciler {
       if (error) throw new RecordedError(error.cause, error.retryable);
       return {};
     }
-    const due = whatIsDue(o);
+    let due = whatIsDue(o);
     let rotation: RotationOutcome | undefined;
     if (due.failure === undefined) {
       const step = rotationStep(o.ss, o.source, o.now, o.namespaceLabels);
       if (step.kind !== 'none') ({ o, outcome: rotation } = await this.rotate(o, step));
+      else if (step.throttled) due = { ...due, throttled: [...(due.throttled ?? []), step.throttled] };
     }
     let read: ReadOutcome | undefined;
     if ((due.read || rotation?.ok) && due.failure === undefined) {

@@ -15,9 +15,11 @@ import { withoutUndefined } from './status.js';
 import { nextRotationAfter, rotationDue } from './rotation/schedule.js';
 import { validateRotation } from './rotation/validate.js';
 import { rotationScopeProblem } from './scope.js';
+import { rotateNowThrottle, type Throttled } from './throttle.js';
 
 export type RotationStep =
-  | { kind: 'none' }
+  /** `throttled`: a rotate-now waits for its window. */
+  | { kind: 'none'; throttled?: Throttled }
   | { kind: 'start'; trigger: PendingRotation['trigger']; rotateNowHandled: string | undefined }
   | { kind: 'resume'; pending: PendingRotation };
 
@@ -91,7 +93,10 @@ export function rotationStep(ss: SecretSync, source: AnySource | undefined, now:
   if (findCondition(st.conditions, ConditionType.Ready)?.status !== 'True') return { kind: 'none' };
   if (rotationProblem(ss, source, namespaceLabels) !== undefined) return { kind: 'none' }; // shown as Rotated=False, no I/O
   const token = forceToken(ss.metadata.annotations?.[ROTATE_NOW_ANNOTATION]);
-  if (token !== undefined && token !== st.rotateNowHandled) return { kind: 'start', trigger: 'rotate-now', rotateNowHandled: token };
+  if (token !== undefined && token !== st.rotateNowHandled) {
+    const throttled = rotateNowThrottle(st, now);
+    return throttled ? { kind: 'none', throttled } : { kind: 'start', trigger: 'rotate-now', rotateNowHandled: token };
+  }
   try {
     if (rotationDue(spec, scheduleBase(ss, now), now).due) return { kind: 'start', trigger: 'schedule', rotateNowHandled: st.rotateNowHandled };
   } catch {

@@ -9,6 +9,7 @@ import { Reason } from '../errors.js';
 import type { Described } from './describe-error.js';
 import { sameJson } from './same-json.js';
 import { describeRefresh } from './schedule.js';
+import { lastForceSyncTime } from './throttle.js';
 
 export interface SyncOutcome {
   version: number;
@@ -38,6 +39,7 @@ export function successStatus(ss: SecretSync, o: SyncOutcome): SecretSyncStatus 
     sourceVersions: o.sourceVersions,
     lastSyncTime: o.secretWritten || !old.lastSyncTime ? o.now.toISOString() : old.lastSyncTime,
     forceSyncHandled: o.forceSyncHandled,
+    lastForceSyncTime: lastForceSyncTime(old, o.forceSyncHandled, o.now),
     keyId: o.keyId,
     ...carried(old),
   });
@@ -56,6 +58,7 @@ export function failureStatus(ss: SecretSync, d: Described, now: Date, forceSync
     sourceVersions: old.sourceVersions,
     lastSyncTime: old.lastSyncTime,
     forceSyncHandled,
+    lastForceSyncTime: lastForceSyncTime(old, forceSyncHandled, now),
     keyId: old.keyId,
     ...carried(old),
   });

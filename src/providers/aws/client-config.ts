@@ -1,9 +1,12 @@
 // The configuration every AWS SDK client of ours gets (Secrets Manager, STS, and the KMS
 // adapter in src/crypto/aws-kms.ts): one attempt per call (callers retry, back off and
 // count calls themselves), no AWS_ENDPOINT_URL* or config-file endpoints (only the spec
-// decides where we connect), and connection / request timeouts. Kept apart from
-// client.ts so the KMS adapter shares it without loading the Secrets Manager SDK.
+// decides where we connect), connection / socket-idle timeouts, and (boundResponses) a
+// total deadline per call and a cap on the answer's bytes. Kept apart from client.ts so
+// the KMS adapter shares it without loading the Secrets Manager SDK.
+import { Readable } from 'node:stream';
 import type { AwsClientOptions } from './client.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, DeadlineError, boundedBody } from '../limits.js';
 
 export function sdkClientConfig(o: AwsClientOptions) {
   return {
@@ -12,6 +15,51 @@ export function sdkClientConfig(o: AwsClientOptions) {
     ...(o.credentials ? { credentials: o.credentials } : {}),
     maxAttempts: 1,
     ignoreConfiguredEndpointUrls: true,
-    requestHandler: { connectionTimeout: o.timeoutMs, requestTimeout: o.timeoutMs },
+    // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes
+    // and keeps waiting: an endpoint that never answers would hold the call for ever.
+    requestHandler: { connectionTimeout: o.timeoutMs, requestTimeout: o.timeoutMs, throwOnRequestTimeout: true },
   };
+}
+
+interface RawOutput {
+  response?: { body?: unknown };
+}
+type Next = (args: unknown) => Promise<RawOutput>;
+
+/** The part of an SDK client boundResponses needs. */
+export interface WithMiddleware {
+  middlewareStack: { add(middleware: (next: Next) => Next, options: Record<string, unknown>): void };
+}
+
+/**
+ * The SDK's socket timeouts are idle timeouts: a server that trickles bytes, or streams an
+ * endless body (which the SDK would collect whole into memory), is never cut off. This
+ * middleware sits next to the transport (inside the deserializer): the answer's headers
+ * must come within the deadline, and its body streams through a byte counter that fails
+ * past `maxResponseBytes` or when the same deadline passes, closing the connection.
+ */
+export function boundResponses<C>(client: C, o: Pick<AwsClientOptions, 'timeoutMs' | 'maxResponseBytes'>): C {
+  const max = o.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const bounded = (next: Next): Next => async (args) => {
+    const deadline = Date.now() + o.timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DeadlineError(o.timeoutMs)), o.timeoutMs);
+    });
+    try {
+      const out = await Promise.race([next(args), late]);
+      const body = out.response?.body;
+      if (out.response && body instanceof Readable) out.response.body = boundedBody(body, max, deadline, o.timeoutMs);
+      return out;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  (client as unknown as WithMiddleware).middlewareStack.add(bounded, {
+    step: 'deserialize',
+    priority: 'low',
+    name: 'secretsyncResponseLimits',
+    override: true,
+  });
+  return client;
 }

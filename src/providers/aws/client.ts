@@ -16,7 +16,7 @@ import {
   type SecretValueEntry,
 } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { sdkClientConfig } from './client-config.js';
+import { boundResponses, sdkClientConfig } from './client-config.js';
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -34,8 +34,10 @@ export interface AwsClientOptions {
   endpoint?: string;
   /** undefined: the SDK's default credential chain. */
   credentials?: AwsCredentials | CredentialProvider;
-  /** Connection and per-request socket timeout. */
+  /** Total time per call (connect, headers, body); also the connection and socket-idle timeout. */
   timeoutMs: number;
+  /** Largest answer accepted, in bytes (default 4 MiB). */
+  maxResponseBytes?: number;
 }
 
 /** One secret version as Secrets Manager returns it. */
@@ -97,7 +99,7 @@ function toValue(e: SecretValueEntry): SecretValue {
 }
 
 export function createSecretsApi(o: AwsClientOptions): SecretsApi {
-  const client = new SecretsManagerClient(sdkClientConfig(o));
+  const client = boundResponses(new SecretsManagerClient(sdkClientConfig(o)), o);
   return {
     async batchGetSecretValue(secretIds, nextToken) {
       const out = await client.send(new BatchGetSecretValueCommand({ SecretIdList: secretIds, NextToken: nextToken }));
@@ -143,7 +145,7 @@ export function createSecretsApi(o: AwsClientOptions): SecretsApi {
 }
 
 export function createStsApi(o: AwsClientOptions): StsApi {
-  const client = new STSClient(sdkClientConfig(o));
+  const client = boundResponses(new STSClient(sdkClientConfig(o)), o);
   return {
     async assumeRole(roleArn, sessionName, durationSeconds) {
       const out = await client.send(

@@ -23,6 +23,8 @@ export interface ConnectionOptions {
   kube: ProviderKube;
   secretNamespace: string;
   timeoutMs: number;
+  /** Largest answer accepted per call, in bytes (default 4 MiB). */
+  maxResponseBytes?: number;
   sessionName: string;
   roleDurationSeconds: number;
   onCall?: (operation: string, result: 'success' | 'error') => void;
@@ -134,7 +136,7 @@ export class Connection {
   private async build(): Promise<Clients> {
     const { spec } = this.o;
     const base = await this.staticKeys();
-    const common = { region: spec.region, endpoint: spec.endpoint || undefined, timeoutMs: this.o.timeoutMs };
+    const common = { region: spec.region, endpoint: spec.endpoint || undefined, timeoutMs: this.o.timeoutMs, maxResponseBytes: this.o.maxResponseBytes };
     const redact = base ? [base.accessKeyId, base.secretAccessKey] : [];
     if (!spec.roleArn) {
       const settings = { ...common, credentials: base };

@@ -17,6 +17,7 @@ import {
 } from '../../errors.js';
 import type { BatchError } from './client.js';
 import { SOCKET_ERROR_CODES } from '../network-errors.js';
+import { DeadlineError, ResponseTooLargeError, formatMs, limitErrorOf } from '../limits.js';
 
 export type KmsOperation = 'GenerateDataKey' | 'Decrypt' | 'ReEncrypt' | 'DescribeKey';
 export type RotationOperation = 'DescribeSecret' | 'PutSecretValue' | 'UpdateSecretVersionStage';
@@ -124,6 +125,9 @@ function statusOf(err: unknown): number | undefined {
 /** Throttling, AWS server errors and network failures: worth another attempt after a backoff. */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof SecretSyncError) return err instanceof SourceUnavailableError;
+  // An endless or oversized answer comes back the same on a retry; a late one may not.
+  const limit = limitErrorOf(err);
+  if (limit) return !(limit instanceof ResponseTooLargeError);
   const code = codeOf(err);
   const status = statusOf(err);
   const e = (err ?? {}) as Shape;
@@ -224,6 +228,15 @@ function kmsError(code: string, ctx: AwsErrorContext & { operation: KmsOperation
 }
 
 function mapAwsError(err: unknown, ctx: AwsErrorContext): SecretSyncError {
+  const limit = limitErrorOf(err);
+  if (limit instanceof DeadlineError) {
+    return new SourceUnavailableError(`${describeTarget(ctx)} failed: no complete answer within ${formatMs(limit.timeoutMs)} (the operator's --source-timeout)`);
+  }
+  if (limit) {
+    return new SourceUnavailableError(
+      `${describeTarget(ctx)} failed: the endpoint sent a response larger than ${limit.maxBytes} bytes; reading stopped there (the operator's --source-max-response-bytes)`,
+    );
+  }
   const code = codeOf(err);
   const status = statusOf(err);
   const detail = detailOf(err, ctx.secrets ?? []);

@@ -24,8 +24,10 @@ export { AwsProvider } from './provider.js';
 export type { SecretsApi, StsApi } from './client.js';
 
 export interface AwsFactoryOptions extends TransportOptions {
-  /** Connection and request timeout per call (default 10 s). */
+  /** Total time per call, body included (default 10 s). */
   timeoutMs?: number;
+  /** Largest answer accepted per call, in bytes (default 4 MiB). */
+  maxResponseBytes?: number;
   /**
    * Batching of current-version reads: at most maxSize ids (20), sent after an idle gap of
    * idleMs (100 ms), or busyIdleMs (400 ms) right after a full batch, and maxWaitMs (2 s)
@@ -90,6 +92,7 @@ export function createAwsProviderFactory(opts: AwsFactoryOptions = {}): Provider
         kube: deps.kube,
         secretNamespace: deps.secretNamespace,
         timeoutMs: opts.timeoutMs ?? d.timeoutMs,
+        maxResponseBytes: opts.maxResponseBytes,
         sessionName: opts.sessionName ?? d.sessionName,
         roleDurationSeconds: opts.roleDurationSeconds ?? d.roleDurationSeconds,
         onCall: deps.onCall,

@@ -15,6 +15,7 @@ import {
   sanitize,
 } from '../../errors.js';
 import { SOCKET_ERROR_CODES } from '../network-errors.js';
+import { DeadlineError, formatMs, limitErrorOf } from '../limits.js';
 
 export type TransitOperation = 'transit-datakey' | 'transit-decrypt' | 'transit-rewrap' | 'transit-read-key';
 export type VaultOperation = 'login' | 'renew' | 'read' | 'kv-write' | 'revoke' | 'lookup' | TransitOperation;
@@ -63,6 +64,15 @@ export function toVaultError(err: unknown, ctx: VaultErrorContext): SecretSyncEr
   if (err instanceof SecretSyncError) return err;
   const detail = detailOf(err, ctx.secrets ?? []);
   const what = `${ctx.source}: Vault ${ctx.operation} of "${ctx.path}"`;
+  const limit = limitErrorOf(err);
+  if (limit instanceof DeadlineError) {
+    return new SourceUnavailableError(`${what} failed: Vault at ${ctx.host} gave no complete answer within ${formatMs(limit.timeoutMs)} (the operator's --source-timeout)`);
+  }
+  if (limit) {
+    return new SourceUnavailableError(
+      `${what} failed: Vault at ${ctx.host} sent a response larger than ${limit.maxBytes} bytes; reading stopped there (the operator's --source-max-response-bytes)`,
+    );
+  }
   const status = statusOf(err);
   if (status === undefined) {
     const code = codeOf(err);

@@ -5,6 +5,7 @@
 import { DEFAULTS, type AnySource, type VaultProviderSpec } from '../../api/types.js';
 import { InvalidSpecError } from '../../errors.js';
 import type { TransportOptions } from '../insecure-http.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_SOURCE_TIMEOUT_MS } from '../limits.js';
 import type { ProviderDeps, ProviderFactory, SecretProvider } from '../provider.js';
 import { sourceKey } from '../../api/source-ref.js';
 import { appRoleAuthenticator } from './auth-approle.js';
@@ -19,15 +20,16 @@ export { VaultProvider, type VaultProviderOptions } from './provider.js';
 export type { VaultHttp } from './client.js';
 
 export interface VaultFactoryOptions extends TransportOptions {
-  /** Per-request timeout (default 15 s). */
+  /** Total time per request, body included (default 15 s). */
   timeoutMs?: number;
+  /** Largest response body accepted (default 4 MiB). */
+  maxResponseBytes?: number;
   /** Fraction of the token TTL after which it is renewed (default 2/3). */
   renewFraction?: number;
   /** Wraps the HTTP client of each provider (tests observe real calls through it). */
   wrapHttp?: (http: VaultHttp) => VaultHttp;
 }
 
-const DEFAULT_TIMEOUT_MS = 15_000;
 
 function vaultSpec(source: AnySource): VaultProviderSpec {
   const spec = source.spec.vault;
@@ -62,7 +64,8 @@ export function createVaultProviderFactory(opts: VaultFactoryOptions = {}): Prov
         address: spec.address,
         namespace: spec.namespace,
         caBundle: spec.caBundle,
-        timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        timeoutMs: opts.timeoutMs ?? DEFAULT_SOURCE_TIMEOUT_MS,
+        maxResponseBytes: opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
       });
       const http = opts.wrapHttp ? opts.wrapHttp(base) : base;
       const ctx: AuthContext = {

@@ -1,6 +1,6 @@
 import { parseDuration } from '../../../src/api/duration.js';
 import type { SecretSync } from '../../../src/api/types.js';
-import { validateSecretSync } from '../../../src/api/validate.js';
+import { shortestTickGapMs, validateSecretSync } from '../../../src/api/validate.js';
 import { InvalidSpecError } from '../../../src/errors.js';
 
 const ss = (refresh: SecretSync['spec']['refresh'], data = [{ key: 'a', remoteRef: { path: 'p' } }]): SecretSync => ({
@@ -41,4 +41,35 @@ test('rejects a key listed twice', () => {
     { key: 'a', remoteRef: { path: 'q' } },
   ];
   expect(() => validateSecretSync(ss(undefined, data))).toThrow(/appears twice/);
+});
+
+// The smallest gap between consecutive ticks, computed from the fields (not sampled from
+// the next few ticks, which a gap late in the minute or across a minute boundary escapes).
+test.each([
+  ['*/5 * * * * *', 5_000],
+  ['* * * * * *', 1_000],
+  ['*/10 * * * * *', 10_000],
+  ['0,30 * * * * *', 30_000],
+  ['0,10,20,30,40,50,55 * * * * *', 5_000], // the short gap is the sixth of the minute
+  ['0,55 * * * * *', 5_000], // :55 to the next minute's :00
+  ['0,55 */2 * * * *', 55_000], // the next minute never matches
+  ['0,59 0 * * * *', 59_000],
+  ['0,59 0,1 * * * *', 1_000],
+  ['0,5 0 0 1 1 *', 5_000], // once a year, at midnight of 1 January
+  ['*/5 * 3 * * *', 5_000],
+  ['0 * * * * *', 60_000],
+  ['*/15 * * * *', 900_000],
+  ['0 0,59 * * * *', 60_000], // 00:59 to 01:00
+])('%s has ticks %i ms apart at the closest', (expr, ms) => expect(shortestTickGapMs(expr)).toBe(ms));
+
+test.each(['*/5 * * * * *', '* * * * * *', '0,5 0 0 1 1 *', '0,55 * * * * *'])(
+  'refuses refresh.schedule "%s" (ticks closer than 10s), saying the minimum and a schedule that works',
+  (schedule) => {
+    expect(() => validateSecretSync(ss({ schedule }))).toThrow(InvalidSpecError);
+    expect(() => validateSecretSync(ss({ schedule }))).toThrow(/closer than the minimum of 10s.*e\.g\. "\*\/10 \* \* \* \* \*"/);
+  },
+);
+
+test.each(['*/10 * * * * *', '0,30 * * * * *', '0 * * * * *', '*/15 * * * *'])('accepts refresh.schedule "%s"', (schedule) => {
+  expect(() => validateSecretSync(ss({ schedule }))).not.toThrow();
 });

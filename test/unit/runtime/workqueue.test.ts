@@ -290,3 +290,61 @@ describe('WorkQueue metrics (client-go meaning)', () => {
     expect(seen.depth.at(-1)).toBe(0);
   });
 });
+
+describe('WorkQueue groups (groupOf / groupLimit)', () => {
+  const group = (key: string) => (key.startsWith('evil/') ? 'ns/evil' : key.startsWith('free/') ? undefined : `ns/${key.split('/')[0]}`);
+  const grouped = () => new WorkQueue({ clock: new FakeClock(0), groupOf: group, groupLimit: 2 });
+
+  test('at most groupLimit keys of a group are handed out; the other groups keep their turn', async () => {
+    const queue = grouped();
+    for (const k of ['evil/1', 'evil/2', 'evil/3', 'evil/4', 'good/1', 'free/1', 'good/2']) queue.add(k);
+    const got = [await queue.get(), await queue.get(), await queue.get(), await queue.get(), await queue.get()];
+    expect(got).toEqual(['evil/1', 'evil/2', 'good/1', 'free/1', 'good/2']);
+    expect(queue.parkedCount()).toBe(2);
+    expect(queue.len()).toBe(0);
+  });
+
+  test('a key set aside is handed out, in order, as soon as a key of its group is done, ahead of the queue', async () => {
+    const queue = grouped();
+    for (const k of ['evil/1', 'evil/2', 'evil/3', 'evil/4']) queue.add(k);
+    const a = await queue.get();
+    const b = await queue.get();
+    const waiting = queue.get(); // evil/3 and evil/4 are set aside: the getter waits, holding nothing
+    queue.add('good/1');
+    expect(await waiting).toBe('good/1');
+    queue.add('good/2');
+    queue.done(a as string);
+    expect(await queue.get()).toBe('evil/3');
+    expect(await queue.get()).toBe('good/2');
+    queue.done(b as string);
+    expect(await queue.get()).toBe('evil/4');
+    expect(queue.parkedCount()).toBe(0);
+  });
+
+  test('a getter waiting while every ready key is set aside gets the key when a slot frees', async () => {
+    const queue = grouped();
+    for (const k of ['evil/1', 'evil/2', 'evil/3']) queue.add(k);
+    await queue.get();
+    const second = await queue.get();
+    let got: string | undefined;
+    void queue.get().then((k) => (got = k));
+    await flushPromises();
+    expect(got).toBeUndefined(); // not handed `undefined` (which means shut down)
+    queue.done(second as string);
+    await flushPromises();
+    expect(got).toBe('evil/3');
+  });
+
+  test('a key set aside is de-duplicated and dropped on shutdown', async () => {
+    const queue = grouped();
+    for (const k of ['evil/1', 'evil/2', 'evil/3']) queue.add(k);
+    await queue.get();
+    await queue.get();
+    expect(await Promise.race([queue.get(), Promise.resolve('none')])).toBe('none');
+    queue.add('evil/3'); // already waiting (set aside)
+    expect(queue.parkedCount()).toBe(1);
+    queue.shutDown();
+    expect(queue.parkedCount()).toBe(0);
+    expect(await queue.get()).toBeUndefined();
+  });
+});

@@ -153,6 +153,62 @@ describe('force-sync', () => {
     expect(whatIsDue(again).read).toBeUndefined();
   });
 
+  test('a second value within 10s waits, shown on Synced (reason Throttled) with one event, and runs when the window has passed', () => {
+    const first = healthy(C1, { now: later(1_000) });
+    first.ss.metadata.annotations = { [FORCE_SYNC_ANNOTATION]: 'a' };
+    const done = run(first).plan;
+    expect(done.status?.lastForceSyncTime).toBe(later(1_000).toISOString());
+    // A new value 3 s later: no read, Ready untouched, Synced=True/Throttled, an event, requeue at the window's end.
+    const second = healthy(C1, { memory: remembered(later(1_000)), now: later(4_000) });
+    second.ss.metadata.annotations = { [FORCE_SYNC_ANNOTATION]: 'b' };
+    second.ss.status = done.status;
+    const waiting = run(second);
+    expect(waiting.reason).toBeUndefined();
+    expect(writes(waiting.plan)).toEqual(['status', 'event Throttled']);
+    const cond = (p: Plan, type: string) => p.status?.conditions?.find((c) => c.type === type);
+    expect(cond(waiting.plan, 'Synced')).toMatchObject({ status: 'True', reason: 'Throttled' });
+    expect(cond(waiting.plan, 'Synced')?.message).toMatch(/runs by itself at .*At most one force-sync per SecretSync every 10s/);
+    expect(cond(waiting.plan, 'Ready')).toMatchObject({ status: 'True', reason: 'Synced' });
+    expect(waiting.plan.requeueAfterMs).toBe(7_000);
+    // A third value in the same window: nothing more is written (a flood costs one status write and one event).
+    const third = { ...second, now: later(6_000), ss: { ...second.ss, status: waiting.plan.status } };
+    third.ss.metadata = { ...third.ss.metadata, annotations: { [FORCE_SYNC_ANNOTATION]: 'c' } };
+    const flood = run(third);
+    expect(writes(flood.plan)).toEqual([]);
+    expect(flood.plan.requeueAfterMs).toBe(5_000);
+    // At the window's end it reads, records the value and Synced is back to Synced.
+    const after = { ...third, now: later(11_000) };
+    const ran = run(after);
+    expect(ran.reason).toBe('force-sync');
+    expect(ran.plan.status?.forceSyncHandled).toBe('c');
+    expect(cond(ran.plan, 'Synced')).toMatchObject({ status: 'True', reason: 'Synced' });
+  });
+
+  test('a read due for another reason answers a waiting force-sync too', () => {
+    const o = healthy(C1, { now: later(4_000) }, aSecretSync({}, { generation: 2 }));
+    o.ss.status = { ...o.ss.status, observedGeneration: 1, forceSyncHandled: 'a', lastForceSyncTime: later(1_000).toISOString() };
+    o.ss.metadata.annotations = { [FORCE_SYNC_ANNOTATION]: 'b' };
+    const { reason, plan } = run(o);
+    expect(reason).toBe('spec changed');
+    expect(plan.status?.forceSyncHandled).toBe('b');
+    expect(plan.status?.lastForceSyncTime).toBe(later(4_000).toISOString());
+  });
+
+  test('on a failing SecretSync a flood of values does not make a read each: the window holds its retries too', () => {
+    const o = healthy(C1, { now: later(4_000) });
+    const failing = (o.ss.status?.conditions ?? []).map((c) => (c.type === 'Ready' || c.type === 'Synced' ? { ...c, status: 'False' as const, reason: 'SourceUnavailable' } : c));
+    o.ss.status = { ...o.ss.status, conditions: failing, forceSyncHandled: 'a', lastForceSyncTime: later(1_000).toISOString() };
+    o.ss.metadata.annotations = { [FORCE_SYNC_ANNOTATION]: 'b' };
+    const waiting = run(o);
+    expect(waiting.reason).toBeUndefined();
+    expect(waiting.plan.requeueAfterMs).toBe(7_000);
+    expect(waiting.plan.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'SourceUnavailable' });
+    // Without a waiting value (or once the window has passed) the retry reads as before.
+    expect(run({ ...o, now: later(11_000) }).reason).toBe('retry after failure');
+    o.ss.metadata.annotations = { [FORCE_SYNC_ANNOTATION]: 'a' };
+    expect(run(o).reason).toBe('retry after failure');
+  });
+
   test('a long value is recorded as a hash', () => {
     const o = healthy();
     o.ss.metadata.annotations = { [FORCE_SYNC_ANNOTATION]: 'x'.repeat(500) };

@@ -604,8 +604,15 @@ describe('rotation', () => {
     await w.restart().reconcile('ns/db');
     expect(w.source.writes).toBe(1);
     expect(w.status()).toMatchObject({ version: 2, rotateNowHandled: 'x' });
+    // A new value within a minute of the last rotation waits (throttle.ts), shown, then runs by itself.
     w.annotate('secretsync.io/rotate-now', 'y');
+    const { requeueAfterMs } = await w.reconciler.reconcile('ns/db');
+    expect(w.source.writes).toBe(1);
+    expect(w.status()?.conditions?.find((c) => c.type === 'Rotated')).toMatchObject({ status: 'True', reason: 'Throttled' });
+    expect(requeueAfterMs).toBeLessThanOrEqual(60_000);
+    w.tick(60_000);
     await w.reconciler.reconcile('ns/db');
     expect(w.source.writes).toBe(2);
+    expect(w.status()?.conditions?.find((c) => c.type === 'Rotated')).toMatchObject({ status: 'True', reason: 'Rotated' });
   });
 });

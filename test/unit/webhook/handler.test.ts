@@ -97,7 +97,7 @@ test("a pod is served only SecretSyncs of its own namespace: another namespace's
     return { ...r, request: { ...r.request, namespace: 'team-b' } };
   };
   const same = await injectionHandler(teamA, { agentImage: 'img' }, { log })(inTeamB('db'));
-  expect(same).toMatchObject({ allowed: false, status: { message: expect.stringContaining('SecretSync "db" does not exist in namespace "team-b"') } });
+  expect(same).toMatchObject({ allowed: false, status: { message: expect.stringContaining('SecretSync "db" cannot be delivered to service account "app" in namespace "team-b"') } });
   const qualified = await injectionHandler(teamA, { agentImage: 'img' }, { log })(inTeamB('team-a/db'));
   expect(qualified).toMatchObject({ allowed: false, status: { code: 400 } });
   expect(asked).toEqual(['team-b/db']);
