@@ -4,6 +4,7 @@
 // ProviderFactory the registry knows; only client.ts talks to node-vault.
 import { DEFAULTS, type AnySource, type VaultProviderSpec } from '../../api/types.js';
 import { InvalidSpecError } from '../../errors.js';
+import type { ApiAudienceOptions } from '../audiences.js';
 import type { TransportOptions } from '../insecure-http.js';
 import type { ProviderDeps, ProviderFactory, SecretProvider } from '../provider.js';
 import { sourceKey } from '../../api/source-ref.js';
@@ -18,7 +19,7 @@ import { authMethodOf, validateVaultSpec } from './validate.js';
 export { VaultProvider, type VaultProviderOptions } from './provider.js';
 export type { VaultHttp } from './client.js';
 
-export interface VaultFactoryOptions extends TransportOptions {
+export interface VaultFactoryOptions extends TransportOptions, ApiAudienceOptions {
   /** Per-request timeout (default 15 s). */
   timeoutMs?: number;
   /** Fraction of the token TTL after which it is renewed (default 2/3). */
