@@ -107,10 +107,13 @@ const awsAuth = obj(
       },
       { required: ['serviceAccountRef'] },
     ),
-    operatorIdentity: obj(
-      "ClusterSecretSource only: the operator's own AWS identity (its default credential chain: IRSA, EKS pod identity, environment), said explicitly; with roleArn that role is assumed from it. Write it as operatorIdentity: {}.",
-      {},
-    ),
+    // An empty object: no `properties: {}`, which the API server drops on storing (a CRD
+    // that differs from its file makes Helm's server-side apply conflict).
+    operatorIdentity: {
+      type: 'object',
+      description:
+        "ClusterSecretSource only: the operator's own AWS identity (its default credential chain: IRSA, EKS pod identity, environment), said explicitly; with roleArn that role is assumed from it. Write it as operatorIdentity: {}.",
+    },
   },
   { rules: [exactlyOne(['secretRef', 'webIdentity', 'operatorIdentity'], 'AWS auth method')] },
 );
