@@ -18,6 +18,7 @@ export const Reason = {
   PathNotAllowed: 'PathNotAllowed',
   KekNotAllowed: 'KekNotAllowed',
   RotationNotAllowed: 'RotationNotAllowed',
+  IdentityNotAllowed: 'IdentityNotAllowed',
   SizeLimitExceeded: 'SizeLimitExceeded',
   TargetConflict: 'TargetConflict',
   TargetInvalid: 'TargetInvalid',
@@ -63,6 +64,12 @@ export class InvalidValueError extends define('ESS_INVALID_VALUE', Reason.Invali
 export class InvalidSpecError extends define('ESS_INVALID_SPEC', Reason.InvalidSpec, false) {}
 /** A reference that would make the operator read outside the namespace it may read. */
 export class ForbiddenError extends define('ESS_FORBIDDEN', Reason.Forbidden, false) {}
+/**
+ * A source that would make the operator act with an identity that is not the source's own:
+ * the operator's AWS identity without `auth.operatorIdentity` on a ClusterSecretSource, or a
+ * service-account token for the API server's own audience.
+ */
+export class IdentityNotAllowedError extends define('ESS_IDENTITY_NOT_ALLOWED', Reason.IdentityNotAllowed, false) {}
 /** A ClusterSecretSource used from a namespace its allowedNamespaces / namespaceSelector do not admit. */
 export class NamespaceNotAllowedError extends define('ESS_NAMESPACE_NOT_ALLOWED', Reason.NamespaceNotAllowed, true) {}
 /** A remote path outside what the namespace may read through a ClusterSecretSource (spec.namespaceScopes). */
@@ -93,6 +100,7 @@ export const errorClasses = [
   InvalidValueError,
   InvalidSpecError,
   ForbiddenError,
+  IdentityNotAllowedError,
   NamespaceNotAllowedError,
   PathNotAllowedError,
   KekNotAllowedError,

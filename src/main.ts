@@ -16,6 +16,7 @@ import {
 } from './api/types.js';
 import type { OperatorOptions } from './flags.js';
 import { retryAfterMs } from './kube/errors.js';
+import { learnApiAudiences } from './kube/api-audiences.js';
 import { ensureHmacKey } from './kube/hmac-key.js';
 import { KubeLeaseStore } from './kube/lease-store.js';
 import { listWatch } from './kube/list-watch.js';
@@ -101,6 +102,9 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
 
   log.info({ operatorNamespace: opNs, namespace: opts.namespace ?? '(all)', leaderElect: opts.leaderElect }, 'starting');
   const contentKey = hmacKey(await ensureHmacKey(core, opNs));
+  // Tokens the operator mints for sources must never carry one of these (plus the well-known forms).
+  const apiAudiences = await learnApiAudiences(kc);
+  log.info({ apiAudiences: apiAudiences.audiences, from: apiAudiences.from }, "learned the API server's token audiences; tokens for them are never minted for a source");
 
   const nsPath = (base: string, plural: string) =>
     opts.namespace ? `${base}/namespaces/${opts.namespace}/${plural}` : `${base}/${plural}`;
@@ -189,9 +193,14 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
 
   let elector: LeaderElector | undefined;
   const canWrite = () => !elector || elector.isLeader();
-  const transport = { allowInsecureHttp: opts.insecureAllowHttp, timeoutMs: opts.sourceTimeoutMs, maxResponseBytes: opts.sourceMaxResponseBytes };
+  const providerOptions = {
+    allowInsecureHttp: opts.insecureAllowHttp,
+    timeoutMs: opts.sourceTimeoutMs,
+    maxResponseBytes: opts.sourceMaxResponseBytes,
+    apiAudiences: apiAudiences.audiences,
+  };
   if (opts.insecureAllowHttp) log.warn('--insecure-allow-http: http:// sources are accepted; credentials and secrets may cross the network unencrypted');
-  const providers = new ProviderRegistry().register(createVaultProviderFactory(transport)).register(createAwsProviderFactory(transport));
+  const providers = new ProviderRegistry().register(createVaultProviderFactory(providerOptions)).register(createAwsProviderFactory(providerOptions));
   const reader = new CacheSyncReader({
     secretSyncs,
     secretSources,

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { awsKms } from '../crypto/aws-kms.js';
+import { DEFAULT_CHAIN } from '../providers/aws/client-config.js';
 import { vaultTransit } from '../crypto/vault-transit.js';
 import { agentKube, type AgentKube } from '../kube/agent-kube.js';
 import { createLogger, type Logger } from '../observability/logger.js';
@@ -58,8 +59,8 @@ function services(opts: AgentOptions): KeyServices {
     vaultHttp: ({ address, namespace }) =>
       createVaultHttp({ address, timeoutMs: VAULT_TIMEOUT_MS, ...(namespace ? { namespace } : {}), ...(caBundle ? { caBundle } : {}) }),
     vaultTransit: (o) => vaultTransit({ ...o, source: `Vault at ${o.host}` }),
-    // No credentials: the SDK's default chain, i.e. the pod's own AWS identity.
-    awsKms: (o) => awsKms(o),
+    // The SDK's default chain, said explicitly: in the agent that is the pod's own AWS identity.
+    awsKms: (o) => awsKms({ ...o, credentials: DEFAULT_CHAIN }),
     jwtSource: opts.vaultTokenFile,
     async readJwt() {
       let jwt: string;

@@ -48,7 +48,7 @@ const vaultAuth = obj(
           { required: ['name'] },
         ),
         audiences: arr(
-          'Audiences of the requested service-account token; the Vault role\'s `audience` must be one of them. Default: ["vault"], so the token is good for Vault login only and not against the API server.',
+          'Audiences of the requested service-account token; the Vault role\'s `audience` must be one of them. Default: ["vault"], so the token is good for Vault login only and not against the API server. An audience of the API server itself (its service-account issuer or --api-audiences, https://kubernetes.default.svc, kubernetes) is refused: such a token would authenticate to the API server.',
           str('An audience.'),
           { maxItems: 16 },
         ),
@@ -85,31 +85,59 @@ const vaultProvider = obj(
   { required: ['address', 'auth'] },
 );
 
+const awsAuth = obj(
+  "Whose AWS identity the operator uses for this source. Exactly one. A SecretSource must name credentials of its own (secretRef or webIdentity): the operator's own identity serves only a ClusterSecretSource that says operatorIdentity.",
+  {
+    secretRef: obj(
+      'Static keys: access key id and secret access key, each a key of a Secret.',
+      {
+        accessKeyIdRef: secretKeySelector('the AWS access key id'),
+        secretAccessKeyRef: secretKeySelector('the AWS secret access key'),
+      },
+      { required: ['accessKeyIdRef', 'secretAccessKeyRef'] },
+    ),
+    webIdentity: obj(
+      "IRSA-style: the operator requests a short-lived token of this service account (TokenRequest, audience sts.amazonaws.com) and exchanges it through STS AssumeRoleWithWebIdentity for roleArn (required), again before the role's credentials expire. The role's trust policy decides which service accounts may assume it.",
+      {
+        serviceAccountRef: obj(
+          "Service account whose token is exchanged. Resolved in the source's own namespace (for a ClusterSecretSource: the operator's namespace).",
+          { name: str('Name of the service account.', { pattern: DNS_SUBDOMAIN, maxLength: 253 }) },
+          { required: ['name'] },
+        ),
+      },
+      { required: ['serviceAccountRef'] },
+    ),
+    // An empty object: no `properties: {}`, which the API server drops on storing (a CRD
+    // that differs from its file makes Helm's server-side apply conflict).
+    operatorIdentity: {
+      type: 'object',
+      description:
+        "ClusterSecretSource only: the operator's own AWS identity (its default credential chain: IRSA, EKS pod identity, environment), said explicitly; with roleArn that role is assumed from it. Write it as operatorIdentity: {}.",
+    },
+  },
+  { rules: [exactlyOne(['secretRef', 'webIdentity', 'operatorIdentity'], 'AWS auth method')] },
+);
+
 const awsProvider = obj(
   'AWS Secrets Manager. Reads are batched (BatchGetSecretValue, up to 20 secrets a call) and identical references are fetched once.',
   {
     region: str('AWS region, e.g. eu-west-1.', { pattern: '^[a-z]{2}(-[a-z]+)+-[0-9]+$', maxLength: 32 }),
     endpoint: str('Endpoint override, e.g. a VPC endpoint. Optional.', { pattern: '^https?://.+', maxLength: 2048 }),
-    roleArn: str('IAM role to assume through STS with the base credentials. Optional.', {
+    roleArn: str('IAM role to assume through STS: with secretRef or operatorIdentity assumed with those credentials (optional), with webIdentity the role the token is exchanged for (required).', {
       pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$',
       maxLength: 2048,
     }),
-    auth: obj(
-      "Static credentials from Secrets. Optional: without it the SDK's default chain is used (IRSA, EKS pod identity, environment).",
-      {
-        secretRef: obj(
-          'Access key id and secret access key, each a key of a Secret.',
-          {
-            accessKeyIdRef: secretKeySelector('the AWS access key id'),
-            secretAccessKeyRef: secretKeySelector('the AWS secret access key'),
-          },
-          { required: ['accessKeyIdRef', 'secretAccessKeyRef'] },
-        ),
-      },
-      { required: ['secretRef'] },
-    ),
+    auth: awsAuth,
   },
-  { required: ['region'] },
+  {
+    required: ['region', 'auth'],
+    rules: [
+      {
+        rule: '!has(self.auth) || !has(self.auth.webIdentity) || has(self.roleArn)',
+        message: "auth.webIdentity needs roleArn: the IAM role the service account's token is exchanged for (its trust policy names the cluster's OIDC issuer)",
+      },
+    ],
+  },
 );
 
 const providers = { vault: vaultProvider, aws: awsProvider };
@@ -144,7 +172,14 @@ export const secretSourceSchema: JSONSchemaProps = obj(
     kind: str('Kind of this object.'),
     metadata: { type: 'object' },
     spec: obj('Exactly one provider block.', { ...providers }, {
-      rules: [exactlyOne(providerNames, 'provider block')],
+      rules: [
+        exactlyOne(providerNames, 'provider block'),
+        {
+          rule: '!has(self.aws) || !has(self.aws.auth) || !has(self.aws.auth.operatorIdentity)',
+          message:
+            "aws.auth.operatorIdentity is for ClusterSecretSources only: a SecretSource uses credentials of its own namespace, auth.secretRef (keys in a Secret) or auth.webIdentity (a service account's token exchanged for roleArn)",
+        },
+      ],
     }),
     status: sourceStatus,
   },

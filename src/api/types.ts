@@ -34,7 +34,7 @@ export interface VaultKubernetesAuth {
   mount?: string; // default "kubernetes"
   role: string;
   serviceAccountRef: { name: string; namespace?: string };
-  /** Audiences for the requested service-account token; default: the apiserver's. */
+  /** Audiences for the requested service-account token; default ["vault"]; never one of the API server's. */
   audiences?: string[];
 }
 export interface VaultAppRoleAuth {
@@ -59,11 +59,24 @@ export interface AwsProviderSpec {
   region: string;
   /** Endpoint override (tests, VPC endpoints). */
   endpoint?: string;
-  /** Role to assume through STS with the base credentials. */
+  /** Role to assume through STS (with webIdentity: the role the token is exchanged for). */
   roleArn?: string;
-  /** Static credentials; without it the SDK's default chain (IRSA, pod identity, env). */
-  auth?: { secretRef: { accessKeyIdRef: SecretKeySelector; secretAccessKeyRef: SecretKeySelector } };
+  /** Exactly one; optional here only because objects stored before it was required may lack it (refused). */
+  auth?: AwsAuth;
 }
+
+/** Whose AWS identity a source uses. A SecretSource must name its own: secretRef or webIdentity. */
+export interface AwsAuth {
+  /** Static keys from Secrets of the source namespace. */
+  secretRef?: { accessKeyIdRef: SecretKeySelector; secretAccessKeyRef: SecretKeySelector };
+  /** A token of this service account (source namespace, audience sts.amazonaws.com) exchanged for roleArn. */
+  webIdentity?: { serviceAccountRef: { name: string } };
+  /** ClusterSecretSource only: the operator's own default credential chain, said explicitly. */
+  operatorIdentity?: Record<string, never>;
+}
+
+/** The audience of the service-account tokens exchanged through STS AssumeRoleWithWebIdentity. */
+export const STS_AUDIENCE = 'sts.amazonaws.com';
 
 export interface LabelSelector {
   matchLabels?: Record<string, string>;

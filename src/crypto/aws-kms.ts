@@ -13,7 +13,7 @@ import {
   ReEncryptCommand,
 } from '@aws-sdk/client-kms';
 import { InvalidSpecError, InvalidValueError, SourceUnavailableError } from '../errors.js';
-import type { AwsCredentials, CredentialProvider } from '../providers/aws/client.js';
+import type { ClientCredentials } from '../providers/aws/client.js';
 import { boundResponses, sdkClientConfig } from '../providers/aws/client-config.js';
 import { toAwsError, type KmsOperation } from '../providers/aws/errors.js';
 import { kmsEncryptionContext, type DataKey, type KekVersion, type KeyContext, type KeyEncrypter, type WrappedKey } from './key-encrypter.js';
@@ -22,8 +22,8 @@ export interface KmsOptions {
   region: string;
   /** Endpoint override (tests, VPC endpoints); undefined: the regional AWS endpoint. */
   endpoint?: string;
-  /** undefined: the SDK's default credential chain (IRSA, EKS pod identity). */
-  credentials?: AwsCredentials | CredentialProvider;
+  /** Always set; DEFAULT_CHAIN: the SDK's default chain (the agent: the pod's own identity). */
+  credentials: ClientCredentials;
   /** The KEK as the SecretSync names it: key id, key ARN, alias name or alias ARN. */
   keyId: string;
   /** Total time per call, body included (default 10 s). */

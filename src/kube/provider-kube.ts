@@ -42,7 +42,7 @@ export function providerKube(core: CoreV1Api): ProviderKube {
       } catch (err) {
         if (err instanceof SourceAuthError) throw err;
         if (isNotFound(err)) {
-          throw new SourceAuthError(`service account ${namespace}/${name} not found: create it or fix spec.vault.auth.kubernetes.serviceAccountRef`);
+          throw new SourceAuthError(`service account ${namespace}/${name} not found: create it or fix the source's serviceAccountRef`);
         }
         throw kubeError(`requesting a token for service account ${namespace}/${name}`, err);
       }

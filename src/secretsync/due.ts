@@ -112,7 +112,7 @@ function failureBeforeRead(o: Observed): unknown {
     return new TargetConflictError(`spec.target.type ${type} would make the API server mint credentials: use Opaque`);
   }
   const { ss } = o;
-  const sourceProblem = sourceFailure(o, o.sourceRef, o.source);
+  const sourceProblem = sourceFailure(o, o.sourceRef, o.source, undefined, o.sourceInvalid);
   if (sourceProblem) return sourceProblem;
   // spec.namespaceScopes of a shared source: a path outside this namespace's prefixes is never read.
   const scopeProblem = o.source ? readScopeProblem(ss, o.source, o.namespaceLabels) : undefined;
@@ -123,10 +123,10 @@ function failureBeforeRead(o: Observed): unknown {
 }
 
 /**
- * A source a SecretSync names (`field`, when not spec.sourceRef) must exist and, for a
- * ClusterSecretSource, admit the SecretSync's namespace.
+ * A source a SecretSync names (`field`, when not spec.sourceRef) must exist, for a
+ * ClusterSecretSource admit the SecretSync's namespace, and pass its provider's checks.
  */
-function sourceFailure(o: Observed, ref: SourceRef, source: AnySource | undefined, field?: string): unknown {
+function sourceFailure(o: Observed, ref: SourceRef, source: AnySource | undefined, field?: string, invalid?: unknown): unknown {
   const named = field ? ` (${field})` : '';
   if (!source) {
     const where = ref.kind === 'SecretSource' ? `${ref.namespace}/${ref.name}` : ref.name;
@@ -139,7 +139,9 @@ function sourceFailure(o: Observed, ref: SourceRef, source: AnySource | undefine
         'spec.allowedNamespaces, or label the namespace to match its spec.namespaceSelector',
     );
   }
-  return undefined;
+  // A source its provider refuses (e.g. one stored without credentials of its own) fails
+  // every SecretSync on it now, not at its next read: after a restart nothing may be due.
+  return invalid;
 }
 
 /**
@@ -149,7 +151,7 @@ function sourceFailure(o: Observed, ref: SourceRef, source: AnySource | undefine
 function kekFailure(o: Observed): unknown {
   const kek = o.kek;
   if (!kek) return new InvalidSpecError('spec.target.encryption.kek sets neither vaultTransit nor awsKms: set exactly one');
-  const problem = sourceFailure(o, kek.ref.sourceRef, kek.source, `spec.target.encryption.kek.${kek.ref.spec.kind}.sourceRef`);
+  const problem = sourceFailure(o, kek.ref.sourceRef, kek.source, `spec.target.encryption.kek.${kek.ref.spec.kind}.sourceRef`, kek.sourceInvalid);
   if (problem || !kek.source) return problem;
   const refused = kekScopeProblem(o.ss, kek.ref, kek.source, o.namespaceLabels);
   if (refused) return refused;

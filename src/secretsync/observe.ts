@@ -23,6 +23,11 @@ export interface Observed {
   ss: SecretSync;
   sourceRef: SourceRef;
   source: AnySource | undefined;
+  /**
+   * Why the provider refuses the source's spec (e.g. an aws source without credentials of
+   * its own, stored before the schema required them); undefined when it accepts it.
+   */
+  sourceInvalid?: unknown;
   /** `uid/generation` of the source; '' when it is missing. */
   sourceVersion: string;
   /** Labels of the SecretSync's namespace (for a ClusterSecretSource's namespaceSelector). */
@@ -40,7 +45,7 @@ export interface Observed {
   /** Deployments, StatefulSets and DaemonSets of the namespace (rollouts, the in-use hold). */
   workloads: KubeWorkload[];
   /** Envelope mode: the KEK, the source it is reached through, and its newest version known to this process. */
-  kek?: { ref: KekRef; source: AnySource | undefined; latest: string | undefined };
+  kek?: { ref: KekRef; source: AnySource | undefined; latest: string | undefined; sourceInvalid?: unknown };
 }
 
 export interface ObserveDeps {
@@ -49,6 +54,8 @@ export interface ObserveDeps {
   alignsRefreshes(source: AnySource): boolean;
   /** The newest version of a KEK this process knows of (from mints, re-wraps and the KEK watcher). */
   kekLatest?(kekId: string): string | undefined;
+  /** The provider's semantic checks of a source (no I/O): the error, or undefined when it passes. */
+  sourceProblem?(source: AnySource): unknown;
 }
 
 export function observe(d: ObserveDeps, key: string, memory: Memory | undefined, now: Date): Observed | undefined {
@@ -62,16 +69,22 @@ export function observe(d: ObserveDeps, key: string, memory: Memory | undefined,
   let kek: Observed['kek'];
   try {
     const ref = kekRefOf(ss);
-    if (ref) kek = { ref, source: d.reader.getSource(ref.sourceRef), latest: d.kekLatest?.(ref.id) };
+    if (ref) {
+      const kekSource = d.reader.getSource(ref.sourceRef);
+      const invalid = kekSource ? d.sourceProblem?.(kekSource) : undefined;
+      kek = { ref, source: kekSource, latest: d.kekLatest?.(ref.id), ...(invalid !== undefined ? { sourceInvalid: invalid } : {}) };
+    }
   } catch {
     kek = undefined; // a spec the schema should have refused; validation reports it
   }
+  const sourceInvalid = source ? d.sourceProblem?.(source) : undefined;
   return {
     key,
     now,
     ss,
     sourceRef,
     source,
+    ...(sourceInvalid !== undefined ? { sourceInvalid } : {}),
     sourceVersion: source ? `${source.metadata.uid ?? ''}/${source.metadata.generation ?? ''}` : '',
     namespaceLabels: d.reader.getNamespaceLabels(namespace),
     target,

@@ -33,6 +33,8 @@ import { rotationTargets, type RotationTarget } from './rotation/targets.js';
 export interface ProviderSource {
   client(source: AnySource, deps: ProviderDeps): SecretProvider;
   alignsRefreshes(source: AnySource): boolean;
+  /** The provider's semantic checks (no I/O); throws what is wrong. */
+  validate(source: AnySource, secretNamespace: string): void;
 }
 
 export interface ReconcilerDeps {
@@ -78,6 +80,14 @@ export class SecretSyncReconciler {
         hmacKey: this.d.hmacKey,
         alignsRefreshes: (s) => this.d.providers.alignsRefreshes(s),
         kekLatest: (id) => this.d.kekVersions?.get(id),
+        sourceProblem: (s) => {
+          try {
+            this.d.providers.validate(s, this.secretNamespaceOf(s));
+            return undefined;
+          } catch (err) {
+            return err;
+          }
+        },
       },
       key,
       this.memory.get(key),
@@ -264,8 +274,13 @@ export class SecretSyncReconciler {
     return provider.keyEncrypter(encrypterSpec(ref.spec));
   }
 
+  /** Where a source's references resolve: its own namespace, or the operator's for a ClusterSecretSource. */
+  private secretNamespaceOf(source: AnySource): string {
+    return source.kind === 'ClusterSecretSource' ? this.d.operatorNamespace : (source.metadata.namespace ?? '');
+  }
+
   private providerFor(source: AnySource): SecretProvider {
-    const secretNamespace = source.kind === 'ClusterSecretSource' ? this.d.operatorNamespace : (source.metadata.namespace ?? '');
+    const secretNamespace = this.secretNamespaceOf(source);
     const label = sourceKey(source);
     const provider = providerName(source);
     return this.d.providers.client(source, {

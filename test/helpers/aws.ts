@@ -8,7 +8,7 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import type { AwsProviderSpec, SecretSource } from '../../src/api/types.js';
+import type { AwsProviderSpec, ClusterSecretSource, SecretSource } from '../../src/api/types.js';
 import { createAwsProviderFactory } from '../../src/providers/aws/index.js';
 import type { ProviderDeps } from '../../src/providers/provider.js';
 import { freePort } from '../testenv/ports.js';
@@ -82,6 +82,16 @@ export function awsSource(namespace: string, aws: Partial<AwsProviderSpec> = {},
     apiVersion: 'secretsync.io/v1alpha1',
     kind: 'SecretSource',
     metadata: { name: meta.name ?? uniqueName('aws'), namespace, uid: `aws-uid-${++uidSeq}`, generation: 1 },
+    spec: { aws: { region: requireEnv('AWS_REGION'), endpoint: requireEnv('AWS_ENDPOINT_URL'), ...aws } },
+  };
+}
+
+/** A ClusterSecretSource with an aws block; with operatorIdentity it uses the process's default chain. */
+export function awsClusterSource(aws: Partial<AwsProviderSpec> = {}, meta: { name?: string } = {}): ClusterSecretSource {
+  return {
+    apiVersion: 'secretsync.io/v1alpha1',
+    kind: 'ClusterSecretSource',
+    metadata: { name: meta.name ?? uniqueName('aws'), uid: `aws-uid-${++uidSeq}`, generation: 1 },
     spec: { aws: { region: requireEnv('AWS_REGION'), endpoint: requireEnv('AWS_ENDPOINT_URL'), ...aws } },
   };
 }

@@ -3,9 +3,10 @@
 // PutSecretValue and UpdateSecretVersionStage) as plain data, so nothing else
 // handles SDK types. Each client makes exactly one attempt per call (we retry, back off
 // and count calls ourselves) and ignores AWS_ENDPOINT_URL* and config-file endpoints, so
-// only the SecretSource decides where we connect. Credentials are either ours (static
-// keys, an assumed role) or, when none are given, the SDK's default chain (IRSA, EKS pod
-// identity, environment, instance metadata).
+// only the SecretSource decides where we connect. Credentials must always be given: ours
+// (static keys, a role's temporary credentials) or DEFAULT_CHAIN, the one explicit way to
+// the SDK's default chain (IRSA, EKS pod identity, environment, instance metadata). There
+// is no "undefined means the default chain": a forgotten credential fails, never borrows.
 import {
   BatchGetSecretValueCommand,
   DescribeSecretCommand,
@@ -15,8 +16,8 @@ import {
   UpdateSecretVersionStageCommand,
   type SecretValueEntry,
 } from '@aws-sdk/client-secrets-manager';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { boundResponses, sdkClientConfig } from './client-config.js';
+import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { DEFAULT_CHAIN, boundResponses, sdkClientConfig } from './client-config.js';
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -28,12 +29,15 @@ export interface AwsCredentials {
 
 export type CredentialProvider = () => Promise<AwsCredentials>;
 
+export { DEFAULT_CHAIN };
+export type ClientCredentials = AwsCredentials | CredentialProvider | typeof DEFAULT_CHAIN;
+
 export interface AwsClientOptions {
   region: string;
   /** Endpoint override; undefined: the regional AWS endpoint. */
   endpoint?: string;
-  /** undefined: the SDK's default credential chain. */
-  credentials?: AwsCredentials | CredentialProvider;
+  /** Always set: DEFAULT_CHAIN is the only way to the SDK's default chain. */
+  credentials: ClientCredentials;
   /** Total time per call (connect, headers, body); also the connection and socket-idle timeout. */
   timeoutMs: number;
   /** Largest answer accepted, in bytes (default 4 MiB). */
@@ -91,6 +95,8 @@ export interface SecretsApi {
 
 export interface StsApi {
   assumeRole(roleArn: string, sessionName: string, durationSeconds: number): Promise<AwsCredentials>;
+  /** Unsigned: the web identity token is the credential. */
+  assumeRoleWithWebIdentity(roleArn: string, sessionName: string, token: string, durationSeconds: number): Promise<AwsCredentials>;
   destroy(): void;
 }
 
@@ -144,6 +150,16 @@ export function createSecretsApi(o: AwsClientOptions): SecretsApi {
   };
 }
 
+function roleCredentials(
+  c: { AccessKeyId?: string; SecretAccessKey?: string; SessionToken?: string; Expiration?: Date } | undefined,
+  operation: string,
+): AwsCredentials {
+  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) {
+    throw Object.assign(new Error(`${operation} answered without credentials`), { name: 'MissingCredentials' });
+  }
+  return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
+}
+
 export function createStsApi(o: AwsClientOptions): StsApi {
   const client = boundResponses(new STSClient(sdkClientConfig(o)), o);
   return {
@@ -151,11 +167,13 @@ export function createStsApi(o: AwsClientOptions): StsApi {
       const out = await client.send(
         new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName, DurationSeconds: durationSeconds }),
       );
-      const c = out.Credentials;
-      if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) {
-        throw Object.assign(new Error('AssumeRole answered without credentials'), { name: 'MissingCredentials' });
-      }
-      return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
+      return roleCredentials(out.Credentials, 'AssumeRole');
+    },
+    async assumeRoleWithWebIdentity(roleArn, sessionName, token, durationSeconds) {
+      const out = await client.send(
+        new AssumeRoleWithWebIdentityCommand({ RoleArn: roleArn, RoleSessionName: sessionName, WebIdentityToken: token, DurationSeconds: durationSeconds }),
+      );
+      return roleCredentials(out.Credentials, 'AssumeRoleWithWebIdentity');
     },
     destroy: () => client.destroy(),
   };

@@ -1,24 +1,36 @@
-// One source's AWS clients and their credentials. Static keys are read (through
-// resolveSecretRef, so only the source namespace) when the clients are built; without
-// spec.aws.auth the SDK's default chain applies (IRSA, EKS pod identity). With roleArn,
-// the base credentials only call STS AssumeRole, and Secrets Manager is called with the
-// role's temporary credentials, which the SDK asks us to renew shortly before they
-// expire. When AWS refuses the credentials themselves, the clients are retired, so the
+// One source's AWS clients and their credentials, from exactly one auth method:
+// - secretRef: static keys, read (through resolveSecretRef, so only the source namespace)
+//   when the clients are built;
+// - webIdentity: a token of the source namespace's service account (TokenRequest,
+//   audience sts.amazonaws.com) exchanged through STS AssumeRoleWithWebIdentity for
+//   roleArn, again (with a fresh token) shortly before the role's credentials expire, as
+//   the SDK does for IRSA;
+// - operatorIdentity (ClusterSecretSource only): the SDK's default chain, the operator's
+//   own identity. The only way there: no auth at all is refused, never a fallback.
+// With roleArn and secretRef / operatorIdentity, the base credentials only call STS
+// AssumeRole, and Secrets Manager is called with the role's temporary credentials, which
+// the SDK asks us to renew shortly before they expire. When AWS refuses the credentials themselves, the clients are retired, so the
 // next call reads the keys again (a rotated Secret takes effect without a restart).
 // KMS key encrypters (envelope mode) are made on first use with the same endpoint and
 // credentials, one per key id, and retired and destroyed with the other clients.
-import type { AwsProviderSpec, SecretKeySelector } from '../../api/types.js';
+import { STS_AUDIENCE, type AnySource, type AwsProviderSpec, type SecretKeySelector } from '../../api/types.js';
 import type { KmsOptions } from '../../crypto/aws-kms.js';
 import type { KeyEncrypter } from '../../crypto/key-encrypter.js';
-import { SecretSyncError, SourceAuthError, SourceUnavailableError, sanitize } from '../../errors.js';
+import { InvalidSpecError, SecretSyncError, SourceAuthError, SourceUnavailableError, sanitize } from '../../errors.js';
 import type { ProviderKube } from '../provider.js';
-import { resolveSecretRef } from '../secret-ref.js';
-import type { AwsClientOptions, AwsCredentials, SecretsApi, StsApi } from './client.js';
+import { resolveSecretRef, resolveServiceAccountRef } from '../secret-ref.js';
+import { DEFAULT_CHAIN, type AwsClientOptions, type AwsCredentials, type ClientCredentials, type SecretsApi, type StsApi } from './client.js';
 import { refusesCredentials, toAwsError } from './errors.js';
+import { awsAuthMethod } from './validate.js';
+
+/** The shortest lifetime TokenRequest accepts; the token only has to survive one exchange. */
+const WEB_IDENTITY_TOKEN_SECONDS = 600;
 
 export interface ConnectionOptions {
   /** How errors name the source. */
   source: string;
+  /** Only a ClusterSecretSource may use the operator's identity (auth.operatorIdentity). */
+  kind: AnySource['kind'];
   spec: AwsProviderSpec;
   kube: ProviderKube;
   secretNamespace: string;
@@ -135,9 +147,23 @@ export class Connection {
 
   private async build(): Promise<Clients> {
     const { spec } = this.o;
-    const base = await this.staticKeys();
     const common = { region: spec.region, endpoint: spec.endpoint || undefined, timeoutMs: this.o.timeoutMs, maxResponseBytes: this.o.maxResponseBytes };
-    const redact = base ? [base.accessKeyId, base.secretAccessKey] : [];
+    const redact: string[] = [];
+    const method = awsAuthMethod(spec.auth, this.o.kind); // throws for no auth, or operatorIdentity on a SecretSource
+    if (method === 'webIdentity') {
+      const roleArn = spec.roleArn;
+      if (!roleArn) throw new InvalidSpecError(`${this.o.source}: spec.aws.auth.webIdentity needs spec.aws.roleArn`);
+      // AssumeRoleWithWebIdentity is unsigned; should the SDK ever want to sign it, it fails here instead of borrowing.
+      const sts = this.o.makeStsApi({ ...common, credentials: noCredentials(this.o.source) });
+      const settings = { ...common, credentials: () => this.assumeRoleWithWebIdentity(sts, roleArn, redact) };
+      return { secrets: this.o.makeSecretsApi(settings), sts, settings, kms: new Map(), redact, users: 0, retired: false };
+    }
+    let base: ClientCredentials = DEFAULT_CHAIN; // operatorIdentity: a ClusterSecretSource that said so
+    if (method === 'secretRef') {
+      const keys = await this.staticKeys();
+      redact.push(keys.accessKeyId, keys.secretAccessKey);
+      base = keys;
+    }
     if (!spec.roleArn) {
       const settings = { ...common, credentials: base };
       return { secrets: this.o.makeSecretsApi(settings), settings, kms: new Map(), redact, users: 0, retired: false };
@@ -165,9 +191,34 @@ export class Connection {
     }
   }
 
-  private async staticKeys(): Promise<AwsCredentials | undefined> {
+  /**
+   * The role's temporary credentials for a fresh token of the service account; the SDK
+   * calls this again shortly before they expire, so each renewal presents a new token.
+   */
+  private async assumeRoleWithWebIdentity(sts: StsApi, roleArn: string, redact: string[]): Promise<AwsCredentials> {
+    const sa = resolveServiceAccountRef(this.o.spec.auth?.webIdentity?.serviceAccountRef ?? { name: '' }, this.o.secretNamespace);
+    let token: string;
+    try {
+      token = (await this.o.kube.requestServiceAccountToken(sa.namespace, sa.name, { audiences: [STS_AUDIENCE], expirationSeconds: WEB_IDENTITY_TOKEN_SECONDS })).token;
+    } catch (err) {
+      if (err instanceof SecretSyncError) throw err;
+      const detail = sanitize(err instanceof Error ? err.message : String(err));
+      throw new SourceAuthError(`${this.o.source}: requesting a token for service account ${sa.namespace}/${sa.name} failed: ${detail}`);
+    }
+    try {
+      const creds = await sts.assumeRoleWithWebIdentity(roleArn, this.o.sessionName, token, this.o.roleDurationSeconds);
+      this.o.onCall?.('AssumeRoleWithWebIdentity', 'success');
+      redact.push(creds.accessKeyId, creds.secretAccessKey, creds.sessionToken ?? '');
+      return creds;
+    } catch (err) {
+      this.o.onCall?.('AssumeRoleWithWebIdentity', 'error');
+      throw toAwsError(err, { source: this.o.source, operation: 'AssumeRoleWithWebIdentity', target: roleArn, secrets: [...redact, token] });
+    }
+  }
+
+  private async staticKeys(): Promise<AwsCredentials> {
     const ref = this.o.spec.auth?.secretRef;
-    if (!ref) return undefined;
+    if (!ref) throw new InvalidSpecError(`${this.o.source}: spec.aws.auth.secretRef is not set`);
     const accessKeyId = await this.readKey(ref.accessKeyIdRef, 'access key id');
     const secretAccessKey = await this.readKey(ref.secretAccessKeyRef, 'secret access key');
     return { accessKeyId, secretAccessKey };
@@ -191,4 +242,9 @@ export class Connection {
     }
     return value;
   }
+}
+
+/** Credentials for a client that must never sign: asking for them fails loudly. */
+function noCredentials(source: string): () => Promise<AwsCredentials> {
+  return () => Promise.reject(new SourceAuthError(`${source}: STS AssumeRoleWithWebIdentity is unsigned; no other credentials are used for it`));
 }

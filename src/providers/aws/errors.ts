@@ -21,7 +21,7 @@ import { DeadlineError, ResponseTooLargeError, formatMs, limitErrorOf } from '..
 
 export type KmsOperation = 'GenerateDataKey' | 'Decrypt' | 'ReEncrypt' | 'DescribeKey';
 export type RotationOperation = 'DescribeSecret' | 'PutSecretValue' | 'UpdateSecretVersionStage';
-export type AwsOperation = 'BatchGetSecretValue' | 'GetSecretValue' | 'AssumeRole' | KmsOperation | RotationOperation;
+export type AwsOperation = 'BatchGetSecretValue' | 'GetSecretValue' | 'AssumeRole' | 'AssumeRoleWithWebIdentity' | KmsOperation | RotationOperation;
 
 /** Every action a rotation needs (its GetSecretValue included), for denial messages. */
 export const ROTATION_ACTIONS = [
@@ -76,6 +76,8 @@ const CREDENTIAL_CODES = new Set([
 /** A typed error toAwsError made from a refusal of the credentials (refusesCredentials sees through it). */
 const refusals = new WeakSet<SecretSyncError>();
 const DENIED_CODES = new Set(['AccessDeniedException', 'AccessDenied', 'NotAuthorized', 'UnauthorizedOperation']);
+/** STS refused the web identity token itself (issuer, audience, subject or expiry). */
+const WEB_IDENTITY_CODES = new Set(['InvalidIdentityToken', 'InvalidIdentityTokenException', 'IDPRejectedClaim', 'IDPRejectedClaimException', 'IDPCommunicationError', 'IDPCommunicationErrorException']);
 const THROTTLING_CODES = new Set([
   'ThrottlingException',
   'Throttling',
@@ -174,7 +176,7 @@ function withDetail(message: string, detail: string): string {
 
 function describeTarget(ctx: AwsErrorContext): string {
   if (isKms(ctx.operation)) return `${ctx.source ? `${ctx.source}: ` : ''}AWS KMS ${ctx.operation} with key "${ctx.target}"`;
-  if (ctx.operation === 'AssumeRole') return `${ctx.source}: AWS STS AssumeRole of "${ctx.target}"`;
+  if (ctx.operation === 'AssumeRole' || ctx.operation === 'AssumeRoleWithWebIdentity') return `${ctx.source}: AWS STS ${ctx.operation} of "${ctx.target}"`;
   const version = ctx.version ? ` version "${ctx.version}"` : '';
   const rotating = ctx.rotation ? ' (rotation)' : '';
   return `${ctx.source}: AWS Secrets Manager ${ctx.operation}${rotating} of secret "${ctx.target}"${version}`;
@@ -253,9 +255,14 @@ function mapAwsError(err: unknown, ctx: AwsErrorContext): SecretSyncError {
   if (CREDENTIAL_CODES.has(code)) {
     const fix =
       code === 'CredentialsProviderError'
-        ? 'no AWS credentials were found: set spec.aws.auth, or give the operator an identity (IRSA, EKS pod identity)'
-        : 'AWS refused the credentials: check the access key in spec.aws.auth (or the identity of the default chain)';
+        ? "no AWS credentials were found for auth.operatorIdentity: give the operator an identity (IRSA, EKS pod identity, environment), or use auth.secretRef / auth.webIdentity"
+        : "AWS refused the credentials: check the access key in spec.aws.auth.secretRef (or the operator's identity for auth.operatorIdentity)";
     return new SourceAuthError(withDetail(`${what} failed${tag}: ${fix}`, detail));
+  }
+  if (WEB_IDENTITY_CODES.has(code) || (ctx.operation === 'AssumeRoleWithWebIdentity' && DENIED_CODES.has(code))) {
+    const fix =
+      "give the role a trust policy for the cluster's OIDC issuer (an IAM OIDC provider) that allows sts:AssumeRoleWithWebIdentity for this service account (sub system:serviceaccount:<namespace>:<name>, aud sts.amazonaws.com)";
+    return new SourceAuthError(withDetail(`${what} was refused${tag}: ${fix}`, detail));
   }
   if (DENIED_CODES.has(code)) {
     const fix =

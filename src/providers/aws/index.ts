@@ -1,6 +1,7 @@
 // The AWS Secrets Manager provider (spec.aws of a SecretSource or ClusterSecretSource):
-// static keys from a Secret of the source namespace or the SDK's default chain (IRSA,
-// EKS pod identity), an optional role assumed through STS, batched reads
+// static keys from a Secret of the source namespace, a service account's token exchanged
+// through STS AssumeRoleWithWebIdentity, or (ClusterSecretSource with operatorIdentity
+// only) the SDK's default chain; an optional role assumed through STS, batched reads
 // (BatchGetSecretValue, 20 secrets a call) with in-flight de-duplication, a per-source
 // concurrency limit and token bucket, and retries with jittered backoff on throttling.
 // The same credentials serve KMS for envelope mode (keyEncrypter).
@@ -10,6 +11,7 @@ import type { AnySource, AwsProviderSpec } from '../../api/types.js';
 import { awsKms } from '../../crypto/aws-kms.js';
 import { InvalidSpecError } from '../../errors.js';
 import { realClock, type Clock } from '../../runtime/clock.js';
+import type { ApiAudienceOptions } from '../audiences.js';
 import type { TransportOptions } from '../insecure-http.js';
 import type { ProviderDeps, ProviderFactory, SecretProvider } from '../provider.js';
 import { sourceKey } from '../../api/source-ref.js';
@@ -23,7 +25,7 @@ import { validateAwsSpec } from './validate.js';
 export { AwsProvider } from './provider.js';
 export type { SecretsApi, StsApi } from './client.js';
 
-export interface AwsFactoryOptions extends TransportOptions {
+export interface AwsFactoryOptions extends TransportOptions, ApiAudienceOptions {
   /** Total time per call, body included (default 10 s). */
   timeoutMs?: number;
   /** Largest answer accepted per call, in bytes (default 4 MiB). */
@@ -79,15 +81,16 @@ export function createAwsProviderFactory(opts: AwsFactoryOptions = {}): Provider
     name: 'aws',
     alignRefreshes: true, // BatchGetSecretValue serves 20 syncs due together in one call
     validate(source: AnySource, secretNamespace: string): void {
-      validateAwsSpec(source.spec.aws, secretNamespace, opts);
+      validateAwsSpec(source.spec.aws, secretNamespace, { ...opts, kind: source.kind });
     },
     create(source: AnySource, deps: ProviderDeps): SecretProvider {
       const spec = awsSpec(source);
-      validateAwsSpec(spec, deps.secretNamespace, opts);
+      validateAwsSpec(spec, deps.secretNamespace, { ...opts, kind: source.kind });
       const name = sourceKey(source);
       const clock = opts.clock ?? realClock;
       const connection = new Connection({
         source: name,
+        kind: source.kind,
         spec,
         kube: deps.kube,
         secretNamespace: deps.secretNamespace,

@@ -1,12 +1,15 @@
-// Semantic checks of spec.aws the CRD schema cannot (or, for sources built in code, did
-// not) enforce: a region, a usable endpoint URL without credentials in it (https, or http
-// when the operator allows it for development), a role ARN, and static-key references
-// that stay in the source namespace. Also the checks of a remoteRef that need no network
-// call. Each failure says which field to change and how.
-import type { AwsProviderSpec } from '../../api/types.js';
-import { InvalidSpecError } from '../../errors.js';
+// Semantic checks of spec.aws the CRD schema cannot (or, for sources built in code and
+// objects stored before the schema required it, did not) enforce: a region, a usable
+// endpoint URL without credentials in it (https, or http when the operator allows it for
+// development), a role ARN, exactly one auth method the source's kind may use (never the
+// operator's identity for a SecretSource), and references that stay in the source
+// namespace. Also the checks of a remoteRef that need no network call. Each failure says
+// which field to change and how.
+import { STS_AUDIENCE, type AnySource, type AwsAuth, type AwsProviderSpec } from '../../api/types.js';
+import { IdentityNotAllowedError, InvalidSpecError } from '../../errors.js';
+import { checkTokenAudiences, type ApiAudienceOptions } from '../audiences.js';
 import { checkPlaintext, type TransportOptions } from '../insecure-http.js';
-import { resolveSecretRef } from '../secret-ref.js';
+import { resolveSecretRef, resolveServiceAccountRef } from '../secret-ref.js';
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
@@ -30,7 +33,53 @@ function checkEndpoint(endpoint: string, opts: TransportOptions): void {
   checkPlaintext('spec.aws.endpoint', url, opts);
 }
 
-export function validateAwsSpec(spec: AwsProviderSpec | undefined, secretNamespace: string, opts: TransportOptions = {}): void {
+export interface AwsValidateOptions extends TransportOptions, ApiAudienceOptions {
+  /** The kind of the source: only a ClusterSecretSource may use the operator's identity. Default: SecretSource. */
+  kind?: AnySource['kind'];
+}
+
+export type AwsAuthMethod = keyof AwsAuth;
+const AUTH_METHODS: AwsAuthMethod[] = ['secretRef', 'webIdentity', 'operatorIdentity'];
+
+const OWN_CREDENTIALS =
+  'auth.secretRef: { accessKeyIdRef: { name, key }, secretAccessKeyRef: { name, key } } (keys in a Secret of this namespace) ' +
+  'or auth.webIdentity: { serviceAccountRef: { name } } with roleArn (a token of that service account exchanged through STS AssumeRoleWithWebIdentity)';
+
+/**
+ * The one auth method of `auth`, if `kind` may use it. A SecretSource must carry its own
+ * credentials; the operator's identity serves only a ClusterSecretSource that says
+ * operatorIdentity. Nothing here falls back to the operator's identity: no auth is refused.
+ */
+export function awsAuthMethod(auth: AwsAuth | undefined, kind: AnySource['kind']): AwsAuthMethod {
+  const set = AUTH_METHODS.filter((m) => auth?.[m] !== undefined && auth[m] !== null);
+  if (set.length > 1) {
+    throw new InvalidSpecError(`spec.aws.auth sets ${set.join(' and ')}: set exactly one of ${AUTH_METHODS.join(', ')}`);
+  }
+  const method = set[0];
+  const none = auth ? 'spec.aws.auth sets no method' : 'spec.aws.auth is missing';
+  if (kind === 'SecretSource') {
+    if (method === undefined) {
+      throw new IdentityNotAllowedError(
+        `${none}: a SecretSource is never served with the operator's own AWS identity; write ${OWN_CREDENTIALS}`,
+      );
+    }
+    if (method === 'operatorIdentity') {
+      throw new IdentityNotAllowedError(
+        `spec.aws.auth.operatorIdentity is for ClusterSecretSources only: a SecretSource uses credentials of its own namespace; write ${OWN_CREDENTIALS} instead`,
+      );
+    }
+    return method;
+  }
+  if (method === undefined) {
+    throw new IdentityNotAllowedError(
+      `${none}: write auth.operatorIdentity: {} to keep using the operator's own AWS identity (IRSA, EKS pod identity, environment) for this ClusterSecretSource, ` +
+        `or ${OWN_CREDENTIALS.replace('this namespace', "the operator's namespace")}`,
+    );
+  }
+  return method;
+}
+
+export function validateAwsSpec(spec: AwsProviderSpec | undefined, secretNamespace: string, opts: AwsValidateOptions = {}): void {
   if (!spec) throw new InvalidSpecError('spec.aws is missing');
   if (!spec.region) throw new InvalidSpecError('spec.aws.region is empty: name the AWS region of the secrets, e.g. eu-west-1');
   if (!REGION.test(spec.region)) {
@@ -40,11 +89,20 @@ export function validateAwsSpec(spec: AwsProviderSpec | undefined, secretNamespa
   if (spec.roleArn && !ROLE_ARN.test(spec.roleArn)) {
     throw new InvalidSpecError(`spec.aws.roleArn "${spec.roleArn}" is not an IAM role ARN: write arn:aws:iam::<account>:role/<name>`);
   }
-  if (spec.auth) {
-    const ref = spec.auth.secretRef;
-    if (!ref) throw new InvalidSpecError('spec.aws.auth has no secretRef: set accessKeyIdRef and secretAccessKeyRef, or remove auth');
-    resolveSecretRef(ref.accessKeyIdRef ?? { name: '', key: '' }, secretNamespace);
-    resolveSecretRef(ref.secretAccessKeyRef ?? { name: '', key: '' }, secretNamespace);
+  const method = awsAuthMethod(spec.auth, opts.kind ?? 'SecretSource');
+  if (method === 'secretRef') {
+    const ref = spec.auth?.secretRef;
+    resolveSecretRef(ref?.accessKeyIdRef ?? { name: '', key: '' }, secretNamespace);
+    resolveSecretRef(ref?.secretAccessKeyRef ?? { name: '', key: '' }, secretNamespace);
+  }
+  if (method === 'webIdentity') {
+    resolveServiceAccountRef(spec.auth?.webIdentity?.serviceAccountRef ?? { name: '' }, secretNamespace);
+    if (!spec.roleArn) {
+      throw new InvalidSpecError(
+        "spec.aws.auth.webIdentity needs spec.aws.roleArn: name the IAM role the service account's token is exchanged for (its trust policy names the cluster's OIDC issuer)",
+      );
+    }
+    checkTokenAudiences([STS_AUDIENCE], opts.apiAudiences ?? [], 'spec.aws.auth.webIdentity (audience sts.amazonaws.com)');
   }
 }
 

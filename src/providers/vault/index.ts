@@ -4,6 +4,7 @@
 // ProviderFactory the registry knows; only client.ts talks to node-vault.
 import { DEFAULTS, type AnySource, type VaultProviderSpec } from '../../api/types.js';
 import { InvalidSpecError } from '../../errors.js';
+import type { ApiAudienceOptions } from '../audiences.js';
 import type { TransportOptions } from '../insecure-http.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_SOURCE_TIMEOUT_MS } from '../limits.js';
 import type { ProviderDeps, ProviderFactory, SecretProvider } from '../provider.js';
@@ -19,7 +20,7 @@ import { authMethodOf, validateVaultSpec } from './validate.js';
 export { VaultProvider, type VaultProviderOptions } from './provider.js';
 export type { VaultHttp } from './client.js';
 
-export interface VaultFactoryOptions extends TransportOptions {
+export interface VaultFactoryOptions extends TransportOptions, ApiAudienceOptions {
   /** Total time per request, body included (default 15 s). */
   timeoutMs?: number;
   /** Largest response body accepted (default 4 MiB). */

@@ -1,10 +1,11 @@
 // Semantic checks of spec.vault the CRD schema cannot express: exactly one auth method,
-// references that stay in the source namespace, a usable https address (http only when
+// references that stay in the source namespace, no token audience of the API server, a usable https address (http only when
 // the operator allows it for development) and CA bundle, a KV version of 1 or 2. Each
 // failure says which field to change and how.
 import { X509Certificate } from 'node:crypto';
 import type { VaultAuth, VaultProviderSpec } from '../../api/types.js';
 import { InvalidSpecError } from '../../errors.js';
+import { checkTokenAudiences, type ApiAudienceOptions } from '../audiences.js';
 import { checkPlaintext, type TransportOptions } from '../insecure-http.js';
 import { resolveSecretRef, resolveServiceAccountRef } from '../secret-ref.js';
 
@@ -51,7 +52,11 @@ function checkCaBundle(caBundle: string | undefined): void {
   }
 }
 
-export function validateVaultSpec(spec: VaultProviderSpec | undefined, secretNamespace: string, opts: TransportOptions = {}): void {
+export function validateVaultSpec(
+  spec: VaultProviderSpec | undefined,
+  secretNamespace: string,
+  opts: TransportOptions & ApiAudienceOptions = {},
+): void {
   if (!spec) throw new InvalidSpecError('spec.vault is missing');
   checkAddress(spec.address, opts);
   checkCaBundle(spec.caBundle);
@@ -71,6 +76,7 @@ export function validateVaultSpec(spec: VaultProviderSpec | undefined, secretNam
     if (kubernetes.audiences?.some((a) => !a)) {
       throw new InvalidSpecError('spec.vault.auth.kubernetes.audiences has an empty entry: remove it or name an audience');
     }
+    checkTokenAudiences(kubernetes.audiences ?? [], opts.apiAudiences ?? [], 'spec.vault.auth.kubernetes.audiences');
   }
   if (appRole) {
     if (!appRole.roleId) throw new InvalidSpecError('spec.vault.auth.appRole.roleId is empty: write the role_id of the AppRole');

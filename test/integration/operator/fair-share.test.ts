@@ -109,8 +109,8 @@ beforeAll(async () => {
   await createSecret(core, goodNs, 'vault-token', { token: requireEnv('VAULT_TOKEN') });
   await createSecret(core, evilNs, 'vault-token', { token: 'not-a-real-token' });
   await core.createNamespacedServiceAccount({ namespace: goodNs, body: { metadata: { name: 'app' } } });
-  evil = await tenant(evilNs);
-  good = await tenant(goodNs);
+  evil = await tenant(kc, evilNs);
+  good = await tenant(kc, goodNs);
   await kvPut(`${id}/good`, { password: CANARY });
   await apply(good.custom, vaultSource(goodNs, 'vault', requireEnv('VAULT_ADDR')));
   await apply(good.custom, goodSync('g0'));

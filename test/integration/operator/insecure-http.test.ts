@@ -2,6 +2,7 @@
 // sources (the stack's own OpenBao and moto addresses) are Ready=False with reason
 // InvalidSpec and a message that says to use https or the flag, and a SecretSync on one
 // fails the same way instead of sending a token over plaintext; an https source is valid.
+import { keysRef } from '../../helpers/aws.js';
 import { eventually } from '../../helpers/eventually.js';
 import {
   apply,
@@ -53,7 +54,7 @@ beforeAll(async () => {
   await createSecret(core, ns, 'vault-token', { token: requireEnv('VAULT_TOKEN') });
   const { region, endpoint } = awsConfig();
   await apply(custom, { kind: 'SecretSource', metadata: { name: 'vault-http', namespace: ns }, spec: { vault: { address: vaultAddr, auth: tokenAuth } } });
-  await apply(custom, { kind: 'SecretSource', metadata: { name: 'aws-http', namespace: ns }, spec: { aws: { region, endpoint } } });
+  await apply(custom, { kind: 'SecretSource', metadata: { name: 'aws-http', namespace: ns }, spec: { aws: { region, endpoint, auth: keysRef('aws-keys') } } });
   await apply(custom, {
     kind: 'SecretSource',
     metadata: { name: 'vault-https', namespace: ns },

@@ -48,7 +48,7 @@ beforeAll(async () => {
   await createNamespace(core, opNs);
   await createNamespace(core, ns);
   await createSecret(core, ns, 'vault-token', { token: requireEnv('VAULT_TOKEN') });
-  evil = await tenant(ns);
+  evil = await tenant(kc, ns);
   await apply(evil.custom, {
     kind: 'SecretSource',
     metadata: { name: 'vault', namespace: ns },

@@ -2,14 +2,15 @@
 // static keys from a Kubernetes Secret with only the README's read policy, refused and
 // unauthorised keys, a rotated key Secret taking effect without a new client, a role
 // assumed through STS (its base user may do nothing else), a role that does not trust
-// us, and the SDK's default chain when spec.aws.auth is absent.
+// us, the SDK's default chain only for a ClusterSecretSource with auth.operatorIdentity, and
+// no client at all for a SecretSource without auth.
 import { randomBytes } from 'node:crypto';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SourceAuthError } from '../../../src/errors.js';
+import { IdentityNotAllowedError, SourceAuthError } from '../../../src/errors.js';
 import type { SecretProvider } from '../../../src/providers/provider.js';
-import { awsCallLog, awsCanary, awsOverHttp, awsSource, createSecret, keysData, keysRef, secretsAdmin, type AwsCallLog } from '../../helpers/aws.js';
+import { awsCallLog, awsCanary, awsClusterSource, awsOverHttp, awsSource, createSecret, keysData, keysRef, secretsAdmin, type AwsCallLog } from '../../helpers/aws.js';
 import { startAuthMoto, type AuthMoto } from '../../helpers/moto-auth.js';
-import { awsConfig, uniqueName } from '../../helpers/stack.js';
+import { uniqueName } from '../../helpers/stack.js';
 import { core, createNamespace, createSecret as createKubeSecret, deleteNamespace, deps } from './vault-fixtures.js';
 import { failureLog } from '../../helpers/rejection.js';
 
@@ -98,11 +99,22 @@ test('a role that does not trust the base identity is SourceAuthFailed naming th
   expect(log.count('BatchGetSecretValue')).toBe(0); // never sent without credentials
 });
 
-test("without spec.aws.auth the SDK's default chain is used (here: the environment's keys)", async () => {
+test('operatorIdentity on a ClusterSecretSource uses the default chain (here: the environment\'s keys)', async () => {
+  const cluster = (aws: Parameters<typeof awsClusterSource>[0]) => {
+    const p = awsOverHttp.create(awsClusterSource({ auth: { operatorIdentity: {} }, ...aws }), deps(namespace));
+    providers.push(p);
+    return p;
+  };
   // The test environment exports the stack's moto keys, which this moto does not know...
-  expect(await failure(provider({}).getSecret({ path: secret }))).toBeInstanceOf(SourceAuthError);
+  expect(await failure(cluster({ region: moto.region, endpoint: moto.endpoint }).getSecret({ path: secret }))).toBeInstanceOf(SourceAuthError);
   // ...and the stack's moto accepts.
-  const shared = awsOverHttp.create(awsSource(namespace, { region: awsConfig().region, endpoint: awsConfig().endpoint }), deps(namespace));
-  providers.push(shared);
-  expect(await failure(shared.getSecret({ path: `${prefix}/not-there` }))).toHaveProperty('reason', 'SourceNotFound');
+  expect(await failure(cluster({}).getSecret({ path: `${prefix}/not-there` }))).toHaveProperty('reason', 'SourceNotFound');
+});
+
+test('without auth, or with operatorIdentity, a SecretSource gets no client: refused before any call', () => {
+  for (const aws of [{}, { roleArn: moto.roleArn }, { auth: { operatorIdentity: {} } }]) {
+    const log = awsCallLog();
+    expect(() => awsOverHttp.create(awsSource(namespace, { region: moto.region, endpoint: moto.endpoint, ...aws }), deps(namespace, log))).toThrow(IdentityNotAllowedError);
+    expect(log.count('BatchGetSecretValue') + log.count('AssumeRole')).toBe(0);
+  }
 });

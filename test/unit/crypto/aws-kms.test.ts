@@ -17,6 +17,7 @@ import {
   ReEncryptCommand,
 } from '@aws-sdk/client-kms';
 import { awsKms } from '../../../src/crypto/aws-kms.js';
+import { DEFAULT_CHAIN } from '../../../src/providers/aws/client-config.js';
 import {
   InvalidSpecError,
   InvalidValueError,
@@ -153,7 +154,7 @@ test('a wrapped key that is not base64 is refused before any call; an empty key 
     expect(err.message).toContain('is not a base64 KMS ciphertext');
   }
   expect(send).not.toHaveBeenCalled();
-  expect(() => awsKms({ region: 'eu-west-1', keyId: ' ' })).toThrow(InvalidSpecError);
+  expect(() => awsKms({ region: 'eu-west-1', keyId: ' ', credentials: DEFAULT_CHAIN })).toThrow(InvalidSpecError);
 });
 
 test('answers without what the call returns are typed errors; a data key that is not 32 bytes is refused and zeroed', async () => {

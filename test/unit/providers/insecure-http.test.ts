@@ -17,7 +17,8 @@ function source(spec: AnySource['spec']): AnySource {
 }
 
 const vaultHttp = source({ vault: { address: 'http://vault.example:8200', auth: token } });
-const awsHttp = source({ aws: { region: 'eu-west-1', endpoint: 'http://moto.example:5000' } });
+const keys = { secretRef: { accessKeyIdRef: { name: 'aws', key: 'id' }, secretAccessKeyRef: { name: 'aws', key: 'secret' } } };
+const awsHttp = source({ aws: { region: 'eu-west-1', endpoint: 'http://moto.example:5000', auth: keys } });
 
 function refusal(fn: () => unknown): InvalidSpecError {
   try {

@@ -1,6 +1,8 @@
 // whatIsDue's freshness bound (Due.notBefore: how old a read may answer a reconcile) and
 // the refresh seed that decides which syncs share a tick, and so a read.
-import { FORCE_SYNC_ANNOTATION, type SecretSync } from '../../../src/api/types.js';
+import { FORCE_SYNC_ANNOTATION, type AnySource, type SecretSync } from '../../../src/api/types.js';
+import { IdentityNotAllowedError } from '../../../src/errors.js';
+import { kekRefOf, type KekRef } from '../../../src/secretsync/kek.js';
 import { refreshSeed, whatIsDue } from '../../../src/secretsync/due.js';
 import type { Observed } from '../../../src/secretsync/observe.js';
 import { latestRefreshAtOrBefore, nextRefreshAfter } from '../../../src/secretsync/schedule.js';
@@ -135,5 +137,29 @@ describe('refreshSeed', () => {
 
   test('a batching provider: per source, whatever the paths', () => {
     expect(seed({ data: [{ key: 'k', remoteRef: { path: 'x' } }] }, 'a', true)).toBe('SecretSource/ns/vault');
+  });
+});
+
+describe('a source its provider refuses (issue 18: stored without credentials of its own)', () => {
+  const refused = new IdentityNotAllowedError('spec.aws.auth is missing: a SecretSource is never served with the operator\'s own AWS identity');
+
+  test('fails a healthy sync at once, even right after a restart when nothing else is due', () => {
+    const o = healthy(aSecretSync(), { sourceInvalid: refused }); // no memory: a fresh process
+    expect(whatIsDue(healthy(aSecretSync())).read).toBeUndefined(); // without the refusal nothing would happen
+    const due = whatIsDue(o);
+    expect(due.failure).toBe(refused);
+    expect(due.read).toBeUndefined();
+  });
+
+  test('a refused KEK source fails an envelope sync before any key-service call', () => {
+    const ss = aSecretSync({ target: { encryption: { kek: { awsKms: { sourceRef: { name: 'legacy' }, keyId: 'alias/k' } } } } });
+    const legacy: AnySource = {
+      apiVersion: 'secretsync.io/v1alpha1',
+      kind: 'SecretSource',
+      metadata: { name: 'legacy', namespace: ss.metadata.namespace, uid: 'l1', generation: 2 },
+      spec: { aws: { region: 'eu-west-1' } },
+    };
+    const o = observed({ ss, kek: { ref: kekRefOf(ss) as KekRef, source: legacy, latest: undefined, sourceInvalid: refused } });
+    expect(whatIsDue(o).failure).toBe(refused);
   });
 });

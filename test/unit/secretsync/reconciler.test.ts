@@ -136,7 +136,7 @@ function world(values: Record<string, string>, spec: Partial<SecretSync['spec']>
       faults,
       reader,
       writer,
-      providers: { client: () => provider, alignsRefreshes: () => false },
+      providers: { client: () => provider, alignsRefreshes: () => false, validate: () => undefined },
       providerKube: { readSecretKey: async () => Buffer.alloc(0), requestServiceAccountToken: async () => ({ token: '', expiresAt: now }) },
       operatorNamespace: 'op',
       hmacKey: key,

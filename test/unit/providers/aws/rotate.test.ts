@@ -124,13 +124,13 @@ const source: AnySource = {
   apiVersion: 'secretsync.io/v1alpha1',
   kind: 'SecretSource',
   metadata: { name: 'aws', namespace: 'apps', uid: 'u1', generation: 1 },
-  spec: { aws: { region: 'eu-west-1', endpoint: 'https://127.0.0.1:1' } },
+  spec: { aws: { region: 'eu-west-1', endpoint: 'https://127.0.0.1:1', auth: { secretRef: { accessKeyIdRef: { name: 'aws', key: 'id' }, secretAccessKeyRef: { name: 'aws', key: 'secret' } } } } },
 };
 
 function setup(initial = '{"user":"app","password":"old"}') {
   const sm = fakeSecretsManager(initial);
   const ops: string[] = [];
-  const kube: ProviderKube = { readSecretKey: async () => Buffer.from(''), requestServiceAccountToken: async () => ({ token: '', expiresAt: new Date() }) };
+  const kube: ProviderKube = { readSecretKey: async () => Buffer.from('key'), requestServiceAccountToken: async () => ({ token: '', expiresAt: new Date() }) };
   const factory = createAwsProviderFactory({ clock: new FakeClock(0), random: () => 0.5, wrapSecretsApi: () => sm.api });
   const provider = factory.create(source, { kube, secretNamespace: 'apps', onCall: (op, r) => ops.push(`${op}:${r}`) });
   return { ...sm, ops, provider };

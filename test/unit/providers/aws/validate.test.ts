@@ -1,7 +1,8 @@
-// spec.aws checks the CRD schema cannot make, remoteRef.path checks, and how a pinned
+// spec.aws checks the CRD schema cannot make (or could not, for objects stored before it
+// required auth): whose identity a source may use, remoteRef.path checks, and how a pinned
 // remoteRef.version is sent (VersionId or staging label).
-import type { AwsProviderSpec } from '../../../../src/api/types.js';
-import { ForbiddenError, InvalidSpecError } from '../../../../src/errors.js';
+import type { AnySource, AwsAuth, AwsProviderSpec } from '../../../../src/api/types.js';
+import { ForbiddenError, IdentityNotAllowedError, InvalidSpecError, SecretSyncError } from '../../../../src/errors.js';
 import { checkSecretId, validateAwsSpec, versionPin } from '../../../../src/providers/aws/validate.js';
 
 const keys = (namespace?: string) => ({
@@ -11,14 +12,67 @@ const keys = (namespace?: string) => ({
   },
 });
 const spec = (extra: Partial<AwsProviderSpec> = {}): AwsProviderSpec => ({ region: 'eu-west-1', ...extra });
+const web = (name: string): AwsAuth => ({ webIdentity: { serviceAccountRef: { name } } });
+const ROLE = 'arn:aws:iam::123456789012:role/reader';
 
-test('a region alone is a valid spec (default credential chain)', () => {
-  expect(() => validateAwsSpec(spec(), 'apps')).not.toThrow();
+function caught(fn: () => unknown): SecretSyncError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(SecretSyncError);
+    return err as SecretSyncError;
+  }
+  throw new Error('expected a refusal');
+}
+
+test('a region and credentials of its own are a valid spec', () => {
+  expect(() => validateAwsSpec(spec({ auth: keys() }), 'apps')).not.toThrow();
   expect(() => validateAwsSpec(spec({ auth: keys(), endpoint: 'https://127.0.0.1:5000', roleArn: 'arn:aws:iam::123456789012:role/reader' }), 'apps')).not.toThrow();
+  expect(() => validateAwsSpec(spec({ auth: web('reader'), roleArn: ROLE }), 'apps')).not.toThrow();
+});
+
+// Whose identity: a SecretSource must bring its own; the operator's only on a ClusterSecretSource that says so.
+test.each([
+  ['SecretSource', undefined, 'IdentityNotAllowed', /^spec.aws.auth is missing: a SecretSource is never served with the operator's own AWS identity; write auth.secretRef: .* or auth.webIdentity: \{ serviceAccountRef: \{ name \} \} with roleArn/],
+  ['SecretSource', {}, 'IdentityNotAllowed', /^spec.aws.auth sets no method: a SecretSource/],
+  ['SecretSource', { operatorIdentity: {} }, 'IdentityNotAllowed', /^spec.aws.auth.operatorIdentity is for ClusterSecretSources only: .* write auth.secretRef/],
+  ['SecretSource', keys(), 'ok', undefined],
+  ['SecretSource', web('app'), 'ok', undefined],
+  ['ClusterSecretSource', undefined, 'IdentityNotAllowed', /^spec.aws.auth is missing: write auth.operatorIdentity: \{\} to keep using the operator's own AWS identity .* or auth.secretRef: .*the operator's namespace/],
+  ['ClusterSecretSource', { operatorIdentity: {} }, 'ok', undefined],
+  ['ClusterSecretSource', keys(), 'ok', undefined],
+  ['ClusterSecretSource', web('app'), 'ok', undefined],
+  ['ClusterSecretSource', { ...keys(), operatorIdentity: {} }, 'InvalidSpec', /sets secretRef and operatorIdentity: set exactly one/],
+  ['SecretSource', { ...keys(), ...web('app') }, 'InvalidSpec', /sets secretRef and webIdentity: set exactly one/],
+] as [AnySource['kind'], AwsAuth | undefined, string, RegExp | undefined][])('%s with auth %j: %s', (kind, auth, outcome, msg) => {
+  const s = spec({ ...(auth ? { auth } : {}), roleArn: ROLE });
+  const run = () => validateAwsSpec(s, 'apps', { kind });
+  if (outcome === 'ok') {
+    expect(run).not.toThrow();
+    return;
+  }
+  const err = caught(run);
+  expect(err.reason).toBe(outcome);
+  expect(err.retryable).toBe(false);
+  expect(err.message).toMatch(msg as RegExp);
+});
+
+test('the kind defaults to the strict one: SecretSource', () => {
+  expect(caught(() => validateAwsSpec(spec({ auth: { operatorIdentity: {} } }), 'apps'))).toBeInstanceOf(IdentityNotAllowedError);
+});
+
+test('webIdentity needs roleArn, a service account of the source namespace, and an audience the API server does not accept', () => {
+  expect(caught(() => validateAwsSpec(spec({ auth: web('app') }), 'apps')).message).toMatch(/webIdentity needs spec.aws.roleArn/);
+  const other = { webIdentity: { serviceAccountRef: { name: 'app', namespace: 'kube-system' } } } as unknown as AwsAuth;
+  expect(caught(() => validateAwsSpec(spec({ auth: other, roleArn: ROLE }), 'apps'))).toBeInstanceOf(ForbiddenError);
+  expect(caught(() => validateAwsSpec(spec({ auth: web(''), roleArn: ROLE }), 'apps'))).toBeInstanceOf(InvalidSpecError);
+  const apiAcceptsSts = caught(() => validateAwsSpec(spec({ auth: web('app'), roleArn: ROLE }), 'apps', { apiAudiences: ['sts.amazonaws.com'] }));
+  expect(apiAcceptsSts).toBeInstanceOf(IdentityNotAllowedError);
+  expect(apiAcceptsSts.message).toContain('an audience of the API server itself');
 });
 
 test('an http endpoint is refused unless plaintext is allowed (--insecure-allow-http)', () => {
-  const s = spec({ endpoint: 'http://127.0.0.1:5000' });
+  const s = spec({ endpoint: 'http://127.0.0.1:5000', auth: keys() });
   expect(() => validateAwsSpec(s, 'apps')).toThrow(InvalidSpecError);
   expect(() => validateAwsSpec(s, 'apps')).toThrow(/spec.aws.endpoint "http:\/\/127.0.0.1:5000" uses plaintext http.*--insecure-allow-http/);
   expect(() => validateAwsSpec(s, 'apps', { allowInsecureHttp: true })).not.toThrow();
@@ -33,7 +87,6 @@ test.each([
   [{ region: 'eu-west-1', endpoint: 'https://AKIA:secret@host' }, /must not carry credentials/],
   [{ region: 'eu-west-1', endpoint: 'https://host/?x=1' }, /query or fragment/],
   [{ region: 'eu-west-1', roleArn: 'reader' }, /not an IAM role ARN/],
-  [{ region: 'eu-west-1', auth: {} }, /has no secretRef/],
 ] as [AwsProviderSpec | undefined, RegExp][])('%j is InvalidSpec', (s, msg) => {
   expect(() => validateAwsSpec(s, 'apps')).toThrow(InvalidSpecError);
   expect(() => validateAwsSpec(s, 'apps')).toThrow(msg);

@@ -1,6 +1,6 @@
 // Semantic validation of spec.vault: one auth method, namespaced references, address, caBundle, kv.
 import type { VaultProviderSpec } from '../../../../src/api/types.js';
-import { ForbiddenError, InvalidSpecError } from '../../../../src/errors.js';
+import { ForbiddenError, IdentityNotAllowedError, InvalidSpecError } from '../../../../src/errors.js';
 import { validateVaultSpec } from '../../../../src/providers/vault/validate.js';
 
 const token = { token: { secretRef: { name: 'vault', key: 'token' } } };
@@ -41,4 +41,14 @@ test('address, caBundle, kv and required auth fields are checked', () => {
   expect(() => validateVaultSpec(spec({ kv: { mount: '/' } }), 'ns')).toThrow(/mount is empty/);
   expect(() => validateVaultSpec(spec({ auth: { kubernetes: { role: '', serviceAccountRef: { name: 'sa' } } } }), 'ns')).toThrow(/role/);
   expect(() => validateVaultSpec(spec({ auth: { appRole: { roleId: '', secretIdRef: { name: 's', key: 'k' } } } }), 'ns')).toThrow(/roleId/);
+});
+
+test('kubernetes auth never asks for an audience of the API server (learned, or a well-known form)', () => {
+  const k8s = (audiences: string[]) => spec({ auth: { kubernetes: { role: 'r', serviceAccountRef: { name: 'sa' }, audiences } } });
+  const learned = { apiAudiences: ['https://issuer.example'] };
+  expect(() => validateVaultSpec(k8s(['vault']), 'ns', learned)).not.toThrow();
+  expect(() => validateVaultSpec(k8s(['vault', 'https://issuer.example']), 'ns', learned)).toThrow(IdentityNotAllowedError);
+  expect(() => validateVaultSpec(k8s(['https://kubernetes.default.svc']), 'ns')).toThrow(
+    /^spec.vault.auth.kubernetes.audiences asks for "https:\/\/kubernetes.default.svc", an audience of the API server itself/,
+  );
 });
