@@ -1,4 +1,5 @@
-// The operator's HMAC key (status.contentHmac is keyed with it), kept in a Secret in the
+// The operator's root HMAC key (each SecretSync's MAC keys are derived from it, see
+// src/secretsync/content.ts), kept in a Secret in the
 // operator's namespace so every replica and every restart uses the same key. Created
 // with 32 random bytes on first start; a concurrent creator wins and we read its key.
 import { randomBytes } from 'node:crypto';

@@ -3,7 +3,7 @@
 // plan.ts, deletion.ts) take an Observed and `now`.
 import { sourceRefOf, type SourceRef } from '../api/source-ref.js';
 import type { AnySource, SecretSync } from '../api/types.js';
-import type { HmacKey } from './content.js';
+import { objectMacKeys, type HmacKey, type ObjectMacKeys } from './content.js';
 import type { KubeSecret, KubeWorkload, SyncReader } from './ports.js';
 import { grantName, type KubeRole, type KubeRoleBinding } from './grants.js';
 import { kekRefOf, type KekRef } from './kek.js';
@@ -32,7 +32,8 @@ export interface Observed {
   /** Other Secrets this SecretSync controls: targets of an earlier spec.target.name. */
   strays: KubeSecret[];
   memory: Memory | undefined;
-  hmacKey: HmacKey;
+  /** This SecretSync's MAC keys (derived from the operator's root key for its namespace and uid). */
+  macKeys: ObjectMacKeys;
   /** The provider batches reads, so the syncs of one source share one refresh moment. */
   alignRefreshes: boolean;
   /** spec.access: the cached Role and RoleBinding named for this SecretSync (anyone's). */
@@ -77,7 +78,7 @@ export function observe(d: ObserveDeps, key: string, memory: Memory | undefined,
     target,
     strays: d.reader.secretsOwnedBy(namespace, uid).filter((s) => s.metadata.name !== targetName(ss) && isOwnedBy(s, uid)),
     memory,
-    hmacKey: d.hmacKey,
+    macKeys: objectMacKeys(d.hmacKey, namespace, uid),
     alignRefreshes: source ? d.alignsRefreshes(source) : false,
     workloads: d.reader.workloadsIn(namespace),
     grant: { role: d.reader.getManagedRole(namespace, grantName(ss)), binding: d.reader.getManagedRoleBinding(namespace, grantName(ss)) },

@@ -18,7 +18,7 @@ import { planSync, versionFor, type ReadOutcome, type SealOutcome } from './plan
 import { seal as sealValues, type VersionEnvelope } from '../crypto/envelope.js';
 import type { KeyEncrypter } from '../crypto/key-encrypter.js';
 import { InvalidSpecError } from '../errors.js';
-import { contentHmac, type Content } from './content.js';
+import { contentHmac, macVerifies, type Content } from './content.js';
 import { wantedKek } from './due.js';
 import { encrypterSpec, keyIdOf, type KekRef } from './kek.js';
 import type { KekVersions } from './kek-versions.js';
@@ -207,8 +207,11 @@ export class SecretSyncReconciler {
     const want = wantedKek(o);
     if (!kek?.source || !want) return { ok: false, error: new InvalidSpecError('spec.target.encryption.kek cannot be resolved') };
     const held = heldContentHmac(o.target);
-    const hmac = content ? contentHmac(o.hmacKey, content) : held;
-    const action = sealAction(heldEnvelope(o.target, o.hmacKey), held !== undefined && held === hmac, version, want, kek.latest);
+    // Whether the envelope holds this content: its content HMAC verifies under the key it
+    // names (per object, or the legacy global key of an object written before the upgrade).
+    const hmac = content ? contentHmac(o.macKeys.content, content) : held;
+    const holds = held !== undefined && (content ? macVerifies(o.macKeys, 'content', held, content) : true);
+    const action = sealAction(heldEnvelope(o.target, o.macKeys), holds, version, want, kek.latest);
     if (action.kind === 'keep') return { ok: true, envelope: action.envelope, contentHmac: hmac };
     const ctx = { namespace: o.ss.metadata.namespace ?? '', secretsync: o.ss.metadata.name };
     try {
