@@ -13,7 +13,8 @@
 // object as changed. A status written under a root key that is gone (the key Secret
 // deleted, restored from a backup, the operator moved) is recognised as such instead of as
 // new content.
-import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hkdfSync } from 'node:crypto';
+import { constantTimeEqual } from '../crypto/compare.js';
 import { SizeLimitError } from '../errors.js';
 
 export type Content = Record<string, Buffer>;
@@ -113,12 +114,7 @@ export function keyOfMac(keys: ObjectMacKeys, purpose: 'content' | 'envelope', m
 }
 
 /** Constant-time equality of two MAC strings (their length is public: it follows from the format). */
-export function macEqual(a: string | undefined, b: string | undefined): boolean {
-  if (a === undefined || b === undefined) return false;
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  return x.length === y.length && timingSafeEqual(x, y);
-}
+export const macEqual = constantTimeEqual;
 
 /** Whether `mac` is the MAC of `content` under the key it names (one of `keys`); false when it names another key. */
 export function macVerifies(keys: ObjectMacKeys, purpose: 'content' | 'envelope', mac: string | undefined, content: Content): boolean {
