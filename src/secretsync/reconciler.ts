@@ -48,7 +48,7 @@ export interface ReconcilerDeps {
   /** Newest KEK versions known to this process (shared with the KEK watcher). */
   kekVersions?: KekVersions;
   /** Test hooks: fault injection at the points crash-safety is about (SECRETSYNC_TEST_FAULT). */
-  faults?: { afterRotationWrite?(): void };
+  faults?: { afterRotationWrite?(): void; beforeRotationWrite?(): Promise<void> };
 }
 
 /** Thrown to the controller after the failure is recorded in status; carries retryability. */
@@ -183,6 +183,7 @@ export class SecretSyncReconciler {
       const set = Object.fromEntries(t.properties.map((p) => [p, generate(length, charset)]));
       const whole = t.whole ? generate(length, charset) : undefined;
       try {
+        await this.d.faults?.beforeRotationWrite?.();
         const r = await provider.rotate({ path: t.path, id: pending.id, basedOn, set, ...(whole ? { whole } : {}) });
         written.push({ path: t.path, outcome: r.outcome, version: r.version });
         this.d.log.info({ secretsync: o.key, rotation: pending.id, path: t.path, outcome: r.outcome, version: r.version }, 'rotated at the source');
@@ -194,7 +195,7 @@ export class SecretSyncReconciler {
       }
       if (written.at(-1)?.outcome === 'written') this.d.faults?.afterRotationWrite?.();
     }
-    return { o, outcome: { ok: true, pending, keys: targets.flatMap((t) => t.keys), written } };
+    return { o, outcome: { ok: true, pending, keys: targets.flatMap((t) => t.keys), written, resumed: step.kind === 'resume' } };
   }
 
   /**
