@@ -513,7 +513,11 @@ describe('spec.access', () => {
     await w.reconciler.reconcile('ns/db');
     expect(w.writes).toEqual(['create', 'create Role', 'create RoleBinding', 'status', 'event Normal Synced']);
     const role = w.grants.get('Role/secretsync-db') as KubeRole;
-    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: ['db'], verbs: ['get', 'watch'] }]);
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['db'], verbs: ['get', 'watch'] },
+      // The agent reads the SecretSync's uid itself (issue 18, item 9).
+      { apiGroups: ['secretsync.io'], resources: ['secretsyncs'], resourceNames: ['db'], verbs: ['get'] },
+    ]);
     const binding = w.grants.get('RoleBinding/secretsync-db') as KubeRoleBinding;
     expect(binding.subjects?.map((s) => s.name)).toEqual(['api', 'worker']);
     w.writes.length = 0;
