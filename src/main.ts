@@ -16,7 +16,7 @@ import {
 } from './api/types.js';
 import type { OperatorOptions } from './flags.js';
 import { retryAfterMs } from './kube/errors.js';
-import { ensureHmacKey } from './kube/hmac-key.js';
+import { HMAC_KEY_SECRET, ensureHmacKey } from './kube/hmac-key.js';
 import { KubeLeaseStore } from './kube/lease-store.js';
 import { listWatch } from './kube/list-watch.js';
 import { providerKube } from './kube/provider-kube.js';
@@ -221,6 +221,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     providers,
     providerKube: providerKube(core),
     operatorNamespace: opNs,
+    operatorSecrets: [HMAC_KEY_SECRET, DEFAULT_WEBHOOK_SECRET_NAME],
     hmacKey: contentKey,
     log,
     metrics,

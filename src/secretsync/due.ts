@@ -15,7 +15,7 @@ import { latestRefreshAtOrBefore, nextRefreshAfter } from './schedule.js';
 import { coordinates } from './kek.js';
 import type { KubeSecret } from './ports.js';
 import { envelopeBody, heldEnvelope, heldEnvelopeKey, rewrappable, staleVersions } from './sealing.js';
-import { conflictError, desiredSecret, isOwnedBy, plainBody, secretWrite } from './target.js';
+import { conflictError, desiredSecret, isOwnedBy, plainBody, secretWrite, targetName } from './target.js';
 
 export type DueReason =
   | 'first sync'
@@ -113,6 +113,15 @@ function failureBeforeRead(o: Observed): unknown {
     return new TargetConflictError(`spec.target.type ${type} would make the API server mint credentials: use Opaque`);
   }
   const { ss } = o;
+  const name = targetName(ss);
+  if (o.operatorSecrets?.includes(name)) {
+    // Checked before the source is read or anything written: the operator's HMAC key or
+    // webhook TLS Secret must never be written (or deleted, or released) by a SecretSync.
+    return new TargetConflictError(
+      `spec.target.name ${name} is one of the operator's own Secrets in namespace ${ss.metadata.namespace} (its HMAC key or webhook TLS): ` +
+        'a SecretSync may not write it; nothing was written. Choose another spec.target.name',
+    );
+  }
   const sourceProblem = sourceFailure(o, o.sourceRef, o.source);
   if (sourceProblem) return sourceProblem;
   if (o.target && !isOwnedBy(o.target, ss.metadata.uid)) return conflictError(o.target);

@@ -34,6 +34,8 @@ export interface Observed {
   memory: Memory | undefined;
   /** This SecretSync's MAC keys (derived from the operator's root key for its namespace and uid). */
   macKeys: ObjectMacKeys;
+  /** Names of the operator's own Secrets in this SecretSync's namespace (none outside the operator's namespace). */
+  operatorSecrets?: readonly string[];
   /** The provider batches reads, so the syncs of one source share one refresh moment. */
   alignRefreshes: boolean;
   /** spec.access: the cached Role and RoleBinding named for this SecretSync (anyone's). */
@@ -48,6 +50,8 @@ export interface ObserveDeps {
   reader: SyncReader;
   hmacKey: HmacKey;
   alignsRefreshes(source: AnySource): boolean;
+  /** The operator's own Secrets (HMAC key, webhook TLS): no SecretSync may target them. */
+  operatorSecrets?: { namespace: string; names: readonly string[] };
   /** The newest version of a KEK this process knows of (from mints, re-wraps and the KEK watcher). */
   kekLatest?(kekId: string): string | undefined;
 }
@@ -79,6 +83,7 @@ export function observe(d: ObserveDeps, key: string, memory: Memory | undefined,
     strays: d.reader.secretsOwnedBy(namespace, uid).filter((s) => s.metadata.name !== targetName(ss) && isOwnedBy(s, uid)),
     memory,
     macKeys: objectMacKeys(d.hmacKey, namespace, uid),
+    ...(d.operatorSecrets?.namespace === namespace ? { operatorSecrets: d.operatorSecrets.names } : {}),
     alignRefreshes: source ? d.alignsRefreshes(source) : false,
     workloads: d.reader.workloadsIn(namespace),
     grant: { role: d.reader.getManagedRole(namespace, grantName(ss)), binding: d.reader.getManagedRoleBinding(namespace, grantName(ss)) },

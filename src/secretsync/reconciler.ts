@@ -41,6 +41,8 @@ export interface ReconcilerDeps {
   providers: ProviderSource;
   providerKube: ProviderKube;
   operatorNamespace: string;
+  /** Names of the operator's own Secrets in operatorNamespace (HMAC key, webhook TLS): never a SecretSync's target. */
+  operatorSecrets?: readonly string[];
   hmacKey: HmacKey;
   now?: () => Date;
   log: Logger;
@@ -76,6 +78,7 @@ export class SecretSyncReconciler {
       {
         reader: this.d.reader,
         hmacKey: this.d.hmacKey,
+        operatorSecrets: { namespace: this.d.operatorNamespace, names: this.d.operatorSecrets ?? [] },
         alignsRefreshes: (s) => this.d.providers.alignsRefreshes(s),
         kekLatest: (id) => this.d.kekVersions?.get(id),
       },

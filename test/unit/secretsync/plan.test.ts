@@ -1,6 +1,6 @@
 // Table tests of the pure core: observed state in, what is due and the plan out.
 import { FINALIZER, FORCE_SYNC_ANNOTATION } from '../../../src/api/types.js';
-import { SourceUnavailableError } from '../../../src/errors.js';
+import { SourceUnavailableError, TargetConflictError } from '../../../src/errors.js';
 import { contentHmac, hmacKey, type HmacKey } from '../../../src/secretsync/content.js';
 import { whatIsDue } from '../../../src/secretsync/due.js';
 import { planDeletion } from '../../../src/secretsync/finalizer.js';
@@ -352,5 +352,28 @@ describe('per-object HMAC keys (issue 18, item 4)', () => {
     const o = legacy(C1);
     const enc = { ...o, ss: { ...o.ss, spec: { ...o.ss.spec, target: { encryption: { kek: { vaultTransit: { sourceRef: { name: 'vault' }, key: 'k' } } } } } } } as Observed;
     expect(whatIsDue(enc).rekey).toBeUndefined();
+  });
+});
+
+describe("the operator's own Secrets are never a target (issue 18, item 9)", () => {
+  test.each(['secretsync-hmac-key', 'secretsync-webhook-tls'])('a SecretSync in the operator namespace naming %s: Ready=False, nothing read or written', (name) => {
+    const ss = aSecretSync({ target: { name } }, { namespace: 'secretsync-system' });
+    const o = observed({ ss, operatorSecrets: ['secretsync-hmac-key', 'secretsync-webhook-tls'] });
+    const due = whatIsDue(o);
+    expect(due.read).toBeUndefined();
+    expect(due.failure).toBeInstanceOf(TargetConflictError);
+    const plan = planSync(o, due);
+    expect(plan.secret).toBeUndefined();
+    expect(plan.grants ?? []).toEqual([]);
+    expect(plan.cleanups).toEqual([]);
+    const ready = plan.status?.conditions?.find((c) => c.type === 'Ready');
+    expect(ready).toMatchObject({ status: 'False', reason: 'TargetConflict' });
+    expect(ready?.message).toContain(`spec.target.name ${name} is one of the operator's own Secrets`);
+    expect(ready?.message).toContain('Choose another spec.target.name');
+  });
+
+  test('the same name in a tenant namespace is an ordinary target', () => {
+    const ss = aSecretSync({ target: { name: 'secretsync-hmac-key' } });
+    expect(whatIsDue(observed({ ss })).read).toBe('first sync');
   });
 });
