@@ -372,7 +372,14 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   process.once('SIGTERM', () => void manager.stop('SIGTERM'));
   process.once('SIGINT', () => void manager.stop('SIGINT'));
 
-  await manager.start();
+  try {
+    await manager.start();
+  } catch (err) {
+    // A server or cache that cannot start (e.g. a webhook TLS Secret the operator did not
+    // create): close what did start, so the process exits with the error instead of idling.
+    await manager.stop('start failed', 1).catch(() => undefined);
+    throw err;
+  }
   log.info({ secretsyncs: secretSyncs.list().length }, 'caches synced');
   const code = await manager.done;
   metrics.leader.set(0);
