@@ -132,8 +132,10 @@ export class Deliverer {
    * (nothing to do, and no call to Vault or KMS). Throws AgentError; never writes.
    */
   async prepare(sync: SyncTarget, unchanged?: string): Promise<Prepared | undefined> {
+    // The Secret first (its refusals say most about what to fix), then the SecretSync's uid.
+    const secret = await this.read(sync);
     const r = this.request(sync, await this.syncUid(sync));
-    const plan = planDelivery(await this.read(sync), r);
+    const plan = planDelivery(secret, r);
     if (plan.fingerprint === unchanged) return undefined;
     const base = { sync, version: plan.version, mode: plan.mode, fingerprint: plan.fingerprint, ownership: plan.ownership };
     if (plan.mode === 'plain') return { ...base, files: plan.files };
