@@ -30,8 +30,11 @@ const vaultAddr = requireEnv('VAULT_ADDR');
 const root = vaultRoot();
 const G = { group: 'secretsync.io', version: 'v1alpha1' };
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const args = [`--operator-namespace=${opNs}`];
-let op: RunningOperator | undefined;
+// One operator per namespace (the suite shares one stack), all with the same operator
+// namespace, so all use the same root HMAC key, as one cluster-wide operator would.
+const args = (ns: string) => [`--namespace=${ns}`, `--operator-namespace=${opNs}`];
+let op: RunningOperator | undefined; // namespace A's
+let others: RunningOperator[] = [];
 let a: Tenant;
 let b: Tenant;
 let sys: Tenant;
@@ -55,8 +58,8 @@ const writesOf = async (o: RunningOperator) => {
   }
   return out;
 };
-const started = async () => {
-  const o = await startOperator(args);
+const started = async (ns = nsA) => {
+  const o = await startOperator(args(ns));
   await eventually(async () => (o.logs.some((l) => l.includes('"caches synced"')) ? true : undefined), { what: 'caches synced' });
   return o;
 };
@@ -80,6 +83,7 @@ beforeAll(async () => {
   b = await tenantIdentity(kc, nsB);
   sys = await tenantIdentity(kc, opNs);
   op = await started();
+  others = [await started(nsB), await started(opNs)];
   await apply(a.custom, source(nsA));
   await apply(b.custom, source(nsB));
   await apply(a.custom, sync(nsA, 'db', `${id}/team-a`));
@@ -91,6 +95,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const ns of [nsA, nsB, opNs]) await deleteSyncs(custom, ns);
   expect(await op?.stop()).toBe(0);
+  for (const o of others) expect(await o.stop()).toBe(0);
   for (const t of [a, b, sys]) t?.release();
   for (const ns of [nsA, nsB, opNs]) await deleteNamespace(core, ns);
 });
