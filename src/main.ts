@@ -1,7 +1,7 @@
 // The composition root: the only place that reads the environment and builds real
 // clients. Wires informers → work queue → controller → reconciler, leader election,
 // metrics and health endpoints; the runtime Manager orders start-up and graceful shutdown.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
@@ -17,7 +17,7 @@ import {
 import type { OperatorOptions } from './flags.js';
 import { retryAfterMs } from './kube/errors.js';
 import { learnApiAudiences } from './kube/api-audiences.js';
-import { ensureHmacKey } from './kube/hmac-key.js';
+import { HMAC_KEY_SECRET, ensureHmacKey } from './kube/hmac-key.js';
 import { KubeLeaseStore } from './kube/lease-store.js';
 import { listWatch } from './kube/list-watch.js';
 import { providerKube } from './kube/provider-kube.js';
@@ -231,6 +231,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     providers,
     providerKube: providerKube(core),
     operatorNamespace: opNs,
+    operatorSecrets: [HMAC_KEY_SECRET, DEFAULT_WEBHOOK_SECRET_NAME],
     hmacKey: contentKey,
     log,
     metrics,
@@ -395,7 +396,14 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   process.once('SIGTERM', () => void manager.stop('SIGTERM'));
   process.once('SIGINT', () => void manager.stop('SIGINT'));
 
-  await manager.start();
+  try {
+    await manager.start();
+  } catch (err) {
+    // A server or cache that cannot start (e.g. a webhook TLS Secret the operator did not
+    // create): close what did start, so the process exits with the error instead of idling.
+    await manager.stop('start failed', 1).catch(() => undefined);
+    throw err;
+  }
   log.info({ secretsyncs: secretSyncs.list().length }, 'caches synced');
   const code = await manager.done;
   metrics.leader.set(0);
@@ -406,12 +414,29 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
 /**
  * Crash-safety tests kill the process at a chosen point: SECRETSYNC_TEST_FAULT=
  * exit-after-rotation-write exits (code 86) right after a rotation's source write, before
- * its status write. Never set in production; announced loudly when it is.
+ * its status write. SECRETSYNC_TEST_FAULT=wait-before-rotation-write:<file> holds each
+ * rotation write until <file> exists (a test writes at the source meanwhile: "another
+ * writer first"). Never set in production; announced loudly when it is.
  */
 function testFaults(log: Logger): Pick<ReconcilerDeps, 'faults'> {
   const fault = process.env.SECRETSYNC_TEST_FAULT;
   if (!fault) return {};
-  if (fault !== 'exit-after-rotation-write') throw new Error(`SECRETSYNC_TEST_FAULT="${fault}" is not a known fault (exit-after-rotation-write)`);
+  const waitPrefix = 'wait-before-rotation-write:';
+  if (fault.startsWith(waitPrefix) && fault.length > waitPrefix.length) {
+    const file = fault.slice(waitPrefix.length);
+    log.warn({ fault }, 'TEST FAULT INJECTION ENABLED: each rotation write waits for a file');
+    return {
+      faults: {
+        beforeRotationWrite: async () => {
+          log.warn({ fault }, 'holding the rotation write on the injected fault');
+          while (!existsSync(file)) await new Promise((r) => setTimeout(r, 100));
+        },
+      },
+    };
+  }
+  if (fault !== 'exit-after-rotation-write') {
+    throw new Error(`SECRETSYNC_TEST_FAULT="${fault}" is not a known fault (exit-after-rotation-write, wait-before-rotation-write:<file>)`);
+  }
   log.warn({ fault }, 'TEST FAULT INJECTION ENABLED: the process exits after its next rotation write');
   return {
     faults: {

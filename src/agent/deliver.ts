@@ -25,7 +25,7 @@ export interface Prepared {
 }
 
 export interface DelivererOptions {
-  kube: Pick<AgentKube, 'readSecret'>;
+  kube: Pick<AgentKube, 'readSecret' | 'readSecretSync'>;
   keys: Pick<KeyAccess, 'unwrap'>;
   namespace: string;
   dir: string;
@@ -70,6 +70,31 @@ export function readFailure(err: unknown, r: DeliveryRequest): AgentError {
   }
 }
 
+/** A failed read of the SecretSync itself (its uid) as the agent's refusal. */
+export function syncReadFailure(err: unknown, namespace: string, sync: string): AgentError {
+  const what = `SecretSync ${namespace}/${sync}`;
+  if (!(err instanceof KubeReadError)) {
+    return new AgentError(AgentCode.KubeUnavailable, `reading ${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  switch (err.status) {
+    case 403:
+      return new AgentError(
+        AgentCode.SecretForbidden,
+        `${forbiddenSubject(err.message) ?? "the pod's service account"} may not read ${what} (the agent checks its uid against the Secret's): ` +
+          `add it to spec.access.serviceAccounts of SecretSync ${sync}, which grants get on both`,
+      );
+    case 401:
+      return new AgentError(AgentCode.Config, `the API server did not accept the agent's credentials (HTTP 401): check the pod's service-account token (automountServiceAccountToken) or $KUBECONFIG`);
+    case 404:
+      return new AgentError(
+        AgentCode.NotControlled,
+        `${what} does not exist: nothing is delivered without it (a Secret left by a deleted SecretSync is not trusted); create it, or fix --sync ${sync}`,
+      );
+    default:
+      return new AgentError(AgentCode.KubeUnavailable, `reading ${what} failed: ${err.message}; will retry`);
+  }
+}
+
 export class Deliverer {
   private readonly write: typeof writeAtomically;
 
@@ -77,8 +102,8 @@ export class Deliverer {
     this.write = o.write ?? writeAtomically;
   }
 
-  private request(sync: SyncTarget): DeliveryRequest {
-    return { namespace: this.o.namespace, sync: sync.name, secret: sync.secret, ...(this.o.version !== undefined ? { version: this.o.version } : {}) };
+  private request(sync: SyncTarget, syncUid = ''): DeliveryRequest {
+    return { namespace: this.o.namespace, sync: sync.name, syncUid, secret: sync.secret, ...(this.o.version !== undefined ? { version: this.o.version } : {}) };
   }
 
   async read(sync: SyncTarget): Promise<KubeSecret> {
@@ -89,13 +114,28 @@ export class Deliverer {
     }
   }
 
+  /** The uid of the SecretSync, as the API server says (one GET per delivery; a recreated SecretSync has another). */
+  async syncUid(sync: SyncTarget): Promise<string> {
+    let ss;
+    try {
+      ss = await this.o.kube.readSecretSync(this.o.namespace, sync.name);
+    } catch (err) {
+      throw syncReadFailure(err, this.o.namespace, sync.name);
+    }
+    const uid = ss.metadata?.uid;
+    if (!uid) throw new AgentError(AgentCode.KubeUnavailable, `SecretSync ${this.o.namespace}/${sync.name} came back without a uid; will retry`);
+    return uid;
+  }
+
   /**
    * Reads and opens everything for `sync`; undefined when its fingerprint equals `unchanged`
    * (nothing to do, and no call to Vault or KMS). Throws AgentError; never writes.
    */
   async prepare(sync: SyncTarget, unchanged?: string): Promise<Prepared | undefined> {
-    const r = this.request(sync);
-    const plan = planDelivery(await this.read(sync), r);
+    // The Secret first (its refusals say most about what to fix), then the SecretSync's uid.
+    const secret = await this.read(sync);
+    const r = this.request(sync, await this.syncUid(sync));
+    const plan = planDelivery(secret, r);
     if (plan.fingerprint === unchanged) return undefined;
     const base = { sync, version: plan.version, mode: plan.mode, fingerprint: plan.fingerprint, ownership: plan.ownership };
     if (plan.mode === 'plain') return { ...base, files: plan.files };

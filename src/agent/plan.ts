@@ -1,5 +1,7 @@
-// What a target Secret means for one --sync, decided from the Secret alone (pure): is it
-// controlled by that SecretSync (whose uid the ciphertexts are bound to), which version to
+// What a target Secret means for one --sync, decided from the Secret and the uid of the
+// SecretSync as the API server gives it (pure): is it controlled by that very SecretSync
+// (whose uid the ciphertexts are bound to; a Secret naming a SecretSync of the same name
+// but another uid was copied from a deleted one, or crafted), which version to
 // deliver, and in plain mode the files themselves; in envelope mode the version entry to
 // unwrap and open. Every refusal is an AgentError whose line says what to do.
 import { GROUP } from '../api/types.js';
@@ -24,6 +26,8 @@ export interface DeliveryRequest {
   namespace: string;
   /** The SecretSync name (--sync NAME). */
   sync: string;
+  /** The uid of SecretSync `sync`, read from the API server (never from the Secret). */
+  syncUid: string;
   /** The target Secret (--sync NAME=SECRET). */
   secret: string;
   /** --version, if pinned. */
@@ -47,11 +51,23 @@ export type Delivery =
 
 const where = (r: DeliveryRequest) => `Secret ${r.namespace}/${r.secret}`;
 
-/** The uid of SecretSync `r.sync` when it is the Secret's controller; refuses otherwise. */
+/**
+ * The uid of SecretSync `r.sync` when it is the Secret's controller: the controller
+ * reference names that SecretSync and carries the uid the API server gave for it
+ * (r.syncUid). Refuses otherwise.
+ */
 export function controllerUid(secret: KubeSecret, r: DeliveryRequest): string {
   const ctl = (secret.metadata.ownerReferences ?? []).find((o) => o.controller === true);
-  const ours = ctl && ctl.kind === 'SecretSync' && ctl.apiVersion.split('/')[0] === GROUP && ctl.name === r.sync && ctl.uid;
-  if (ours) return ctl.uid;
+  const named = ctl && ctl.kind === 'SecretSync' && ctl.apiVersion.split('/')[0] === GROUP && ctl.name === r.sync;
+  if (named && ctl.uid && ctl.uid === r.syncUid) return r.syncUid;
+  if (named) {
+    throw new AgentError(
+      AgentCode.NotControlled,
+      `${where(r)} names SecretSync ${r.namespace}/${r.sync} as its controller, but with uid ${ctl.uid || '(none)'}, ` +
+        `while that SecretSync's uid is ${r.syncUid}: the Secret was written for an earlier SecretSync of that name, or copied or crafted. ` +
+        `Nothing was delivered; delete the Secret so the operator writes it again for SecretSync ${r.sync}`,
+    );
+  }
   const actual = ctl ? `its controller is ${ctl.kind} ${ctl.name}` : 'it has no controller';
   throw new AgentError(
     AgentCode.NotControlled,

@@ -34,7 +34,10 @@ export const TOKEN_RULE: PolicyRule = { apiGroups: [''], resources: ['serviceacc
 /** Cluster-wide: SecretSyncs and sources in every namespace, the Secrets they produce. Only verbs the operator uses. */
 export const clusterRules: PolicyRule[] = [
   // patch: finalizers on the SecretSync itself (a merge patch guarded by resourceVersion).
-  { apiGroups: [GROUP], resources: ['secretsyncs'], verbs: [...watch, 'patch'] },
+  // get: never called by the operator (it reads from its cache), but spec.access grants the
+  // agent `get` on its SecretSync (to check the uid), and the API server lets the operator
+  // grant only what it holds; list/watch already show it every SecretSync.
+  { apiGroups: [GROUP], resources: ['secretsyncs'], verbs: [...read, 'patch'] },
   // Status is replaced by a JSON patch guarded by resourceVersion.
   { apiGroups: [GROUP], resources: ['secretsyncs/status'], verbs: ['patch'] },
   // Lets the operator set blockOwnerDeletion on owner references to a SecretSync

@@ -556,7 +556,7 @@ export const secretSyncSchema: JSONSchemaProps = obj(
       version: int('Version of the synced content: starts at 1, bumps only when the content changes.', {
         minimum: 0,
       }),
-      contentHmac: str('HMAC-SHA256 of the synced content under an operator key (never a bare hash).'),
+      contentHmac: str('HMAC-SHA256 of the synced content under a key derived for this SecretSync (its namespace and uid) from an operator key, so equal values in two objects never compare equal (never a bare hash).'),
       sourceVersions: map('Provider version id of each remote path read.', str('A version id.')),
       lastSyncTime: str(
         'When the operator last wrote the target Secret: a new version, a spec change, or a repair of a Secret changed or deleted by someone else. A refresh that finds the same content writes nothing, so it does not move this time; the Ready condition says how often the source is checked.',

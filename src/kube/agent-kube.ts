@@ -1,4 +1,6 @@
-// The agent's view of the API server: it reads one Secret, and follows that one Secret.
+// The agent's view of the API server: it reads one Secret, and follows that one Secret;
+// and it reads the SecretSync it delivers for, to learn its uid from the API server rather
+// than from the Secret it checks (the operator grants `get` on exactly that SecretSync).
 // It runs with the pod's own identity (the in-cluster service-account token, or a
 // kubeconfig in tests), which the operator allows `get` and `watch` on exactly that Secret
 // (resourceNames), not `list`. So the "list" the runtime's Informer starts from is a GET
@@ -9,10 +11,13 @@ import { AuthorizationV1Api, HttpMethod, IsomorphicFetchHttpLibrary, KubeConfig,
 import type { ListWatch, WatchEventType } from '../runtime/informer-types.js';
 import type { KubeSecret } from '../secretsync/ports.js';
 import { sanitizeApiText } from './errors.js';
+import { GROUP, VERSION } from '../api/types.js';
 
 export interface AgentKube {
   /** GET one Secret; rejects with KubeReadError. */
   readSecret(namespace: string, name: string): Promise<KubeSecret>;
+  /** GET one SecretSync (its metadata is all the agent uses); rejects with KubeReadError. */
+  readSecretSync(namespace: string, name: string): Promise<{ metadata: { name?: string; uid?: string } }>;
   /** That one Secret as a ListWatch for the runtime's Informer: GET, then a field-selected watch. */
   secretListWatch(namespace: string, name: string): ListWatch<KubeSecret>;
   /** Whether the identity may watch that Secret (a SelfSubjectAccessReview; true when it cannot tell). */
@@ -49,10 +54,10 @@ export function agentKube(opts: AgentKubeOptions = {}): AgentKube {
   const watchTimeout = opts.watchTimeoutSeconds ?? (() => 300 + Math.floor(Math.random() * 300));
   const secretsPath = (namespace: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
 
-  async function readSecret(namespace: string, name: string): Promise<KubeSecret> {
+  async function getJson(path: string): Promise<unknown> {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new KubeReadError(undefined, 'the kubeconfig has no current cluster');
-    const ctx = new RequestContext(`${cluster.server}${secretsPath(namespace)}/${encodeURIComponent(name)}`, HttpMethod.GET);
+    const ctx = new RequestContext(`${cluster.server}${path}`, HttpMethod.GET);
     ctx.setHeaderParam('Accept', 'application/json');
     let status: number;
     let text: string;
@@ -78,11 +83,20 @@ export function agentKube(opts: AgentKubeOptions = {}): AgentKube {
       throw new KubeReadError(status, `HTTP ${status}${typeof message === 'string' ? `: ${sanitizeApiText(message)}` : ''}`);
     }
     if (typeof body !== 'object' || body === null) throw new KubeReadError(status, 'the API server answered with something that is not JSON');
-    return body as KubeSecret;
+    return body;
+  }
+
+  async function readSecret(namespace: string, name: string): Promise<KubeSecret> {
+    return (await getJson(`${secretsPath(namespace)}/${encodeURIComponent(name)}`)) as KubeSecret;
   }
 
   return {
     readSecret,
+
+    async readSecretSync(namespace, name) {
+      const path = `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(namespace)}/secretsyncs/${encodeURIComponent(name)}`;
+      return (await getJson(path)) as { metadata: { name?: string; uid?: string } };
+    },
 
     secretListWatch(namespace, name) {
       return {

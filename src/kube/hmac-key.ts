@@ -1,16 +1,20 @@
-// The operator's HMAC key (status.contentHmac is keyed with it), kept in a Secret in the
+// The operator's root HMAC key (each SecretSync's MAC keys are derived from it, see
+// src/secretsync/content.ts), kept in a Secret in the
 // operator's namespace so every replica and every restart uses the same key. Created
 // with 32 random bytes on first start; a concurrent creator wins and we read its key.
 import { randomBytes } from 'node:crypto';
 import type { CoreV1Api } from '@kubernetes/client-node';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/types.js';
 import { isConflict, isNotFound, kubeError } from './errors.js';
+import { HMAC_KEY_KIND, provenanceProblem, untrustedSecretMessage } from './operator-secrets.js';
 
 export const HMAC_KEY_SECRET = 'secretsync-hmac-key';
 
 export async function ensureHmacKey(core: CoreV1Api, namespace: string, name = HMAC_KEY_SECRET): Promise<Buffer> {
   const read = async () => {
     const s = await core.readNamespacedSecret({ name, namespace });
+    // Found by name: only one carrying the operator's mark is its key (operator-secrets.ts).
+    const problem = provenanceProblem(s, HMAC_KEY_KIND);
+    if (problem) throw new Error(untrustedSecretMessage(namespace, name, HMAC_KEY_KIND, problem));
     const k = s.data?.key;
     if (!k) throw new Error(`Secret ${namespace}/${name} has no "key": delete it and restart the operator to create a new one`);
     return Buffer.from(k, 'base64');
@@ -27,9 +31,9 @@ export async function ensureHmacKey(core: CoreV1Api, namespace: string, name = H
         metadata: {
           name,
           namespace,
-          labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, 'app.kubernetes.io/component': 'hmac-key' },
+          labels: HMAC_KEY_KIND.labels,
         },
-        type: 'Opaque',
+        type: HMAC_KEY_KIND.type,
         data: { key: randomBytes(32).toString('base64') },
       },
     });

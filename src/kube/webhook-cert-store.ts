@@ -8,10 +8,11 @@ import { FIELD_MANAGER } from '../api/types.js';
 import { splitPem, type CertBundle } from '../webhook/certs.js';
 import type { CertStorePort, StoredBundle } from '../webhook/cert-store.js';
 import { isConflict, isNotFound, kubeError } from './errors.js';
+import { WEBHOOK_TLS_KIND, provenanceProblem, untrustedSecretMessage } from './operator-secrets.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-const labels = { 'app.kubernetes.io/name': 'secretsync', 'app.kubernetes.io/component': 'webhook' };
+const labels = WEBHOOK_TLS_KIND.labels;
 
 export interface WebhookSecretRef {
   namespace: string;
@@ -37,6 +38,11 @@ function toStored(s: V1Secret): StoredBundle {
   };
 }
 
+/** A Secret named like the webhook's without the operator's mark. */
+export class UntrustedSecretError extends Error {
+  override name = 'UntrustedSecretError';
+}
+
 export class KubeWebhookCertStore implements CertStorePort {
   constructor(
     private readonly core: CoreV1Api,
@@ -49,17 +55,22 @@ export class KubeWebhookCertStore implements CertStorePort {
   }
 
   async read(): Promise<StoredBundle | undefined> {
+    let s: V1Secret;
     try {
-      return toStored(await this.core.readNamespacedSecret(this.ref));
+      s = await this.core.readNamespacedSecret(this.ref);
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw kubeError(`reading ${this.where()}`, err);
     }
+    // Found by name: only one carrying the operator's mark holds its CA (operator-secrets.ts).
+    const problem = provenanceProblem(s, WEBHOOK_TLS_KIND);
+    if (problem) throw new UntrustedSecretError(untrustedSecretMessage(this.ref.namespace, this.ref.name, WEBHOOK_TLS_KIND, problem));
+    return toStored(s);
   }
 
   async create(bundle: CertBundle): Promise<StoredBundle | 'exists'> {
     const { namespace, name } = this.ref;
-    const body: V1Secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace, labels }, type: 'kubernetes.io/tls', data: data(bundle) };
+    const body: V1Secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace, labels }, type: WEBHOOK_TLS_KIND.type, data: data(bundle) };
     try {
       const r = toStored(await this.core.createNamespacedSecret({ namespace, body, fieldManager: FIELD_MANAGER }));
       this.onWrite?.('secrets', 'create');

@@ -10,13 +10,13 @@ import type { KekCoordinates } from '../crypto/envelope.js';
 import { InvalidSpecError, NamespaceNotAllowedError, SourceRefNotFoundError, TargetConflictError } from '../errors.js';
 import { admitsNamespace } from './access.js';
 import { kekScopeProblem, readScopeProblem } from './scope.js';
-import { contentHmac, fromSecretData, hmacKeyIdOf } from './content.js';
+import { contentHmac, fromSecretData, isLegacyMac, keyOfMac, macEqual } from './content.js';
 import type { Observed } from './observe.js';
 import { latestRefreshAtOrBefore, nextRefreshAfter } from './schedule.js';
 import { coordinates } from './kek.js';
 import type { KubeSecret } from './ports.js';
-import { envelopeBody, heldEnvelope, rewrappable, staleVersions } from './sealing.js';
-import { conflictError, desiredSecret, isOwnedBy, plainBody, secretWrite } from './target.js';
+import { envelopeBody, heldEnvelope, heldEnvelopeKey, rewrappable, staleVersions } from './sealing.js';
+import { conflictError, desiredSecret, isOwnedBy, plainBody, secretWrite, targetName } from './target.js';
 import { forceSyncThrottle, type Throttled } from './throttle.js';
 
 export type DueReason =
@@ -45,6 +45,11 @@ export interface Due {
   rewrap?: boolean;
   /** Requests (force-sync, rotate-now) that wait for their window; the plan shows them and looks again then. */
   throttled?: Throttled[];
+  /**
+   * Plain mode, nothing to read: status.contentHmac is of the legacy scheme (the operator's
+   * global key) and matches the target; write its per-object HMAC into status, nothing else.
+   */
+  rekey?: boolean;
 }
 
 const MAX_FORCE_TOKEN = 128;
@@ -112,6 +117,15 @@ function failureBeforeRead(o: Observed): unknown {
     return new TargetConflictError(`spec.target.type ${type} would make the API server mint credentials: use Opaque`);
   }
   const { ss } = o;
+  const name = targetName(ss);
+  if (o.operatorSecrets?.includes(name)) {
+    // Checked before the source is read or anything written: the operator's HMAC key or
+    // webhook TLS Secret must never be written (or deleted, or released) by a SecretSync.
+    return new TargetConflictError(
+      `spec.target.name ${name} is one of the operator's own Secrets in namespace ${ss.metadata.namespace} (its HMAC key or webhook TLS): ` +
+        'a SecretSync may not write it; nothing was written. Choose another spec.target.name',
+    );
+  }
   const sourceProblem = sourceFailure(o, o.sourceRef, o.source, undefined, o.sourceInvalid);
   if (sourceProblem) return sourceProblem;
   // spec.namespaceScopes of a shared source: a path outside this namespace's prefixes is never read.
@@ -173,17 +187,22 @@ export function wantedKek(o: Observed): KekCoordinates | undefined {
   }
 }
 
-/** Envelope mode: whether the target's envelope is intact, current and under the KEK the spec names. */
+/**
+ * Envelope mode: whether the target's envelope is intact, current and under the KEK the
+ * spec names. An envelope whose MAC is of the legacy scheme is compared as written (under
+ * that key): it is intact, and the next read re-keys it, so an upgrade reads nothing early.
+ */
 function envelopeDrifted(o: Observed, target: KubeSecret, version: number): boolean {
-  const held = heldEnvelope(target, o.hmacKey);
+  const macKey = heldEnvelopeKey(target, o.macKeys);
+  const held = heldEnvelope(target, o.macKeys);
   const kek = wantedKek(o);
-  if (!held || !kek || held.current.version !== version || !rewrappable(held.current.kek, kek)) return true;
-  return secretWrite(target, desiredSecret(o.ss, envelopeBody(o.ss, held, o.hmacKey, o.ss.status?.contentHmac))) !== undefined;
+  if (!macKey || !held || !kek || held.current.version !== version || !rewrappable(held.current.kek, kek)) return true;
+  return secretWrite(target, desiredSecret(o.ss, envelopeBody(o.ss, held, macKey, o.ss.status?.contentHmac))) !== undefined;
 }
 
 /** Envelope mode: a data key of the held envelope is wrapped by an older version of its KEK. */
 function rewrapDue(o: Observed): boolean {
-  const held = heldEnvelope(o.target, o.hmacKey);
+  const held = heldEnvelope(o.target, o.macKeys);
   const kek = wantedKek(o);
   return !!held && !!kek && staleVersions(held, kek, o.kek?.latest).length > 0;
 }
@@ -192,6 +211,17 @@ function rewrapDue(o: Observed): boolean {
 function forceSyncWaiting(o: Observed): boolean {
   const force = o.ss.metadata.annotations?.[FORCE_SYNC_ANNOTATION];
   return force !== undefined && forceToken(force) !== o.ss.status?.forceSyncHandled;
+}
+
+/**
+ * Plain mode, after readReason found nothing to read (so the target matches status): the
+ * status HMAC is of the legacy global-key scheme under the key the operator holds. Envelope
+ * mode cannot re-key without the content (the operator cannot open its envelopes): its
+ * next read does it.
+ */
+export function rekeyDue(o: Observed): boolean {
+  const hmac = o.ss.status?.contentHmac;
+  return !o.ss.spec.target?.encryption && o.target !== undefined && isLegacyMac(hmac) && keyOfMac(o.macKeys, 'content', hmac) !== undefined;
 }
 
 function readReason(o: Observed, nextRefresh: Date): DueReason | undefined {
@@ -209,12 +239,16 @@ function readReason(o: Observed, nextRefresh: Date): DueReason | undefined {
   if (!target) return 'target missing';
   if (ss.spec.target?.encryption) {
     if (envelopeDrifted(o, target, st.version)) return 'target changed';
-  } else if (hmacKeyIdOf(st.contentHmac) === o.hmacKey.id) {
-    // Drift is judged only under the key the status was written with: a status from a key
-    // that is gone says nothing about the content (the next refresh compares for real).
-    const content = fromSecretData(target.data);
-    if (contentHmac(o.hmacKey, content) !== st.contentHmac) return 'target changed';
-    if (secretWrite(target, desiredSecret(ss, plainBody(ss, content, st.version))) !== undefined) return 'target changed';
+  } else {
+    // Drift is judged only under the key the status was written with (per object, or the
+    // legacy global one): a status from a key that is gone says nothing about the content
+    // (the next refresh compares for real).
+    const k = keyOfMac(o.macKeys, 'content', st.contentHmac);
+    if (k) {
+      const content = fromSecretData(target.data);
+      if (!macEqual(contentHmac(k, content), st.contentHmac)) return 'target changed';
+      if (secretWrite(target, desiredSecret(ss, plainBody(ss, content, st.version))) !== undefined) return 'target changed';
+    }
   }
   if (o.memory && nextRefresh.getTime() <= o.now.getTime()) return 'refresh due';
   return undefined;
@@ -237,5 +271,6 @@ export function whatIsDue(o: Observed): Due {
   const throttle = read === undefined && forceSyncWaiting(o) ? forceSyncThrottle(o.ss.status, o.now) : undefined;
   const throttled = throttle ? { throttled: [throttle] } : {};
   if (read === undefined && o.ss.spec.target?.encryption && rewrapDue(o)) return { nextRefresh, rewrap: true, ...throttled };
+  if (read === undefined && rekeyDue(o)) return { nextRefresh, rekey: true, ...throttled };
   return read === undefined ? { read, nextRefresh, ...throttled } : { read, notBefore: readNotBefore(o, read, nextRefresh), nextRefresh };
 }

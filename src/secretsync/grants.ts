@@ -1,9 +1,10 @@
 // spec.access: the Role and RoleBinding that let exactly the listed service accounts read
 // exactly the target Secret (the agent reads it with the pod's identity, so RBAC is what
-// decides who receives the secret). Pure: the desired objects, and the writes that turn
+// decides who receives the secret), and get exactly this SecretSync (the agent checks the
+// Secret's controller uid against the SecretSync's own). Pure: the desired objects, and the writes that turn
 // what the cache holds into them — none when they already match.
 import { createHash } from 'node:crypto';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL, type SecretSync } from '../api/types.js';
+import { GROUP, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL, type SecretSync } from '../api/types.js';
 import type { OwnerReference } from './ports.js';
 import { sameJson } from './same-json.js';
 import { isOwnedBy, ownerLabelValue, ownerReference, targetName } from './target.js';
@@ -42,6 +43,8 @@ export type GrantWrite =
 
 /** Verbs the agent needs: read the Secret, and follow it (watch with a metadata.name field selector). */
 export const AGENT_VERBS = ['get', 'watch'];
+/** And on the SecretSync: read its uid. */
+export const AGENT_SYNC_VERBS = ['get'];
 const NAME_MAX = 253;
 
 /** `secretsync-<sync>` (shortened with a hash when the SecretSync's name is long). */
@@ -71,7 +74,10 @@ export function desiredGrant(ss: SecretSync): { role: KubeRole; binding: KubeRol
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
       metadata: m,
-      rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: [targetName(ss)], verbs: AGENT_VERBS }],
+      rules: [
+        { apiGroups: [''], resources: ['secrets'], resourceNames: [targetName(ss)], verbs: AGENT_VERBS },
+        { apiGroups: [GROUP], resources: ['secretsyncs'], resourceNames: [ss.metadata.name], verbs: AGENT_SYNC_VERBS },
+      ],
     },
     binding: {
       apiVersion: 'rbac.authorization.k8s.io/v1',

@@ -3,7 +3,7 @@
 // plan.ts, deletion.ts) take an Observed and `now`.
 import { sourceRefOf, type SourceRef } from '../api/source-ref.js';
 import type { AnySource, SecretSync } from '../api/types.js';
-import type { HmacKey } from './content.js';
+import { objectMacKeys, type HmacKey, type ObjectMacKeys } from './content.js';
 import type { KubeSecret, KubeWorkload, SyncReader } from './ports.js';
 import { grantName, type KubeRole, type KubeRoleBinding } from './grants.js';
 import { kekRefOf, type KekRef } from './kek.js';
@@ -37,7 +37,10 @@ export interface Observed {
   /** Other Secrets this SecretSync controls: targets of an earlier spec.target.name. */
   strays: KubeSecret[];
   memory: Memory | undefined;
-  hmacKey: HmacKey;
+  /** This SecretSync's MAC keys (derived from the operator's root key for its namespace and uid). */
+  macKeys: ObjectMacKeys;
+  /** Names of the operator's own Secrets in this SecretSync's namespace (none outside the operator's namespace). */
+  operatorSecrets?: readonly string[];
   /** The provider batches reads, so the syncs of one source share one refresh moment. */
   alignRefreshes: boolean;
   /** spec.access: the cached Role and RoleBinding named for this SecretSync (anyone's). */
@@ -52,6 +55,8 @@ export interface ObserveDeps {
   reader: SyncReader;
   hmacKey: HmacKey;
   alignsRefreshes(source: AnySource): boolean;
+  /** The operator's own Secrets (HMAC key, webhook TLS): no SecretSync may target them. */
+  operatorSecrets?: { namespace: string; names: readonly string[] };
   /** The newest version of a KEK this process knows of (from mints, re-wraps and the KEK watcher). */
   kekLatest?(kekId: string): string | undefined;
   /** The provider's semantic checks of a source (no I/O): the error, or undefined when it passes. */
@@ -90,7 +95,8 @@ export function observe(d: ObserveDeps, key: string, memory: Memory | undefined,
     target,
     strays: d.reader.secretsOwnedBy(namespace, uid).filter((s) => s.metadata.name !== targetName(ss) && isOwnedBy(s, uid)),
     memory,
-    hmacKey: d.hmacKey,
+    macKeys: objectMacKeys(d.hmacKey, namespace, uid),
+    ...(d.operatorSecrets?.namespace === namespace ? { operatorSecrets: d.operatorSecrets.names } : {}),
     alignRefreshes: source ? d.alignsRefreshes(source) : false,
     workloads: d.reader.workloadsIn(namespace),
     grant: { role: d.reader.getManagedRole(namespace, grantName(ss)), binding: d.reader.getManagedRoleBinding(namespace, grantName(ss)) },

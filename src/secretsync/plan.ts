@@ -5,7 +5,7 @@
 // look again. act.ts carries it out.
 import { DEFAULTS, FINALIZER, FORCE_SYNC_ANNOTATION, type SecretSync, type SecretSyncStatus } from '../api/types.js';
 import { MIN_REFRESH_MS } from '../api/validate.js';
-import { checkSize, contentHmac, fromSecretData, hmacKeyIdOf, sameContent, type Content } from './content.js';
+import { checkSize, contentHmac, fromSecretData, keyOfMac, macEqual, sameContent, type Content } from './content.js';
 import { describeError } from './describe-error.js';
 import { forceToken, refreshSeed, type Due } from './due.js';
 import type { Memory, Observed } from './observe.js';
@@ -15,7 +15,7 @@ import type { SecretPatch } from './ports.js';
 import type { Envelope } from '../crypto/envelope.js';
 import { grantWrites, type GrantWrite } from './grants.js';
 import { keyIdOf } from './kek.js';
-import { envelopeBody } from './sealing.js';
+import { CONTENT_HMAC_ANNOTATION, ENVELOPE_MAC_ANNOTATION, envelopeBody } from './sealing.js';
 import { rotationEvent, withRotation, type RotationOutcome } from './rotate.js';
 import { inUseBy, planRollout, type RolloutPlan } from './rollout.js';
 import { throttleMessage, withThrottles, type Throttled } from './throttle.js';
@@ -122,19 +122,28 @@ function planFailure(o: Observed, err: unknown, memory: Memory, forceSyncHandled
 
 /**
  * The version `content` is: the current one when it is the same content, else the next.
- * Under the status's own key its HMAC says; a status from a key that is gone is re-keyed
+ * Under the key the status's HMAC names (per object, or the legacy global key: an upgrade
+ * keeps the version and only re-keys); a status from a root key that is gone is re-keyed
  * quietly when a plain Secret holds exactly this content (an envelope cannot be compared:
- * the operator cannot open it, so such content counts as a new version).
+ * the operator cannot open it, so such content counts as a new version). `hmac` is always
+ * the per-object HMAC.
  */
 export function versionFor(o: Observed, content: Content): { version: number; unchanged: boolean; hmac: string } {
   const st = o.ss.status ?? {};
-  const hmac = contentHmac(o.hmacKey, content);
+  const hmac = contentHmac(o.macKeys.content, content);
+  const k = keyOfMac(o.macKeys, 'content', st.contentHmac);
   const unchanged =
     st.version !== undefined &&
-    (hmacKeyIdOf(st.contentHmac) === o.hmacKey.id
-      ? st.contentHmac === hmac
+    (k
+      ? macEqual(st.contentHmac, k === o.macKeys.content ? hmac : contentHmac(k, content))
       : !o.ss.spec.target?.encryption && o.target !== undefined && sameContent(fromSecretData(o.target.data), content));
   return { version: unchanged ? (st.version as number) : (st.version ?? 0) + 1, unchanged, hmac };
+}
+
+/** A Secret write that changes nothing but the MAC annotations (an upgraded envelope re-keyed). */
+export function onlyMacsChange(w: SecretWrite): boolean {
+  if (w.kind !== 'patch' || w.patch.data || w.patch.metadata.labels || w.patch.metadata.ownerReferences) return false;
+  return Object.keys(w.patch.metadata.annotations ?? {}).every((k) => k === ENVELOPE_MAC_ANNOTATION || k === CONTENT_HMAC_ANNOTATION);
 }
 
 /** Envelope mode: the envelope to store, as the reconciler made it (minted, re-wrapped or kept). */
@@ -156,7 +165,7 @@ function planSuccess(o: Observed, due: Due, content: Content, sourceVersions: Re
   if (ss.spec.target?.encryption) {
     if (!sealed) return planFailure(o, new Error('envelope mode without an envelope'), memory, forceSyncHandled);
     if (!sealed.ok) return planFailure(o, sealed.error, memory, forceSyncHandled);
-    body = envelopeBody(ss, sealed.envelope, o.hmacKey, hmac);
+    body = envelopeBody(ss, sealed.envelope, o.macKeys.envelope, hmac);
     keyId = keyIdOf(sealed.envelope.current.kek);
   } else {
     body = plainBody(ss, content, version);
@@ -175,7 +184,8 @@ function planSuccess(o: Observed, due: Due, content: Content, sourceVersions: Re
   const events: PlannedEvent[] = [];
   if (!unchanged) {
     events.push({ type: 'Normal', reason: 'Synced', message: `synced version ${version} into Secret ${targetName(ss)}` });
-  } else if (secret) {
+  } else if (secret && !onlyMacsChange(secret)) {
+    // (Re-keying an upgraded envelope rewrites only its MAC annotations: quietly.)
     events.push({ type: 'Normal', reason: 'Updated', message: `updated Secret ${targetName(ss)} to version ${version} (${due.read ?? 'refresh'})` });
   }
   return {
@@ -197,7 +207,7 @@ function planRewrap(o: Observed, due: Due, sealed: SealOutcome, memory: Memory):
   const { ss, now } = o;
   const st = ss.status ?? {};
   if (!sealed.ok) return planFailure(o, sealed.error, memory, st.forceSyncHandled);
-  const secret = secretWrite(o.target, desiredSecret(ss, envelopeBody(ss, sealed.envelope, o.hmacKey, sealed.contentHmac)));
+  const secret = secretWrite(o.target, desiredSecret(ss, envelopeBody(ss, sealed.envelope, o.macKeys.envelope, sealed.contentHmac)));
   const keyId = keyIdOf(sealed.envelope.current.kek);
   const status: SecretSyncStatus = { ...st, keyId, ...(secret ? { lastSyncTime: now.toISOString() } : {}) };
   return {
@@ -208,6 +218,27 @@ function planRewrap(o: Observed, due: Due, sealed: SealOutcome, memory: Memory):
     events: secret ? [{ type: 'Normal', reason: 'Rewrapped', message: `re-wrapped the data keys of Secret ${targetName(ss)} under ${keyId} (version ${st.version} unchanged)` }] : [],
     requeueAfterMs: requeueAt(due.nextRefresh, now),
     result: secret ? 'synced' : 'idle',
+    memory,
+    forceSyncHandled: st.forceSyncHandled,
+  };
+}
+
+/**
+ * Plain mode, upgraded from the legacy global-key HMAC (due.rekey: the target holds what
+ * status says): the per-object HMAC of the target's content into status, in one status
+ * patch. No read, no Secret write, the version unchanged, no event, nothing rolls.
+ */
+function planRekey(o: Observed, due: Due, memory: Memory): Plan {
+  const st = o.ss.status ?? {};
+  const status: SecretSyncStatus = { ...st, contentHmac: contentHmac(o.macKeys.content, fromSecretData(o.target?.data)) };
+  return {
+    finalizers: finalizersFor(o),
+    grants: grantWrites(o.ss, o.grant.role, o.grant.binding),
+    cleanups: strayCleanups(o),
+    status,
+    events: [],
+    requeueAfterMs: requeueAt(due.nextRefresh, o.now),
+    result: 'idle',
     memory,
     forceSyncHandled: st.forceSyncHandled,
   };
@@ -287,6 +318,7 @@ function planCore(o: Observed, due: Due, read?: ReadOutcome, sealed?: SealOutcom
     return planSuccess(o, due, read.content, read.sourceVersions, sealed);
   }
   if (due.rewrap && sealed) return planRewrap(o, due, sealed, memory);
+  if (due.rekey) return planRekey(o, due, memory);
   // Nothing to read: only housekeeping that needs no content.
   const ownsTarget = o.target !== undefined;
   return {

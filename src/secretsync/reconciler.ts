@@ -18,7 +18,7 @@ import { planSync, versionFor, type ReadOutcome, type SealOutcome } from './plan
 import { heldVersions, seal as sealValues, type VersionEnvelope } from '../crypto/envelope.js';
 import type { KeyEncrypter } from '../crypto/key-encrypter.js';
 import { InvalidSpecError } from '../errors.js';
-import { contentHmac, type Content } from './content.js';
+import { contentHmac, macVerifies, type Content } from './content.js';
 import { wantedKek } from './due.js';
 import { encrypterSpec, keyIdOf, type KekRef } from './kek.js';
 import type { KekVersions } from './kek-versions.js';
@@ -43,6 +43,8 @@ export interface ReconcilerDeps {
   providers: ProviderSource;
   providerKube: ProviderKube;
   operatorNamespace: string;
+  /** Names of the operator's own Secrets in operatorNamespace (HMAC key, webhook TLS): never a SecretSync's target. */
+  operatorSecrets?: readonly string[];
   hmacKey: HmacKey;
   now?: () => Date;
   log: Logger;
@@ -50,7 +52,7 @@ export interface ReconcilerDeps {
   /** Newest KEK versions known to this process (shared with the KEK watcher). */
   kekVersions?: KekVersions;
   /** Test hooks: fault injection at the points crash-safety is about (SECRETSYNC_TEST_FAULT). */
-  faults?: { afterRotationWrite?(): void };
+  faults?: { afterRotationWrite?(): void; beforeRotationWrite?(): Promise<void> };
 }
 
 /** Thrown to the controller after the failure is recorded in status; carries retryability. */
@@ -78,6 +80,7 @@ export class SecretSyncReconciler {
       {
         reader: this.d.reader,
         hmacKey: this.d.hmacKey,
+        operatorSecrets: { namespace: this.d.operatorNamespace, names: this.d.operatorSecrets ?? [] },
         alignsRefreshes: (s) => this.d.providers.alignsRefreshes(s),
         kekLatest: (id) => this.d.kekVersions?.get(id),
         sourceProblem: (s) => {
@@ -194,6 +197,7 @@ export class SecretSyncReconciler {
       const set = Object.fromEntries(t.properties.map((p) => [p, generate(length, charset)]));
       const whole = t.whole ? generate(length, charset) : undefined;
       try {
+        await this.d.faults?.beforeRotationWrite?.();
         const r = await provider.rotate({ path: t.path, id: pending.id, basedOn, set, ...(whole ? { whole } : {}) });
         written.push({ path: t.path, outcome: r.outcome, version: r.version });
         this.d.log.info({ secretsync: o.key, rotation: pending.id, path: t.path, outcome: r.outcome, version: r.version }, 'rotated at the source');
@@ -205,7 +209,7 @@ export class SecretSyncReconciler {
       }
       if (written.at(-1)?.outcome === 'written') this.d.faults?.afterRotationWrite?.();
     }
-    return { o, outcome: { ok: true, pending, keys: targets.flatMap((t) => t.keys), written } };
+    return { o, outcome: { ok: true, pending, keys: targets.flatMap((t) => t.keys), written, resumed: step.kind === 'resume' } };
   }
 
   /**
@@ -218,8 +222,11 @@ export class SecretSyncReconciler {
     const want = wantedKek(o);
     if (!kek?.source || !want) return { ok: false, error: new InvalidSpecError('spec.target.encryption.kek cannot be resolved') };
     const held = heldContentHmac(o.target);
-    const hmac = content ? contentHmac(o.hmacKey, content) : held;
-    const action = sealAction(heldEnvelope(o.target, o.hmacKey), held !== undefined && held === hmac, version, want, kek.latest, o.ss.status?.rollout?.targets);
+    // Whether the envelope holds this content: its content HMAC verifies under the key it
+    // names (per object, or the legacy global key of an object written before the upgrade).
+    const hmac = content ? contentHmac(o.macKeys.content, content) : held;
+    const holds = held !== undefined && (content ? macVerifies(o.macKeys, 'content', held, content) : true);
+    const action = sealAction(heldEnvelope(o.target, o.macKeys), holds, version, want, kek.latest, o.ss.status?.rollout?.targets);
     if (action.kind === 'keep') return { ok: true, envelope: action.envelope, contentHmac: hmac };
     const ctx = { namespace: o.ss.metadata.namespace ?? '', secretsync: o.ss.metadata.name };
     try {

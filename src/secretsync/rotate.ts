@@ -17,6 +17,9 @@ import { validateRotation } from './rotation/validate.js';
 import { rotationScopeProblem } from './scope.js';
 import { rotateNowThrottle, type Throttled } from './throttle.js';
 
+/** Rotated=False: another writer changed a rotated path between this rotation's read and its write. */
+export const ROTATION_SUPERSEDED = 'RotationSuperseded';
+
 export type RotationStep =
   /** `throttled`: a rotate-now waits for its window. */
   | { kind: 'none'; throttled?: Throttled }
@@ -25,7 +28,14 @@ export type RotationStep =
 
 /** What a rotation attempt came to, for the plan. */
 export type RotationOutcome =
-  | { ok: true; pending: PendingRotation; keys: string[]; written: { path: string; outcome: string; version: string }[] }
+  | {
+      ok: true;
+      pending: PendingRotation;
+      keys: string[];
+      written: { path: string; outcome: string; version: string }[];
+      /** The rotation was pending from an interrupted reconcile (a "moved" path may be its own earlier write). */
+      resumed?: boolean;
+    }
   | {
       ok: false;
       error: Described;
@@ -115,6 +125,27 @@ function describeWrites(o: Extract<RotationOutcome, { ok: true }>): string {
 }
 
 /**
+ * The paths a rotation started in this reconcile did not write because another writer
+ * wrote first (the provider found the source past the version the rotation read: "moved").
+ * A resumed rotation's "moved" is taken as its own interrupted write, which the providers
+ * cannot tell apart from another writer's on Vault, so it is not counted.
+ */
+export function supersededPaths(o: RotationOutcome): { path: string; version: string }[] {
+  if (!o.ok || o.resumed) return [];
+  return o.written.filter((w) => w.outcome === 'moved').map(({ path, version }) => ({ path, version }));
+}
+
+function supersededMessage(o: Extract<RotationOutcome, { ok: true }>, moved: { path: string; version: string }[], version: number | undefined): string {
+  const paths = moved.map((m) => `${m.path} (now version ${m.version}, not ${o.pending.basedOn[m.path] || 'the one read'})`).join(', ');
+  const done = o.written.filter((w) => w.outcome !== 'moved');
+  return (
+    `rotation (${o.pending.trigger}) superseded: another writer changed ${paths} at the source after this rotation read it, so the operator wrote nothing there` +
+    (done.length ? `; written: ${done.map((w) => `${w.path} → ${w.version}`).join(', ')}` : '') +
+    `. The source's new version is synced${version !== undefined ? ` (version ${version})` : ''}; the next rotation runs at the next schedule tick (status.nextRotationTime), or annotate secretsync.io/rotate-now with a new value to rotate over it at once`
+  );
+}
+
+/**
  * The rotation fields of a status about to be written: nextRotationTime from the
  * schedule, and for a rotation that ran in this reconcile its record (lastRotationTime,
  * the pending entry gone, Rotated=True) or its failure (Rotated=False, pending kept so
@@ -135,7 +166,15 @@ export function withRotation(
     return { ...rest, conditions: (rest.conditions ?? []).filter((c) => c.type !== ConditionType.Rotated) };
   }
   let s: SecretSyncStatus = { ...status };
-  if (outcome?.ok) {
+  if (outcome?.ok && supersededPaths(outcome).length > 0) {
+    // Nothing (or not everything) was rotated: Rotated=False, but the attempt is settled
+    // (pending gone, the schedule counts from now), so the other writer's value is not
+    // overwritten at once.
+    const { pendingRotation: _p, ...rest } = s;
+    s = { ...rest, lastRotationTime: now.toISOString() };
+    const message = supersededMessage(outcome, supersededPaths(outcome), version);
+    s.conditions = setCondition(s.conditions, { type: ConditionType.Rotated, status: 'False', reason: ROTATION_SUPERSEDED, message, observedGeneration: gen }, now);
+  } else if (outcome?.ok) {
     const { pendingRotation: _p, ...rest } = s;
     s = { ...rest, lastRotationTime: now.toISOString() };
     const message = `rotated ${outcome.keys.join(', ')} (${outcome.pending.trigger}): new source versions ${describeWrites(outcome)}${version !== undefined ? `; synced as version ${version}` : ''}`;
@@ -189,6 +228,8 @@ function specCondition(
 /** The event a rotation attempt makes. */
 export function rotationEvent(outcome: RotationOutcome, version: number | undefined): { type: 'Normal' | 'Warning'; reason: string; message: string } {
   if (!outcome.ok) return { type: 'Warning', reason: 'RotationFailed', message: `rotation failed (${outcome.error.reason}): ${outcome.error.message}` };
+  const moved = supersededPaths(outcome);
+  if (moved.length > 0) return { type: 'Warning', reason: ROTATION_SUPERSEDED, message: supersededMessage(outcome, moved, version) };
   return {
     type: 'Normal',
     reason: 'Rotated',

@@ -6,7 +6,10 @@
 // A data key is minted once per version, never per reconcile: a refresh that finds the
 // same content keeps the stored ciphertext as it is. The operator cannot open its own
 // envelopes (it never holds decrypt rights), so it recognises an intact one by a keyed
-// MAC over the Secret's data, in the annotation secretsync.io/envelope-mac.
+// MAC over the Secret's data, in the annotation secretsync.io/envelope-mac, made under a key
+// derived for this SecretSync (content.ts): an envelope copied from another SecretSync's
+// Secret does not verify. A MAC that names a key the operator does not have (or none) is
+// not trusted either: the Secret is repaired as altered.
 import {
   ENVELOPE_SECRET_TYPE,
   MAX_ENVELOPE_VERSIONS,
@@ -18,7 +21,7 @@ import {
   type VersionEnvelope,
 } from '../crypto/envelope.js';
 import type { RolloutTargetStatus, SecretSync } from '../api/types.js';
-import { contentHmac, fromSecretData, hmacKeyIdOf, type HmacKey } from './content.js';
+import { contentHmac, fromSecretData, keyOfMac, macEqual, type HmacKey, type ObjectMacKeys } from './content.js';
 import { sameKek } from './kek.js';
 import type { KubeSecret } from './ports.js';
 import { agentAnnotations, type TargetBody } from './target.js';
@@ -37,17 +40,27 @@ export function envelopeMac(k: HmacKey, data: Record<string, string>): string {
 }
 
 /**
- * The envelope `target` holds, when it is one the operator wrote and nobody altered since:
- * undefined for another type, a missing or wrong MAC, or data that does not decode. A MAC
- * under a key the operator no longer has says nothing either way; the structure decides.
+ * The key `target`'s envelope MAC was made with, when the MAC verifies under it: the
+ * per-object envelope key, or for a Secret written before per-object keys the root key
+ * (legacy scheme). Undefined for a missing or wrong MAC, or one naming a key the operator
+ * does not hold: nobody can tell such an envelope from a crafted one.
  */
-export function heldEnvelope(target: KubeSecret | undefined, k: HmacKey): Envelope | undefined {
+export function heldEnvelopeKey(target: KubeSecret | undefined, keys: ObjectMacKeys): HmacKey | undefined {
   if (!target || target.type !== ENVELOPE_SECRET_TYPE) return undefined;
   const mac = target.metadata.annotations?.[ENVELOPE_MAC_ANNOTATION];
-  if (mac === undefined) return undefined;
-  if (hmacKeyIdOf(mac) === k.id && mac !== envelopeMac(k, target.data ?? {})) return undefined;
+  const k = keyOfMac(keys, 'envelope', mac);
+  if (!k || !macEqual(mac, envelopeMac(k, target.data ?? {}))) return undefined;
+  return k;
+}
+
+/**
+ * The envelope `target` holds, when it is one the operator wrote for this SecretSync and
+ * nobody altered since (heldEnvelopeKey); undefined otherwise, or when its data does not decode.
+ */
+export function heldEnvelope(target: KubeSecret | undefined, keys: ObjectMacKeys): Envelope | undefined {
+  if (!heldEnvelopeKey(target, keys)) return undefined;
   try {
-    return decodeEnvelope(target.data);
+    return decodeEnvelope(target?.data);
   } catch {
     return undefined;
   }

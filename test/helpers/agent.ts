@@ -58,16 +58,23 @@ export async function agentIdentity(kc: KubeConfig, namespace: string, name: str
 }
 
 /**
- * A Role granting `verbs` on exactly Secret `secret` and a RoleBinding to `who`, as the
- * operator's spec.access does; waits until the authorizer has seen it.
+ * A Role granting `verbs` on exactly Secret `secret`, and `get` on exactly SecretSync `sync`
+ * (default: named like the Secret; the agent reads its uid), and a RoleBinding to `who`, as
+ * the operator's spec.access does; waits until the authorizer has seen it.
  */
-export async function allowSecret(kc: KubeConfig, who: AgentIdentity, secret: string, verbs: string[] = ['get']): Promise<void> {
+export async function allowSecret(kc: KubeConfig, who: AgentIdentity, secret: string, verbs: string[] = ['get'], sync = secret): Promise<void> {
   const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
   const name = `agent-${who.serviceAccount}-${secret}`.slice(0, 253);
   const namespace = who.namespace;
   await rbac.createNamespacedRole({
     namespace,
-    body: { metadata: { name }, rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: [secret], verbs }] },
+    body: {
+      metadata: { name },
+      rules: [
+        { apiGroups: [''], resources: ['secrets'], resourceNames: [secret], verbs },
+        { apiGroups: ['secretsync.io'], resources: ['secretsyncs'], resourceNames: [sync], verbs: ['get'] },
+      ],
+    },
   });
   await rbac.createNamespacedRoleBinding({
     namespace,
@@ -86,7 +93,10 @@ export async function allowSecret(kc: KubeConfig, who: AgentIdentity, secret: st
         const r = await authz.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { namespace, resource: 'secrets', name: secret, verb } } } });
         if (r.status?.allowed !== true) return undefined;
       }
-      return true;
+      const ss = await authz.createSelfSubjectAccessReview({
+        body: { spec: { resourceAttributes: { namespace, group: 'secretsync.io', resource: 'secretsyncs', name: sync, verb: 'get' } } },
+      });
+      return ss.status?.allowed === true ? true : undefined;
     },
     { what: `RBAC ${verbs.join(',')} on Secret ${namespace}/${secret} for ${who.serviceAccount}` },
   );

@@ -7,6 +7,7 @@
 // version pin included), so properties of one secret and syncs due at the same tick cost
 // one read; a caller's notBefore says how old a read it accepts. Nothing else is cached:
 // rotate drops the shared reads of its path, so a read after a rotation sees the new version.
+import { constantTimeEqual } from '../../crypto/compare.js';
 import type { RemoteRef } from '../../api/types.js';
 import type { KeyEncrypter } from '../../crypto/key-encrypter.js';
 import { vaultTransit } from '../../crypto/vault-transit.js';
@@ -167,7 +168,7 @@ export class VaultProvider implements SecretProvider {
     try {
       return await send(fresh);
     } catch (err) {
-      if (statusOf(err) === 403 && fresh !== token && (await this.tokens.isValid(fresh))) throw denied();
+      if (statusOf(err) === 403 && !constantTimeEqual(fresh, token) && (await this.tokens.isValid(fresh))) throw denied();
       throw toVaultError(err, ctx);
     }
   }

@@ -2,6 +2,7 @@
 // many reads start at once), renew at ~2/3 of the TTL while Vault allows it, log in again
 // when renewal fails or the token expired or was refused, and revoke what we created on
 // close. Renewal timers are unref()'d so they never keep the process alive.
+import { constantTimeEqual } from '../../crypto/compare.js';
 import { SourceUnavailableError } from '../../errors.js';
 import type { Authenticator } from './auth.js';
 import type { VaultHttp } from './client.js';
@@ -63,7 +64,7 @@ export class TokenSession {
    */
   async invalidate(token: string): Promise<void> {
     const c = this.current;
-    if (!c || c.token !== token) return;
+    if (!c || !constantTimeEqual(c.token, token)) return;
     this.drop(c);
     if (c.owned) await this.revoke(c.token);
   }

@@ -28,6 +28,7 @@ import { eventually } from '../../helpers/eventually.js';
 import { apply, createNamespace, deleteNamespace, installCrds, kube } from '../../helpers/kube.js';
 import { awsConfig, requireEnv, uniqueName } from '../../helpers/stack.js';
 import { vaultRoot } from '../../helpers/vault.js';
+import { tenantIdentity } from '../../helpers/tenant-identity.js';
 
 const { kc, core, custom } = kube();
 const root = vaultRoot();
@@ -385,6 +386,58 @@ describe('plain mode', () => {
     expect([st.mode & 0o777, st.uid, st.gid]).toEqual([0o400, 4321, 0]);
     const line = refusalLine(await runAgent(app, ['init', '--sync', name, '--version', '2', ...agentArgs(outDir())]));
     expect(line).toContain(`does not hold version 2 of SecretSync ${name} (it holds version 3 only)`);
+  });
+});
+
+describe('the uid of the SecretSync comes from the API server, not from the Secret (issue 18, item 9)', () => {
+  test('a Secret still naming a SecretSync deleted and created again (or crafted so) is refused; nothing is written', async () => {
+    const name = 'recreated';
+    const oldUid = await createSync(ns, name);
+    await custom.deleteNamespacedCustomObject({ group: 'secretsync.io', version: 'v1alpha1', namespace: ns, plural: 'secretsyncs', name });
+    await eventually(
+      async () => custom.getNamespacedCustomObject({ group: 'secretsync.io', version: 'v1alpha1', namespace: ns, plural: 'secretsyncs', name }).then(() => undefined, () => true),
+      { what: 'SecretSync recreated deleted' },
+    );
+    const newUid = await createSync(ns, name);
+    // A member of the namespace who may write Secrets (not read the real value) crafts the
+    // Secret the pods of SecretSync "recreated" read: its own value, the old uid in the
+    // controller reference. Its apiVersion names a version the API server does not serve,
+    // so the garbage collector cannot resolve the owner and leaves the Secret alone; the
+    // old agent checked the group only and took the uid from this reference.
+    const editor = await tenantIdentity(kc, ns, [{ apiGroups: [''], resources: ['secrets'], verbs: ['create'] }]);
+    const value = fresh('crafted');
+    await editor.core.createNamespacedSecret({
+      namespace: ns,
+      body: {
+        metadata: {
+          name,
+          ownerReferences: [{ apiVersion: 'secretsync.io/v1', kind: 'SecretSync', name, uid: oldUid, controller: true }],
+        },
+        type: 'Opaque',
+        data: { password: Buffer.from(value).toString('base64') },
+      },
+    });
+    editor.release();
+    await allowSecret(kc, app, name);
+    const dir = outDir();
+    const line = refusalLine(await runAgent(app, ['init', '--sync', name, ...agentArgs(dir)]));
+    expect(line).toContain(`Secret ${ns}/${name} names SecretSync ${ns}/${name} as its controller, but with uid ${oldUid}, while that SecretSync's uid is ${newUid}`);
+    expect(line).toContain('delete the Secret so the operator writes it again');
+    expect(() => lstatSync(join(dir, name))).toThrow(/ENOENT/);
+  });
+
+  test('a pod allowed to read the Secret but not the SecretSync is refused, saying to list it in spec.access', async () => {
+    const name = 'no-sync-get';
+    const uid = await createSync(ns, name);
+    await putSecret({
+      metadata: { name, namespace: ns, ownerReferences: [{ apiVersion: 'secretsync.io/v1alpha1', kind: 'SecretSync', name, uid, controller: true }] },
+      type: 'Opaque',
+      data: { password: Buffer.from(fresh('no-sync-get')).toString('base64') },
+    });
+    await allowSecret(kc, app, name, ['get'], 'some-other-sync');
+    const line = refusalLine(await runAgent(app, ['init', '--sync', name, ...agentArgs(outDir())]));
+    expect(line).toContain(`may not read SecretSync ${ns}/${name}`);
+    expect(line).toContain(`add it to spec.access.serviceAccounts of SecretSync ${name}`);
   });
 });
 

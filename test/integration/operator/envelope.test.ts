@@ -127,7 +127,11 @@ test('Transit: the Secret holds only ciphertext; decoded by the document it open
 test('spec.access: a Role and RoleBinding grant get/watch on exactly that Secret to exactly the listed accounts', async () => {
   await waitReady(custom, ns, 'db', 'True');
   const role = await eventually(async () => rbac.readNamespacedRole({ name: 'secretsync-db', namespace: ns }).catch(() => undefined), { what: 'Role secretsync-db' });
-  expect(role.rules).toEqual([expect.objectContaining({ apiGroups: [''], resources: ['secrets'], resourceNames: ['db'], verbs: ['get', 'watch'] })]);
+  expect(role.rules).toEqual([
+    expect.objectContaining({ apiGroups: [''], resources: ['secrets'], resourceNames: ['db'], verbs: ['get', 'watch'] }),
+    // The agent reads the SecretSync's uid itself (issue 18, item 9).
+    expect.objectContaining({ apiGroups: ['secretsync.io'], resources: ['secretsyncs'], resourceNames: ['db'], verbs: ['get'] }),
+  ]);
   const binding = await rbac.readNamespacedRoleBinding({ name: 'secretsync-db', namespace: ns });
   expect(binding.subjects).toEqual([expect.objectContaining({ kind: 'ServiceAccount', name: 'app', namespace: ns })]);
   expect(binding.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'SecretSync', name: 'db', controller: true });

@@ -6,6 +6,7 @@
 // front of the real OpenBao.
 import { setHeaderOptions } from '@kubernetes/client-node';
 import { FORCE_SYNC_ANNOTATION, type SecretSync } from '../../../src/api/types.js';
+import { hmacKeyIdOf } from '../../../src/secretsync/content.js';
 import { eventually } from '../../helpers/eventually.js';
 import { startHttpRecorder, type HttpRecorder } from '../../helpers/http-recorder.js';
 import { apply, deleteNamespace, getSync, kube, vaultTestNamespaces } from '../../helpers/kube.js';
@@ -131,7 +132,7 @@ test('the HMAC key Secret deleted, the operator restarted: every version unchang
   await new Promise((r) => setTimeout(r, (INTERVAL_S + 5) * 1000));
   const after = await listSyncs();
   expect(after.map((s) => [s.metadata.name, s.status?.version])).toEqual(before.map((s) => [s.metadata.name, s.status?.version]));
-  const keyId = (s: SecretSync) => s.status?.contentHmac?.split(':')[1];
+  const keyId = (s: SecretSync) => hmacKeyIdOf(s.status?.contentHmac);
   const rekeyed = after.filter((s) => s.metadata.name.startsWith('s-') && keyId(s) !== keyId(before[0]!)).length;
   expect(rekeyed).toBe(N); // re-keyed quietly in status...
   const writes = await writesOf(op!);

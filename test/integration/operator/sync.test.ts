@@ -92,7 +92,7 @@ test('data and dataFrom become a Ready Secret with the right content, owned and 
   );
   const ss = await waitReady(custom, ns, 'app', 'True', 'Synced');
   expect(ss.status).toMatchObject({ version: 1, sourceVersions: { [`${id}/db`]: '1', [`${id}/api`]: '1' } });
-  expect(ss.status?.contentHmac).toMatch(/^hmac-sha256:/);
+  expect(ss.status?.contentHmac).toMatch(/^v2:hmac-sha256:/); // per-object key (issue 18, item 4)
   expect(await secretData(core, ns, 'app')).toEqual({
     password: CANARY,
     user: 'app',

@@ -16,7 +16,7 @@ const owner = (o: Partial<OwnerReference> = {}): OwnerReference => ({
   ...o,
 });
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
-const req = (o: Partial<DeliveryRequest> = {}): DeliveryRequest => ({ namespace: 'payments', sync: 'db', secret: 'db-target', ...o });
+const req = (o: Partial<DeliveryRequest> = {}): DeliveryRequest => ({ namespace: 'payments', sync: 'db', syncUid: UID, secret: 'db-target', ...o });
 
 function plain(o: { version?: string; owners?: OwnerReference[]; mount?: string; data?: Record<string, string> } = {}): KubeSecret {
   return {
@@ -62,6 +62,18 @@ const refusal = (fn: () => unknown): AgentError => {
 };
 
 describe('ownership', () => {
+  test.each([
+    ['a SecretSync of the same name deleted and created again (the Secret still names the old uid)', [owner({ uid: 'old-uid' })]],
+    ['a crafted controller reference without a uid', [owner({ uid: '' })]],
+  ])('%s: refused, the real uid comes from the API server, never from the Secret', (_what, owners) => {
+    for (const s of [plain({ owners }), envelope(1, undefined, owners)]) {
+      const err = refusal(() => planDelivery(s, req()));
+      expect(err.code).toBe(AgentCode.NotControlled);
+      expect(err.message).toContain(`while that SecretSync's uid is ${UID}`);
+      expect(err.message).toContain('delete the Secret so the operator writes it again');
+    }
+  });
+
   test('the controller SecretSync NAME is accepted; its uid is the binding', () => {
     const d = planDelivery(envelope(3), req());
     expect(d.mode === 'envelope' && d.binding).toEqual({ namespace: 'payments', secretsync: 'db', uid: UID, version: 3 });

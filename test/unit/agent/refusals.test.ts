@@ -8,8 +8,22 @@ import { kmsFailure, transitFailure } from '../../../src/agent/kek-errors.js';
 import { serviceAccountOf } from '../../../src/agent/vault-login.js';
 import { InvalidValueError, SourceAuthError, SourceNotFoundError, SourceUnavailableError } from '../../../src/errors.js';
 import { KubeReadError } from '../../../src/kube/agent-kube.js';
+import { syncReadFailure } from '../../../src/agent/deliver.js';
 
-const req = { namespace: 'payments', sync: 'db', secret: 'db-target' };
+const req = { namespace: 'payments', sync: 'db', syncUid: 'uid-1', secret: 'db-target' };
+
+describe('reading the SecretSync (its uid, issue 18 item 9)', () => {
+  test.each([
+    [403, AgentCode.SecretForbidden, 'may not read SecretSync payments/db (the agent checks its uid', false],
+    [404, AgentCode.NotControlled, 'SecretSync payments/db does not exist: nothing is delivered without it', false],
+    [401, AgentCode.Config, 'did not accept the agent\'s credentials', false],
+    [503, AgentCode.KubeUnavailable, 'will retry', true],
+  ])('HTTP %p is %s', (status, code, text, retryable) => {
+    const err = syncReadFailure(new KubeReadError(status, `HTTP ${status}`), 'payments', 'db');
+    expect([err.code, err.retryable]).toEqual([code, retryable]);
+    expect(err.message).toContain(text);
+  });
+});
 
 describe('reading the Secret', () => {
   test('403 names the service account and the SecretSync field to add it to', () => {

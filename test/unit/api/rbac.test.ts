@@ -8,7 +8,7 @@ const rbacDir = join(import.meta.dirname, '..', '..', '..', 'config', 'rbac');
 
 /** [apiGroup, resource, verbs] — every permission the operator has, verb by verb. */
 const clusterAllowList: [string, string, string[]][] = [
-  ['secretsync.io', 'secretsyncs', ['list', 'watch', 'patch']],
+  ['secretsync.io', 'secretsyncs', ['get', 'list', 'watch', 'patch']],
   ['secretsync.io', 'secretsyncs/status', ['patch']],
   ['secretsync.io', 'secretsyncs/finalizers', ['update']],
   ['secretsync.io', 'secretsources', ['list', 'watch']],

@@ -2,7 +2,7 @@
 // operator would have written, and the Observed state that ties them together.
 import type { AnySource, SecretSync, SecretSyncStatus } from '../../../src/api/types.js';
 import { sourceRefOf } from '../../../src/api/source-ref.js';
-import { contentHmac, hmacKey, type Content, type HmacKey } from '../../../src/secretsync/content.js';
+import { contentHmac, hmacKey, objectMacKeys, type Content, type HmacKey, type ObjectMacKeys } from '../../../src/secretsync/content.js';
 import type { Memory, Observed } from '../../../src/secretsync/observe.js';
 import type { KubeSecret } from '../../../src/secretsync/ports.js';
 import { successStatus } from '../../../src/secretsync/status.js';
@@ -10,6 +10,9 @@ import { desiredSecret, plainBody } from '../../../src/secretsync/target.js';
 
 export const KEY: HmacKey = hmacKey(Buffer.alloc(32, 1));
 export const T0 = new Date('2026-01-01T00:00:00Z');
+
+/** The MAC keys of `ss` under the root key `root` (KEY unless given). */
+export const keysFor = (ss: SecretSync, root: HmacKey = KEY): ObjectMacKeys => objectMacKeys(root, ss.metadata.namespace ?? '', ss.metadata.uid ?? '');
 
 export const content = (o: Record<string, string>): Content =>
   Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Buffer.from(v)]));
@@ -30,8 +33,8 @@ export const vaultSource: AnySource = {
   spec: { vault: { address: 'https://v', auth: { token: { secretRef: { name: 't', key: 'k' } } } } },
 };
 
-/** A healthy status for `c` (version 1 unless given), as the operator would have written it. */
-export function syncedStatus(ss: SecretSync, c: Content, o: Partial<SecretSyncStatus> = {}, key: HmacKey = KEY): SecretSyncStatus {
+/** A healthy status for `c` (version 1 unless given), as the operator would have written it (per-object HMAC unless `key` is given). */
+export function syncedStatus(ss: SecretSync, c: Content, o: Partial<SecretSyncStatus> = {}, key: HmacKey = keysFor(ss).content): SecretSyncStatus {
   const base = successStatus(ss, {
     version: o.version ?? 1,
     hmac: contentHmac(key, c),
@@ -75,7 +78,7 @@ export function observed(o: Partial<Observed> & { ss: SecretSync }): Observed {
     target: undefined,
     strays: [],
     memory: undefined,
-    hmacKey: KEY,
+    macKeys: keysFor(o.ss),
     alignRefreshes: false,
     grant: { role: undefined, binding: undefined },
     workloads: [],

@@ -1,12 +1,12 @@
 // Table tests of the pure core: observed state in, what is due and the plan out.
 import { FINALIZER, FORCE_SYNC_ANNOTATION } from '../../../src/api/types.js';
-import { SourceUnavailableError } from '../../../src/errors.js';
-import { contentHmac, hmacKey } from '../../../src/secretsync/content.js';
+import { SourceUnavailableError, TargetConflictError } from '../../../src/errors.js';
+import { contentHmac, hmacKey, type HmacKey } from '../../../src/secretsync/content.js';
 import { whatIsDue } from '../../../src/secretsync/due.js';
 import { planDeletion } from '../../../src/secretsync/finalizer.js';
 import type { Observed } from '../../../src/secretsync/observe.js';
 import { planSync, type Plan, type ReadOutcome } from '../../../src/secretsync/plan.js';
-import { aSecretSync, content, KEY, observed, remembered, syncedStatus, T0, writtenSecret } from './fixtures.js';
+import { aSecretSync, content, KEY, keysFor, observed, remembered, syncedStatus, T0, writtenSecret } from './fixtures.js';
 
 const C1 = content({ password: 'p1' });
 const C2 = content({ password: 'p2' });
@@ -44,7 +44,7 @@ describe('a new SecretSync', () => {
     expect(reason).toBe('first sync');
     expect(writes(plan)).toEqual(['secret create', 'status', 'event Synced']);
     expect(plan.status).toMatchObject({ version: 1, lastSyncTime: T0.toISOString(), sourceVersions: { db: '1' } });
-    expect(plan.status?.contentHmac).toBe(contentHmac(KEY, C1));
+    expect(plan.status?.contentHmac).toBe(contentHmac(keysFor(aSecretSync()).content, C1));
     expect(plan.requeueAfterMs).toBeGreaterThan(0);
     expect(plan.requeueAfterMs).toBeLessThanOrEqual(30_000);
   });
@@ -108,18 +108,19 @@ describe('a healthy SecretSync', () => {
 
 describe('the HMAC key was lost (Secret deleted, restored, operator moved)', () => {
   const newKey = hmacKey(Buffer.alloc(32, 2));
+  const withRoot = (o: Observed, root: HmacKey): Observed => ({ ...o, macKeys: keysFor(o.ss, root) });
 
   test('no drift is assumed and nothing is due at start', () => {
-    const { reason, plan } = run({ ...healthy(), hmacKey: newKey });
+    const { reason, plan } = run(withRoot(healthy(), newKey));
     expect(reason).toBeUndefined();
     expect(writes(plan)).toEqual([]);
   });
 
   test('at the next refresh the content is compared for real: same version, no Secret write, status re-keyed quietly', () => {
-    const { plan } = run({ ...healthy(C1, { memory: remembered(T0), now: later(30_001) }), hmacKey: newKey });
+    const { plan } = run(withRoot(healthy(C1, { memory: remembered(T0), now: later(30_001) }), newKey));
     expect(writes(plan)).toEqual(['status']);
     expect(plan.status?.version).toBe(1);
-    expect(plan.status?.contentHmac).toBe(contentHmac(newKey, C1));
+    expect(plan.status?.contentHmac).toBe(contentHmac(keysFor(healthy().ss, newKey).content, C1));
   });
 
   test('a status from before key ids (older format) is treated the same way', () => {
@@ -132,7 +133,7 @@ describe('the HMAC key was lost (Secret deleted, restored, operator moved)', () 
   });
 
   test('content that really changed still bumps the version', () => {
-    const { plan } = run({ ...healthy(C1, { memory: remembered(T0), now: later(30_001) }), hmacKey: newKey }, ok(C2));
+    const { plan } = run(withRoot(healthy(C1, { memory: remembered(T0), now: later(30_001) }), newKey), ok(C2));
     expect(writes(plan)).toEqual(['secret patch', 'status', 'event Synced']);
     expect(plan.status?.version).toBe(2);
   });
@@ -339,5 +340,96 @@ describe('deletion', () => {
     const o = deleting('Delete', [FINALIZER]);
     o.target = writtenSecret(aSecretSync({}, { uid: 'other' }), C1);
     expect(writes(planDeletion(o)!)).toEqual(['finalizer']);
+  });
+});
+
+describe('per-object HMAC keys (issue 18, item 4)', () => {
+  /** A healthy object whose status was written by the old main: the HMAC under the global key, no `v2:` mark. */
+  function legacy(c = C1, o: Partial<Observed> = {}, ss = aSecretSync()): Observed {
+    const s = { ...ss, status: syncedStatus(ss, c, {}, KEY) };
+    return observed({ ss: s, target: writtenSecret(s, c), ...o });
+  }
+
+  test('equal content in two namespaces (or two objects) has different HMACs, marked v2', () => {
+    const a = run(observed({ ss: aSecretSync() })).plan.status?.contentHmac;
+    const b = run(observed({ ss: aSecretSync({}, { namespace: 'other', uid: 'u2' }) })).plan.status?.contentHmac;
+    const c = run(observed({ ss: aSecretSync({}, { uid: 'u3' }) })).plan.status?.contentHmac;
+    expect(a).toMatch(/^v2:hmac-sha256:/);
+    expect(new Set([a, b, c]).size).toBe(3);
+  });
+
+  test.each([
+    ['seen first after the upgrade (no memory)', {}],
+    ['remembered, refresh not due', { memory: remembered(T0), now: later(1) }],
+  ])('a legacy status matching the target, %s: re-keyed in status only, nothing read, no Secret write, no event', (_, extra) => {
+    const o = legacy(C1, extra);
+    const due = whatIsDue(o);
+    expect(due).toMatchObject({ rekey: true });
+    expect(due.read).toBeUndefined();
+    const plan = planSync(o, due);
+    expect(writes(plan)).toEqual(['status']);
+    expect(plan.status?.version).toBe(1);
+    expect(plan.status?.contentHmac).toBe(contentHmac(keysFor(o.ss).content, C1));
+    expect(plan.status?.lastSyncTime).toBe(o.ss.status?.lastSyncTime);
+    expect(plan.rollouts).toBeUndefined();
+    // And then nothing more is due.
+    const after = { ...o, ss: { ...o.ss, status: plan.status } };
+    expect(whatIsDue(after)).toMatchObject({ read: undefined });
+    expect(whatIsDue(after).rekey).toBeUndefined();
+  });
+
+  test('a legacy status over a target someone edited: drift, read, the version stays when the source holds the same', () => {
+    const o = legacy(C1);
+    const edited = { ...o, target: writtenSecret(o.ss, C2) };
+    expect(whatIsDue(edited).read).toBe('target changed');
+    const { plan } = run(edited, ok(C1));
+    expect(writes(plan)).toEqual(['secret patch', 'status', 'event Updated']);
+    expect(plan.status?.version).toBe(1);
+    expect(plan.status?.contentHmac).toBe(contentHmac(keysFor(o.ss).content, C1));
+  });
+
+  test('a legacy status at a refresh: the same content keeps its version and is re-keyed; new content bumps it', () => {
+    const same = run(legacy(C1, { memory: remembered(T0), now: later(30_001) }), ok(C1)).plan;
+    expect(writes(same)).toEqual(['status']);
+    expect(same.status).toMatchObject({ version: 1, contentHmac: contentHmac(keysFor(aSecretSync()).content, C1) });
+    const changed = run(legacy(C1, { memory: remembered(T0), now: later(30_001) }), ok(C2)).plan;
+    expect(changed.status?.version).toBe(2);
+  });
+
+  test('a legacy HMAC from another object does not verify as this one: the per-object key decides', () => {
+    // A status copied from another SecretSync under the per-object scheme names the same root key but does not verify.
+    const other = aSecretSync({}, { namespace: 'other', uid: 'u2' });
+    const ss = aSecretSync();
+    const s = { ...ss, status: syncedStatus(ss, C1, {}, keysFor(other).content) };
+    expect(whatIsDue(observed({ ss: s, target: writtenSecret(s, C1) })).read).toBe('target changed');
+  });
+
+  test('an envelope-mode object is never re-keyed without its content (no read just for that)', () => {
+    const o = legacy(C1);
+    const enc = { ...o, ss: { ...o.ss, spec: { ...o.ss.spec, target: { encryption: { kek: { vaultTransit: { sourceRef: { name: 'vault' }, key: 'k' } } } } } } } as Observed;
+    expect(whatIsDue(enc).rekey).toBeUndefined();
+  });
+});
+
+describe("the operator's own Secrets are never a target (issue 18, item 9)", () => {
+  test.each(['secretsync-hmac-key', 'secretsync-webhook-tls'])('a SecretSync in the operator namespace naming %s: Ready=False, nothing read or written', (name) => {
+    const ss = aSecretSync({ target: { name } }, { namespace: 'secretsync-system' });
+    const o = observed({ ss, operatorSecrets: ['secretsync-hmac-key', 'secretsync-webhook-tls'] });
+    const due = whatIsDue(o);
+    expect(due.read).toBeUndefined();
+    expect(due.failure).toBeInstanceOf(TargetConflictError);
+    const plan = planSync(o, due);
+    expect(plan.secret).toBeUndefined();
+    expect(plan.grants ?? []).toEqual([]);
+    expect(plan.cleanups).toEqual([]);
+    const ready = plan.status?.conditions?.find((c) => c.type === 'Ready');
+    expect(ready).toMatchObject({ status: 'False', reason: 'TargetConflict' });
+    expect(ready?.message).toContain(`spec.target.name ${name} is one of the operator's own Secrets`);
+    expect(ready?.message).toContain('Choose another spec.target.name');
+  });
+
+  test('the same name in a tenant namespace is an ordinary target', () => {
+    const ss = aSecretSync({ target: { name: 'secretsync-hmac-key' } });
+    expect(whatIsDue(observed({ ss })).read).toBe('first sync');
   });
 });

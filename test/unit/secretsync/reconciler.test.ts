@@ -6,7 +6,8 @@ import { SourceAuthError, SourceNotFoundError, StaleObjectError, TargetInvalidEr
 import { ENVELOPE_SECRET_TYPE, decodeEnvelope, open } from '../../../src/crypto/envelope.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import type { ReadOptions, SecretProvider } from '../../../src/providers/provider.js';
-import { hmacKey } from '../../../src/secretsync/content.js';
+import { contentHmac, hmacKey } from '../../../src/secretsync/content.js';
+import { CONTENT_HMAC_ANNOTATION, ENVELOPE_MAC_ANNOTATION, envelopeMac } from '../../../src/secretsync/sealing.js';
 import type { KubeSecret, SecretPatch, SyncReader, SyncWriter } from '../../../src/secretsync/ports.js';
 import type { GrantWrite, KubeRole, KubeRoleBinding } from '../../../src/secretsync/grants.js';
 import { RecordedError, SecretSyncReconciler } from '../../../src/secretsync/reconciler.js';
@@ -158,6 +159,8 @@ function world(values: Record<string, string>, spec: Partial<SecretSync['spec']>
     sink,
     secrets,
     status: () => ss.status,
+    /** Overwrite status, as an older operator would have left it. */
+    setStatus: (st: SecretSyncStatus) => (ss = { ...ss, status: st }),
     values,
     tick: (ms: number) => (now = new Date(now.getTime() + ms)),
     setSpec: (s: Partial<SecretSync['spec']>) => (ss = { ...ss, spec: { ...ss.spec, ...s }, metadata: { ...ss.metadata, generation: (ss.metadata.generation ?? 1) + 1 } }),
@@ -447,6 +450,59 @@ describe('envelope mode', () => {
     expect((await opened(w)).password?.toString()).toBe('one');
   });
 
+  test('upgrade from the global-key MACs: no early read; at the next refresh only the two MAC annotations and status change, quietly', async () => {
+    const w = world({ password: 'one' }, transit);
+    await w.reconciler.reconcile('ns/db');
+    // Rewrite the MACs as the old main wrote them: keyed with the root key itself, no `v2:`.
+    const root = hmacKey(Buffer.alloc(32, 1));
+    const s = w.secrets.get('db') as KubeSecret;
+    const legacyContent = contentHmac(root, { password: Buffer.from('one') });
+    w.secrets.set('db', {
+      ...s,
+      metadata: { ...s.metadata, annotations: { ...s.metadata.annotations, [ENVELOPE_MAC_ANNOTATION]: envelopeMac(root, s.data ?? {}), [CONTENT_HMAC_ANNOTATION]: legacyContent } },
+    });
+    w.setStatus({ ...w.status(), contentHmac: legacyContent });
+    const before = held(w);
+    w.writes.length = 0;
+    w.reads.length = 0;
+    w.kek.calls.length = 0;
+    const upgraded = w.restart();
+    await upgraded.reconcile('ns/db');
+    expect([w.reads, w.writes, w.kek.calls]).toEqual([[], [], []]); // intact: nothing read early
+    w.tick(10_001);
+    await upgraded.reconcile('ns/db');
+    expect(w.kek.calls).toEqual([]); // no data key minted
+    expect(w.writes).toEqual(['patch', 'status']); // no event
+    expect(held(w)).toEqual(before); // data byte for byte
+    const after = w.secrets.get('db') as KubeSecret;
+    expect(after.metadata.annotations?.[ENVELOPE_MAC_ANNOTATION]).toMatch(/^v2:hmac-sha256:/);
+    expect(after.metadata.annotations?.[CONTENT_HMAC_ANNOTATION]).toBe(w.status()?.contentHmac);
+    expect(w.status()).toMatchObject({ version: 1, contentHmac: expect.stringMatching(/^v2:hmac-sha256:/) });
+    w.writes.length = 0;
+    w.tick(10_001);
+    await upgraded.reconcile('ns/db');
+    expect(w.writes).toEqual([]);
+  });
+
+  test('an envelope whose MAC names a key the operator does not hold is repaired as altered: fresh data key, same version', async () => {
+    const w = world({ password: 'one' }, transit);
+    await w.reconciler.reconcile('ns/db');
+    const s = w.secrets.get('db') as KubeSecret;
+    const mac = s.metadata.annotations?.[ENVELOPE_MAC_ANNOTATION] ?? '';
+    const foreign = mac.replace(/^v2:hmac-sha256:[^:]+:/, 'v2:hmac-sha256:AAAAAAAA:');
+    w.secrets.set('db', { ...s, metadata: { ...s.metadata, annotations: { ...s.metadata.annotations, [ENVELOPE_MAC_ANNOTATION]: foreign } } });
+    const before = held(w);
+    w.kek.calls.length = 0;
+    w.writes.length = 0;
+    w.tick(1_000);
+    await w.reconciler.reconcile('ns/db');
+    expect(w.kek.calls).toEqual(['generateDataKey']);
+    expect(w.writes).toEqual(['patch', 'status', 'event Normal Updated']);
+    expect(held(w).current.wrappedKey).not.toBe(before.current.wrappedKey);
+    expect(w.status()?.version).toBe(1);
+    expect((await opened(w)).password?.toString()).toBe('one');
+  });
+
   test('a restart reads nothing, mints nothing and writes nothing', async () => {
     const w = world({ password: 'one' }, transit);
     await w.reconciler.reconcile('ns/db');
@@ -513,7 +569,11 @@ describe('spec.access', () => {
     await w.reconciler.reconcile('ns/db');
     expect(w.writes).toEqual(['create', 'create Role', 'create RoleBinding', 'status', 'event Normal Synced']);
     const role = w.grants.get('Role/secretsync-db') as KubeRole;
-    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: ['db'], verbs: ['get', 'watch'] }]);
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['db'], verbs: ['get', 'watch'] },
+      // The agent reads the SecretSync's uid itself (issue 18, item 9).
+      { apiGroups: ['secretsync.io'], resources: ['secretsyncs'], resourceNames: ['db'], verbs: ['get'] },
+    ]);
     const binding = w.grants.get('RoleBinding/secretsync-db') as KubeRoleBinding;
     expect(binding.subjects?.map((s) => s.name)).toEqual(['api', 'worker']);
     w.writes.length = 0;

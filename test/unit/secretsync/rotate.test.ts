@@ -1,7 +1,7 @@
 // Rotation decisions: when a reconcile starts a rotation, finishes an interrupted one or
 // does nothing, and what status says about it. The I/O order is in reconciler.test.ts.
 import type { AnySource, SecretSync } from '../../../src/api/types.js';
-import { rotationProblem, rotationStep, withRotation, type RotationOutcome } from '../../../src/secretsync/rotate.js';
+import { rotationEvent, rotationProblem, rotationStep, supersededPaths, withRotation, type RotationOutcome } from '../../../src/secretsync/rotate.js';
 import { describeError } from '../../../src/secretsync/describe-error.js';
 import { InvalidSpecError, SourceAuthError } from '../../../src/errors.js';
 import { aSecretSync, content, syncedStatus, vaultSource } from './fixtures.js';
@@ -90,6 +90,42 @@ describe('withRotation', () => {
     expect(s.lastRotationTime).toBe(now.toISOString());
     expect(s.nextRotationTime).toBe('2026-03-01T12:00:00.000Z');
     expect(s.conditions?.find((c) => c.type === 'Rotated')).toMatchObject({ status: 'True', reason: 'Rotated', message: expect.stringContaining('db → 4') });
+  });
+
+  test.each([
+    // [what, written outcomes, resumed, Rotated status, reason]
+    ['every path written', [['db', 'written', '4']], false, 'True', 'Rotated'],
+    ['another writer wrote first (moved)', [['db', 'moved', '5']], false, 'False', 'RotationSuperseded'],
+    ['one path written, one moved', [['db', 'written', '4'], ['api', 'moved', '9']], false, 'False', 'RotationSuperseded'],
+    ['a resumed rotation finding the source moved (its own interrupted write)', [['db', 'moved', '4']], true, 'True', 'Rotated'],
+    ['AWS: the version of this id already written', [['db', 'already-written', 'v-id']], false, 'True', 'Rotated'],
+  ] as const)('%s → Rotated=%s', (_, written, resumed, status, reason) => {
+    const ss = rotating();
+    const outcome: RotationOutcome = {
+      ok: true,
+      pending,
+      keys: ['password'],
+      written: written.map(([path, o, version]) => ({ path, outcome: o, version })),
+      resumed,
+    };
+    const s = withRotation(ss, vaultSource, { ...ss.status, pendingRotation: pending }, now, outcome, 2);
+    expect(s.conditions?.find((c) => c.type === 'Rotated')).toMatchObject({ status, reason });
+    // Settled either way: the pending record goes and the schedule counts from now, so a
+    // superseded rotation does not overwrite the other writer's value at once.
+    expect(s.pendingRotation).toBeUndefined();
+    expect(s.lastRotationTime).toBe(now.toISOString());
+    expect(rotationEvent(outcome, 2)).toMatchObject({ reason, type: status === 'True' ? 'Normal' : 'Warning' });
+  });
+
+  test('a superseded rotation says who wrote first, that nothing was written, that the new version is synced and when it tries again', () => {
+    const outcome: RotationOutcome = { ok: true, pending, keys: ['password'], written: [{ path: 'db', outcome: 'moved', version: '5' }] };
+    expect(supersededPaths(outcome)).toEqual([{ path: 'db', version: '5' }]);
+    const ss = rotating();
+    const c = withRotation(ss, vaultSource, ss.status ?? {}, now, outcome, 2).conditions?.find((x) => x.type === 'Rotated');
+    expect(c?.message).toMatch(/another writer changed db \(now version 5, not 3\)/);
+    expect(c?.message).toMatch(/wrote nothing there/);
+    expect(c?.message).toMatch(/synced \(version 2\)/);
+    expect(c?.message).toMatch(/next schedule tick/);
   });
 
   test('a failed write keeps the pending record (the next attempt finishes it); a refused spec drops it', () => {

@@ -2,8 +2,8 @@
 // recognises an envelope it wrote: pure functions, no key service.
 import { encodeEnvelope, type Envelope, type KekCoordinates, type VersionEnvelope } from '../../../src/crypto/envelope.js';
 import type { RolloutTargetStatus } from '../../../src/api/types.js';
-import { ENVELOPE_MAC_ANNOTATION, envelopeMac, heldEnvelope, keptVersions, sealAction } from '../../../src/secretsync/sealing.js';
-import { hmacKey } from '../../../src/secretsync/content.js';
+import { ENVELOPE_MAC_ANNOTATION, envelopeMac, heldEnvelope, heldEnvelopeKey, keptVersions, sealAction } from '../../../src/secretsync/sealing.js';
+import { hmacKey, objectMacKeys } from '../../../src/secretsync/content.js';
 import type { KubeSecret } from '../../../src/secretsync/ports.js';
 
 const transit = (version = '1', key = 'secretsync'): KekCoordinates => ({
@@ -43,15 +43,41 @@ test('another KMS key (spec keyId edited) or an alias now naming another key: re
 });
 
 test('the operator recognises its envelope by the MAC; an edited one is not held', () => {
-  const k = hmacKey(Buffer.alloc(32, 7));
+  const keys = objectMacKeys(hmacKey(Buffer.alloc(32, 7)), 'ns', 'u1');
   const data = encodeEnvelope(env(entry(1, transit('1'))));
-  const s: KubeSecret = { metadata: { name: 'db', namespace: 'ns', annotations: { [ENVELOPE_MAC_ANNOTATION]: envelopeMac(k, data) } }, type: 'secretsync.io/envelope', data };
-  expect(heldEnvelope(s, k)?.current.version).toBe(1);
-  expect(heldEnvelope({ ...s, data: { ...data, current: Buffer.from('2').toString('base64') } }, k)).toBeUndefined();
-  expect(heldEnvelope({ ...s, metadata: { ...s.metadata, annotations: {} } }, k)).toBeUndefined();
-  expect(heldEnvelope({ ...s, type: 'Opaque' }, k)).toBeUndefined();
-  // A MAC under a key the operator no longer has says nothing either way: the structure decides.
-  expect(heldEnvelope(s, hmacKey(Buffer.alloc(32, 8)))?.current.version).toBe(1);
+  const s: KubeSecret = { metadata: { name: 'db', namespace: 'ns', annotations: { [ENVELOPE_MAC_ANNOTATION]: envelopeMac(keys.envelope, data) } }, type: 'secretsync.io/envelope', data };
+  expect(s.metadata.annotations?.[ENVELOPE_MAC_ANNOTATION]).toMatch(/^v2:hmac-sha256:/);
+  expect(heldEnvelope(s, keys)?.current.version).toBe(1);
+  expect(heldEnvelope({ ...s, data: { ...data, current: Buffer.from('2').toString('base64') } }, keys)).toBeUndefined();
+  expect(heldEnvelope({ ...s, metadata: { ...s.metadata, annotations: {} } }, keys)).toBeUndefined();
+  expect(heldEnvelope({ ...s, type: 'Opaque' }, keys)).toBeUndefined();
+});
+
+describe('envelope MACs that do not verify as this object\'s (issue 18, items 4 and 9)', () => {
+  const root = hmacKey(Buffer.alloc(32, 7));
+  const keys = objectMacKeys(root, 'ns', 'u1');
+  const data = encodeEnvelope(env(entry(1, transit('1'))));
+  const withMac = (mac: string): KubeSecret => ({ metadata: { name: 'db', namespace: 'ns', annotations: { [ENVELOPE_MAC_ANNOTATION]: mac } }, type: 'secretsync.io/envelope', data });
+  const digest = (mac: string) => mac.split(':').at(-1) as string;
+
+  test.each([
+    // [what, MAC text, held?]
+    ['per-object MAC of this SecretSync', envelopeMac(keys.envelope, data), true],
+    ['legacy MAC under the operator key (written before the upgrade)', envelopeMac(keys.legacy, data), true],
+    ['per-object MAC of another SecretSync (an envelope copied across objects)', envelopeMac(objectMacKeys(root, 'ns', 'u2').envelope, data), false],
+    ['per-object MAC of the same name in another namespace', envelopeMac(objectMacKeys(root, 'other', 'u1').envelope, data), false],
+    ['MAC naming a key id the operator does not hold', envelopeMac(objectMacKeys(hmacKey(Buffer.alloc(32, 8)), 'ns', 'u1').envelope, data), false],
+    ['the right digest under an edited key id', `v2:hmac-sha256:AAAAAAAA:${digest(envelopeMac(keys.envelope, data))}`, false],
+    ['a MAC in the format without a key id', `hmac-sha256:${digest(envelopeMac(keys.legacy, data))}`, false],
+    ['a legacy MAC relabelled v2', `v2:${envelopeMac(keys.legacy, data)}`, false],
+  ])('%s → held: %s', (_, mac, held) => {
+    expect(heldEnvelope(withMac(mac), keys) !== undefined).toBe(held);
+  });
+
+  test('the key that verified is the one the drift check re-builds with', () => {
+    expect(heldEnvelopeKey(withMac(envelopeMac(keys.legacy, data)), keys)).toBe(keys.legacy);
+    expect(heldEnvelopeKey(withMac(envelopeMac(keys.envelope, data)), keys)).toBe(keys.envelope);
+  });
 });
 
 test('the same version number over other content (a crash between the Secret and the status write, then a new value): mint, never keep', () => {
