@@ -4,7 +4,7 @@
 // (register(), as the chart's service account), to show that Helm and the operator do not
 // overwrite each other's fields.
 import { AdmissionregistrationV1Api, AppsV1Api, AuthorizationV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import { clusterRules, operatorNamespaceRules, type PolicyRule } from '../../../src/api/rbac.js';
+import { clusterRules, operatorNamespaceRules, webhookConfigRule, type PolicyRule } from '../../../src/api/rbac.js';
 import { KubeWebhookConfig } from '../../../src/kube/webhook-config.js';
 import { register, type RegistrationOptions } from '../../../src/webhook/registration.js';
 import { eventually } from '../../helpers/eventually.js';
@@ -25,7 +25,11 @@ const instance = `app.kubernetes.io/instance=${release}`;
 let installed = false;
 
 const expand = (rules: PolicyRule[]) =>
-  rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}/${res}: ${v}`)))).sort();
+  rules
+    .flatMap((r) =>
+      r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}/${res}: ${v}${r.resourceNames?.length ? ` [${r.resourceNames.join(',')}]` : ''}`))),
+    )
+    .sort();
 
 /** Everything labelled with the release, namespaced (in any namespace) and cluster-scoped. */
 async function releaseObjects(): Promise<string[]> {
@@ -81,7 +85,8 @@ test('helm install creates the operator objects (and no Ready pods: there is no 
 test("the chart's service account is bound to exactly src/api/rbac.ts's rules, and by nothing else", async () => {
   expect(installed).toBe(true);
   const cr = await rbac.readClusterRole({ name: fullname });
-  expect(expand(cr.rules as PolicyRule[])).toEqual(expand(clusterRules));
+  // Its own webhook configuration by name (get, patch); create cannot be named.
+  expect(expand(cr.rules as PolicyRule[])).toEqual(expand([...clusterRules, webhookConfigRule(fullname)]));
   const role = await rbac.readNamespacedRole({ name: fullname, namespace: ns });
   expect(expand(role.rules as PolicyRule[])).toEqual(expand(operatorNamespaceRules));
   const isOurs = (s: { kind: string; name: string; namespace?: string }) => s.kind === 'ServiceAccount' && s.name === fullname && s.namespace === ns;
@@ -113,6 +118,7 @@ test("the chart's service account is bound to exactly src/api/rbac.ts's rules, a
       ['rbac.authorization.k8s.io', 'roles', 'bind', 'default'],
       ['coordination.k8s.io', 'leases', 'create', 'default'],
       ['admissionregistration.k8s.io', 'mutatingwebhookconfigurations', 'delete'],
+      ['admissionregistration.k8s.io', 'mutatingwebhookconfigurations', 'patch'], // any configuration: only its own, by name
       ['secretsync.io', 'secretsyncs', 'delete', 'default'],
     ];
     for (const [g, r, v, n] of denied) expect([g, r, v, n, await can(g, r, v, n)]).toEqual([g, r, v, n, false]);
