@@ -65,15 +65,18 @@ test('one leader, failover when it is killed, release on graceful stop', async (
     },
     { what: 'both operators logging' },
   );
-  const leaderId = await eventually(async () => {
-    const h = await holder().catch(() => undefined);
-    return h && identities.includes(h) ? h : undefined;
-  }, { what: 'a leader in the Lease' });
-  const leader = ops[identities.indexOf(leaderId)] as RunningOperator;
-  const follower = ops.find((o) => o !== leader) as RunningOperator;
-  await eventually(async () => ((await leaderGauge(leader)) === 1 && (await leaderGauge(follower)) === 0 ? true : undefined), {
-    what: 'leader gauge 1 on the leader, 0 on the follower',
-  });
+  // The holder is read again on each try: on a loaded machine the first holder may miss a
+  // renewal while both start, and then the other one rightly leads.
+  const { leader, follower } = await eventually(
+    async () => {
+      const h = await holder().catch(() => undefined);
+      if (!h || !identities.includes(h)) return undefined;
+      const lead = ops[identities.indexOf(h)] as RunningOperator;
+      const follow = ops.find((o) => o !== lead) as RunningOperator;
+      return (await leaderGauge(lead)) === 1 && (await leaderGauge(follow)) === 0 && (await holder()) === h ? { leader: lead, follower: follow } : undefined;
+    },
+    { what: 'a leader in the Lease, its leader gauge 1 and the follower\'s 0' },
+  );
 
   await apply(custom, sync('before'));
   await waitReady(custom, ns, 'before', 'True');
