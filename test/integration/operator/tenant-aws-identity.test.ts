@@ -203,16 +203,21 @@ test("the operator's identity serves only a ClusterSecretSource that says operat
   await sourceReady('clustersecretsources', cluster.operator, 'True');
   await teamCreates('secretsyncs', sync('op-db', { sourceRef: { kind: 'ClusterSecretSource', name: cluster.operator } }));
   await waitReady(custom, ns, 'op-db', 'True', 'Synced');
+  // op-db read with the operator's key; the team's webIdentity sync (still there) may refresh
+  // meanwhile, with its role's temporary keys, never with the operator's or the team's static ones.
   const reads = calls(from).filter((c) => c.service === 'secretsmanager');
-  expect(reads.length).toBeGreaterThanOrEqual(1);
-  for (const c of reads) expect(c.keyId).toBe(OPERATOR_KEY);
+  expect(reads.some((c) => c.keyId === OPERATOR_KEY)).toBe(true);
+  for (const c of reads) expect(c.keyId === OPERATOR_KEY || /^ASIA/.test(c.keyId ?? '')).toBe(true);
   // Gone before the upgrade test, which counts the operator identity's calls from scratch.
   await team.custom.deleteNamespacedCustomObject({ ...G, namespace: ns, plural: 'secretsyncs', name: 'op-db' });
   await custom.deleteClusterCustomObject({ ...G, plural: 'clustersecretsources', name: cluster.operator });
   await eventually(async () => ((await custom.listNamespacedCustomObject({ ...G, namespace: ns, plural: 'secretsyncs' })) as { items: SecretSync[] }).items.every((s) => s.metadata.name !== 'op-db') || undefined, {
     what: 'SecretSync op-db deleted',
   });
-  operatorWindow.to = recorder.requests.length; // until here op-db could read through the operator's identity
+  // Until here op-db could read through the operator's identity; the upgrade test moves the
+  // end to the operator's stop, since its caches may still hold op-db and the source a moment
+  // after the API server has deleted them.
+  operatorWindow.to = recorder.requests.length;
 });
 
 const describeWithEtcd = stackEtcd() ? describe : describe.skip;
@@ -231,6 +236,7 @@ describeWithEtcd('upgrade: aws sources stored before auth was required', () => {
     // server accepted: `legacy` without auth, a source with only a roleArn, and a
     // ClusterSecretSource without auth admitting the team.
     expect(await op.stop()).toBe(0);
+    operatorWindow.to = recorder.requests.length;
     const stored = (await custom.getNamespacedCustomObject({ ...G, namespace: ns, plural: 'secretsources', name: 'legacy' })) as AnySource;
     const { auth: _dropped, ...authless } = stored.spec.aws ?? { region };
     const meta = (name: string, namespace?: string) => ({ name, ...(namespace ? { namespace } : {}), uid: randomUUID(), generation: 1, creationTimestamp: now() });
