@@ -1,52 +1,81 @@
 // A team's identity in its own namespace, as the tenant model grants it: a service account
 // that may write SecretSources, SecretSyncs and Pods there and nothing else (no Secrets, no
-// ServiceAccounts, nothing cluster-scoped). Tests of tenant isolation act through its
-// clients, so what the API server refuses it is refused as it would be for that team.
-import { AuthorizationV1Api, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+// ServiceAccounts, nothing cluster-scoped), plus, where a test says so, extra rules (e.g.
+// `patch` on Secrets for a namespace editor). Tests of tenant isolation act through its
+// clients, so what the API server refuses the team is refused in the test too.
+import {
+  AuthorizationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  RbacAuthorizationV1Api,
+  type KubeConfig,
+  type V1PolicyRule,
+} from '@kubernetes/client-node';
 import { eventually } from './eventually.js';
 import { serviceAccountKubeconfig } from './rbac.js';
 
 export interface Tenant {
+  namespace: string;
+  /** `system:serviceaccount:<namespace>:<name>` */
+  user: string;
   kc: KubeConfig;
   core: CoreV1Api;
   custom: CustomObjectsApi;
+  /** Removes the tenant's kubeconfig file. */
   release(): void;
 }
 
-export const TENANT_SA = 'team';
+export interface TenantOptions {
+  /** The service account, Role and RoleBinding name (default `tenant`). */
+  name?: string;
+  /** Rules beyond the tenant's own, for a test that says why. */
+  extraRules?: V1PolicyRule[];
+}
 
-/** Creates service account `team` in `namespace`, a Role with exactly the tenant's rights, and clients acting as it. */
-export async function tenant(admin: KubeConfig, namespace: string): Promise<Tenant> {
+const WRITE = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+
+/** Creates the tenant of `namespace` with the stack admin's `admin` kubeconfig, and clients acting as it. */
+export async function tenant(admin: KubeConfig, namespace: string, opts: TenantOptions = {}): Promise<Tenant> {
+  const name = opts.name ?? 'tenant';
   const core = admin.makeApiClient(CoreV1Api);
   const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: TENANT_SA } } });
+  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
   await rbac.createNamespacedRole({
     namespace,
     body: {
-      metadata: { name: TENANT_SA },
+      metadata: { name },
       rules: [
-        { apiGroups: ['secretsync.io'], resources: ['secretsources', 'secretsyncs'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
+        { apiGroups: ['secretsync.io'], resources: ['secretsources', 'secretsyncs'], verbs: WRITE },
+        { apiGroups: [''], resources: ['pods'], verbs: WRITE },
+        ...(opts.extraRules ?? []),
       ],
     },
   });
   await rbac.createNamespacedRoleBinding({
     namespace,
     body: {
-      metadata: { name: TENANT_SA },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: TENANT_SA },
-      subjects: [{ kind: 'ServiceAccount', name: TENANT_SA, namespace }],
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace }],
     },
   });
-  const sa = await serviceAccountKubeconfig(namespace, TENANT_SA);
+  const sa = await serviceAccountKubeconfig(namespace, name);
+  // The authorizer caches RBAC: wait until the Role is in force.
   const authz = sa.kc.makeApiClient(AuthorizationV1Api);
   await eventually(
     async () =>
-      (await authz.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { group: 'secretsync.io', resource: 'secretsources', verb: 'create', namespace } } } }))
+      (await authz.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { group: 'secretsync.io', resource: 'secretsyncs', verb: 'create', namespace } } } }))
         .status?.allowed === true
         ? true
         : undefined,
-    { what: `RBAC for ${namespace}/${TENANT_SA} in effect` },
+    { what: `RBAC for ${namespace}/${name} in effect` },
   );
-  return { kc: sa.kc, core: sa.kc.makeApiClient(CoreV1Api), custom: sa.kc.makeApiClient(CustomObjectsApi), release: sa.release };
+  return {
+    namespace,
+    user: `system:serviceaccount:${namespace}:${name}`,
+    kc: sa.kc,
+    core: sa.kc.makeApiClient(CoreV1Api),
+    custom: sa.kc.makeApiClient(CustomObjectsApi),
+    release: sa.release,
+  };
 }

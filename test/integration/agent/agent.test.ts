@@ -28,7 +28,7 @@ import { eventually } from '../../helpers/eventually.js';
 import { apply, createNamespace, deleteNamespace, installCrds, kube } from '../../helpers/kube.js';
 import { awsConfig, requireEnv, uniqueName } from '../../helpers/stack.js';
 import { vaultRoot } from '../../helpers/vault.js';
-import { tenantIdentity } from '../../helpers/tenant-identity.js';
+import { tenant } from '../../helpers/tenant.js';
 
 const { kc, core, custom } = kube();
 const root = vaultRoot();
@@ -404,7 +404,7 @@ describe('the uid of the SecretSync comes from the API server, not from the Secr
     // controller reference. Its apiVersion names a version the API server does not serve,
     // so the garbage collector cannot resolve the owner and leaves the Secret alone; the
     // old agent checked the group only and took the uid from this reference.
-    const editor = await tenantIdentity(kc, ns, [{ apiGroups: [''], resources: ['secrets'], verbs: ['create'] }]);
+    const editor = await tenant(kc, ns, { extraRules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['create'] }] });
     const value = fresh('crafted');
     await editor.core.createNamespacedSecret({
       namespace: ns,

@@ -17,7 +17,7 @@ import nodeVault from 'node-vault';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { SecretSync } from '../../../src/api/types.js';
 import { agentIdentity, agentOutputs, agentVaultAuth, allowSecret, runAgent, type AgentIdentity } from '../../helpers/agent.js';
-import { asTenant, type Tenant } from '../../helpers/as-tenant.js';
+import { tenant, type Tenant } from '../../helpers/tenant.js';
 import { canary, leaksIn } from '../../helpers/canary.js';
 import { entriesByDoc, openByDoc, type DocSecret } from '../../helpers/envelope-by-doc.js';
 import { eventually } from '../../helpers/eventually.js';
@@ -170,8 +170,8 @@ beforeAll(async () => {
   await createSecret(core, opNs, 'vault-token', { token });
   await createNamespace(core, nsA);
   await createNamespace(core, nsB);
-  teamA = await asTenant(kc, nsA, tmp);
-  teamB = await asTenant(kc, nsB, tmp);
+  teamA = await tenant(kc, nsA);
+  teamB = await tenant(kc, nsB);
   podA = await agentIdentity(kc, nsA, 'app', tmp);
   podB = await agentIdentity(kc, nsB, 'app', tmp);
   // A key per namespace: each namespace's pods log in at an auth mount of their own, whose

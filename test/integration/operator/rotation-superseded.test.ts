@@ -15,7 +15,7 @@ import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, get
 import { expectNoLeak } from '../../helpers/leaks.js';
 import { startOperator, type RunningOperator } from '../../helpers/operator.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
-import { tenantIdentity, type Tenant } from '../../helpers/tenant-identity.js';
+import { tenant as makeTenant, type Tenant } from '../../helpers/tenant.js';
 import { kvPut, vaultRoot } from '../../helpers/vault.js';
 
 const { kc, core, custom } = kube();
@@ -38,7 +38,7 @@ beforeAll(async () => {
   await createNamespace(core, ns);
   await createSecret(core, ns, 'vault-token', { token: requireEnv('VAULT_TOKEN') });
   await kvPut(`${id}/db`, { password: 'first' });
-  tenant = await tenantIdentity(kc, ns);
+  tenant = await makeTenant(kc, ns);
   op = await startOperator([`--namespace=${ns}`, `--operator-namespace=${opNs}`], { SECRETSYNC_TEST_FAULT: `wait-before-rotation-write:${release}` });
   await apply(tenant.custom, {
     kind: 'SecretSource',

@@ -7,13 +7,10 @@
 // written, and Vault sees no request for the refused path and no new KV version. The same
 // read refusal through an AWS ClusterSecretSource (moto). The operator runs as itself
 // under its real RBAC; Vault requests are counted by a recording proxy in front of OpenBao.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DescribeSecretCommand, ListSecretVersionIdsCommand } from '@aws-sdk/client-secrets-manager';
 import { setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
 import type { SecretSync } from '../../../src/api/types.js';
-import { asTenant, type Tenant } from '../../helpers/as-tenant.js';
+import { tenant, type Tenant } from '../../helpers/tenant.js';
 import { createSecret as createAwsSecret, deleteSecrets, keysData, keysRef, secretsAdmin } from '../../helpers/aws.js';
 import { canary } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
@@ -39,7 +36,6 @@ const CANARY_B = canary('team-b');
 const CANARY_SHARED = canary('shared');
 let op: RunningOperator;
 let recorder: HttpRecorder;
-let tmp: string;
 let teamA: Tenant;
 let teamB: Tenant;
 let teamAArn = '';
@@ -123,7 +119,6 @@ const vaultReads = () => recorder.requests.filter((r) => r.path.startsWith('/v1/
 const vaultSpec = (address: string) => ({ address, auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } });
 
 beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'scopes-it-'));
   await installCrds(kc);
   // One token reaches every team's paths: the shared source's identity, as in the issue.
   await root.write(`sys/policy/${id}`, { policy: `path "secret/data/${id}*" { capabilities = ["read", "create", "update"] }` });
@@ -141,8 +136,8 @@ beforeAll(async () => {
   await createSecret(core, opNs, 'aws-keys', keysData(aws.credentials));
   await createNamespace(core, nsA);
   await createNamespace(core, nsB);
-  teamA = await asTenant(kc, nsA, tmp);
-  teamB = await asTenant(kc, nsB, tmp);
+  teamA = await tenant(kc, nsA);
+  teamB = await tenant(kc, nsB);
 
   const admitted = [nsA, nsB];
   // The platform team's sources. `scoped`: a prefix per team, a shared prefix both read,
@@ -189,7 +184,6 @@ afterAll(async () => {
   await deleteNamespace(core, nsA);
   await deleteNamespace(core, nsB);
   await deleteNamespace(core, opNs);
-  rmSync(tmp, { recursive: true, force: true });
 });
 
 test('the API server refuses a scope entry that names no namespace (an empty selector would silently match none)', async () => {
@@ -231,7 +225,7 @@ describe('Vault: reads through the shared source', () => {
     const nsC = `${id}-team-c`;
     await createNamespace(core, nsC);
     try {
-      const teamC = await asTenant(kc, nsC, tmp);
+      const teamC = await tenant(kc, nsC);
       await custom.patchClusterCustomObject(
         { group: 'secretsync.io', version: 'v1alpha1', plural: 'clustersecretsources', name: `${id}-scoped`, body: { spec: { allowedNamespaces: [nsA, nsB, nsC] } } },
         mergePatch,

@@ -1,6 +1,6 @@
 // Issue 18, items 4 and 9 (MACs and the operator's own Secrets), tried as the tenants of
 // two namespaces would: each may write SecretSources, SecretSyncs and Pods in its own
-// namespace (test/helpers/tenant-identity.ts), nothing else unless a test says so.
+// namespace (test/helpers/tenant.ts), nothing else unless a test says so.
 //   - The HMAC oracle: team B syncs its guess of team A's value and compares contentHmac.
 //   - The upgrade: a status written by the old main (global-key HMAC) is re-keyed with one
 //     status patch, the version and the Secret untouched.
@@ -16,7 +16,7 @@ import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, get
 import { expectNoLeak } from '../../helpers/leaks.js';
 import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
-import { tenantIdentity, type Tenant } from '../../helpers/tenant-identity.js';
+import { tenant, type Tenant } from '../../helpers/tenant.js';
 import { kvPut, vaultRoot } from '../../helpers/vault.js';
 
 const { kc, core, custom } = kube();
@@ -79,9 +79,9 @@ beforeAll(async () => {
   }
   await kvPut(`${id}/team-a`, { password: CANARY });
   await kvPut(`${id}/guess`, { password: CANARY }); // team B's guess is right
-  a = await tenantIdentity(kc, nsA, [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'patch'] }]); // a namespace editor (item 9a)
-  b = await tenantIdentity(kc, nsB);
-  sys = await tenantIdentity(kc, opNs);
+  a = await tenant(kc, nsA, { extraRules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'patch'] }] }); // a namespace editor (item 9a)
+  b = await tenant(kc, nsB);
+  sys = await tenant(kc, opNs);
   op = await started();
   others = [await started(nsB), await started(opNs)];
   await apply(a.custom, source(nsA));
@@ -203,7 +203,7 @@ describe("item 9: a Secret squatting the name of one of the operator's own Secre
     const ns = `${id}-${suffix}`;
     await createNamespace(core, ns);
     // An editor of the namespace the operator is about to be installed in creates it first.
-    const editor = await tenantIdentity(kc, ns, [{ apiGroups: [''], resources: ['secrets'], verbs: ['create'] }]);
+    const editor = await tenant(kc, ns, { extraRules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['create'] }] });
     await editor.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name }, type, data } });
     editor.release();
     return ns;

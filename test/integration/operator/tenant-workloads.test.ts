@@ -9,7 +9,7 @@ import { eventually } from '../../helpers/eventually.js';
 import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, installCrds, kube, waitReady } from '../../helpers/kube.js';
 import { startOperator, type RunningOperator } from '../../helpers/operator.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
-import { tenantIn, type Tenant } from '../../helpers/tenant-user.js';
+import { tenant as makeTenant, type Tenant } from '../../helpers/tenant.js';
 import { kvPut, vaultRoot } from '../../helpers/vault.js';
 
 const { kc, core, custom } = kube();
@@ -70,7 +70,7 @@ beforeAll(async () => {
   await createNamespace(core, ns);
   // The platform team gives the namespace a Vault token; the tenant writes the rest.
   await createSecret(core, ns, 'vault-token', { token: requireEnv('VAULT_TOKEN') });
-  tenant = await tenantIn(ns);
+  tenant = await makeTenant(kc, ns);
   for (const n of ['grab', 'slow']) await kvPut(`${id}/${n}`, { v: 'one' });
   await apply(tenant.custom, { kind: 'SecretSource', metadata: { name: 'vault', namespace: ns }, spec: { vault: { address: requireEnv('VAULT_ADDR'), auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } } } });
   op = await startOperator([`--namespace=${ns}`, `--operator-namespace=${opNs}`]);

@@ -11,7 +11,7 @@ import { eventually } from '../../helpers/eventually.js';
 import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, installCrds, kube, waitReady } from '../../helpers/kube.js';
 import { startOperator, type RunningOperator } from '../../helpers/operator.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
-import { tenantIn, type Tenant } from '../../helpers/tenant-user.js';
+import { tenant as makeTenant, type Tenant } from '../../helpers/tenant.js';
 import { kvPut } from '../../helpers/vault.js';
 
 const { kc, core, custom } = kube();
@@ -94,7 +94,7 @@ beforeAll(async () => {
     await createSecret(core, ns, 'vault-token', { token: requireEnv('VAULT_TOKEN') });
     await apply(custom, { kind: 'SecretSource', metadata: { name: 'vault', namespace: ns }, spec: { vault: { address: requireEnv('VAULT_ADDR'), auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } } } });
   }
-  attacker = await tenantIn(attackerNs);
+  attacker = await makeTenant(kc, attackerNs);
   await apply(custom, sync(victim, 'db'));
   await apply(custom, sync(victim, 'broken', { data: [{ key: SECRET_KEY, remoteRef: { path: MISSING_PATH, property: 'v' } }] }));
   await apply(custom, sync(locked, 'db', { access: { serviceAccounts: ['app'] } }));
