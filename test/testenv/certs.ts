@@ -103,22 +103,10 @@ export async function generateClientCerts(cn: string, caName = 'CN=secretsync-te
 }
 
 export async function generateCerts(): Promise<TestenvCerts> {
-  const caKeys = await keys();
-  const caCert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(),
-    name: 'CN=secretsync-testenv-ca',
-    ...validity(),
-    keys: caKeys,
-    signingAlgorithm: alg,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-    ],
-  });
-  const ca = { cert: caCert, key: caKeys.privateKey };
+  const ca = await selfSignedCa('CN=secretsync-testenv-ca');
   const sa = generateKeyPairSync('rsa', { modulusLength: 2048 });
   return {
-    ca: { cert: caCert.toString('pem') + '\n', key: await keyPem(caKeys.privateKey) },
+    ca: ca.pem,
     apiserver: await issue(ca, 'CN=kube-apiserver', 'server'),
     admin: await issue(ca, 'CN=secretsync-testenv-admin, O=system:masters', 'client'),
     serviceAccount: {
