@@ -101,7 +101,11 @@ test('another writer first: Rotated=False RotationSuperseded, nothing written ov
   }, { what: 'version 2 synced' });
   expect(synced.status?.sourceVersions).toEqual({ [`${id}/db`]: '2' });
   expect((await secretData(core, ns, 'db')).password === (await kvPassword(`${id}/db`))).toBe(true); // compared, never printed
-  const events = await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=db' });
+  // Events are recorded in the background after the writes: wait for the warning first.
+  const events = await eventually(async () => {
+    const list = await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=db' });
+    return list.items.some((e) => e.reason === 'RotationSuperseded') ? list : undefined;
+  }, { what: 'the RotationSuperseded event' });
   expect(events.items.filter((e) => e.reason === 'RotationSuperseded').map((e) => e.type)).toEqual(['Warning']);
   expect(events.items.filter((e) => e.reason === 'Rotated')).toEqual([]);
   await expectNoLeak({ core, custom }, ns, op as RunningOperator, OTHER);

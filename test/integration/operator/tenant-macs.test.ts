@@ -176,8 +176,14 @@ test('item 9: an envelope whose MAC names a key the operator does not hold (edit
   expect(e.wrappedKey).not.toBe(entry.wrappedKey); // sealed again under a fresh data key
   const after = await waitReady(custom, nsA, 'sealed', 'True');
   expect(after.status?.version).toBe(before.status?.version);
-  const events = await core.listNamespacedEvent({ namespace: nsA, fieldSelector: 'involvedObject.name=sealed,reason=Updated' });
-  expect(events.items.map((x) => x.message).join('\n')).toMatch(/updated Secret sealed to version \d+ \(target changed\)/);
+  // Events are recorded in the background after the writes: wait for it, not only for Ready.
+  const updated = /updated Secret sealed to version \d+ \(target changed\)/;
+  const messages = await eventually(async () => {
+    const events = await core.listNamespacedEvent({ namespace: nsA, fieldSelector: 'involvedObject.name=sealed,reason=Updated' });
+    const text = events.items.map((x) => x.message).join('\n');
+    return updated.test(text) ? text : undefined;
+  }, { what: 'the Updated (target changed) event' });
+  expect(messages).toMatch(updated);
   await expectNoLeak({ core, custom }, nsA, op as RunningOperator, CANARY);
 }, 60_000);
 
