@@ -228,7 +228,7 @@ TXT
     kubectl -n demo get secret aws-db-creds -o jsonpath='{.data.username}' | base64 -d; echo   # from Secrets Manager
 TXT
   [ $webhook = 0 ] || cat <<'TXT'
-    kubectl -n demo get pod injected -o yaml                  # the injected volumes, init container and _FILE env vars
+    kubectl -n demo get pod injected -o yaml                  # the injected volumes, init container and _FILE env vars (the demo verifies the API server)
 TXT
   cat <<'TXT'
     kubectl explain secretsync.spec.refresh

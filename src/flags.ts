@@ -49,6 +49,13 @@ export interface WebhookFlags {
   clientCaFile: string | undefined;
   /** --webhook-client-names: allowed CN / DNS SAN of that certificate (empty: any the CA signed). */
   clientNames: string[];
+  /**
+   * --webhook-file-env: `verified` (default) adds the `<KEY>_FILE` env vars only when the
+   * caller proved to be the API server (--webhook-client-ca); `always` adds them for any
+   * caller, which lets whoever reaches the port learn the key names of a SecretSync it
+   * guesses (the platform team's explicit choice).
+   */
+  fileEnv: 'verified' | 'always';
 }
 
 /** The image the agent containers run by default: the operator's own release. */
@@ -129,6 +136,10 @@ Flags:
                                AdmissionReview, and refusals then say only what the pod's namespace may read
   --webhook-client-names LIST  with --webhook-client-ca: the certificate's CN or a DNS name must be one of these
                                (comma-separated; default: any certificate the CA signed)
+  --webhook-file-env WHEN      verified (default): add the <KEY>_FILE env vars only for callers verified by
+                               --webhook-client-ca, since they name the keys of the SecretSync; always: for any
+                               caller (whoever reaches the port then learns the key names of a SecretSync whose
+                               name and granted service account it guesses)
   --agent-image IMAGE          image of the injected agent containers; default the operator's own release image
   -h, --help                   show this help
 `;
@@ -177,6 +188,7 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
         'webhook-service': { type: 'string' },
         'webhook-client-ca': { type: 'string' },
         'webhook-client-names': { type: 'string' },
+        'webhook-file-env': { type: 'string' },
         'agent-image': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -220,6 +232,8 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
   if (clientNames.length > 0 && v['webhook-client-ca'] === undefined) {
     throw new UsageError('--webhook-client-names needs --webhook-client-ca (the CA that signs the certificates those names are checked in)');
   }
+  const fileEnv = v['webhook-file-env'] ?? 'verified';
+  if (fileEnv !== 'verified' && fileEnv !== 'always') throw new UsageError(`--webhook-file-env must be verified or always, got "${fileEnv}"`);
   return {
     kubeconfig: v.kubeconfig,
     namespace: v.namespace,
@@ -250,6 +264,7 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
       agentImage: v['agent-image'] ?? DEFAULT_AGENT_IMAGE,
       clientCaFile: v['webhook-client-ca'],
       clientNames,
+      fileEnv,
     },
   };
 }

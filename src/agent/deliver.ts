@@ -12,7 +12,7 @@ import { writeAtomically, type FileOwnership } from './atomic-writer.js';
 import { AgentCode, AgentError } from './errors.js';
 import type { SyncTarget } from './flags.js';
 import type { KeyAccess } from './key-access.js';
-import { envelopeRefusal, planDelivery, type DeliveryRequest } from './plan.js';
+import { checkOwner, envelopeRefusal, planDelivery, type DeliveryRequest } from './plan.js';
 
 /** Files ready to write, and what they are. */
 export interface Prepared {
@@ -32,6 +32,8 @@ export interface DelivererOptions {
   version?: number;
   log: Logger;
   write?: typeof writeAtomically;
+  /** Who this process is (default: process.getuid / getgid / getgroups). */
+  self?: { uid: number; gids: readonly number[] };
 }
 
 /** The user the API server named in a 403 (`system:serviceaccount:ns:sa` → `service account ns/sa`). */
@@ -95,6 +97,10 @@ export function syncReadFailure(err: unknown, namespace: string, sync: string): 
   }
 }
 
+function processIdentity(): { uid: number; gids: readonly number[] } {
+  return { uid: process.getuid?.() ?? 0, gids: [process.getgid?.() ?? 0, ...(process.getgroups?.() ?? [])] };
+}
+
 export class Deliverer {
   private readonly write: typeof writeAtomically;
 
@@ -137,6 +143,7 @@ export class Deliverer {
     const r = this.request(sync, await this.syncUid(sync));
     const plan = planDelivery(secret, r);
     if (plan.fingerprint === unchanged) return undefined;
+    checkOwner(plan.ownership, this.o.self ?? processIdentity(), r);
     const base = { sync, version: plan.version, mode: plan.mode, fingerprint: plan.fingerprint, ownership: plan.ownership };
     if (plan.mode === 'plain') return { ...base, files: plan.files };
     const dataKey = await this.o.keys.unwrap(plan.entry, plan.context);

@@ -32,6 +32,8 @@ export const AgentCode = {
   KmsInvalidCiphertext: 'ESS_AGENT_KMS_INVALID_CIPHERTEXT',
   /** AWS KMS could not be reached or failed. */
   KmsUnavailable: 'ESS_AGENT_KMS_UNAVAILABLE',
+  /** spec.mount asks for an owner the agent, running as another non-root user, cannot give the files. */
+  Owner: 'ESS_AGENT_OWNER',
   /** The files could not be written. */
   Write: 'ESS_AGENT_WRITE',
 } as const;

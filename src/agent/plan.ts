@@ -89,6 +89,25 @@ export function ownershipOf(secret: KubeSecret, r: DeliveryRequest): FileOwnersh
   return { mode: parseInt(m.mode ?? DEFAULT_FILE_MODE, 8), ...(m.uid !== undefined ? { uid: m.uid } : {}), ...(m.gid !== undefined ? { gid: m.gid } : {}) };
 }
 
+/**
+ * A non-root agent without CAP_CHOWN can only give files its own uid and one of its groups.
+ * Said before anything is written: the webhook runs the agent as spec.mount asks only for a
+ * caller it verified, else as the pod's own user (see disclosure in webhook/inject.ts).
+ */
+export function checkOwner(own: FileOwnership, self: { uid: number; gids: readonly number[] }, r: Pick<DeliveryRequest, 'namespace' | 'sync'>): void {
+  if (self.uid === 0) return;
+  const wrongUid = own.uid !== undefined && own.uid !== self.uid;
+  const wrongGid = own.gid !== undefined && !self.gids.includes(own.gid);
+  if (!wrongUid && !wrongGid) return;
+  const want = [own.uid !== undefined ? `uid ${own.uid}` : '', own.gid !== undefined ? `gid ${own.gid}` : ''].filter((s) => s).join(', ');
+  throw new AgentError(
+    AgentCode.Owner,
+    `SecretSync ${r.namespace}/${r.sync} asks for files owned by ${want} (spec.mount), but the agent runs as uid ${self.uid}, gids ${self.gids.join(',')} ` +
+      'and cannot give files away: set the pod\'s securityContext.runAsUser/runAsGroup to those values, or have the platform team ' +
+      'verify the API server at the webhook (webhook.clientAuth) so the agent runs as spec.mount says',
+  );
+}
+
 function versionNotHeld(r: DeliveryRequest, held: string): AgentError {
   return new AgentError(
     AgentCode.VersionNotHeld,

@@ -3,11 +3,11 @@
 // SecretSyncs come from the operator's caches through `lookup`, and serving, TLS and
 // registration live elsewhere. Reinvocation-safe: whatever the pod already carries under
 // our names is left alone, so admitting an injected pod again gives an empty patch.
-import { type AgentSync, agentContainers } from './agent-containers.js';
+import { AGENT_UID, type AgentSync, agentContainers } from './agent-containers.js';
 import { type InjectRequest, type SyncView, Refusal, agentIdentity, checkSyncs, parseRequest, serviceAccountOf } from './inject-checks.js';
 import { appendOps, pointerToken } from './json-patch.js';
 import {
-  INJECTED_ANNOTATION, INJECT_ANNOTATION, INJECT_CONTAINERS_ANNOTATION, INJECT_LABEL, KUBE_API_DIR, KUBE_API_VOLUME,
+  FILE_ENV_ANNOTATION, FILE_ENV_OMITTED, INJECTED_ANNOTATION, INJECT_ANNOTATION, INJECT_CONTAINERS_ANNOTATION, INJECT_LABEL, KUBE_API_DIR, KUBE_API_VOLUME,
   VAULT_TOKEN_VOLUME, fileEnvNames, mountPath, volumeName,
 } from './names.js';
 import type { Container, EnvVar, JsonPatchOp, Pod, Volume, VolumeMount } from './pod.js';
@@ -27,6 +27,12 @@ export interface InjectOptions {
    * the service account or is not Ready, and quotes nothing of it (see checkSyncs).
    */
   callerVerified?: boolean;
+  /**
+   * `verified` (default): the `<KEY>_FILE` env vars (which name the SecretSync's keys) and
+   * the agent's uid/gid from spec.mount only for a verified caller; an unverified one gets
+   * the patch its own request determines. `always`: env vars for any caller.
+   */
+  fileEnv?: 'verified' | 'always';
 }
 
 export type Admission = { allowed: true; patch: JsonPatchOp[]; injected: string[] } | { allowed: false; code: number; message: string };
@@ -108,8 +114,22 @@ function kubeApiVolumeName(pod: Pod): string {
   return mounts.find((m) => normalPath(m.mountPath) === KUBE_API_DIR)?.name ?? KUBE_API_VOLUME;
 }
 
+/**
+ * What an unverified caller may learn decides two parts of the patch. The agent's uid/gid
+ * come from spec.mount only for a verified caller; otherwise from the pod's own
+ * securityContext (non-root), else AGENT_UID, and the agent reports at run time when that
+ * cannot give the files the owner spec.mount asks for. The `_FILE` env vars name keys:
+ * verified callers only, unless the operator was told `always`.
+ */
+export function disclosure(pod: Pod, views: SyncView[], o: InjectOptions): { uid: number; gid: number; fileEnv: boolean } {
+  if (o.callerVerified === true) return { ...agentIdentity(views), fileEnv: true };
+  const sc = pod.spec.securityContext;
+  const nonRoot = (n: number | undefined) => (n !== undefined && Number.isInteger(n) && n > 0 ? n : undefined);
+  return { uid: nonRoot(sc?.runAsUser) ?? AGENT_UID, gid: nonRoot(sc?.runAsGroup) ?? AGENT_UID, fileEnv: o.fileEnv === 'always' };
+}
+
 function planPatch(pod: Pod, req: InjectRequest, views: SyncView[], o: InjectOptions): JsonPatchOp[] {
-  const { uid, gid } = agentIdentity(views);
+  const { uid, gid, fileEnv } = disclosure(pod, views, o);
   const targets = targetContainers(pod, req.only);
   const kubeApi = kubeApiVolumeName(pod);
   const transit = views.some((v) => v.kek === 'vault-transit');
@@ -131,7 +151,7 @@ function planPatch(pod: Pod, req: InjectRequest, views: SyncView[], o: InjectOpt
   });
 
   const ops: JsonPatchOp[] = appendOps('/spec/volumes', pod.spec.volumes, newVolumes);
-  const envNames = fileEnvNames(views.map((v) => ({ name: v.name, keys: v.keys })));
+  const envNames = fileEnv ? fileEnvNames(views.map((v) => ({ name: v.name, keys: v.keys }))) : [];
   for (const t of targets) {
     const mounts: VolumeMount[] = [];
     for (const v of views) {
@@ -149,6 +169,9 @@ function planPatch(pod: Pod, req: InjectRequest, views: SyncView[], o: InjectOpt
     ops.push(...appendOps(`${base}/volumeMounts`, t.c.volumeMounts, mounts), ...appendOps(`${base}/env`, t.c.env, env));
   }
 
+  if (!fileEnv && pod.metadata?.annotations?.[FILE_ENV_ANNOTATION] !== FILE_ENV_OMITTED) {
+    ops.push({ op: 'add', path: `/metadata/annotations/${pointerToken(FILE_ENV_ANNOTATION)}`, value: FILE_ENV_OMITTED });
+  }
   const injected = req.syncs.join(',');
   if (pod.metadata?.annotations?.[INJECTED_ANNOTATION] !== injected) {
     ops.push({ op: 'add', path: `/metadata/annotations/${pointerToken(INJECTED_ANNOTATION)}`, value: injected });

@@ -14,6 +14,11 @@ export const WATCH_ANNOTATION = 'secretsync.io/watch';
 export const VERSION_ANNOTATION_PREFIX = 'secretsync.io/version-';
 /** Written by the webhook: the syncs it injected, in order. */
 export const INJECTED_ANNOTATION = 'secretsync.io/injected';
+/** Written by the webhook when it left out the `<KEY>_FILE` env vars, saying why. */
+export const FILE_ENV_ANNOTATION = 'secretsync.io/file-env';
+export const FILE_ENV_OMITTED =
+  'omitted: the webhook cannot tell the API server from other callers, and these variables name the keys; ' +
+  'read the files under /run/secrets/<sync>/, or have the platform team set webhook.clientAuth (or webhook.fileEnv: always)';
 
 export const SECRETS_DIR = '/run/secrets';
 export const AGENT_INIT = 'secretsync-agent-init';

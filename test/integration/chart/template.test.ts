@@ -105,6 +105,7 @@ test('the default: 2 leader-elected, locked-down replicas with probes, resources
     '--webhook-failure-policy=Fail',
     '--webhook-timeout=10s',
     '--agent-image=ghcr.io/secretsync/secretsync:0.1.0',
+    '--webhook-file-env=verified',
   ]);
   expect(pod.serviceAccountName).toBe(release);
   expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
@@ -230,6 +231,12 @@ test('webhook.clientAuth: the CA in a ConfigMap, mounted, --webhook-client-ca an
   const plain = await template(release, ns);
   expect(plain.filter((o) => o.kind === 'ConfigMap')).toEqual([]);
   expect((operatorContainer(plain).args ?? []).filter((a) => a.startsWith('--webhook-client'))).toEqual([]);
+});
+
+test('webhook.fileEnv: --webhook-file-env, verified by default; the schema refuses anything else', async () => {
+  expect(operatorContainer(await template(release, ns)).args).toContain('--webhook-file-env=verified');
+  expect(operatorContainer(await template(release, ns, { 'webhook.fileEnv': 'always' })).args).toContain('--webhook-file-env=always');
+  await expect(template(release, ns, { 'webhook.fileEnv': 'sometimes' })).rejects.toThrow(/fileEnv/);
 });
 
 test('networkPolicy.webhookFrom: only those peers reach the webhook port; metrics from metricsFrom; without it the port stays open (as before)', async () => {

@@ -145,10 +145,21 @@ test('without a client certificate required: hand-made reviews naming the victim
   expect(events.items.filter((e) => /probe|attacker/.test(e.message ?? ''))).toEqual([]);
 });
 
-test('the limit without a client certificate: a caller who guesses a SecretSync and a service account it grants gets the patch that pod would get', async () => {
-  // This is why --webhook-client-ca (or networkPolicy.webhookFrom) exists: the webhook cannot tell this call from the API server's.
-  const r = await post(open.webhookPort, review(victim, podOf(victim, 'db', SERVICE_ACCOUNTS[0]!)));
-  expect('status' in r && (JSON.parse(r.body) as { response: { allowed: boolean } }).response.allowed).toBe(true);
+test('without a client certificate a caller who guesses a SecretSync and a service account it grants gets a patch made of its own request: no key name, no spec.mount owner', async () => {
+  // The webhook cannot tell this call from the API server's, so what it answers depends only on what the caller sent:
+  // the <KEY>_FILE variables (which name keys) are left out, and the agent runs as the pod's own user, not spec.mount's.
+  const sent = review(victim, podOf(victim, 'db', SERVICE_ACCOUNTS[0]!));
+  const r = await post(open.webhookPort, sent);
+  if (!('status' in r)) throw new Error(`TLS refused: ${r.tlsError}`);
+  const res = (JSON.parse(r.body) as { response: { allowed: boolean; patch?: string } }).response;
+  expect(res.allowed).toBe(true);
+  const patch = Buffer.from(res.patch ?? '', 'base64').toString('utf8');
+  expect(patch).toContain('secretsync-agent-init');
+  for (const text of [r.body, patch]) {
+    expectNothingOfTheVictim(text, sent);
+    expect(text).not.toContain('ZZ_PRIVATE_KEY');
+  }
+  expect(patch).toContain('secretsync.io~1file-env');
 });
 
 test('with --webhook-client-ca: the API server (presenting its client certificate) injects; a hand-made review without one, or with another certificate, is refused at TLS', async () => {

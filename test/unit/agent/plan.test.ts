@@ -1,7 +1,7 @@
 // What a target Secret means for one --sync (pure): ownership by the named SecretSync,
 // plain-mode version checks, envelope version selection and binding, the mount annotation.
 import { AgentCode, AgentError } from '../../../src/agent/errors.js';
-import { planDelivery, type DeliveryRequest } from '../../../src/agent/plan.js';
+import { checkOwner, planDelivery, type DeliveryRequest } from '../../../src/agent/plan.js';
 import { MOUNT_ANNOTATION, VERSION_ANNOTATION } from '../../../src/api/delivery.js';
 import { ENVELOPE_SECRET_TYPE, encodeEnvelope, type VersionEnvelope } from '../../../src/crypto/envelope.js';
 import type { KubeSecret, OwnerReference } from '../../../src/secretsync/ports.js';
@@ -169,5 +169,31 @@ describe('mount annotation', () => {
     const err = refusal(() => planDelivery(plain({ mount: '{"mode":"rwx"}' }), req()));
     expect(err.code).toBe(AgentCode.InvalidContent);
     expect(err.message).toContain('fix spec.mount of SecretSync db');
+  });
+});
+
+describe('checkOwner: a non-root agent cannot give files away', () => {
+  const r = { namespace: 'app', sync: 'db' };
+  const code = (f: () => void): string | undefined => {
+    try {
+      f();
+      return undefined;
+    } catch (err) {
+      return (err as AgentError).code;
+    }
+  };
+  it.each<[string, { uid?: number; gid?: number }, { uid: number; gids: number[] }, string | undefined]>([
+    ['no owner asked', {}, { uid: 1000, gids: [1000] }, undefined],
+    ['its own uid and one of its groups', { uid: 1000, gid: 3000 }, { uid: 1000, gids: [1000, 3000] }, undefined],
+    ['another uid', { uid: 1001 }, { uid: 1000, gids: [1000] }, AgentCode.Owner],
+    ['a group it is not in', { gid: 5 }, { uid: 1000, gids: [1000] }, AgentCode.Owner],
+    ['root may chown (a host process in tests)', { uid: 1001, gid: 5 }, { uid: 0, gids: [0] }, undefined],
+  ])('%s', (_what, own, self, want) => {
+    expect(code(() => checkOwner({ mode: 0o400, ...own }, self, r))).toBe(want);
+  });
+  it('says what to set, naming the asked owner and its own', () => {
+    expect(() => checkOwner({ mode: 0o400, uid: 1001, gid: 2002 }, { uid: 65532, gids: [65532] }, r)).toThrow(
+      /files owned by uid 1001, gid 2002 \(spec\.mount\), but the agent runs as uid 65532.*runAsUser\/runAsGroup.*webhook\.clientAuth/,
+    );
   });
 });

@@ -4,7 +4,9 @@ import type { Container, Pod, Volume } from '../../../src/webhook/pod.js';
 import { applyPatch } from '../../helpers/json-patch.js';
 
 const NS = 'app';
-const OPTS: InjectOptions = { agentImage: 'ghcr.io/secretsync/secretsync:1.2.3' };
+// The API server as the caller (--webhook-client-ca); what an unverified caller gets has its own tests below.
+const OPTS: InjectOptions = { agentImage: 'ghcr.io/secretsync/secretsync:1.2.3', callerVerified: true };
+const UNVERIFIED: InjectOptions = { ...OPTS, callerVerified: false };
 
 function aSync(name: string, over: Partial<SyncView> = {}): SyncView {
   return { name, targetSecret: name, ready: true, serviceAccounts: ['web'], keys: ['password'], ...over };
@@ -428,12 +430,42 @@ describe('admitPod: refusals to an unverified caller (anyone reaching the port, 
     ['with no access block', [noAccess()]],
     ['not Ready', [aSync('db', { ready: false, readyReason: 'SourceNotFound', readyMessage: 'Vault path secret/data/private does not exist', keys: ['hidden-key'] })]],
   ])('a SecretSync %s: the same message, quoting nothing of it', (_what, syncs) => {
-    const a = admit(aPod({ 'secretsync.io/inject': 'db' }), syncs);
+    const a = admit(aPod({ 'secretsync.io/inject': 'db' }), syncs, UNVERIFIED);
     expect(refusal(a)).toEqual({ code: 403, message: opaque });
     for (const s of ['batch', 'reports', 'hidden-key', 'private', 'SourceNotFound']) expect(refusal(a).message).not.toContain(s);
   });
 
-  it('a granted, Ready SecretSync is injected as for the API server (the patch is what the pod gets)', () => {
-    expect(admit(aPod({ 'secretsync.io/inject': 'db' }), [aSync('db')]).allowed).toBe(true);
+  it('a granted, Ready SecretSync is injected, but the patch depends only on the request: no key names, no spec.mount owner', () => {
+    const secretive = aSync('db', { keys: ['hidden-key', 'quokka_key'], mount: { uid: 4242, gid: 4343 } });
+    const a = admit(aPod({ 'secretsync.io/inject': 'db' }), [secretive], UNVERIFIED);
+    expect(a.allowed).toBe(true);
+    const text = JSON.stringify(a);
+    for (const s of ['hidden', 'HIDDEN', 'quokka', 'QUOKKA', '4242', '4343']) expect(text).not.toContain(s);
+    const out = inject(aPod({ 'secretsync.io/inject': 'db' }), [secretive], UNVERIFIED);
+    expect(out.spec.containers[0]?.env ?? []).toEqual([]);
+    expect(out.metadata?.annotations?.['secretsync.io/file-env']).toMatch(/^omitted: .*webhook\.clientAuth/);
+    // The same as for a sync with other keys and owner: nothing in it tells them apart.
+    const other = admit(aPod({ 'secretsync.io/inject': 'db' }), [aSync('db', { keys: ['x'] })], UNVERIFIED);
+    expect(other).toEqual(a);
+  });
+
+  it("runs the agent as the pod's own non-root runAsUser/runAsGroup, else 65532", () => {
+    const agentOf = (p: Pod) => p.spec.initContainers?.find((c) => c.name === 'secretsync-agent-init')?.securityContext;
+    const own = inject(aPod({ 'secretsync.io/inject': 'db' }, { securityContext: { runAsUser: 1000, runAsGroup: 2000 } }), [aSync('db', { mount: { uid: 7 } })], UNVERIFIED);
+    expect(agentOf(own)).toMatchObject({ runAsUser: 1000, runAsGroup: 2000 });
+    const root = inject(aPod({ 'secretsync.io/inject': 'db' }, { securityContext: { runAsUser: 0 } }), [aSync('db')], UNVERIFIED);
+    expect(agentOf(root)).toMatchObject({ runAsUser: 65532, runAsGroup: 65532 });
+  });
+
+  it('syncs wanting different owners are not refused with their values (the agent reports it in the pod instead)', () => {
+    const a = admit(aPod({ 'secretsync.io/inject': 'a,b' }), [aSync('a', { mount: { uid: 1001 } }), aSync('b', { mount: { uid: 1002 } })], UNVERIFIED);
+    expect(a.allowed).toBe(true);
+    expect(JSON.stringify(a)).not.toMatch(/100[12]/);
+  });
+
+  it('with fileEnv "always" (the platform team widening it) the env vars come back', () => {
+    const out = inject(aPod({ 'secretsync.io/inject': 'db' }), [aSync('db', { keys: ['password'] })], { ...UNVERIFIED, fileEnv: 'always' });
+    expect(out.spec.containers[0]?.env).toEqual([{ name: 'PASSWORD_FILE', value: '/run/secrets/db/password' }]);
+    expect(out.metadata?.annotations?.['secretsync.io/file-env']).toBeUndefined();
   });
 });
