@@ -50,10 +50,11 @@ export interface WebhookFlags {
   /** --webhook-client-names: allowed CN / DNS SAN of that certificate (empty: any the CA signed). */
   clientNames: string[];
   /**
-   * --webhook-file-env: `verified` (default) adds the `<KEY>_FILE` env vars only when the
-   * caller proved to be the API server (--webhook-client-ca); `always` adds them for any
-   * caller, which lets whoever reaches the port learn the key names of a SecretSync it
-   * guesses (the platform team's explicit choice).
+   * --webhook-file-env: `verified` (default) looks SecretSyncs up (`<KEY>_FILE` env vars,
+   * admission refusals) only for a caller proved to be the API server (--webhook-client-ca)
+   * and answers others blind; `always` looks them up for any caller, which lets whoever
+   * reaches the port learn the key names of a SecretSync it guesses (the platform team's
+   * explicit choice).
    */
   fileEnv: 'verified' | 'always';
 }
@@ -136,10 +137,11 @@ Flags:
                                AdmissionReview, and refusals then say only what the pod's namespace may read
   --webhook-client-names LIST  with --webhook-client-ca: the certificate's CN or a DNS name must be one of these
                                (comma-separated; default: any certificate the CA signed)
-  --webhook-file-env WHEN      verified (default): add the <KEY>_FILE env vars only for callers verified by
-                               --webhook-client-ca, since they name the keys of the SecretSync; always: for any
-                               caller (whoever reaches the port then learns the key names of a SecretSync whose
-                               name and granted service account it guesses)
+  --webhook-file-env WHEN      verified (default): look SecretSyncs up (<KEY>_FILE env vars, admission refusals)
+                               only for callers verified by --webhook-client-ca, and answer others blind, from
+                               the request alone (the agent checks in the pod); always: look them up for any
+                               caller (who then learns the key names of a SecretSync whose name and granted
+                               service account it guesses)
   --agent-image IMAGE          image of the injected agent containers; default the operator's own release image
   -h, --help                   show this help
 `;

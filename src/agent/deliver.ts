@@ -10,7 +10,7 @@ import type { Logger } from '../observability/logger.js';
 import type { KubeSecret } from '../secretsync/ports.js';
 import { writeAtomically, type FileOwnership } from './atomic-writer.js';
 import { AgentCode, AgentError } from './errors.js';
-import type { SyncTarget } from './flags.js';
+import { isObjectName, type SyncFlag, type SyncTarget } from './flags.js';
 import type { KeyAccess } from './key-access.js';
 import { checkOwner, envelopeRefusal, planDelivery, type DeliveryRequest } from './plan.js';
 
@@ -118,6 +118,26 @@ export class Deliverer {
     } catch (err) {
       throw readFailure(err, this.request(sync));
     }
+  }
+
+  /**
+   * The target Secret of `--sync NAME` given without `=SECRET` (the webhook leaves it out when
+   * it answers a caller it could not verify): the SecretSync's spec.target.name, else NAME.
+   */
+  async resolve(flag: SyncFlag): Promise<SyncTarget> {
+    if (flag.secret !== undefined) return { name: flag.name, secret: flag.secret };
+    let ss;
+    try {
+      ss = await this.o.kube.readSecretSync(this.o.namespace, flag.name);
+    } catch (err) {
+      throw syncReadFailure(err, this.o.namespace, flag.name);
+    }
+    const target = ss.spec?.target?.name;
+    if (target === undefined) return { name: flag.name, secret: flag.name };
+    if (typeof target !== 'string' || !isObjectName(target)) {
+      throw new AgentError(AgentCode.InvalidContent, `SecretSync ${this.o.namespace}/${flag.name} has a spec.target.name that is not an object name: fix the SecretSync`);
+    }
+    return { name: flag.name, secret: target };
   }
 
   /** The uid of the SecretSync, as the API server says (one GET per delivery; a recreated SecretSync has another). */

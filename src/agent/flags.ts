@@ -12,9 +12,15 @@ export interface SyncTarget {
   secret: string;
 }
 
+/** `--sync NAME[=SECRET]` as given: without SECRET the agent reads the target from the SecretSync. */
+export interface SyncFlag {
+  name: string;
+  secret?: string;
+}
+
 export interface AgentOptions {
   command: AgentCommand;
-  syncs: SyncTarget[];
+  syncs: SyncFlag[];
   dir: string;
   /** Undefined: the pod's own namespace (from the service-account mount). */
   namespace?: string;
@@ -48,14 +54,16 @@ reader sees the old set or the new one, never a mix.
 
 Flags:
   --sync NAME[=SECRET]     a SecretSync to deliver (repeatable): NAME names the directory and is
-                           what the ciphertext is bound to; SECRET is its target Secret (default NAME)
+                           what the ciphertext is bound to; SECRET is its target Secret (default: the
+                           SecretSync's spec.target.name, read from it, else NAME)
   --dir PATH               where the files go, as PATH/NAME/KEY; default ${DEFAULT_DIR}
   --namespace NS           namespace of the SecretSync and Secret; default: the pod's own, from
                            /var/run/secrets/kubernetes.io/serviceaccount/namespace
   --version N              deliver version N instead of the current one (one --sync only). N must be
                            a version the Secret holds (the current, the previous, or an older one a
                            rollout still needs); the rollout pins
-                           pods it has not replaced yet to the version they started with
+                           pods it has not replaced yet to the version they started with. A plain
+                           Secret holds only its current version, which is delivered instead
   --vault-token-file PATH  projected service-account token of audience "vault", sent to Vault
                            Kubernetes auth; default ${DEFAULT_VAULT_TOKEN_FILE}
   --vault-addr URL         Vault address to use instead of the one recorded in the envelope
@@ -80,19 +88,22 @@ files already there are left as they were); 2 a usage error.
 // SecretSync names are object names: DNS-1123 subdomains (so also safe as one path segment).
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
+export function isObjectName(text: string): boolean {
+  return text.length <= 253 && DNS_SUBDOMAIN.test(text);
+}
+
 function objectName(flag: string, text: string): string {
-  if (text.length > 253 || !DNS_SUBDOMAIN.test(text)) {
+  if (!isObjectName(text)) {
     throw new UsageError(`${flag}: "${text.slice(0, 64)}" is not a Kubernetes object name (lowercase letters, digits, "-" and ".")`);
   }
   return text;
 }
 
 /** `NAME` or `NAME=SECRET`. */
-export function parseSyncFlag(text: string): SyncTarget {
+export function parseSyncFlag(text: string): SyncFlag {
   const eq = text.indexOf('=');
   const name = objectName('--sync', eq < 0 ? text : text.slice(0, eq));
-  const secret = eq < 0 ? name : objectName('--sync', text.slice(eq + 1));
-  return { name, secret };
+  return eq < 0 ? { name } : { name, secret: objectName('--sync', text.slice(eq + 1)) };
 }
 
 export function parseAgentFlags(argv: string[]): AgentOptions | 'help' {

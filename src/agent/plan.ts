@@ -119,9 +119,9 @@ function versionNotHeld(r: DeliveryRequest, held: string): AgentError {
 function plainDelivery(secret: KubeSecret, r: DeliveryRequest, ownership: FileOwnership, mountText: string): Delivery {
   const text = secret.metadata.annotations?.[VERSION_ANNOTATION];
   const held = text !== undefined && /^[0-9]+$/.test(text) ? Number(text) : undefined;
-  if (r.version !== undefined && r.version !== held) {
-    throw versionNotHeld(r, held === undefined ? `no ${VERSION_ANNOTATION} annotation` : `version ${held} only`);
-  }
+  // A pin (--version) is not honoured here: a plain Secret holds only its current version, as
+  // kubelet would deliver it, so a pinned pod of an old ReplicaSet gets that one rather than
+  // nothing. (The verified webhook drops such pins; a blind one passes them as asked.)
   const files: Record<string, Buffer> = {};
   for (const [k, v] of Object.entries(secret.data ?? {})) files[k] = Buffer.from(v, 'base64');
   return {

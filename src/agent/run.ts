@@ -14,7 +14,7 @@ import { backoffMs } from '../runtime/backoff.js';
 import { realClock } from '../runtime/clock.js';
 import { Deliverer, type Prepared } from './deliver.js';
 import { AgentCode, AgentError } from './errors.js';
-import type { AgentOptions, SyncTarget } from './flags.js';
+import type { AgentOptions, SyncFlag, SyncTarget } from './flags.js';
 import { KeyAccess, type KeyServices } from './key-access.js';
 import { follow } from './watch.js';
 
@@ -87,17 +87,19 @@ function services(opts: AgentOptions): KeyServices {
  * Prepares every sync, then writes them: a refusal of any leaves every directory as it
  * was. Retryable failures are retried a few times with backoff.
  */
-async function deliverAll(d: Deliverer, syncs: SyncTarget[], signal: AbortSignal, log: Logger): Promise<Map<string, string>> {
+async function deliverAll(d: Deliverer, flags: SyncFlag[], signal: AbortSignal, log: Logger): Promise<{ syncs: SyncTarget[]; delivered: Map<string, string> }> {
   for (let attempt = 0; ; attempt++) {
     const prepared: Prepared[] = [];
     try {
+      const syncs: SyncTarget[] = [];
+      for (const f of flags) syncs.push(await d.resolve(f));
       for (const s of syncs) prepared.push((await d.prepare(s)) as Prepared);
       const delivered = new Map<string, string>();
       for (const p of prepared.splice(0)) {
         delivered.set(p.sync.name, p.fingerprint);
         await d.commit(p);
       }
-      return delivered;
+      return { syncs, delivered };
     } catch (err) {
       for (const p of prepared) for (const b of Object.values(p.files)) b.fill(0);
       if (!(err instanceof AgentError) || !err.retryable || attempt >= START_RETRIES || signal.aborted) throw err;
@@ -125,11 +127,11 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
     const kube = kubeClient();
     keys = new KeyAccess(services(opts), { vaultAddr: opts.vaultAddr, awsEndpoint: opts.awsEndpoint, insecureAllowHttp: opts.insecureAllowHttp, log });
     const deliverer = new Deliverer({ kube, keys, namespace, dir: opts.dir, log, ...(opts.version !== undefined ? { version: opts.version } : {}) });
-    const delivered = await deliverAll(deliverer, opts.syncs, stop.signal, log);
+    const { syncs, delivered } = await deliverAll(deliverer, opts.syncs, stop.signal, log);
     if (opts.command === 'init') return 0;
-    log.info({ syncs: opts.syncs.map((s) => s.name), intervalMs: opts.intervalMs }, 'following');
+    log.info({ syncs: syncs.map((s) => s.name), intervalMs: opts.intervalMs }, 'following');
     await follow({
-      syncs: opts.syncs,
+      syncs,
       deliverer,
       watch: {
         listWatch: (s) => kube.secretListWatch(namespace, s.secret),

@@ -17,7 +17,7 @@ export interface AgentKube {
   /** GET one Secret; rejects with KubeReadError. */
   readSecret(namespace: string, name: string): Promise<KubeSecret>;
   /** GET one SecretSync (its metadata is all the agent uses); rejects with KubeReadError. */
-  readSecretSync(namespace: string, name: string): Promise<{ metadata: { name?: string; uid?: string } }>;
+  readSecretSync(namespace: string, name: string): Promise<{ metadata: { name?: string; uid?: string }; spec?: { target?: { name?: unknown } } }>;
   /** That one Secret as a ListWatch for the runtime's Informer: GET, then a field-selected watch. */
   secretListWatch(namespace: string, name: string): ListWatch<KubeSecret>;
   /** Whether the identity may watch that Secret (a SelfSubjectAccessReview; true when it cannot tell). */
@@ -95,7 +95,7 @@ export function agentKube(opts: AgentKubeOptions = {}): AgentKube {
 
     async readSecretSync(namespace, name) {
       const path = `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(namespace)}/secretsyncs/${encodeURIComponent(name)}`;
-      return (await getJson(path)) as { metadata: { name?: string; uid?: string } };
+      return (await getJson(path)) as { metadata: { name?: string; uid?: string }; spec?: { target?: { name?: unknown } } };
     },
 
     secretListWatch(namespace, name) {

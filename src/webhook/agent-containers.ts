@@ -19,7 +19,8 @@ export const AGENT_RESOURCES: ResourceRequirements = {
 
 export interface AgentSync {
   name: string;
-  targetSecret: string;
+  /** Undefined: the agent reads it from the SecretSync (`--sync NAME`), so the patch need not name it. */
+  targetSecret?: string;
   transit: boolean;
 }
 
@@ -49,7 +50,7 @@ function agentContainer(name: string, command: 'init' | 'watch', syncs: AgentSyn
   const mounts: VolumeMount[] = syncs.map((x) => ({ name: volumeName(x.name), mountPath: mountPath(x.name) }));
   if (syncs.some((x) => x.transit)) mounts.push({ name: VAULT_TOKEN_VOLUME, mountPath: VAULT_TOKEN_DIR, readOnly: true });
   mounts.push({ name: s.kubeApiVolume, mountPath: KUBE_API_DIR, readOnly: true });
-  const args = ['agent', command, ...syncs.flatMap((x) => ['--sync', `${x.name}=${x.targetSecret}`]), '--dir', SECRETS_DIR];
+  const args = ['agent', command, ...syncs.flatMap((x) => ['--sync', x.targetSecret === undefined ? x.name : `${x.name}=${x.targetSecret}`]), '--dir', SECRETS_DIR];
   if (version !== undefined) args.push('--version', String(version));
   return {
     name,

@@ -28,9 +28,9 @@ export interface InjectOptions {
    */
   callerVerified?: boolean;
   /**
-   * `verified` (default): the `<KEY>_FILE` env vars (which name the SecretSync's keys) and
-   * the agent's uid/gid from spec.mount only for a verified caller; an unverified one gets
-   * the patch its own request determines. `always`: env vars for any caller.
+   * `verified` (default): an unverified caller gets a blind patch (see admitPod). `always`:
+   * the SecretSyncs are looked up for any caller, so pods get the `<KEY>_FILE` env vars
+   * (which name keys) even when the API server is not verified.
    */
   fileEnv?: 'verified' | 'always';
 }
@@ -49,6 +49,17 @@ export const VAULT_TOKEN_EXPIRATION_SECONDS = 600;
 /** What the ServiceAccount admission plugin uses for kube-api-access volumes. */
 const KUBE_API_TOKEN_EXPIRATION_SECONDS = 3607;
 
+/**
+ * Anyone reaching the port can send a review naming another namespace. Unless the caller
+ * was verified as the API server (or the operator was told `fileEnv: always`), the webhook
+ * answers blind: it does not look the SecretSyncs up, so the answer is a function of the
+ * request alone and tells nothing of them, not even whether they exist. The agent then
+ * finds the target Secret from the SecretSync and does every check in the pod, where only
+ * the namespace's own members see the result: no `<KEY>_FILE` variables (the annotation
+ * secretsync.io/file-env says why), a Vault-audience token for the agents whatever the
+ * KEK, pins passed as asked (the agent gives a plain Secret's current version), and the
+ * agent running as the pod's own non-root user.
+ */
 export function admitPod(pod: Pod, namespace: string, lookup: (syncName: string) => SyncView | undefined, o: InjectOptions): Admission {
   const annotations = pod.metadata?.annotations ?? {};
   if (pod.metadata?.labels?.[INJECT_LABEL] !== 'true' || annotations[INJECT_ANNOTATION] === undefined) {
@@ -57,12 +68,49 @@ export function admitPod(pod: Pod, namespace: string, lookup: (syncName: string)
   try {
     const req = parseRequest(annotations);
     if (req.syncs.length === 0) return { allowed: true, patch: [], injected: [] };
-    const views = checkSyncs(req.syncs, serviceAccountOf(pod), namespace, lookup, o.callerVerified ?? false);
-    return { allowed: true, patch: planPatch(pod, req, views, o), injected: req.syncs };
+    const verified = o.callerVerified ?? false;
+    const blind = !verified && o.fileEnv !== 'always';
+    const plan = blind ? blindPlan(pod, req) : lookedUpPlan(req, checkSyncs(req.syncs, serviceAccountOf(pod), namespace, lookup, verified));
+    return { allowed: true, patch: planPatch(pod, req, plan, o), injected: req.syncs };
   } catch (err) {
     if (err instanceof Refusal) return { allowed: false, code: err.code, message: err.message };
     throw err;
   }
+}
+
+/** What the patch delivers, decided from the SecretSyncs or from the request alone. */
+interface DeliveryPlan {
+  agents: AgentSync[];
+  /** Pins the agents get. */
+  pins: ReadonlyMap<string, number>;
+  /** `<KEY>_FILE` variables; undefined: left out (blind). */
+  fileEnv?: { name: string; keys: readonly string[] }[];
+  uid: number;
+  gid: number;
+}
+
+function lookedUpPlan(req: InjectRequest, views: SyncView[]): DeliveryPlan {
+  // A pin is honoured for envelope syncs only: their Secret keeps the previous version. A plain
+  // Secret holds only the current one, as kubelet delivers it, so a pinned pod of an old
+  // ReplicaSet gets the current version instead of an agent that must refuse.
+  const pins = new Map([...req.pins].filter(([sync]) => views.find((v) => v.name === sync)?.kek !== undefined));
+  return {
+    agents: views.map((v) => ({ name: v.name, targetSecret: v.targetSecret, transit: v.kek === 'vault-transit' })),
+    pins,
+    fileEnv: views.map((v) => ({ name: v.name, keys: v.keys })),
+    ...agentIdentity(views),
+  };
+}
+
+function blindPlan(pod: Pod, req: InjectRequest): DeliveryPlan {
+  const sc = pod.spec.securityContext;
+  const nonRoot = (n: number | undefined) => (n !== undefined && Number.isInteger(n) && n > 0 ? n : undefined);
+  return {
+    agents: req.syncs.map((name) => ({ name, transit: true })),
+    pins: req.pins,
+    uid: nonRoot(sc?.runAsUser) ?? AGENT_UID,
+    gid: nonRoot(sc?.runAsGroup) ?? AGENT_UID,
+  };
 }
 
 interface Target {
@@ -114,27 +162,13 @@ function kubeApiVolumeName(pod: Pod): string {
   return mounts.find((m) => normalPath(m.mountPath) === KUBE_API_DIR)?.name ?? KUBE_API_VOLUME;
 }
 
-/**
- * What an unverified caller may learn decides two parts of the patch. The agent's uid/gid
- * come from spec.mount only for a verified caller; otherwise from the pod's own
- * securityContext (non-root), else AGENT_UID, and the agent reports at run time when that
- * cannot give the files the owner spec.mount asks for. The `_FILE` env vars name keys:
- * verified callers only, unless the operator was told `always`.
- */
-export function disclosure(pod: Pod, views: SyncView[], o: InjectOptions): { uid: number; gid: number; fileEnv: boolean } {
-  if (o.callerVerified === true) return { ...agentIdentity(views), fileEnv: true };
-  const sc = pod.spec.securityContext;
-  const nonRoot = (n: number | undefined) => (n !== undefined && Number.isInteger(n) && n > 0 ? n : undefined);
-  return { uid: nonRoot(sc?.runAsUser) ?? AGENT_UID, gid: nonRoot(sc?.runAsGroup) ?? AGENT_UID, fileEnv: o.fileEnv === 'always' };
-}
-
-function planPatch(pod: Pod, req: InjectRequest, views: SyncView[], o: InjectOptions): JsonPatchOp[] {
-  const { uid, gid, fileEnv } = disclosure(pod, views, o);
+function planPatch(pod: Pod, req: InjectRequest, plan: DeliveryPlan, o: InjectOptions): JsonPatchOp[] {
+  const { uid, gid } = plan;
   const targets = targetContainers(pod, req.only);
   const kubeApi = kubeApiVolumeName(pod);
-  const transit = views.some((v) => v.kek === 'vault-transit');
+  const transit = plan.agents.some((a) => a.transit);
 
-  const wanted: Volume[] = views.map((v) => ({ name: volumeName(v.name), emptyDir: { medium: 'Memory', sizeLimit: o.volumeSizeLimit ?? DEFAULT_VOLUME_SIZE_LIMIT } }));
+  const wanted: Volume[] = req.syncs.map((name) => ({ name: volumeName(name), emptyDir: { medium: 'Memory', sizeLimit: o.volumeSizeLimit ?? DEFAULT_VOLUME_SIZE_LIMIT } }));
   if (transit) {
     wanted.push({ name: VAULT_TOKEN_VOLUME, projected: { sources: [{ serviceAccountToken: { audience: 'vault', expirationSeconds: VAULT_TOKEN_EXPIRATION_SECONDS, path: 'token' } }] } });
   }
@@ -151,15 +185,15 @@ function planPatch(pod: Pod, req: InjectRequest, views: SyncView[], o: InjectOpt
   });
 
   const ops: JsonPatchOp[] = appendOps('/spec/volumes', pod.spec.volumes, newVolumes);
-  const envNames = fileEnv ? fileEnvNames(views.map((v) => ({ name: v.name, keys: v.keys }))) : [];
+  const envNames = plan.fileEnv !== undefined ? fileEnvNames(plan.fileEnv) : [];
   for (const t of targets) {
     const mounts: VolumeMount[] = [];
-    for (const v of views) {
-      const path = mountPath(v.name);
+    for (const name of req.syncs) {
+      const path = mountPath(name);
       const have = (t.c.volumeMounts ?? []).find((m) => normalPath(m.mountPath) === path);
-      if (have === undefined) mounts.push({ name: volumeName(v.name), mountPath: path, readOnly: true });
-      else if (have.name !== volumeName(v.name)) {
-        throw new Refusal(400, `container "${t.c.name}" already mounts volume "${have.name}" at ${path}, where SecretSync "${v.name}" is delivered: move that mount, or leave the container out with ${INJECT_CONTAINERS_ANNOTATION}`);
+      if (have === undefined) mounts.push({ name: volumeName(name), mountPath: path, readOnly: true });
+      else if (have.name !== volumeName(name)) {
+        throw new Refusal(400, `container "${t.c.name}" already mounts volume "${have.name}" at ${path}, where SecretSync "${name}" is delivered: move that mount, or leave the container out with ${INJECT_CONTAINERS_ANNOTATION}`);
       }
     }
     // Never override a variable the container sets itself (the app's choice wins).
@@ -169,7 +203,7 @@ function planPatch(pod: Pod, req: InjectRequest, views: SyncView[], o: InjectOpt
     ops.push(...appendOps(`${base}/volumeMounts`, t.c.volumeMounts, mounts), ...appendOps(`${base}/env`, t.c.env, env));
   }
 
-  if (!fileEnv && pod.metadata?.annotations?.[FILE_ENV_ANNOTATION] !== FILE_ENV_OMITTED) {
+  if (plan.fileEnv === undefined && pod.metadata?.annotations?.[FILE_ENV_ANNOTATION] !== FILE_ENV_OMITTED) {
     ops.push({ op: 'add', path: `/metadata/annotations/${pointerToken(FILE_ENV_ANNOTATION)}`, value: FILE_ENV_OMITTED });
   }
   const injected = req.syncs.join(',');
@@ -178,12 +212,7 @@ function planPatch(pod: Pod, req: InjectRequest, views: SyncView[], o: InjectOpt
   }
 
   // Last, since inserting at the front shifts the indexes of the pod's own init containers used above.
-  const agentSyncs: AgentSync[] = views.map((v) => ({ name: v.name, targetSecret: v.targetSecret, transit: v.kek === 'vault-transit' }));
-  // A pin is honoured for envelope syncs only: their Secret keeps the previous version. A plain
-  // Secret holds only the current one, as kubelet delivers it, so a pinned pod of an old
-  // ReplicaSet gets the current version instead of an agent that must refuse.
-  const pins = new Map([...req.pins].filter(([sync]) => views.find((v) => v.name === sync)?.kek !== undefined));
-  const agents = agentContainers(agentSyncs, pins, req.watch, {
+  const agents = agentContainers(plan.agents, plan.pins, req.watch, {
     image: o.agentImage,
     ...(o.imagePullPolicy !== undefined ? { imagePullPolicy: o.imagePullPolicy } : {}),
     uid,

@@ -270,7 +270,11 @@ describe('Vault Transit', () => {
     await writeAtomically(join(dir, 'db'), { password: Buffer.from('previous') }, { mode: 0o400 });
     const before = readlinkSync(join(dir, 'db', '..data'));
     const line = refusalLine(await runAgent(other, ['init', '--sync', 'db', ...agentArgs(dir)]));
+    // `--sync db` alone reads the SecretSync first (for its target), which RBAC refuses first.
     expect(line).toBe(
+      `secretsync agent: service account ${ns}/other may not read SecretSync ${ns}/db (the agent checks its uid against the Secret's): add it to spec.access.serviceAccounts of SecretSync db, which grants get on both`,
+    );
+    expect(refusalLine(await runAgent(other, ['init', '--sync', 'db=db', ...agentArgs(outDir())]))).toBe(
       `secretsync agent: service account ${ns}/other may not read Secret db in namespace ${ns}: add it to spec.access.serviceAccounts of SecretSync db`,
     );
     expect(readlinkSync(join(dir, 'db', '..data'))).toBe(before);
@@ -279,8 +283,10 @@ describe('Vault Transit', () => {
 
   test('a Secret that does not exist (yet) is refused, saying to check the SecretSync', async () => {
     await allowSecret(kc, app, 'ghost');
-    const line = refusalLine(await runAgent(app, ['init', '--sync', 'ghost', ...agentArgs(outDir())]));
+    const line = refusalLine(await runAgent(app, ['init', '--sync', 'ghost=ghost', ...agentArgs(outDir())]));
     expect(line).toContain(`Secret ${ns}/ghost does not exist: check that SecretSync ghost is Ready`);
+    // Without =SECRET the SecretSync is read first (for its target): it is not there either.
+    expect(refusalLine(await runAgent(app, ['init', '--sync', 'ghost', ...agentArgs(outDir())]))).toContain(`SecretSync ${ns}/ghost does not exist`);
   });
 
   test('a service account allowed by RBAC but not bound in the Vault role is refused by Vault', async () => {
@@ -363,7 +369,7 @@ describe('Vault Transit', () => {
 });
 
 describe('plain mode', () => {
-  test('a plain Secret of the SecretSync is delivered as is; --version must be the one its annotation names', async () => {
+  test('a plain Secret of the SecretSync is delivered as is; a --version it does not hold gets the current one', async () => {
     const name = 'plain-db';
     const uid = await createSync(ns, name);
     const value = fresh('plain');
@@ -384,8 +390,31 @@ describe('plain mode', () => {
     expect(read(dir, name, 'api-key')).toBe(value);
     const st = statSync(join(dir, name, 'api-key'));
     expect([st.mode & 0o777, st.uid, st.gid]).toEqual([0o400, 4321, 0]);
-    const line = refusalLine(await runAgent(app, ['init', '--sync', name, '--version', '2', ...agentArgs(outDir())]));
-    expect(line).toContain(`does not hold version 2 of SecretSync ${name} (it holds version 3 only)`);
+    // A plain Secret holds only its current version, as kubelet would deliver it (a pinned pod of an old ReplicaSet).
+    const other = outDir();
+    expect((await runAgent(app, ['init', '--sync', name, '--version', '2', ...agentArgs(other)])).code).toBe(0);
+    expect(read(other, name, 'api-key')).toBe(value);
+  });
+
+  test('--sync NAME alone reads the target Secret from the SecretSync (the blind webhook names no target)', async () => {
+    const name = 'targeted';
+    const target = `${name}-elsewhere`;
+    const created = (await apply(custom, {
+      kind: 'SecretSync',
+      metadata: { name, namespace: ns },
+      spec: { sourceRef: { name: 'vault' }, target: { name: target }, data: [{ key: 'password', remoteRef: { path: 'unused' } }] },
+    })) as { metadata: { uid: string } };
+    const value = fresh('targeted');
+    await putSecret({
+      metadata: { name: target, namespace: ns, ownerReferences: [{ apiVersion: 'secretsync.io/v1alpha1', kind: 'SecretSync', name, uid: created.metadata.uid, controller: true }] },
+      type: 'Opaque',
+      data: { password: Buffer.from(value).toString('base64') },
+    });
+    await allowSecret(kc, app, target, ['get'], name);
+    const dir = outDir();
+    const run = await runAgent(app, ['init', '--sync', name, ...agentArgs(dir)]);
+    expect([run.code, run.stderr]).toEqual([0, '']);
+    expect(read(dir, name, 'password')).toBe(value);
   });
 });
 

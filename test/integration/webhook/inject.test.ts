@@ -237,7 +237,8 @@ test('refusals name what to fix: unknown SecretSync, service account not allowed
   // Had it got past admission (say, created while the webhook was down with Ignore), RBAC still refuses its agent.
   const past = await runAgent(other, ['init', '--sync', 'db', '--dir', mkdtempSync(join(tmp, 'other-')), '--namespace', ns, '--insecure-allow-http']);
   expect(past.code).toBe(1);
-  expect(past.stderr).toContain('may not read Secret db');
+  expect(past.stderr).toContain('may not read SecretSync');
+  expect(past.stderr).toContain('add it to spec.access.serviceAccounts of SecretSync db');
   await apply(custom, sync('broken', { data: [{ key: 'password', remoteRef: { path: `${id}/missing`, property: 'password' } }] }));
   await waitReady(custom, ns, 'broken', 'False');
   expect(await refused(pod(uniqueName('r'), { annotations: { 'secretsync.io/inject': 'broken' } }))).toMatch(/broken.*not Ready/);

@@ -12,7 +12,7 @@ const parse = (...argv: string[]) => {
 test('defaults: /run/secrets, the projected Vault token, 30s, the pod namespace (undefined), no overrides', () => {
   expect(parse('init', '--sync', 'db')).toEqual({
     command: 'init',
-    syncs: [{ name: 'db', secret: 'db' }],
+    syncs: [{ name: 'db' }],
     dir: DEFAULT_DIR,
     namespace: undefined,
     version: undefined,
@@ -59,9 +59,9 @@ test('every flag', () => {
   });
 });
 
-test('--sync is repeatable; SECRET defaults to NAME', () => {
+test('--sync is repeatable; without SECRET the agent reads the target from the SecretSync', () => {
   expect(parse('init', '--sync', 'a', '--sync', 'b=other').syncs).toEqual([
-    { name: 'a', secret: 'a' },
+    { name: 'a' },
     { name: 'b', secret: 'other' },
   ]);
   expect(parseSyncFlag('db.prod=x')).toEqual({ name: 'db.prod', secret: 'x' });

@@ -43,7 +43,7 @@ test('a review whose namespace is missing or differs from the pod\'s is refused 
     },
     getManagedSecret: () => undefined,
   };
-  const h = injectionHandler(spy, { agentImage: 'img' }, { log });
+  const h = injectionHandler(spy, { agentImage: 'img', callerVerified: true }, { log });
   const other = { ...pod, metadata: { ...pod.metadata, namespace: 'victim' } };
   expect(await h(review(other))).toMatchObject({ allowed: false, status: { code: 400, message: "request.namespace must be set and equal the pod's metadata.namespace" } });
   const none = review(pod);
@@ -63,7 +63,7 @@ test('anything but a pod is allowed unchanged; a replica that has not synced its
 
 test('an internal error is a refusal with a fixed message, never the error text', async () => {
   const broken: HandlerCaches = { getSecretSync: () => { throw new Error('s3cret-in-error'); }, getManagedSecret: () => undefined };
-  const r = await injectionHandler(broken, { agentImage: 'img' }, { log })(review(pod));
+  const r = await injectionHandler(broken, { agentImage: 'img', callerVerified: true }, { log })(review(pod));
   expect(r.allowed).toBe(false);
   expect(JSON.stringify(r)).not.toContain('s3cret');
 });
@@ -96,9 +96,26 @@ test("a pod is served only SecretSyncs of its own namespace: another namespace's
     const r = review({ ...pod, metadata: { ...pod.metadata, annotations: { 'secretsync.io/inject': inject } } });
     return { ...r, request: { ...r.request, namespace: 'team-b' } };
   };
-  const same = await injectionHandler(teamA, { agentImage: 'img' }, { log })(inTeamB('db'));
-  expect(same).toMatchObject({ allowed: false, status: { message: expect.stringContaining('SecretSync "db" cannot be delivered to service account "app" in namespace "team-b"') } });
-  const qualified = await injectionHandler(teamA, { agentImage: 'img' }, { log })(inTeamB('team-a/db'));
+  const same = await injectionHandler(teamA, { agentImage: 'img', callerVerified: true }, { log })(inTeamB('db'));
+  expect(same).toMatchObject({ allowed: false, status: { message: expect.stringContaining('SecretSync "db" does not exist in namespace "team-b"') } });
+  const qualified = await injectionHandler(teamA, { agentImage: 'img', callerVerified: true }, { log })(inTeamB('team-a/db'));
   expect(qualified).toMatchObject({ allowed: false, status: { code: 400 } });
   expect(asked).toEqual(['team-b/db']);
+});
+
+test('an unverified caller is answered blind: no SecretSync is looked up, and the answer is the same whatever they hold', async () => {
+  const asked: string[] = [];
+  const spy = (view: SecretSync | undefined): HandlerCaches => ({
+    getSecretSync: (namespace, name) => {
+      asked.push(`${namespace}/${name}`);
+      return view;
+    },
+    getManagedSecret: () => undefined,
+  });
+  const answers = [];
+  for (const view of [ss(), undefined, ss({}, 'False')]) answers.push(await injectionHandler(spy(view), { agentImage: 'img' }, { log })(review(pod)));
+  expect(asked).toEqual([]);
+  expect(answers[0]).toMatchObject({ allowed: true });
+  expect(answers[1]).toEqual(answers[0]);
+  expect(answers[2]).toEqual(answers[0]);
 });
