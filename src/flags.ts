@@ -95,7 +95,8 @@ Flags:
   --shutdown-timeout DURATION  on SIGTERM, how long to wait for in-flight reconciles; default 30s
   --insecure-allow-http        accept http:// in spec.vault.address and spec.aws.endpoint. For local/dev stacks
                                only: tokens, credentials and secret values then cross the network unencrypted.
-                               Without it such a source is Ready=False (InvalidSpec); default off
+                               Without it such a source is Ready=False (InvalidSpec); default off. The injected
+                               agents get the same flag
   --kek-check-interval DURATION
                                envelope mode: how often each key-encryption key in use is asked for its current
                                version (one call per KEK, not per SecretSync); after a rotation the data keys

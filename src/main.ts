@@ -356,7 +356,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
       },
       {
         // Only a caller with the API server's client certificate gets detailed refusals.
-        handler: injectionHandler(reader, { agentImage: opts.webhook.agentImage, callerVerified: clientAuth !== undefined, fileEnv: opts.webhook.fileEnv }, { log, synced: () => manager.hasSynced() }),
+        handler: injectionHandler(reader, { agentImage: opts.webhook.agentImage, callerVerified: clientAuth !== undefined, fileEnv: opts.webhook.fileEnv, insecureAllowHttp: opts.insecureAllowHttp }, { log, synced: () => manager.hasSynced() }),
         ...(opts.webhook.certDir ? { externalCerts: () => readCertDir(opts.webhook.certDir as string) } : {}),
         certStore: new KubeWebhookCertStore(core, { namespace: opNs, name: DEFAULT_WEBHOOK_SECRET_NAME }, onWrite),
         webhookConfig: new KubeWebhookConfig(kc.makeApiClient(AdmissionregistrationV1Api), onWrite),

@@ -31,6 +31,8 @@ export interface AgentSetup {
   gid: number;
   /** The volume holding the pod's API token, CA and namespace (the pod's own, or one we add). */
   kubeApiVolume: string;
+  /** The operator runs with --insecure-allow-http: its agents accept the same http:// addresses. */
+  insecureAllowHttp?: boolean;
 }
 
 function securityContext(s: AgentSetup): SecurityContext {
@@ -52,6 +54,7 @@ function agentContainer(name: string, command: 'init' | 'watch', syncs: AgentSyn
   mounts.push({ name: s.kubeApiVolume, mountPath: KUBE_API_DIR, readOnly: true });
   const args = ['agent', command, ...syncs.flatMap((x) => ['--sync', x.targetSecret === undefined ? x.name : `${x.name}=${x.targetSecret}`]), '--dir', SECRETS_DIR];
   if (version !== undefined) args.push('--version', String(version));
+  if (s.insecureAllowHttp === true) args.push('--insecure-allow-http');
   return {
     name,
     image: s.image,

@@ -27,6 +27,8 @@ export interface InjectOptions {
    * the service account or is not Ready, and quotes nothing of it (see checkSyncs).
    */
   callerVerified?: boolean;
+  /** The operator's --insecure-allow-http, passed on to the agents (development stacks only). */
+  insecureAllowHttp?: boolean;
   /**
    * `verified` (default): an unverified caller gets a blind patch (see admitPod). `always`:
    * the SecretSyncs are looked up for any caller, so pods get the `<KEY>_FILE` env vars
@@ -218,6 +220,7 @@ function planPatch(pod: Pod, req: InjectRequest, plan: DeliveryPlan, o: InjectOp
     uid,
     gid,
     kubeApiVolume: kubeApi,
+    ...(o.insecureAllowHttp === true ? { insecureAllowHttp: true } : {}),
   });
   ops.push(...agentOps(pod.spec.initContainers, agents));
   return ops;

@@ -475,3 +475,9 @@ describe('admitPod: an unverified caller (anyone reaching the port, any namespac
     }
   });
 });
+
+test("the operator's --insecure-allow-http reaches the agents it injects, and only then", () => {
+  const args = (o: InjectOptions) => inject(aPod({ 'secretsync.io/inject': 'db', 'secretsync.io/watch': 'true' }), [aSync('db')], o).spec.initContainers?.map((c) => c.args);
+  expect(args({ ...OPTS, insecureAllowHttp: true })?.every((a) => a?.includes('--insecure-allow-http'))).toBe(true);
+  expect(args(OPTS)?.some((a) => a?.includes('--insecure-allow-http'))).toBe(false);
+});
