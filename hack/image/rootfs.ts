@@ -88,7 +88,7 @@ function dir(path: string, mode: number, owner = 0): void {
   if (process.getuid?.() === 0) chownSync(path, owner, owner);
 }
 
-/** What distroless writes besides packages: users and groups, name service order, /tmp and the homes. */
+/** What distroless writes besides packages: users and groups, name service order, /tmp and the homes, mount points. */
 function layBaseFiles(rootfs: string): void {
   dir(join(rootfs, 'etc'), 0o755);
   writeFileSync(
@@ -100,6 +100,8 @@ function layBaseFiles(rootfs: string): void {
     join(rootfs, 'etc', 'nsswitch.conf'),
     ['passwd: files', 'group: files', 'shadow: files', 'hosts: files dns', 'networks: files', 'protocols: files', 'services: files', 'ethers: files', 'rpc: files', ''].join('\n'),
   );
+  // Mount points: a runtime mounts over them, and on a read-only root could not create them.
+  for (const d of ['dev', 'proc', 'sys']) dir(join(rootfs, d), 0o755);
   dir(join(rootfs, 'tmp'), 0o1777);
   dir(join(rootfs, 'root'), 0o700);
   dir(join(rootfs, 'home'), 0o755);
