@@ -36,7 +36,13 @@ async function candidates(pkgs: readonly string[]): Promise<string[]> {
 /** Unpacks the packages into `<cache>/<name>_<version>_<arch>/` (downloading the missing ones); returns those dirs. */
 export async function unpackedDebs(cache: string, log: (m: string) => void): Promise<Record<Package, string>> {
   mkdirSync(cache, { recursive: true });
-  const keys = await candidates(debianPackages);
+  // A machine that never ran apt-get update has no package lists: as root, update once.
+  let keys = await candidates(debianPackages).catch(async (err: Error) => {
+    if (process.getuid?.() !== 0) throw err;
+    log(`${err.message.split('\n')[0]}: apt-get update, then again`);
+    await run('apt-get', ['update', '-q']);
+    return candidates(debianPackages);
+  });
   const missing = keys.filter((k) => !existsSync(join(cache, k)));
   if (missing.length > 0) {
     const tmp = join(cache, `.download-${process.pid}`); // one per process: concurrent runs do not mix
@@ -52,6 +58,7 @@ export async function unpackedDebs(cache: string, log: (m: string) => void): Pro
         if (process.getuid?.() !== 0) throw new Error(`apt-get download failed (as root it would run apt-get update first): ${err.message}`);
         log('apt-get download failed: apt-get update, then again');
         await run('apt-get', ['update', '-q']);
+        keys = await candidates(debianPackages); // the fresh lists may name newer versions
         await download();
       });
       for (const deb of readdirSync(tmp).filter((f) => f.endsWith('.deb'))) {
