@@ -8,7 +8,7 @@
 // over the base's: nothing here repeats the Dockerfile, so the two cannot drift.
 // Downloads and stage results are cached under ~/.cache/secretsync-testenv/image.
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,7 +17,7 @@ import { repoRoot } from '../../test/testenv/config.js';
 import { layDebianFiles, unpackedDebs } from './debian.js';
 import { copies, parseDockerfile, runtimeConfig, workdir, type Stage } from './dockerfile.js';
 import type { ImageConfig, ImageSpec } from './image-spec.js';
-import { cachedStage } from './stage.js';
+import { cachedStage, settle } from './stage.js';
 
 const run = promisify(execFile);
 
@@ -72,8 +72,8 @@ async function nodeDist(cache: string, version: string, log: (m: string) => void
   try {
     const { stdout } = await run('npm', ['pack', '--loglevel=error', `${pkg}@${version}`], { cwd: tmp });
     await run('tar', ['-xzf', join(tmp, stdout.trim().split('\n').at(-1) ?? ''), '-C', tmp, 'package/bin/node', 'package/LICENSE']);
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(join(tmp, 'package'), dir);
+    if (existsSync(dir) && !(await ok())) rmSync(dir, { recursive: true, force: true }); // a broken earlier attempt
+    settle(join(tmp, 'package'), dir);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
