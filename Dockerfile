@@ -3,8 +3,9 @@
 # (`secretsync agent init|watch`, injected by the webhook with this image) in one.
 # Node 22 LTS. The runtime stage is distroless: no shell, no npm, user 65532 (the
 # agent's default uid, AGENT_UID), nothing written to the root filesystem, so it runs
-# with readOnlyRootFilesystem. test/integration/image/image.test.ts does what this file
-# does (production dependencies only, then the ENTRYPOINT below) without a Docker engine.
+# with readOnlyRootFilesystem. hack/image/rootfs.ts assembles the same filesystem from this
+# file without a Docker engine (the local stack's node imports it); test/integration/image/
+# checks that the two agree and runs it in a container.
 
 ARG BUILD_IMAGE=node:22-bookworm-slim
 ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs22-debian12:nonroot

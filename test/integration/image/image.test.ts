@@ -1,22 +1,26 @@
-// What the container image does, without a Docker engine, read from the Dockerfile: its
-// build stage (only the files it copies, then its RUN line) in one folder, its production
-// install (`npm ci --omit=dev`) in another beside the compiled dist/, then its ENTRYPOINT
-// (node dist/src/cli.js) for --help, agent --help,
-// and a short operator run against the real stack as the operator's service account. It
-// shows production dependencies suffice: no module of dist/ needs tsx, typescript, jest or
-// any other devDependency, and the run writes nothing into the application folder (the
-// image runs with a read-only root filesystem).
+// The image assembled here (hack/image/rootfs.ts, what `make testenv-up` imports into the
+// node) against the Dockerfile, without a Docker engine: its config is the runtime stage's
+// over the distroless base's, its /app holds exactly what fresh runs of the stages it copies
+// from produce (the build stage's dist/src, the production install's node_modules), every
+// module of dist/ loads with production dependencies only, and the image's /app runs the
+// operator against the real stack as the operator's service account, writing nothing into
+// the image's files. image-container.test.ts runs the image itself in a container.
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, posix, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { renderCrds } from '../../../src/api/crds.js';
+import { copies, each, parseDockerfile, workdir, type Stage } from '../../../hack/image/dockerfile.js';
+import type { ImageSpec } from '../../../hack/image/image-spec.js';
+import { assembleRootfs, distrolessBase, distrolessConfig } from '../../../hack/image/rootfs.js';
+import { runStage } from '../../../hack/image/stage.js';
 import { eventually } from '../../helpers/eventually.js';
+import { operatorContainer, template } from '../../helpers/helm.js';
 import { apply, deleteNamespace, deleteSyncs, kube, secretData, vaultTestNamespaces, waitReady } from '../../helpers/kube.js';
 import { getText } from '../../helpers/operator.js';
 import { operatorIdentity, type OperatorIdentity } from '../../helpers/rbac.js';
 import { uniqueName } from '../../helpers/stack.js';
+import { contents, listing } from '../../helpers/tree.js';
 import { kvPut } from '../../helpers/vault.js';
 import { repoRoot } from '../../testenv/config.js';
 import { freePort } from '../../testenv/ports.js';
@@ -27,43 +31,24 @@ const id = uniqueName('img');
 const ns = `${id}-apps`;
 const opNs = `${id}-system`;
 
-/** The Dockerfile's stages: FROM line, then the instructions up to the next FROM. */
-function stages(dockerfile: string): string[][] {
-  const out: string[][] = [];
-  for (const line of dockerfile.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim())) {
-    if (!line || line.startsWith('#')) continue;
-    if (/^FROM\s/i.test(line)) out.push([line]);
-    else out.at(-1)?.push(line);
-  }
-  return out;
-}
+const stages = parseDockerfile(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'));
+const runtime = stages.at(-1) as Stage;
+/** The runtime stage's COPY --from lines, each with the stage it copies from. */
+const stageCopies = copies(runtime).map((c) => ({ ...c, stage: stages.find((s) => s.name === c.from) as Stage }));
+const buildStage = stageCopies.find((c) => c.sources.some((src) => src.endsWith('/dist/src')))?.stage as Stage;
 
-const dockerfile = stages(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'));
-const runtime = dockerfile.at(-1) ?? [];
-const entrypoint = JSON.parse(runtime.find((l) => l.startsWith('ENTRYPOINT '))?.slice('ENTRYPOINT '.length) ?? '[]') as string[];
-const workdir = runtime.find((l) => l.startsWith('WORKDIR '))?.slice('WORKDIR '.length) ?? '';
-/** The stage the runtime stage copies `what` from (COPY --from=<stage> <path containing what>). */
-function stageCopied(what: string): string[] {
-  const from = runtime.find((l) => l.startsWith('COPY --from=') && l.split(/\s+/)[2]?.includes(what))?.match(/--from=(\S+)/)?.[1];
-  return dockerfile.find((s) => new RegExp(`\\sAS\\s+${from}$`, 'i').test(s[0] ?? '')) ?? [];
-}
-/** The production install: the `npm ci` of the stage node_modules comes from. */
-const installLine = stageCopied('node_modules').find((l) => l.startsWith('RUN npm ci'))?.slice('RUN '.length) ?? '';
-/** The build stage: what it copies from the context (after the npm install) and its build command. */
-const buildStage = stageCopied('dist');
-const buildSources = buildStage
-  .filter((l) => l.startsWith('COPY ') && !l.includes('--from='))
-  .flatMap((l) => l.split(/\s+/).slice(1, -1));
-const buildLine = buildStage.find((l) => l.startsWith('RUN ') && l.includes('build'))?.slice('RUN '.length) ?? '';
-
-let app: string; // the image's WORKDIR, here
+let tmp: string;
+let spec: ImageSpec;
+let app: string; // the image's WORKDIR, in its rootfs
+/** Fresh runs (no cache) of the stages the runtime stage copies from, by stage name. */
+const fresh = new Map<string, string>();
 let identity: OperatorIdentity | undefined;
 
-/** The ENTRYPOINT with this machine's node and the app folder in place of the image's. */
+/** The ENTRYPOINT with this machine's node in place of the image's (the image's own node runs in image-container.test.ts). */
 function entry(): { cmd: string; args: string[] } {
-  const [node, ...rest] = entrypoint;
-  expect(node).toMatch(/\/node$/);
-  return { cmd: process.execPath, args: rest.map((a) => (a.startsWith(`${workdir}/`) ? join(app, a.slice(workdir.length + 1)) : a)) };
+  const [node, ...rest] = spec.config.Entrypoint ?? [];
+  expect(node).toBe('/nodejs/bin/node');
+  return { cmd: process.execPath, args: rest.map((a) => (a.startsWith('/') && existsSync(join(spec.rootfs, a)) ? join(spec.rootfs, a) : a)) };
 }
 
 /** A clean environment: nothing may reach tsx or the repository's node_modules. */
@@ -71,63 +56,81 @@ function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: app, NODE_ENV: 'production', ...extra };
 }
 
-function listing(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .map((f) => `${f} ${statSync(join(dir, f)).mtimeMs}`)
-    .sort();
-}
-
-let build: string; // the build stage's WORKDIR, here
-
 beforeAll(async () => {
-  // The build stage, with only what it copies from the context. Its `npm ci` (dev
-  // dependencies, the same lockfile) is the checkout's node_modules.
-  build = mkdtempSync(join(tmpdir(), 'secretsync-image-build-'));
-  expect(buildSources).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'src']));
-  for (const f of buildSources) cpSync(join(repoRoot, f), join(build, f), { recursive: true });
-  symlinkSync(join(repoRoot, 'node_modules'), join(build, 'node_modules'));
-  expect(buildLine).toMatch(/^npm run build/);
-  await run('bash', ['-c', buildLine], { cwd: build });
-
-  app = mkdtempSync(join(tmpdir(), 'secretsync-image-'));
-  // Node resolves packages up the tree: no node_modules above the folder may help it.
+  tmp = mkdtempSync(join(tmpdir(), 'secretsync-image-'));
+  const log = (m: string) => process.stderr.write(`[image] ${m}\n`);
+  const wanted = [...new Set(stageCopies.map((c) => c.stage))];
+  [spec] = await Promise.all([
+    assembleRootfs(join(tmp, 'rootfs'), { log }),
+    ...wanted.map(async (stage) => {
+      const dir = join(tmp, `fresh-${stage.name}`);
+      await runStage(stage, dir, repoRoot);
+      fresh.set(stage.name ?? '', dir);
+    }),
+  ]);
+  app = join(spec.rootfs, spec.config.WorkingDir ?? '/');
+  // Node resolves packages up the tree: no node_modules above the image's may help it.
   for (let d = dirname(app); d !== dirname(d); d = dirname(d)) expect(existsSync(join(d, 'node_modules'))).toBe(false);
-  for (const f of ['package.json', 'package-lock.json']) cpSync(join(repoRoot, f), join(app, f));
-  cpSync(join(build, 'dist', 'src'), join(app, 'dist', 'src'), { recursive: true });
-  expect(installLine).toMatch(/^npm ci .*--omit=dev/);
-  const [npm, ...args] = installLine.split(/\s+/);
-  // --prefer-offline: from the npm cache when it has the packages (the image build has none).
-  await run(npm as string, [...args, '--prefer-offline'], { cwd: app, env: { ...process.env, NODE_ENV: 'production' } });
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await deleteSyncs(k.custom, ns).catch(() => undefined);
   await identity?.release();
   await deleteNamespace(k.core, ns);
   await deleteNamespace(k.core, opNs);
-  for (const d of [app, build]) if (d) rmSync(d, { recursive: true, force: true });
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+test("the image's config is the Dockerfile's runtime stage over its distroless base's", () => {
+  expect(runtime.from).toMatch(distrolessBase);
+  const one = (op: string) => {
+    const all = each(runtime, op);
+    expect(all).toHaveLength(1);
+    return all[0] as string;
+  };
+  expect(spec.config.Entrypoint).toEqual(JSON.parse(one('ENTRYPOINT')));
+  expect(spec.config.Cmd).toEqual(JSON.parse(one('CMD')));
+  expect(spec.config.User).toBe(one('USER'));
+  expect(spec.config.WorkingDir).toBe(one('WORKDIR'));
+  expect(spec.config.Env).toEqual([...(distrolessConfig.Env ?? []), ...one('ENV').split(/\s+/)]);
+  expect(spec.config.ExposedPorts).toEqual(Object.fromEntries(one('EXPOSE').split(/\s+/).map((p) => [`${p}/tcp`, {}])));
 });
 
 test('the Dockerfile runs bin/secretsync of package.json as its ENTRYPOINT, as a non-root user', () => {
   const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> };
-  expect(entrypoint.at(-1)).toBe(`${workdir}/${pkg.bin.secretsync}`);
-  const user = runtime.find((l) => l.startsWith('USER '))?.slice('USER '.length) ?? '0';
-  expect(user).not.toMatch(/^(root|0)(:|$)/);
+  expect(spec.config.Entrypoint?.at(-1)).toBe(posix.join(spec.config.WorkingDir ?? '/', pkg.bin.secretsync ?? ''));
+  expect(spec.config.User).not.toMatch(/^(root|0)(:|$)/);
   // The webhook's agent containers run as 65532 with this image (AGENT_UID).
-  expect(user).toBe('65532:65532');
+  expect(spec.config.User).toBe('65532:65532');
+});
+
+test("the image's name is the chart's default image: helm install needs no image values", async () => {
+  expect(operatorContainer(await template('secretsync', 'secretsync')).image).toBe(spec.name);
 });
 
 test('.dockerignore lets in what the build stage copies, and no more', () => {
   const lines = readFileSync(join(repoRoot, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   expect(lines[0]).toBe('*');
   const allowed = lines.slice(1).map((l) => l.replace(/^!/, '').replace(/\/$/, ''));
+  const buildSources = copies(buildStage).filter((c) => !c.from).flatMap((c) => c.sources);
   expect(new Set(allowed)).toEqual(new Set(buildSources));
 });
 
-test('the build stage leaves no type declarations in dist/', () => {
-  const files = readdirSync(join(app, 'dist', 'src'), { recursive: true, encoding: 'utf8' });
-  expect(files.filter((f) => f.endsWith('.d.ts'))).toEqual([]);
-  expect(files).toContain('cli.js');
+test("/app holds exactly what fresh runs of the build stage and the production install produce", () => {
+  // Nothing beside the copies: the entries of /app outside them are the copies and their parent folders.
+  const dests = stageCopies.map((c) => posix.relative(spec.config.WorkingDir ?? '/', posix.resolve(spec.config.WorkingDir ?? '/', c.dest)));
+  const outside = readdirSync(app, { recursive: true, encoding: 'utf8' }).filter((f) => !dests.some((d) => f.startsWith(`${d}/`)));
+  expect(new Set(outside)).toEqual(new Set(dests.flatMap((d) => d.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/')))));
+  for (const c of stageCopies) {
+    for (const src of c.sources) {
+      const from = join(fresh.get(c.stage.name ?? '') ?? '', relative(workdir(c.stage), src));
+      const to = join(spec.rootfs, posix.resolve(spec.config.WorkingDir ?? '/', c.dest));
+      expect(lstatSync(from).isDirectory() ? contents(to) : readFileSync(to, 'utf8')).toEqual(lstatSync(from).isDirectory() ? contents(from) : readFileSync(from, 'utf8'));
+    }
+  }
+  const dist = readdirSync(join(app, 'dist', 'src'), { recursive: true, encoding: 'utf8' });
+  expect(dist.filter((f) => f.endsWith('.d.ts'))).toEqual([]); // the build stage leaves no type declarations
+  expect(dist).toContain('cli.js');
 });
 
 test('only production dependencies are installed, and every module of dist/ loads with them', async () => {
@@ -148,17 +151,7 @@ test('only production dependencies are installed, and every module of dist/ load
   expect(stdout.trim()).toBe(`loaded ${modules.length}`);
 });
 
-test('--help, operator --help, agent --help and crds work from the production install', async () => {
-  const { cmd, args } = entry();
-  const help = await run(cmd, [...args, '--help'], { cwd: app, env: env() });
-  expect(help.stdout).toContain('Usage: secretsync <command>');
-  expect((await run(cmd, [...args, 'operator', '--help'], { cwd: app, env: env() })).stdout).toContain('Usage: secretsync operator');
-  expect((await run(cmd, [...args, 'agent', '--help'], { cwd: app, env: env() })).stdout).toContain('Usage: secretsync agent init|watch');
-  const crds = await run(cmd, [...args, 'crds'], { cwd: app, env: env(), maxBuffer: 16 * 1024 * 1024 });
-  expect(crds.stdout).toBe(renderCrds().map((c) => c.yaml).join('---\n'));
-});
-
-test('the operator from the production install syncs a SecretSync, reports ready, and exits 0 on SIGTERM', async () => {
+test("the operator from the image's /app syncs a SecretSync, reports ready, and exits 0 on SIGTERM", async () => {
   await vaultTestNamespaces(k, ns, opNs);
   await kvPut(`${id}/db`, { password: 'from-the-image' });
   identity = await operatorIdentity(opNs);
