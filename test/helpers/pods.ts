@@ -19,7 +19,7 @@ export function stackNode(): string | undefined {
 export function describeWithNode(): typeof describe {
   if (stackNode()) return describe;
   process.stderr.write(
-    'NOT RUN: the stack has no node (not root, SECRETSYNC_TESTENV_NODE=0, or an existing cluster); see make testenv-up\'s output for the reason\n',
+    'NOT RUN: the stack has no node (not root, SECRETSYNC_TESTENV_NODE=0, an existing cluster, or another stack holds the node); make testenv-up logs the reason\n',
   );
   return describe.skip;
 }
