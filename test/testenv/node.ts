@@ -38,6 +38,8 @@ const ownerFile = join(globalDir, 'owner.json');
 const sysctlFile = join(globalDir, 'sysctl.orig.json');
 export const containerdSocket = join(globalDir, 'containerd.sock');
 const fwdChain = 'SECRETSYNC-NODE-FWD';
+/** Marks /var/lib/kubelet as our node's, so a kubelet of the machine's own is never touched. */
+const kubeletMarker = '/var/lib/kubelet/.secretsync-testenv';
 const busybox = '/bin/busybox';
 const cniBin = '/usr/lib/cni';
 /** What the node changes in the kernel (the kubelet sets the vm./kernel. ones itself): put back at `down`. */
@@ -131,6 +133,9 @@ export async function decideNode(stateDir: string): Promise<NodeDecision> {
     }
     miss = missingPieces();
     if (miss.length > 0) return no(`missing ${miss.join(', ')} (Debian: apt-get install containerd runc containernetworking-plugins iptables busybox-static)`);
+  }
+  if (existsSync('/var/lib/kubelet') && !existsSync(kubeletMarker) && !readOwner()) {
+    return no('/var/lib/kubelet belongs to a kubelet this stack did not start (is this machine a Kubernetes node?); the stack leaves it alone');
   }
   const owner = readOwner();
   if (owner && owner.stateDir !== stateDir && owner.processes.some((p) => isAlive(p.pid))) {
@@ -361,6 +366,8 @@ export async function prepareNodeNetwork(stateDir: string, bin: string): Promise
     if (v !== undefined) orig[k] = v;
   }
   writeFileSync(sysctlFile, JSON.stringify(orig, null, 2));
+  mkdirSync('/var/lib/kubelet', { recursive: true });
+  writeFileSync(kubeletMarker, `${stateDir}\n`);
   const { bridge, ip, prefix, serviceCidr } = NODE_NET;
   await sh('ip', ['link', 'add', bridge, 'type', 'bridge']);
   await sh('ip', ['addr', 'add', `${ip}/${prefix}`, 'dev', bridge]);
