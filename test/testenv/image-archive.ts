@@ -71,7 +71,12 @@ export async function writeImageArchive(spec: ImageSpec, outTar: string): Promis
     writeFileSync(join(archive, configName), configJson);
     writeFileSync(join(archive, 'manifest.json'), JSON.stringify([{ Config: configName, RepoTags: [spec.name], Layers: [layerPath] }]));
     mkdirSync(dirname(outTar), { recursive: true });
-    await run('tar', ['--create', `--file=${outTar}`, `--directory=${archive}`, '--sort=name', '--', 'manifest.json', configName, diffId]);
+    await run('tar', [
+      '--create', `--file=${outTar}`, `--directory=${archive}`,
+      '--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--format=posix',
+      '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
+      '--', 'manifest.json', configName, diffId,
+    ]);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

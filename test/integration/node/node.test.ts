@@ -1,12 +1,14 @@
 // The stack's node runs real pods (test/testenv/node.ts): the Node is Ready, a pod with a
 // Memory emptyDir runs and sees tmpfs, `kubectl logs`/`exec` work through the kubelet,
 // pods reach OpenBao, moto, the API server and a ClusterIP Service, and nothing beyond this
-// machine: a connection to an outside address fails at once and pods have no resolver.
+// machine: a connection to an outside address fails at once, pods have no resolver, and
+// an image the node lacks is never fetched from a registry.
 // Skipped, saying so, when the stack has no node (not root, SECRETSYNC_TESTENV_NODE=0).
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { describeWithNode, kubectl, podSh, stackNode, testAppImage, waitDefaultServiceAccount, waitPodRunning } from '../../helpers/pods.js';
+import { eventually } from '../../helpers/eventually.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
 
 const kc = new KubeConfig();
@@ -126,5 +128,17 @@ describeWithNode()('the node', () => {
     }
     const resolv = await podSh(ns, 'app', 'cat /etc/resolv.conf');
     expect(resolv).not.toMatch(/^\s*nameserver/m);
+  });
+
+  test('an image the node lacks is not pulled from a registry: the pull fails on loopback', async () => {
+    await core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'absent' }, spec: { containers: [{ name: 'main', image: 'example.com/absent:1' }] } } });
+    const message = await eventually(
+      async () => {
+        const p = await core.readNamespacedPod({ namespace: ns, name: 'absent' });
+        return p.status?.containerStatuses?.[0]?.state?.waiting?.message || undefined;
+      },
+      { what: 'the failed pull of example.com/absent:1' },
+    );
+    expect(message).toContain('proxyconnect tcp: dial tcp 127.0.0.1:9');
   });
 });
