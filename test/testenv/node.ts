@@ -5,6 +5,7 @@
 // and every process and setting to undo; `down` (and the next `up` after a killed run)
 // undoes them all and puts the kernel settings back.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -309,6 +310,20 @@ export async function cleanupNode(stateDirHint?: string): Promise<void> {
     if (mountsUnder([m]).includes(m)) await sh('umount', ['-l', m], true);
   }
   for (const n of netns) rmSync(n, { force: true });
+  // Shims listen on /run/containerd/s/<sha256(address/namespace/id)> whatever containerd's
+  // state dir; a killed shim leaves its socket there.
+  for (const d of dirs) {
+    for (const id of safeFiles(join(d, 'containerd', 'state', 'io.containerd.runtime.v2.task', 'k8s.io'))) {
+      rmSync(join('/run/containerd/s', createHash('sha256').update(join(containerdSocket, 'k8s.io', id)).digest('hex')), { force: true });
+    }
+  }
+  for (const d of ['/run/containerd/s', '/run/containerd']) {
+    try {
+      rmdirSync(d); // only when empty: a containerd of the machine's own keeps its files
+    } catch {
+      /* not empty or absent */
+    }
+  }
   // 3. Kernel objects: cgroups, iptables chains (kube-proxy's own cleanup, then a sweep), links.
   for (const cg of podCgroups()) {
     try {
@@ -442,6 +457,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
+        Root = "${join(globalDir, 'runc')}"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "${cniBin}"
     conf_dir = "${cniConf}"
