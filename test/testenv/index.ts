@@ -29,7 +29,7 @@ import {
   prepareNodeNetwork,
   startNode,
   TEST_APP_IMAGE,
-} from './node.js';
+} from './node/index.js';
 import { freePorts } from './ports.js';
 import { isOurs, stopProcess, type RunningProcess } from './process.js';
 
