@@ -1,4 +1,4 @@
-// Pods on the stack's node (test/testenv/node.ts): whether there is one, and the few
+// Pods on the stack's node (test/testenv/node/): whether there is one, and the few
 // operations tests need (wait Running, kubectl logs/exec) through the real kubectl.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';

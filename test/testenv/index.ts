@@ -57,7 +57,7 @@ export interface TestenvEnv {
    * older API server stored them, which today's schema would refuse.
    */
   SECRETSYNC_TESTENV_ETCD?: string;
-  /** Set only when the stack has a node (test/testenv/node.ts): pods run, and reach the stack at these. */
+  /** Set only when the stack has a node (test/testenv/node/): pods run, and reach the stack at these. */
   SECRETSYNC_TESTENV_NODE_NAME?: string;
   /** OpenBao and moto as a pod sees them (the bridge address). */
   POD_VAULT_ADDR?: string;

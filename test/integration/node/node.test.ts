@@ -1,4 +1,4 @@
-// The stack's node runs real pods (test/testenv/node.ts): the Node is Ready, a pod with a
+// The stack's node runs real pods (test/testenv/node/): the Node is Ready, a pod with a
 // Memory emptyDir runs and sees tmpfs, `kubectl logs`/`exec` work through the kubelet,
 // pods reach OpenBao, moto, the API server and a ClusterIP Service, and nothing beyond this
 // machine: a connection to an outside address fails at once, pods have no resolver, and
