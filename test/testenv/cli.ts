@@ -17,6 +17,12 @@ async function main(cmd: string | undefined): Promise<number> {
       else console.log(`  existing cluster                                KUBECONFIG=${s.env.KUBECONFIG}`);
       console.log(`  OpenBao (dev)                                   VAULT_ADDR=${s.env.VAULT_ADDR}`);
       console.log(`  moto (Secrets Manager, KMS)                     AWS_ENDPOINT_URL=${s.env.AWS_ENDPOINT_URL}`);
+      if (s.env.SECRETSYNC_TESTENV_NODE_NAME) {
+        console.log(`  node ${s.env.SECRETSYNC_TESTENV_NODE_NAME} (containerd, kubelet, kube-proxy, kube-scheduler)  SECRETSYNC_TEST_APP_IMAGE=${s.env.SECRETSYNC_TEST_APP_IMAGE}`);
+        console.log(`  from pods: POD_VAULT_ADDR=${s.env.POD_VAULT_ADDR} POD_AWS_ENDPOINT_URL=${s.env.POD_AWS_ENDPOINT_URL}`);
+      } else {
+        console.log('  no node: pods stay Pending (the reason is logged above)');
+      }
       console.log(`Use it from a shell:  . ${join(dir, 'env.sh')} && kubectl get --raw /readyz`);
       console.log('Stop it:             make testenv-down');
       return 0;

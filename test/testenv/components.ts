@@ -52,15 +52,27 @@ export async function startEtcd(l: Layout, clientPort: number, peerPort: number)
   return p;
 }
 
-export async function startApiserver(l: Layout, pki: Pki, port: number, etcdPort: number): Promise<RunningProcess> {
+/** Where the API server listens and what it advertises: loopback, or the node's bridge address. */
+export interface ApiserverNet {
+  host: string;
+  extraArgs: string[];
+}
+
+export async function startApiserver(
+  l: Layout,
+  pki: Pki,
+  port: number,
+  etcdPort: number,
+  net: ApiserverNet = { host: '127.0.0.1', extraArgs: [] },
+): Promise<RunningProcess> {
   const certDir = join(l.state, 'apiserver');
   mkdirSync(certDir, { recursive: true });
   const p = startProcess({
     name: 'kube-apiserver',
     command: join(l.bin, 'kube-apiserver'),
     args: [
-      '--advertise-address=127.0.0.1',
-      '--bind-address=127.0.0.1',
+      `--advertise-address=${net.host}`,
+      `--bind-address=${net.host}`,
       `--secure-port=${port}`,
       `--etcd-servers=http://127.0.0.1:${etcdPort}`,
       `--cert-dir=${certDir}`,
@@ -78,13 +90,14 @@ export async function startApiserver(l: Layout, pki: Pki, port: number, etcdPort
       '--allow-privileged=true',
       '--profiling=false',
       '--v=1',
+      ...net.extraArgs,
     ],
     logFile: join(l.logs, 'kube-apiserver.log'),
   });
   await waitHealthy(
     p,
     async () => {
-      const r = await http(`https://127.0.0.1:${port}/readyz`, { ca: pki.ca, cert: pki.adminCert, key: pki.adminKey });
+      const r = await http(`https://${net.host}:${port}/readyz`, { ca: pki.ca, cert: pki.adminCert, key: pki.adminKey });
       return r.status === 200 && r.body.trim() === 'ok';
     },
     START_TIMEOUT_MS,
@@ -128,14 +141,14 @@ export async function startControllerManager(
   return p;
 }
 
-export async function startOpenBao(l: Layout, port: number, rootToken: string): Promise<RunningProcess> {
+export async function startOpenBao(l: Layout, port: number, rootToken: string, host = '127.0.0.1'): Promise<RunningProcess> {
   const home = join(l.state, 'bao-home'); // -dev writes ~/.vault-token; keep it out of the user's HOME
   mkdirSync(home, { recursive: true });
-  const addr = `http://127.0.0.1:${port}`;
+  const addr = `http://${host}:${port}`;
   const p = startProcess({
     name: 'openbao',
     command: join(l.bin, 'bao'),
-    args: ['server', '-dev', `-dev-root-token-id=${rootToken}`, `-dev-listen-address=127.0.0.1:${port}`],
+    args: ['server', '-dev', `-dev-root-token-id=${rootToken}`, `-dev-listen-address=${host}:${port}`],
     env: { ...process.env, HOME: home, BAO_ADDR: addr, VAULT_ADDR: addr },
     logFile: join(l.logs, 'openbao.log'),
   });
@@ -155,17 +168,17 @@ export async function startOpenBao(l: Layout, port: number, rootToken: string): 
   return p;
 }
 
-export async function startMoto(l: Layout, port: number): Promise<RunningProcess> {
+export async function startMoto(l: Layout, port: number, host = '127.0.0.1'): Promise<RunningProcess> {
   const p = startProcess({
     name: 'moto',
     command: join(l.bin, 'moto_server'),
-    args: ['-H', '127.0.0.1', '-p', String(port)],
+    args: ['-H', host, '-p', String(port)],
     logFile: join(l.logs, 'moto.log'),
   });
   await waitHealthy(
     p,
     async () => {
-      const r = await http(`http://127.0.0.1:${port}/`, {
+      const r = await http(`http://${host}:${port}/`, {
         method: 'POST',
         headers: {
           'content-type': 'application/x-amz-json-1.1',

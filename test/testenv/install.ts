@@ -4,7 +4,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, installScript } from './config.js';
 
-const binaries = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl', 'bao', 'moto_server', 'helm'];
+const binaries = [
+  'etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl', 'kubelet', 'kube-scheduler', 'kube-proxy', 'bao', 'moto_server', 'helm',
+];
 
 export function isInstalled(dir = cacheDir()): boolean {
   return binaries.every((b) => existsSync(join(dir, 'bin', b)));
