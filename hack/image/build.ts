@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeImageArchive } from '../../test/testenv/image-archive.js';
 import { assembleRootfs } from './rootfs.js';
 
 const { values } = parseArgs({ options: { rootfs: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
@@ -21,7 +22,8 @@ try {
   const spec = await assembleRootfs(rootfs, { log });
   log(`${spec.name}: root filesystem in ${rootfs} (${seconds()})`);
   if (values.out) {
-    throw new Error('--out needs writeImageArchive of test/testenv/image-archive.ts, which is not on this branch yet');
+    const { id } = await writeImageArchive(spec, resolve(values.out));
+    log(`${spec.name}: ${values.out} (image ID ${id}, ${seconds()})`);
   }
   process.stdout.write(`${JSON.stringify(spec, null, 2)}\n`);
 } finally {

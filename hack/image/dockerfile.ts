@@ -1,7 +1,9 @@
 // The Dockerfile read as data: its stages, what a stage copies and runs, and the runtime
 // stage's image config. rootfs.ts assembles the image from these and the image test
 // compares against them, so neither keeps a second copy of the recipe that could drift.
-import type { ImageConfig } from './image-spec.js';
+import type { ImageSpec } from '../../test/testenv/image-archive.js';
+
+type ImageConfig = ImageSpec['config'];
 
 export interface Stage {
   /** The base image with the Dockerfile's ARG defaults filled in. */

@@ -16,7 +16,9 @@ import { parse } from 'yaml';
 import { repoRoot } from '../../test/testenv/config.js';
 import { layDebianFiles, unpackedDebs } from './debian.js';
 import { copies, parseDockerfile, runtimeConfig, workdir, type Stage } from './dockerfile.js';
-import type { ImageConfig, ImageSpec } from './image-spec.js';
+import type { ImageSpec } from '../../test/testenv/image-archive.js';
+
+type ImageConfig = ImageSpec['config'];
 import { cachedStage, settle } from './stage.js';
 
 const run = promisify(execFile);

@@ -7,11 +7,13 @@ import { tsImport } from 'tsx/esm/api';
 
 export default async function globalSetup() {
   const { stateDir } = await tsImport('../testenv/config.ts', import.meta.url);
-  const { down, exportEnv, isRunning, readState, up } = await tsImport('../testenv/index.ts', import.meta.url);
+  const { down, ensureImage, exportEnv, isRunning, readState, up } = await tsImport('../testenv/index.ts', import.meta.url);
   const dir = stateDir();
   const running = readState(dir);
   if (isRunning(running)) {
     exportEnv(running);
+    // The pod tests run this checkout's image: rebuilt and imported when the sources changed since `up`.
+    await ensureImage(running, dir);
     globalThis.__secretsyncTestenvOwned = false;
     return;
   }

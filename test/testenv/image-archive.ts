@@ -41,7 +41,7 @@ function sha256File(file: string): Promise<string> {
  * `ctr images import` reads). The layer is the system tar of rootfs with numeric owners,
  * entries in name order and a fixed mtime, so the same rootfs gives the same image ID.
  */
-export async function writeImageArchive(spec: ImageSpec, outTar: string): Promise<void> {
+export async function writeImageArchive(spec: ImageSpec, outTar: string): Promise<{ id: string }> {
   const work = mkdtempSync(join(tmpdir(), 'secretsync-image-'));
   try {
     const layerTmp = join(work, 'layer.tar');
@@ -77,6 +77,8 @@ export async function writeImageArchive(spec: ImageSpec, outTar: string): Promis
       '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
       '--', 'manifest.json', configName, diffId,
     ]);
+    // The image ID containerd and the kubelet show: the digest of the config.
+    return { id: `sha256:${configName.slice(0, -'.json'.length)}` };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -17,6 +17,7 @@ import {
   type Pki,
 } from './components.js';
 import { stateDir } from './config.js';
+import { ensureSecretsyncImage } from './secretsync-image.js';
 import { ensureInstalled } from './install.js';
 import {
   cleanupNode,
@@ -327,6 +328,7 @@ export async function up(dir = stateDir()): Promise<TestenvState> {
     };
     writeFileSync(statePath(dir), JSON.stringify(state, null, 2));
     writeFileSync(join(dir, 'env.sh'), envSh(state.env));
+    await ensureImage(state, dir);
     return state;
   } catch (err) {
     log('start-up failed; stopping what was started');
@@ -335,6 +337,15 @@ export async function up(dir = stateDir()): Promise<TestenvState> {
     writeFileSync(statePath(dir), JSON.stringify({ ...state, processes: [] }, null, 2));
     throw err;
   }
+}
+
+/**
+ * The secretsync image of this checkout on the node (nothing without a node): built and
+ * imported at `up`, and again by each integration run when the sources changed since.
+ */
+export async function ensureImage(state: TestenvState, dir = stateDir()): Promise<void> {
+  const img = await ensureSecretsyncImage(join(dir, 'node', 'images'), state.env, log);
+  if (img) log(`${img.name} (${img.id.slice(0, 19)}) ${img.imported ? 'imported' : 'already on the node'} in ${img.seconds.toFixed(1)} s`);
 }
 
 /** Stops every process recorded in the state dir. Safe to call when nothing runs. */

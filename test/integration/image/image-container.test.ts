@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { renderCrds } from '../../../src/api/crds.js';
-import type { ImageSpec } from '../../../hack/image/image-spec.js';
+import type { ImageSpec } from '../../testenv/image-archive.js';
 import { assembleRootfs } from '../../../hack/image/rootfs.js';
 import { ensureRunc, runInContainer, type ContainerResult } from '../../helpers/runc.js';
 import { listing } from '../../helpers/tree.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { copies, each, parseDockerfile, workdir, type Stage } from '../../../hack/image/dockerfile.js';
-import type { ImageSpec } from '../../../hack/image/image-spec.js';
+import type { ImageSpec } from '../../testenv/image-archive.js';
 import { assembleRootfs, distrolessBase, distrolessConfig } from '../../../hack/image/rootfs.js';
 import { runStage } from '../../../hack/image/stage.js';
 import { eventually } from '../../helpers/eventually.js';
