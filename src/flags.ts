@@ -14,6 +14,8 @@ export interface OperatorOptions {
   healthAddr: string;
   leaderElect: boolean;
   leaderElectionId: string;
+  /** --owner-deployment: the Deployment running the operator, owner of the Lease and Secrets it creates in its namespace. */
+  ownerDeployment?: string;
   operatorNamespace?: string;
   logLevel: string;
   logFormat: LogFormat;
@@ -88,6 +90,9 @@ Flags:
   --leader-elect               run only while holding the Lease (15s lease, 10s renew deadline, 2s retry);
                                use it whenever more than one replica runs; default off
   --leader-election-id NAME    name of the leader Lease; default "secretsync-leader"
+  --owner-deployment NAME      the Deployment in the operator namespace that runs the operator (the chart sets it):
+                               the Lease and Secrets the operator creates there name it as their owner, so
+                               deleting it (helm uninstall) removes them too
   --log-level LEVEL            trace, debug, info, warn, error; default info
   --log-format FORMAT          json (default: one JSON object a line, for log collectors) or text (one readable
                                line a record: time (UTC), level, message, key=value fields; coloured on a
@@ -174,6 +179,7 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
         'health-addr': { type: 'string' },
         'leader-elect': { type: 'boolean' },
         'leader-election-id': { type: 'string' },
+        'owner-deployment': { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         'shutdown-timeout': { type: 'string' },
@@ -248,6 +254,7 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
     healthAddr: v['health-addr'] ?? ':8081',
     leaderElect: v['leader-elect'] ?? false,
     leaderElectionId: v['leader-election-id'] ?? 'secretsync-leader',
+    ...(v['owner-deployment'] !== undefined ? { ownerDeployment: v['owner-deployment'] } : {}),
     logLevel: level,
     logFormat: format as LogFormat,
     shutdownTimeoutMs: shutdown,

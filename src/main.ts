@@ -18,6 +18,7 @@ import type { OperatorOptions } from './flags.js';
 import { retryAfterMs } from './kube/errors.js';
 import { learnApiAudiences } from './kube/api-audiences.js';
 import { HMAC_KEY_SECRET, ensureHmacKey } from './kube/hmac-key.js';
+import { deploymentOwner } from './kube/owner.js';
 import { KubeLeaseStore } from './kube/lease-store.js';
 import { listWatch } from './kube/list-watch.js';
 import { providerKube } from './kube/provider-kube.js';
@@ -101,7 +102,8 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   const apps = kc.makeApiClient(AppsV1Api);
 
   log.info({ operatorNamespace: opNs, namespace: opts.namespace ?? '(all)', leaderElect: opts.leaderElect }, 'starting');
-  const contentKey = hmacKey(await ensureHmacKey(core, opNs));
+  const owner = opts.ownerDeployment !== undefined ? await deploymentOwner(apps, opNs, opts.ownerDeployment) : undefined;
+  const contentKey = hmacKey(await ensureHmacKey(core, opNs, undefined, owner));
   // Tokens the operator mints for sources must never carry one of these (plus the well-known forms).
   const apiAudiences = await learnApiAudiences(kc);
   log.info({ apiAudiences: apiAudiences.audiences, from: apiAudiences.from }, "learned the API server's token audiences; tokens for them are never minted for a source");
@@ -358,7 +360,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
         // Only a caller with the API server's client certificate gets detailed refusals.
         handler: injectionHandler(reader, { agentImage: opts.webhook.agentImage, callerVerified: clientAuth !== undefined, fileEnv: opts.webhook.fileEnv, insecureAllowHttp: opts.insecureAllowHttp }, { log, synced: () => manager.hasSynced() }),
         ...(opts.webhook.certDir ? { externalCerts: () => readCertDir(opts.webhook.certDir as string) } : {}),
-        certStore: new KubeWebhookCertStore(core, { namespace: opNs, name: DEFAULT_WEBHOOK_SECRET_NAME }, onWrite),
+        certStore: new KubeWebhookCertStore(core, { namespace: opNs, name: DEFAULT_WEBHOOK_SECRET_NAME }, onWrite, owner),
         webhookConfig: new KubeWebhookConfig(kc.makeApiClient(AdmissionregistrationV1Api), onWrite),
         log,
         metrics: metrics.webhook,
@@ -382,7 +384,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   if (opts.leaderElect) {
     elector = new LeaderElector({
       identity,
-      store: new KubeLeaseStore(kc, { namespace: opNs, name: opts.leaderElectionId }),
+      store: new KubeLeaseStore(kc, { namespace: opNs, name: opts.leaderElectionId }, owner),
       onStartedLeading: () => {
         log.info({ lease: `${opNs}/${opts.leaderElectionId}` }, 'became leader');
         manager.startedLeading();

@@ -88,6 +88,8 @@ export function webhookConfigRule(name = DEFAULT_WEBHOOK_CONFIG_NAME): PolicyRul
 /** In the operator's own namespace only: the leader Lease. */
 export const operatorNamespaceRules: PolicyRule[] = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+  // --owner-deployment: the uid of the Deployment that runs it, for ownerReferences.
+  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
 ];
 
 export interface RbacOptions {

@@ -3,7 +3,7 @@
 // optimistic concurrency makes it a compare-and-swap; conflicts become LeaseConflictError
 // (code 409). MicroTime fields travel as RFC3339 strings with microseconds: client-node
 // 1.4.0 passes them through untouched (its V1MicroTime is only a type here).
-import { CoordinationV1Api, type KubeConfig, type V1Lease, type V1MicroTime } from '@kubernetes/client-node';
+import { CoordinationV1Api, type KubeConfig, type V1Lease, type V1MicroTime, type V1OwnerReference } from '@kubernetes/client-node';
 import { LeaseConflictError } from '../runtime/leader-election.js';
 import type { LeaseRecord, LeaseStore } from '../runtime/leader-election.js';
 import { isConflict, isNotFound, kubeError } from './errors.js';
@@ -38,6 +38,8 @@ export class KubeLeaseStore implements LeaseStore {
   constructor(
     kc: KubeConfig,
     private readonly ref: LeaseRef,
+    /** The operator's Deployment (--owner-deployment): the Lease goes when it goes (kept on every update). */
+    private readonly owner?: V1OwnerReference,
   ) {
     this.api = kc.makeApiClient(CoordinationV1Api);
   }
@@ -47,7 +49,7 @@ export class KubeLeaseStore implements LeaseStore {
     return {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
-      metadata: { name, namespace, ...(r.resourceVersion ? { resourceVersion: r.resourceVersion } : {}) },
+      metadata: { name, namespace, ...(r.resourceVersion ? { resourceVersion: r.resourceVersion } : {}), ...(this.owner ? { ownerReferences: [this.owner] } : {}) },
       spec: {
         holderIdentity: r.holderIdentity,
         leaseDurationSeconds: r.leaseDurationSeconds,

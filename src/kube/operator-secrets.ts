@@ -1,8 +1,9 @@
 // The operator's own Secrets in its namespace, the root HMAC key and the webhook TLS
 // bundle, are found by name; the name alone does not say who wrote them. Their provenance
-// mark is what the operator sets when it creates them: its labels, no owner reference (a
-// Secret a SecretSync writes always has one, and a SecretSync cannot name these Secrets
-// as its target: see due.ts), and the type it writes. A Secret of that name without the
+// mark is what the operator sets when it creates them: its labels, no owner reference but
+// its own Deployment's (--owner-deployment; a Secret a SecretSync writes is owned by that
+// SecretSync, and a SecretSync cannot name these Secrets as its target: see due.ts), and
+// the type it writes. A Secret of that name without the
 // mark was created by someone else (squatting the name before the operator's first start,
 // or after the original was deleted): the operator refuses to use it, and says how to fix
 // it, rather than key every MAC with a key someone chose or serve TLS with a CA someone
@@ -38,12 +39,19 @@ interface SecretLike {
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; ownerReferences?: { kind: string; name: string }[] };
 }
 
-/** Why `s` does not carry the operator's mark for `kind`; undefined when it does. Pure. */
-export function provenanceProblem(s: SecretLike, kind: OperatorSecretKind): string | undefined {
+/**
+ * Why `s` does not carry the operator's mark for `kind`; undefined when it does. `deployment`:
+ * the operator's --owner-deployment, the one owner its Secrets may have. Pure.
+ */
+export function provenanceProblem(s: SecretLike, kind: OperatorSecretKind, deployment?: string): string | undefined {
   const missing = Object.entries(kind.labels).filter(([k, v]) => s.metadata?.labels?.[k] !== v);
   if (missing.length) return `it lacks the label${missing.length > 1 ? 's' : ''} ${missing.map(([k, v]) => `${k}=${v}`).join(', ')} the operator sets`;
-  const owner = s.metadata?.ownerReferences?.[0];
-  if (owner) return `it is owned by ${owner.kind} ${owner.name} (the operator's own Secrets have no owner)`;
+  const owners = s.metadata?.ownerReferences ?? [];
+  const own = (o: { kind: string; name: string }) => deployment !== undefined && o.kind === 'Deployment' && o.name === deployment;
+  const other = owners.find((o) => !own(o));
+  if (other) {
+    return `it is owned by ${other.kind} ${other.name} (the operator's own Secrets have no owner${deployment !== undefined ? ` but its Deployment ${deployment}` : ''})`;
+  }
   if ((s.type ?? 'Opaque') !== kind.type) return `its type is ${s.type ?? 'Opaque'}, not ${kind.type}`;
   return undefined;
 }

@@ -3,7 +3,7 @@
 // and changed with a merge patch carrying the resourceVersion read, which the API server
 // treats as a precondition (409 when the Secret moved on), so writes are compare-and-swap.
 // Covered by the cluster rules on secrets (get, create, patch).
-import { type CoreV1Api, type V1Secret, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { type CoreV1Api, type V1OwnerReference, type V1Secret, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '../api/types.js';
 import { splitPem, type CertBundle } from '../webhook/certs.js';
 import type { CertStorePort, StoredBundle } from '../webhook/cert-store.js';
@@ -48,6 +48,8 @@ export class KubeWebhookCertStore implements CertStorePort {
     private readonly core: CoreV1Api,
     private readonly ref: WebhookSecretRef,
     private readonly onWrite?: (resource: string, verb: string) => void,
+    /** The operator's Deployment (--owner-deployment): the Secret goes when it goes. */
+    private readonly owner?: V1OwnerReference,
   ) {}
 
   private where(): string {
@@ -63,14 +65,14 @@ export class KubeWebhookCertStore implements CertStorePort {
       throw kubeError(`reading ${this.where()}`, err);
     }
     // Found by name: only one carrying the operator's mark holds its CA (operator-secrets.ts).
-    const problem = provenanceProblem(s, WEBHOOK_TLS_KIND);
+    const problem = provenanceProblem(s, WEBHOOK_TLS_KIND, this.owner?.name);
     if (problem) throw new UntrustedSecretError(untrustedSecretMessage(this.ref.namespace, this.ref.name, WEBHOOK_TLS_KIND, problem));
     return toStored(s);
   }
 
   async create(bundle: CertBundle): Promise<StoredBundle | 'exists'> {
     const { namespace, name } = this.ref;
-    const body: V1Secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace, labels }, type: WEBHOOK_TLS_KIND.type, data: data(bundle) };
+    const body: V1Secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace, labels, ...(this.owner ? { ownerReferences: [this.owner] } : {}) }, type: WEBHOOK_TLS_KIND.type, data: data(bundle) };
     try {
       const r = toStored(await this.core.createNamespacedSecret({ namespace, body, fieldManager: FIELD_MANAGER }));
       this.onWrite?.('secrets', 'create');

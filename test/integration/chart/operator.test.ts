@@ -1,12 +1,14 @@
 // The operator under exactly the chart's RBAC: the chart installed, then the operator run
-// as a process (there is no kubelet) with the Deployment's own arguments, as the chart's
+// as a process with the Deployment's own arguments, as the chart's
 // service account (a TokenRequest token). A Vault sync and an envelope (Transit) sync with
 // an access grant go Ready, and nothing the operator does is refused.
 //   - namespaced: watchNamespace set, the Deployment's arguments as they are;
 //   - cluster-wide: the default RBAC, the operator narrowed by --namespace, because on a
 //     stack shared with other test runs an operator must not reconcile their SecretSyncs.
-// Injection: the API server cannot reach the chart's webhook Service here (no pods, no
-// kube-proxy), so a second replica, same arguments and identity, registers a configuration
+// The chart's own pods must not run beside it (they would hold the Lease): its image is set
+// to a tag the node does not have, so they wait for a pull that never leaves this machine.
+// Real pods of the chart are test/integration/pods/operator-pods.test.ts's.
+// Injection: the API server cannot reach the chart's webhook Service here (no pods), so a second replica, same arguments and identity, registers a configuration
 // of its own by URL on loopback, as an operator outside a cluster does. The chart's own
 // configuration matches the same pods and cannot be answered, so it is installed with
 // failurePolicy Ignore; the loopback one keeps Fail, so an uninjected pod cannot pass.
@@ -65,7 +67,7 @@ describe.each([
     await createSecret(core, apps, 'vault-token', { token });
     await apply(custom, { kind: 'SecretSource', metadata: { name: 'vault', namespace: apps }, spec: { vault: { address: vaultAddr, auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } } } });
 
-    await helm('install', release, chartDir, '--namespace', ns, ...setArgs({ insecureAllowHttp: true, 'webhook.failurePolicy': 'Ignore', ...(namespaced ? { watchNamespace: apps } : {}) }));
+    await helm('install', release, chartDir, '--namespace', ns, ...setArgs({ insecureAllowHttp: true, 'webhook.failurePolicy': 'Ignore', 'image.tag': 'not-on-this-node', ...(namespaced ? { watchNamespace: apps } : {}) }));
     installed = true;
     const manifest = parseManifests(await helm('get', 'manifest', release, '--namespace', ns));
     expect(podSpec(manifest).serviceAccountName).toBe(fullname);
@@ -168,7 +170,7 @@ describe.each([
     const stored = await eventually(() => core.createNamespacedPod({ namespace: apps, body: pod }).catch(() => undefined), { timeoutMs: 60_000, what: 'the pod admitted through the webhook' });
     const init = stored.spec?.initContainers?.[0];
     expect(init?.name).toBe('secretsync-agent-init');
-    expect(init?.image).toBe('ghcr.io/secretsync/secretsync:0.1.0');
+    expect(init?.image).toBe('ghcr.io/secretsync/secretsync:not-on-this-node');
     expect(stored.spec?.volumes?.some((v) => v.emptyDir?.medium === 'Memory')).toBe(true);
     expect((replica?.logs ?? []).filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
   });
@@ -213,7 +215,7 @@ describe.each([
     expect(dep.metadata?.generation).toBe(2); // one template change: one rollout
     expect((op?.logs ?? []).filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
   });
-  test(`${mode}: helm uninstall removes the release; what the operator itself made in the release namespace stays, as README says`, async () => {
+  test(`${mode}: helm uninstall removes the release, and with its Deployment what the operator made in the release namespace (owned by it)`, async () => {
     await deleteSyncs(custom, apps); // finalized by the operator, before it stops
     const codes = [await op?.stop(), await replica?.stop()];
     op = undefined;
@@ -232,8 +234,9 @@ describe.each([
       ]);
       return names.flat().sort();
     };
-    const expected = ['Lease/' + `${fullname}-leader`, 'Secret/secretsync-hmac-key', 'Secret/secretsync-webhook-tls', 'ServiceAccount/default'].sort();
-    await eventually(async () => (JSON.stringify(await left()) === JSON.stringify(expected) ? true : undefined), { what: 'only the operator-made objects left' }).catch(async (e: Error) => {
+    // The Lease and the two Secrets name the Deployment as their owner (--owner-deployment): the garbage collector takes them.
+    const expected = ['ServiceAccount/default'];
+    await eventually(async () => (JSON.stringify(await left()) === JSON.stringify(expected) ? true : undefined), { what: 'nothing of the release left' }).catch(async (e: Error) => {
       throw new Error(`${e.message}: ${JSON.stringify(await left())}`);
     });
     await expect(reg.readMutatingWebhookConfiguration({ name: fullname })).rejects.toMatchObject({ code: 404 });

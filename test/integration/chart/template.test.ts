@@ -94,6 +94,7 @@ test('the default: 2 leader-elected, locked-down replicas with probes, resources
   expect(c.args).toEqual([
     'operator',
     `--operator-namespace=${ns}`,
+    `--owner-deployment=${release}`,
     '--leader-elect',
     `--leader-election-id=${release}-leader`,
     '--log-level=info',
@@ -178,11 +179,13 @@ test('webhook off: no webhook Service or configuration, and the operator serves 
   expect(args.filter((a) => a.startsWith('--webhook-config') || a.startsWith('--agent-image'))).toEqual([]);
 });
 
-test.each([
-  ['Fail', 10],
-  ['Ignore', 3],
-])('the webhook configuration is what the operator applies, minus the fields it owns (failurePolicy %s, timeout %ss)', async (failurePolicy, timeoutSeconds) => {
-  const objs = await template(release, ns, { 'webhook.failurePolicy': failurePolicy, 'webhook.timeoutSeconds': timeoutSeconds });
+test.each<[string, number, Record<string, string>]>([
+  ['Fail', 10, {}],
+  ['Ignore', 3, {}],
+  // Namespaced: both add the watched namespace to the selector (different values would make Helm's and the operator's applies conflict on upgrade).
+  ['Fail', 10, { watchNamespace: apps }],
+])('the webhook configuration is what the operator applies, minus the fields it owns (failurePolicy %s, timeout %ss, %j)', async (failurePolicy, timeoutSeconds, extra) => {
+  const objs = await template(release, ns, { 'webhook.failurePolicy': failurePolicy, 'webhook.timeoutSeconds': timeoutSeconds, ...extra });
   const chart = find(objs, 'MutatingWebhookConfiguration') as unknown as MutatingWebhookConfiguration;
   const args = operatorContainer(objs).args ?? [];
   const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -191,6 +194,7 @@ test.each([
     {
       name: arg('webhook-config-name') as string,
       operatorNamespace: arg('operator-namespace') as string,
+      ...(arg('namespace') !== undefined ? { watchNamespace: arg('namespace') as string } : {}),
       failurePolicy: arg('webhook-failure-policy') as 'Fail' | 'Ignore',
       timeoutSeconds: Number((arg('webhook-timeout') as string).replace(/s$/, '')),
       target: { service: { namespace: ns, name: arg('webhook-service') as string, port: 443 } },

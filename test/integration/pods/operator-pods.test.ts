@@ -12,7 +12,7 @@ import { agentVaultAuth } from '../../helpers/agent.js';
 import { canary } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
 import { chartDir, helm, kubectl, setArgs } from '../../helpers/helm.js';
-import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, kube, waitReady } from '../../helpers/kube.js';
+import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, waitReady } from '../../helpers/kube.js';
 import { describeWithNode, podSh, testAppImage, waitDefaultServiceAccount, waitPodRunning } from '../../helpers/pods.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
 import { kvPut, vaultRoot } from '../../helpers/vault.js';
@@ -82,10 +82,14 @@ async function rolledOut(app: string, timeoutMs = 90_000): Promise<V1Pod> {
     async () => {
       const d = await appsApi.readNamespacedDeployment({ namespace: ns, name: app });
       const s = d.status;
-      if (!s || (s.observedGeneration ?? 0) < (d.metadata?.generation ?? 0) || s.updatedReplicas !== 1 || s.availableReplicas !== 1 || (s.replicas ?? 0) !== 1) return undefined;
-      const pods = await runningPodsOf(app);
       const all = (await core.listNamespacedPod({ namespace: ns, labelSelector: `app=${app}` })).items;
-      return pods.length === 1 && all.length === 1 ? pods[0] : undefined;
+      const pods = await runningPodsOf(app);
+      if (!s || (s.observedGeneration ?? 0) < (d.metadata?.generation ?? 0) || s.updatedReplicas !== 1 || s.availableReplicas !== 1 || (s.replicas ?? 0) !== 1 || pods.length !== 1 || all.length !== 1) {
+        // Said when the wait times out: where the rollout stands (names, phases, container states; no values).
+        const states = all.map((p) => `${p.metadata?.name} ${p.status?.phase} ${JSON.stringify([...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])].map((c) => [c.name, c.state?.waiting?.reason ?? c.state?.terminated?.reason ?? (c.state?.running ? 'running' : '?'), c.restartCount]))}`);
+        throw new Error(`generation ${d.metadata?.generation}, status ${JSON.stringify(s ?? {})}, template annotations ${JSON.stringify(d.spec?.template.metadata?.annotations)}; pods: ${states.join('; ')}`);
+      }
+      return pods[0];
     },
     { timeoutMs, intervalMs: 250, what: `Deployment ${app} rolled out with one Ready pod` },
   );
@@ -112,6 +116,7 @@ async function leaseHolder(): Promise<string> {
 
 describeWithNode()('secretsync installed with helm, on the node', () => {
   beforeAll(async () => {
+    await installCrds(kc);
     await createNamespace(core, sys);
     await createNamespace(core, ns);
     await waitDefaultServiceAccount(core, ns);
@@ -264,8 +269,11 @@ describeWithNode()('secretsync installed with helm, on the node', () => {
     await annotate('sealed', { 'secretsync.io/force-sync': 'v2' });
     await eventually(async () => ((await getSync(custom, ns, 'sealed')).status?.version === v1 + 1 ? true : undefined), { timeoutMs: 30_000, what: 'version 2 of sealed' });
     const rolled = await eventually(async () => {
-      const p = await rolledOut('sealed-web');
-      return p.metadata?.annotations?.['secretsync.io/version-sealed'] === String(v1 + 1) ? p : undefined;
+      const p = await rolledOut('sealed-web', 2_000);
+      const at = p.metadata?.annotations?.['secretsync.io/version-sealed'];
+      if (at === String(v1 + 1)) return p;
+      const st = (await getSync(custom, ns, 'sealed')).status;
+      throw new Error(`pod ${p.metadata?.name} at version ${at ?? '(none)'}; SecretSync status.rollout ${JSON.stringify(st?.rollout)}, conditions ${JSON.stringify(st?.conditions?.map((c) => [c.type, c.status, c.reason, c.message]))}`);
     }, { timeoutMs: 90_000, what: 'sealed-web rolled to version 2' });
     expect(await digestIn(rolled.metadata?.name ?? '', '/run/secrets/sealed/password')).toBe(sha(next));
     // A pod of the previous template, pinned to the version it started with, as an old ReplicaSet's pod restarting would be.
@@ -325,7 +333,8 @@ describeWithNode()('secretsync installed with helm, on the node', () => {
     expect(after).toHaveLength(2);
     await helm('uninstall', release, '--namespace', sys, '--wait', '--timeout', '90s');
     installed = false;
-    await eventually(async () => ((await operatorPods()).length === 0 ? true : undefined), { timeoutMs: 60_000, what: 'the operator pods gone' });
+    // Helm does not wait for the pods its Deployment had: they finish terminating on their own.
+    await eventually(async () => ((await core.listNamespacedPod({ namespace: sys, labelSelector: instance })).items.length === 0 ? true : undefined), { timeoutMs: 90_000, what: 'the operator pods gone' });
     await expect(admission.readMutatingWebhookConfiguration({ name: fullname })).rejects.toMatchObject({ code: 404 });
     const left = JSON.parse(await kubectl(['get', 'deploy,rs,pod,svc,sa,cm,role,rolebinding,clusterrole,clusterrolebinding,mutatingwebhookconfiguration,pdb,networkpolicy', '-A', '-l', instance, '-o', 'json'])) as { items: unknown[] };
     expect(left.items).toEqual([]);

@@ -28,7 +28,11 @@ const clusterAllowList: [string, string, string[]][] = [
   // create cannot be limited by name (RBAC); get/patch are, by webhookConfigRule.
   ['admissionregistration.k8s.io', 'mutatingwebhookconfigurations', ['create']],
 ];
-const namespaceAllowList: [string, string, string[]][] = [['coordination.k8s.io', 'leases', ['get', 'create', 'update']]];
+const namespaceAllowList: [string, string, string[]][] = [
+  ['coordination.k8s.io', 'leases', ['get', 'create', 'update']],
+  // --owner-deployment: the uid of the Deployment running the operator.
+  ['apps', 'deployments', ['get']],
+];
 
 const expand = (rules: PolicyRule[]) =>
   rules

@@ -22,6 +22,14 @@ test.each([
   else expect(p).toMatch(want);
 });
 
+test('owned by the operator\'s own Deployment (--owner-deployment) is its mark too; by another Deployment, or without the flag, it is not', () => {
+  const byDeployment = (name: string) => ({ type: 'Opaque', metadata: { labels: hmacLabels, ownerReferences: [{ kind: 'Deployment', name }] } });
+  expect(provenanceProblem(byDeployment('secretsync'), HMAC_KEY_KIND, 'secretsync')).toBeUndefined();
+  expect(provenanceProblem(byDeployment('other'), HMAC_KEY_KIND, 'secretsync')).toMatch(/owned by Deployment other \(the operator's own Secrets have no owner but its Deployment secretsync\)/);
+  expect(provenanceProblem(byDeployment('secretsync'), HMAC_KEY_KIND)).toMatch(/owned by Deployment secretsync/);
+  expect(provenanceProblem({ metadata: { labels: hmacLabels, ownerReferences: owned } }, HMAC_KEY_KIND, 'secretsync')).toMatch(/owned by SecretSync squat/);
+});
+
 test('the refusal says what the Secret is taken for, that it is not used, and both ways out', () => {
   const m = untrustedSecretMessage('secretsync-system', 'secretsync-hmac-key', HMAC_KEY_KIND, 'it lacks the label x=y the operator sets');
   expect(m).toContain('Secret secretsync-system/secretsync-hmac-key is named like the root key of the HMACs in status');
