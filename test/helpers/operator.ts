@@ -200,18 +200,28 @@ export async function metricSum(op: Pick<RunningOperator, 'metricsPort'>, name: 
 }
 
 /**
- * Waits until the operator's work queues are empty and no key is being processed: after
- * `waitForLogLines` saw a reconcile start, this is when it has written all it would write.
+ * Waits until the operator is quiet: its work queues empty, no key being processed and no
+ * key added for `quietMs` on end (from /metrics). After `waitForLogLines` saw a reconcile
+ * start, this is when it has written all it would write, including what the watch events
+ * of its own writes (which reach it a moment later) make it do. With many SecretSyncs on
+ * short intervals keys come all the time: `quietMs: 0` then waits for the first moment
+ * nothing is queued or processing.
  */
-export function waitIdle(op: Pick<RunningOperator, 'metricsPort'>, timeoutMs = 30_000): Promise<true> {
-  return eventually(
-    async () => {
-      const busy =
-        (await metricSum(op, 'secretsync_workqueue_depth')) + (await metricSum(op, 'secretsync_workqueue_longest_running_processor_seconds'));
-      return busy === 0 ? true : undefined;
-    },
-    { timeoutMs, intervalMs: 100, what: 'the operator idle (work queues empty, nothing processing)' },
-  );
+export async function waitIdle(op: Pick<RunningOperator, 'metricsPort'>, { quietMs = 1000, timeoutMs = 30_000 } = {}): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let quietSince = Date.now();
+  let lastAdds = -1;
+  for (;;) {
+    const samples = parseSamples((await getText(`http://127.0.0.1:${op.metricsPort}/metrics`)).body);
+    const total = (name: string) => samples.filter((x) => x.name === name).reduce((sum, x) => sum + x.value, 0);
+    const adds = total('secretsync_workqueue_adds_total');
+    const busy = total('secretsync_workqueue_depth') + total('secretsync_workqueue_longest_running_processor_seconds') > 0;
+    if (busy || adds !== lastAdds) quietSince = Date.now();
+    lastAdds = adds;
+    if (!busy && Date.now() - quietSince >= quietMs) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for the operator to be quiet for ${quietMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** The parts of the log line the operator writes when a refresh of `namespace/name` reads the source. */
