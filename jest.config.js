@@ -17,6 +17,19 @@ const common = {
 };
 
 /** @type {import('jest').Config} */
+const stack = {
+  globalSetup: '<rootDir>/test/integration/global-setup.js',
+  globalTeardown: '<rootDir>/test/integration/global-teardown.js',
+  setupFilesAfterEnv: ['<rootDir>/test/integration/setup.ts'],
+};
+// Integration files that reach the whole cluster while they run, so no other file may run
+// beside them: an operator without --namespace (it reconciles every namespace's SecretSyncs,
+// and its webhook is sent every namespace's labelled pods), or a MutatingWebhookConfiguration
+// for every namespace whose server is down or absent under failurePolicy Fail (labelled pods
+// anywhere are refused). Project integration-alone runs them one at a time, after the rest.
+const alone = ['chart/install', 'operator/fair-share', 'operator/kek-scopes', 'operator/scopes', 'webhook/serving'];
+
+/** @type {import('jest').Config} */
 const config = {
   projects: [
     {
@@ -26,11 +39,16 @@ const config = {
     },
     {
       ...common,
+      ...stack,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      globalSetup: '<rootDir>/test/integration/global-setup.js',
-      globalTeardown: '<rootDir>/test/integration/global-teardown.js',
-      setupFilesAfterEnv: ['<rootDir>/test/integration/setup.ts'],
+      testPathIgnorePatterns: [...common.testPathIgnorePatterns, ...alone.map((f) => `<rootDir>/test/integration/${f}\\.test\\.ts$`)],
+    },
+    {
+      ...common,
+      ...stack,
+      displayName: 'integration-alone',
+      testMatch: alone.map((f) => `<rootDir>/test/integration/${f}.test.ts`),
     },
   ],
 };
