@@ -60,9 +60,17 @@ lint: $(NODE_MODULES) ## Lint with ESLint + typescript-eslint (includes layering
 test-unit: $(NODE_MODULES) ## Unit tests (pure, no servers)
 	$(JEST) --selectProjects unit
 
+# Integration test files run side by side against the one stack (each file keeps to names
+# of its own): most of their time is spent waiting on servers and schedules, not on CPU.
+# Then the few that reach the whole cluster (jest.config.js, project integration-alone),
+# one at a time; the first run hands the stack it started to the second, which stops it.
+# INTEGRATION_WORKERS=1 runs every file one at a time.
+INTEGRATION_WORKERS ?= 4
+
 .PHONY: test-integration
-test-integration: testenv-install ## Integration tests against the real local stack (started and stopped by Jest)
-	$(JEST) --selectProjects integration --runInBand
+test-integration: testenv-install ## Integration tests against the real local stack (started and stopped by Jest), files in parallel
+	rc=0; SECRETSYNC_TESTENV_HANDOVER=1 $(JEST) --selectProjects integration --maxWorkers=$(INTEGRATION_WORKERS) || rc=$$?; \
+	  $(JEST) --selectProjects integration-alone --runInBand || rc=$$?; exit $$rc
 
 .PHONY: test
 test: typecheck lint test-unit test-integration ## Everything CI runs: typecheck, lint, unit and integration tests

@@ -17,6 +17,29 @@ const common = {
 };
 
 /** @type {import('jest').Config} */
+const stack = {
+  globalSetup: '<rootDir>/test/integration/global-setup.js',
+  globalTeardown: '<rootDir>/test/integration/global-teardown.js',
+  setupFilesAfterEnv: ['<rootDir>/test/integration/setup.ts'],
+};
+// Integration files that reach the whole cluster while they run, so no other file may run
+// beside them: an operator without --namespace (it reconciles every namespace's SecretSyncs,
+// and its webhook is sent every namespace's labelled pods); a MutatingWebhookConfiguration
+// for every namespace whose server is down or absent under failurePolicy Fail (labelled pods
+// anywhere are refused: the chart's, until the operator narrows it); or assertions on the
+// status of a ClusterSecretSource, which every running operator writes. Project
+// integration-alone runs them one at a time, after the rest.
+const alone = [
+  'chart/install',
+  'chart/operator',
+  'operator/fair-share',
+  'operator/kek-scopes',
+  'operator/scopes',
+  'operator/tenant-aws-identity',
+  'webhook/serving',
+];
+
+/** @type {import('jest').Config} */
 const config = {
   projects: [
     {
@@ -26,11 +49,16 @@ const config = {
     },
     {
       ...common,
+      ...stack,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      globalSetup: '<rootDir>/test/integration/global-setup.js',
-      globalTeardown: '<rootDir>/test/integration/global-teardown.js',
-      setupFilesAfterEnv: ['<rootDir>/test/integration/setup.ts'],
+      testPathIgnorePatterns: [...common.testPathIgnorePatterns, ...alone.map((f) => `<rootDir>/test/integration/${f}\\.test\\.ts$`)],
+    },
+    {
+      ...common,
+      ...stack,
+      displayName: 'integration-alone',
+      testMatch: alone.map((f) => `<rootDir>/test/integration/${f}.test.ts`),
     },
   ],
 };

@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../testenv/ports.js';
 import { repoRoot } from '../testenv/config.js';
+import { parseSamples } from '../../bench/prom.js';
+import { eventually } from './eventually.js';
 import { operatorIdentity, type OperatorIdentity } from './rbac.js';
 
 export interface RunningOperator {
@@ -98,9 +100,26 @@ export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {},
     { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: string[] = [];
-  const collect = (chunk: Buffer) => logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-  proc.stdout?.on('data', collect);
-  proc.stderr?.on('data', collect);
+  // Whole lines only: a chunk may end inside a line, whose rest comes with the next chunk.
+  const collector = () => {
+    let partial = '';
+    return {
+      data: (chunk: Buffer) => {
+        const parts = (partial + chunk.toString('utf8')).split('\n');
+        partial = parts.pop() ?? '';
+        logs.push(...parts.filter(Boolean));
+      },
+      end: () => {
+        if (partial) logs.push(partial);
+        partial = '';
+      },
+    };
+  };
+  for (const stream of [proc.stdout, proc.stderr]) {
+    const c = collector();
+    stream?.on('data', c.data);
+    stream?.on('end', c.end);
+  }
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   // Released once the process is gone, whoever ends it.
   void exited.then(() => identity?.release());
@@ -143,3 +162,67 @@ export async function getText(url: string): Promise<{ status: number; body: stri
   const r = await fetch(url);
   return { status: r.status, body: await r.text() };
 }
+
+/**
+ * The operator's log lines from index `from` of `op.logs` on that contain every one of
+ * `parts` (and, with `since`, were logged at or after that epoch ms: a line can reach
+ * `op.logs` a moment after it was written).
+ */
+export function logLines(op: Pick<RunningOperator, 'logs'>, parts: string[], from = 0, since?: number): string[] {
+  const loggedAt = (l: string) => Date.parse(/"time":"([^"]+)"/.exec(l)?.[1] ?? '');
+  return op.logs.slice(from).filter((l) => parts.every((p) => l.includes(p)) && (since === undefined || loggedAt(l) >= since));
+}
+
+/**
+ * Waits until `count` log lines from index `from` of `op.logs` on contain every one of
+ * `parts`: proof that something happened (`op.logs.length` before an action marks "after it"),
+ * where a fixed sleep would only hope it had, e.g. two refreshes of one SecretSync:
+ * `waitForLogLines(op, ['"reading the source"', `"secretsync":"${ns}/${name}"`, '"refresh due"'], { from, count: 2 })`.
+ */
+export function waitForLogLines(
+  op: Pick<RunningOperator, 'logs'>,
+  parts: string[],
+  { from = 0, since, count = 1, timeoutMs = 60_000 }: { from?: number; since?: number; count?: number; timeoutMs?: number } = {},
+): Promise<string[]> {
+  return eventually(
+    async () => {
+      const lines = logLines(op, parts, from, since);
+      return lines.length >= count ? lines : undefined;
+    },
+    { timeoutMs, intervalMs: 100, what: `${count} operator log line(s) with ${parts.join(' ')}` },
+  );
+}
+
+/** The sum of a metric's samples whose labels match all of `labels`, from the operator's /metrics. */
+export async function metricSum(op: Pick<RunningOperator, 'metricsPort'>, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const samples = parseSamples((await getText(`http://127.0.0.1:${op.metricsPort}/metrics`)).body);
+  return samples.filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((sum, x) => sum + x.value, 0);
+}
+
+/**
+ * Waits until the operator is quiet: its work queues empty, no key being processed and no
+ * key added for `quietMs` on end (from /metrics). After `waitForLogLines` saw a reconcile
+ * start, this is when it has written all it would write, including what the watch events
+ * of its own writes (which reach it a moment later) make it do. With many SecretSyncs on
+ * short intervals keys come all the time: `quietMs: 0` then waits for the first moment
+ * nothing is queued or processing.
+ */
+export async function waitIdle(op: Pick<RunningOperator, 'metricsPort'>, { quietMs = 1000, timeoutMs = 30_000 } = {}): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let quietSince = Date.now();
+  let lastAdds = -1;
+  for (;;) {
+    const samples = parseSamples((await getText(`http://127.0.0.1:${op.metricsPort}/metrics`)).body);
+    const total = (name: string) => samples.filter((x) => x.name === name).reduce((sum, x) => sum + x.value, 0);
+    const adds = total('secretsync_workqueue_adds_total');
+    const busy = total('secretsync_workqueue_depth') + total('secretsync_workqueue_longest_running_processor_seconds') > 0;
+    if (busy || adds !== lastAdds) quietSince = Date.now();
+    lastAdds = adds;
+    if (!busy && Date.now() - quietSince >= quietMs) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for the operator to be quiet for ${quietMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The parts of the log line the operator writes when a refresh of `namespace/name` reads the source. */
+export const refreshRead = (namespace: string, name: string) => ['"reading the source"', `"secretsync":"${namespace}/${name}"`, '"due":"refresh due"'];

@@ -3,6 +3,8 @@
 // (KUBECONFIG, VAULT_ADDR, ...) are put into process.env for the test workers.
 // Plain JS loading the TypeScript through tsx: Jest runs global setup outside its own
 // module system, where the `.js` -> `.ts` import mapping does not apply.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { tsImport } from 'tsx/esm/api';
 
 export default async function globalSetup() {
@@ -10,20 +12,30 @@ export default async function globalSetup() {
   const { down, ensureImage, exportEnv, isRunning, readState, up } = await tsImport('../testenv/index.ts', import.meta.url);
   const dir = stateDir();
   const running = readState(dir);
+  const stopOnSignal = () => {
+    // Interrupted runs skip global teardown; stop the stack anyway.
+    for (const sig of ['SIGINT', 'SIGTERM']) {
+      process.once(sig, () => {
+        void down(dir).finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+      });
+    }
+  };
+  // A stack the previous Jest run of `make test-integration` started and handed over
+  // (global-teardown with SECRETSYNC_TESTENV_HANDOVER=1): this run owns it now.
+  // The marker names the stack by its start time, so no other stack is ever adopted.
+  const handover = join(dir, 'handover');
+  const handedOver = existsSync(handover) && readFileSync(handover, 'utf8') === running?.startedAt;
+  rmSync(handover, { force: true });
   if (isRunning(running)) {
     exportEnv(running);
     // The pod tests run this checkout's image: rebuilt and imported when the sources changed since `up`.
     await ensureImage(running, dir);
-    globalThis.__secretsyncTestenvOwned = false;
+    globalThis.__secretsyncTestenvOwned = handedOver;
+    if (handedOver) stopOnSignal();
     return;
   }
   const state = await up(dir);
   exportEnv(state);
   globalThis.__secretsyncTestenvOwned = true;
-  // Interrupted runs skip global teardown; stop the stack anyway.
-  for (const sig of ['SIGINT', 'SIGTERM']) {
-    process.once(sig, () => {
-      void down(dir).finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
-    });
-  }
+  stopOnSignal();
 }

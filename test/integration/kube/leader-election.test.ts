@@ -82,7 +82,7 @@ test('exactly one of two electors leads; a released lease is taken over within a
     async () => (a.elector.isLeader() ? [a, b] : b.elector.isLeader() ? [b, a] : undefined),
     { timeoutMs: 10_000, intervalMs: 50, what: 'a leader' },
   );
-  await new Promise((r) => setTimeout(r, 2 * RETRY_MS * 3)); // several renewals
+  await new Promise((r) => setTimeout(r, 2 * RETRY_MS * 3)); // the point: several renewals, and nothing changes
   expect(leader.elector.isLeader()).toBe(true);
   expect(follower.elector.isLeader()).toBe(false);
   expect(leader.started).toBe(1);
@@ -122,7 +122,7 @@ test('a leader whose API calls start failing stops leading on its own; the other
   await eventually(async () => (a.elector.isLeader() ? true : undefined), { timeoutMs: 10_000, intervalMs: 50, what: 'a to lead' });
   const b = candidate('replica-b', new KubeLeaseStore(kc, ref));
   const twoLeaders = watchForTwoLeaders(a, b);
-  await new Promise((r) => setTimeout(r, 1500));
+  await new Promise((r) => setTimeout(r, 1500)); // the point: b tries for a while (three retry periods) and never leads
   expect(b.elector.isLeader()).toBe(false);
 
   const brokenAt = Date.now();
@@ -136,7 +136,7 @@ test('a leader whose API calls start failing stops leading on its own; the other
   await eventually(async () => (b.elector.isLeader() ? true : undefined), { timeoutMs: 10_000, intervalMs: 20, what: 'b to take over' });
   expect((await real.get())?.holderIdentity).toBe('replica-b');
   broken = false; // a recovers, and stays a follower
-  await new Promise((r) => setTimeout(r, 1500));
+  await new Promise((r) => setTimeout(r, 1500)); // the point: for a while (three retry periods)
   expect(a.elector.isLeader()).toBe(false);
   expect(b.elector.isLeader()).toBe(true);
   expect(twoLeaders).toEqual([]);

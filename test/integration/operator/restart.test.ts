@@ -10,7 +10,7 @@ import { hmacKeyIdOf } from '../../../src/secretsync/content.js';
 import { eventually } from '../../helpers/eventually.js';
 import { startHttpRecorder, type HttpRecorder } from '../../helpers/http-recorder.js';
 import { apply, deleteNamespace, getSync, kube, vaultTestNamespaces } from '../../helpers/kube.js';
-import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
+import { getText, metricSum, startOperator, waitIdle, type RunningOperator } from '../../helpers/operator.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
 import { kvPut } from '../../helpers/vault.js';
 
@@ -42,6 +42,13 @@ const writesOf = async (o: RunningOperator) => {
     if (!m[1]?.includes('clustersecretsources')) out[m[1] ?? ''] = Number(m[2]);
   }
   return out;
+};
+/** Waits until `o` has reconciled every SecretSync of the namespace at least once and is idle. */
+const reconciledAll = async (o: RunningOperator) => {
+  await eventually(async () => ((await metricSum(o, 'secretsync_reconcile_duration_seconds_count', { controller: 'secretsync' })) >= N + 1 ? true : undefined), {
+    what: `${N + 1} reconciles after the start`,
+  });
+  await waitIdle(o, { quietMs: 0 }); // 300 SecretSyncs tick all the time: never quiet for long
 };
 const listSyncs = async () => ((await custom.listNamespacedCustomObject({ ...G, namespace: ns, plural: 'secretsyncs' })) as { items: SecretSync[] }).items;
 const secretVersions = async () =>
@@ -93,6 +100,7 @@ test(`a restart: reads spread over the interval (no second over 3x the mean), no
   const syncsBefore = Object.fromEntries((await listSyncs()).map((s) => [s.metadata.name, s.metadata.resourceVersion]));
   const secretsBefore = await secretVersions();
   const start = await restart();
+  // A sleep that is the point: the reads of one whole interval after the restart are counted.
   await new Promise((r) => setTimeout(r, (INTERVAL_S + 3) * 1000));
   const reads = readsOf(`${id}/s/`, start, start + INTERVAL_S * 1000);
   const perSecond = new Array<number>(INTERVAL_S).fill(0);
@@ -118,7 +126,8 @@ test('a handled force-sync does not fire again after a restart', async () => {
   }, { what: 'force-sync handled' });
   expect(readsOf(`${id}/forced`, 0, Date.now()).length).toBe(2); // the first sync and the forced one
   const start = await restart();
-  await new Promise((r) => setTimeout(r, 8000));
+  // Every SecretSync reconciled once by the new process (none due but for its own reasons), and finished.
+  await reconciledAll(op!);
   expect(readsOf(`${id}/forced`, start, Date.now())).toEqual([]);
   expect((await getSync(custom, ns, 'forced')).metadata.resourceVersion).toBe(handled.metadata.resourceVersion);
 }, 60_000);
@@ -128,8 +137,13 @@ test('the HMAC key Secret deleted, the operator restarted: every version unchang
   const secretsBefore = await secretVersions();
   await core.deleteNamespacedSecret({ name: 'secretsync-hmac-key', namespace: opNs });
   await restart();
-  // One full interval: every SecretSync is refreshed and compares its content for real.
-  await new Promise((r) => setTimeout(r, (INTERVAL_S + 5) * 1000));
+  // Every SecretSync refreshed and compared its content for real (within one interval): each
+  // re-keyed its status; then whatever else they would write is written.
+  await eventually(
+    async () => ((await listSyncs()).filter((s) => s.metadata.name.startsWith('s-') && hmacKeyIdOf(s.status?.contentHmac) !== hmacKeyIdOf(before[0]?.status?.contentHmac)).length === N ? true : undefined),
+    { timeoutMs: (INTERVAL_S + 30) * 1000, intervalMs: 1000, what: `all ${N} SecretSyncs re-keyed` },
+  );
+  await waitIdle(op!, { quietMs: 0 });
   const after = await listSyncs();
   expect(after.map((s) => [s.metadata.name, s.status?.version])).toEqual(before.map((s) => [s.metadata.name, s.status?.version]));
   const keyId = (s: SecretSync) => hmacKeyIdOf(s.status?.contentHmac);

@@ -6,7 +6,7 @@
 import { AppsV1Api, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
 import { eventually } from '../../helpers/eventually.js';
 import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, waitReady } from '../../helpers/kube.js';
-import { startOperator, type RunningOperator } from '../../helpers/operator.js';
+import { startOperator, waitIdle, type RunningOperator } from '../../helpers/operator.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
 import { kvPut } from '../../helpers/vault.js';
 import type { SecretSync } from '../../../src/api/types.js';
@@ -50,6 +50,12 @@ function deployment(name: string, secret: string, o: { replicas?: number; use?: 
   };
 }
 const condition = (ss: SecretSync, type: string) => ss.status?.conditions?.find((c) => c.type === type);
+/** Waits until the workload's controller has seen its latest spec (status.observedGeneration). */
+const settled = (read: () => Promise<{ metadata?: { generation?: number }; status?: { observedGeneration?: number } }>) =>
+  eventually(async () => {
+    const w = await read();
+    return w.status?.observedGeneration !== undefined && w.status.observedGeneration === w.metadata?.generation ? true : undefined;
+  }, { what: 'the workload controller caught up (observedGeneration)' });
 const replicaSets = async (app: string) => (await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: `app=${app}` })).items;
 /** A new value at the source, picked up at once. */
 async function newVersion(name: string, value: string, token: string): Promise<SecretSync> {
@@ -104,7 +110,9 @@ test('a 0-replica Deployment: rolled once to the new version, RolloutComplete=Tr
   const dep = await apps.readNamespacedDeployment({ name: 'zero', namespace: ns });
   expect(dep.spec?.template?.metadata?.annotations?.['secretsync.io/version-zero']).toBe('2');
   await eventually(async () => ((await replicaSets('zero')).length === 2 ? true : undefined), { what: 'second ReplicaSet' });
-  await new Promise((r) => setTimeout(r, 3000));
+  // The operator done, and the Deployment controller caught up with the last template it was given.
+  await waitIdle(op);
+  await settled(() => apps.readNamespacedDeployment({ name: 'zero', namespace: ns }));
   expect(await replicaSets('zero')).toHaveLength(2);
 });
 
@@ -136,7 +144,7 @@ test('deleting a SecretSync whose Secret a live Deployment uses waits (InUse nam
   }, { what: 'InUse=True' });
   expect(condition(holding, 'InUse')?.message).toContain('Deployment/user (env)');
   expect(condition(holding, 'InUse')?.message).toContain('secretsync.io/force-delete');
-  await new Promise((r) => setTimeout(r, 2000));
+  await waitIdle(op); // whatever the deletion would do now, done
   expect((await core.readNamespacedSecret({ name: 'held', namespace: ns })).data?.v).toBeDefined();
   const events = await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=held,reason=DeletionHeld' });
   expect(events.items.length).toBeGreaterThan(0);
@@ -149,6 +157,8 @@ test('a 0-replica user does not hold deletion; force-delete deletes while in use
   await apply(custom, sync('idle'));
   await waitReady(custom, ns, 'idle', 'True');
   await apps.createNamespacedDeployment({ namespace: ns, body: deployment('sleeper', 'idle', { replicas: 0 }) });
+  // A sleep, as no condition shows it: the operator records nothing for a 0-replica user, so
+  // this is time for its Deployment informer to see it before the deletion.
   await new Promise((r) => setTimeout(r, 1000));
   await custom.deleteNamespacedCustomObject({ ...G, name: 'idle' });
   await gone('idle');
@@ -186,7 +196,10 @@ test('a StatefulSet and a DaemonSet named as targets: each template set once per
   const ds = await apps.readNamespacedDaemonSet({ name: 'agent', namespace: ns });
   expect(sts.spec?.template.metadata?.annotations?.['secretsync.io/version-sets']).toBe('2');
   expect(ds.spec?.template.metadata?.annotations?.['secretsync.io/version-sets']).toBe('2');
-  await new Promise((r) => setTimeout(r, 2000));
+  // Both controllers caught up with the last template they were given.
+  await waitIdle(op);
+  await settled(() => apps.readNamespacedStatefulSet({ name: 'db', namespace: ns }));
+  await settled(() => apps.readNamespacedDaemonSet({ name: 'agent', namespace: ns }));
   const revisions = (await apps.listNamespacedControllerRevision({ namespace: ns })).items.filter((r) => ['db', 'agent'].includes(r.metadata?.ownerReferences?.[0]?.name ?? ''));
   expect(revisions).toHaveLength(4); // two per workload: the first template and version 2
 });

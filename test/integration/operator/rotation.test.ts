@@ -12,7 +12,7 @@ import { createSecret as createAwsSecret, deleteSecrets, keysData, keysRef, secr
 import { leaksIn } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
 import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, secretData, waitReady } from '../../helpers/kube.js';
-import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
+import { getText, metricSum as sumOf, startOperator, waitForLogLines, waitIdle, type RunningOperator } from '../../helpers/operator.js';
 import { awsConfig, requireEnv, uniqueName } from '../../helpers/stack.js';
 import { kvPut, vaultRoot } from '../../helpers/vault.js';
 import type { SecretSync } from '../../../src/api/types.js';
@@ -204,8 +204,11 @@ test('restart, periodic relists, two replicas with the leader killed, a refresh 
   op = await startOp(['--resync-period=5s']);
   await waitReady(custom, ns, 'vault-db', 'True');
   await patchSync('vault-db', { metadata: { annotations: { 'secretsync.io/force-sync': 'again' } } });
+  const from = op.logs.length;
   await eventually(async () => ((await getSync(custom, ns, 'vault-db')).status?.forceSyncHandled === 'again' ? true : undefined), { what: 'force-sync handled' });
-  await new Promise((r) => setTimeout(r, 15_000)); // three relists
+  // Three relists of the SecretSyncs (each enqueues every one), and what they caused done.
+  await waitForLogLines(op, ['"informer":"SecretSync"', '"event":"listed"'], { from, count: 3, timeoutMs: 30_000 });
+  await waitIdle(op);
   expect(await metricSum(op, 'secretsync_kube_writes_total', { resource: 'deployments' })).toBe(0);
   console.log(`restart + force-sync + 3 relists: ${(await replicaSets('web')).length - before} new ReplicaSets, 0 Deployment patches`);
   await stopOp();
@@ -219,7 +222,12 @@ test('restart, periodic relists, two replicas with the leader killed, a refresh 
   await leader.stop('SIGKILL');
   const follower = pair.find((o) => o !== leader) as RunningOperator;
   await eventually(async () => (follower.logs.some((l) => l.includes('became leader')) ? true : undefined), { timeoutMs: 60_000, what: 'the follower leading' });
-  await new Promise((r) => setTimeout(r, 5_000));
+  // The new leader has reconciled every SecretSync once, and finished.
+  const syncs = ((await custom.listNamespacedCustomObject({ group: 'secretsync.io', version: 'v1alpha1', namespace: ns, plural: 'secretsyncs' })) as { items: unknown[] }).items.length;
+  await eventually(async () => ((await sumOf(follower, 'secretsync_reconcile_duration_seconds_count', { controller: 'secretsync' })) >= syncs ? true : undefined), {
+    what: `the new leader's first reconcile of all ${syncs} SecretSyncs`,
+  });
+  await waitIdle(follower);
   expect(await metricSum(follower, 'secretsync_kube_writes_total', { resource: 'deployments' })).toBe(0);
   await follower.stop();
   expect((await replicaSets('web')).length).toBe(before);

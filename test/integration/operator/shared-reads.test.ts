@@ -1,7 +1,7 @@
 // Many SecretSyncs of one remote secret share its refresh tick and one read of it per tick
 // (issue 12): a real operator, 20 SecretSyncs of one OpenBao KV path and 20 of one moto
 // secret, all refreshed every 10 s. Reads are counted in the operator's own metric
-// (secretsync_provider_calls_total) over a few ticks: at most one per tick, plus one for a
+// (secretsync_provider_calls_total) over two ticks: at most one per tick, plus one for a
 // tick on the edge of the window. A changed value still reaches every one of them at the
 // first tick after the change.
 import { sourceRefOf } from '../../../src/api/source-ref.js';
@@ -12,7 +12,7 @@ import { parseSamples, sumBy } from '../../../bench/prom.js';
 import { createSecret as createAwsSecret, deleteSecrets, keysData, keysRef, putSecret, secretsAdmin } from '../../helpers/aws.js';
 import { eventually } from '../../helpers/eventually.js';
 import { apply, createSecret, deleteNamespace, deleteSyncs, kube, secretData, vaultTestNamespaces } from '../../helpers/kube.js';
-import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
+import { getText, refreshRead, startOperator, waitForLogLines, waitIdle, type RunningOperator } from '../../helpers/operator.js';
 import { awsConfig, uniqueName } from '../../helpers/stack.js';
 import { kvPut } from '../../helpers/vault.js';
 
@@ -56,7 +56,6 @@ const ticksBetween = (ss: SecretSync, alignRefreshes: boolean, from: number, to:
   for (let t = nextRefreshAfter(INTERVAL, new Date(from), seed); t.getTime() <= to; t = nextRefreshAfter(INTERVAL, t, seed)) n++;
   return n;
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   await kvPut(vaultPath, { v: 'one' });
@@ -79,13 +78,15 @@ afterAll(async () => {
   await deleteNamespace(core, opNs);
 });
 
-/** Reads of `source` over ~2.5 intervals, and the ticks in that window. */
+/** Reads of `source` over two refresh ticks (each finished), and the ticks in that window. */
 async function readsOverTicks(source: 'vault' | 'aws', readOps: string[]) {
-  await sleep(1_000); // the first syncs' own watch events settle
+  await waitIdle(op); // the first syncs' own watch events settle
   const [ss] = await listSyncs(source);
+  const mark = op.logs.length;
   const from = Date.now();
   const before = await callsOf(source);
-  await sleep(25_000);
+  await waitForLogLines(op, refreshRead(ns, `${source}-0`), { from: mark, since: from, count: 2, timeoutMs: 40_000 });
+  await waitIdle(op);
   const to = Date.now();
   const after = await callsOf(source);
   const reads = readOps.reduce((n, o) => n + (after[o] ?? 0) - (before[o] ?? 0), 0);

@@ -23,7 +23,7 @@ import {
 } from '../../helpers/kube.js';
 import { canary } from '../../helpers/canary.js';
 import { expectNoLeak } from '../../helpers/leaks.js';
-import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
+import { getText, refreshRead, startOperator, waitForLogLines, waitIdle, type RunningOperator } from '../../helpers/operator.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
 import { startProxy, type Proxy } from '../../helpers/tcp-proxy.js';
 import { kvPut } from '../../helpers/vault.js';
@@ -110,7 +110,7 @@ test('a value changed in Vault shows up after the next refresh, with version + 1
   await apply(custom, sync('rotating', { data: [{ key: 'v', remoteRef: { path: `${id}/rotating`, property: 'v' } }], refresh: { interval: '10s' } }));
   const first = await waitReady(custom, ns, 'rotating', 'True');
   expect(first.status?.version).toBe(1);
-  await new Promise((r) => setTimeout(r, 2000));
+  await waitIdle(op); // the first sync's own watch events handled
   const changedAt = new Date();
   await kvPut(`${id}/rotating`, { v: 'two' });
   const second = await eventually(
@@ -135,12 +135,16 @@ test('nothing is written while nothing changes, across several refreshes', async
   await apply(custom, sync('steady', { data: [{ key: 'v', remoteRef: { path: `${id}/steady`, property: 'v' } }], refresh: { interval: '10s' } }));
   await waitReady(custom, ns, 'steady', 'True');
   // Let the first write's own watch events settle, then measure.
-  await new Promise((r) => setTimeout(r, 2000));
+  await waitIdle(op);
+  const from = op.logs.length;
+  const since = Date.now(); // lines of earlier ticks may still be on their way
   const before = await getSync(custom, ns, 'steady');
   const secretBefore = await core.readNamespacedSecret({ name: 'steady', namespace: ns });
   const calls = (body: string) => Number(/secretsync_provider_calls_total\{[^}]*operation="read"[^}]*result="success"[^}]*\} (\d+)/.exec(body)?.[1] ?? 0);
   const readsBefore = calls((await getText(`http://127.0.0.1:${op.metricsPort}/metrics`)).body);
-  await new Promise((r) => setTimeout(r, 25_000)); // two refresh ticks
+  // Two refresh ticks of this sync, each finished (whatever it would write, written).
+  await waitForLogLines(op, refreshRead(ns, 'steady'), { from, since, count: 2, timeoutMs: 40_000 });
+  await waitIdle(op);
   const after = await getSync(custom, ns, 'steady');
   const secretAfter = await core.readNamespacedSecret({ name: 'steady', namespace: ns });
   const readsAfter = calls((await getText(`http://127.0.0.1:${op.metricsPort}/metrics`)).body);

@@ -5,7 +5,7 @@
 import { Watch, setHeaderOptions, type V1Secret } from '@kubernetes/client-node';
 import { eventually } from '../../helpers/eventually.js';
 import { apply, deleteNamespace, getSync, kube, readyCondition, secretData, vaultTestNamespaces, waitReady } from '../../helpers/kube.js';
-import { startOperator, type RunningOperator } from '../../helpers/operator.js';
+import { refreshRead, startOperator, waitForLogLines, waitIdle, type RunningOperator } from '../../helpers/operator.js';
 import { uniqueName } from '../../helpers/stack.js';
 import { kvPut } from '../../helpers/vault.js';
 
@@ -58,9 +58,12 @@ test('a removed data entry leaves the Secret and status.sourceVersions, and refr
   const written = await readSecret('shrink');
   const secretWriteTime = Math.max(...(written.metadata?.managedFields ?? []).map((m) => new Date(m.time ?? 0).getTime()));
   expect(Math.abs(new Date(after.status?.lastSyncTime ?? 0).getTime() - secretWriteTime)).toBeLessThan(2000);
-  await new Promise((r) => setTimeout(r, 2000));
+  await waitIdle(op);
+  const from = op.logs.length;
+  const since = Date.now(); // lines of earlier ticks may still be on their way
   const rv = (await getSync(custom, ns, 'shrink')).metadata.resourceVersion;
-  await new Promise((r) => setTimeout(r, 22_000)); // two refreshes
+  await waitForLogLines(op, refreshRead(ns, 'shrink'), { from, since, count: 2, timeoutMs: 40_000 }); // two refreshes...
+  await waitIdle(op); // ...each finished
   expect((await getSync(custom, ns, 'shrink')).metadata.resourceVersion).toBe(rv);
 }, 60_000);
 
@@ -102,8 +105,16 @@ test('two SecretSyncs naming one target: one owns it, the other is TargetConflic
       return s.every((x) => x.status?.observedGeneration === 1) ? s.map((x) => readyCondition(x)) : undefined;
     }, { what: 'both SecretSyncs decided' });
     expect(states.map((c) => `${c?.status}/${c?.reason}`).sort()).toEqual(['False/TargetConflict', 'True/Synced']);
-    await new Promise((r) => setTimeout(r, 12_000)); // a refresh of each
     const owner = states[0]?.status === 'True' ? 'first' : 'second';
+    const loser = owner === 'first' ? 'second' : 'first';
+    // A refresh of each: the owner reads its source again, the other is reconciled again
+    // (and fails again without a read); then whatever either would write is written.
+    const from = op.logs.length;
+    await Promise.all([
+      waitForLogLines(op, refreshRead(ns, owner), { from, timeoutMs: 30_000 }),
+      waitForLogLines(op, ['"reconcile failed"', `"key":"${ns}/${loser}"`], { from, timeoutMs: 30_000 }),
+    ]);
+    await waitIdle(op);
     const secret = await readSecret('shared');
     expect(secret.metadata?.ownerReferences?.map((o) => o.name)).toEqual([owner]);
     expect(new Set(seen).size).toBe(1); // every version of the Secret ever seen had the same content

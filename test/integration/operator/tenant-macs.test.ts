@@ -136,7 +136,8 @@ test('item 4, upgrade: a status with the old global-key HMAC is re-keyed by one 
   }, { what: 'db re-keyed' });
   expect(after.status?.version).toBe(before.status?.version);
   expect(after.status?.lastSyncTime).toBe(before.status?.lastSyncTime);
-  // Give a second reconcile the chance to write anything more; then count.
+  // Give a second reconcile (the watch event of its own status write) the chance to write
+  // anything more; then count. A sleep, as no event marks "nothing more will come".
   await new Promise((r) => setTimeout(r, 2000));
   expect((await core.readNamespacedSecret({ name: 'db', namespace: nsA })).metadata?.resourceVersion).toBe(secretRv);
   expect((await core.listNamespacedEvent({ namespace: nsA, fieldSelector: 'involvedObject.name=db' })).items.length).toBe(eventsBefore);

@@ -18,7 +18,7 @@ import {
   waitReady,
 } from '../../helpers/kube.js';
 import { expectNoLeak } from '../../helpers/leaks.js';
-import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
+import { getText, refreshRead, startOperator, waitForLogLines, waitIdle, type RunningOperator } from '../../helpers/operator.js';
 import { uniqueName } from '../../helpers/stack.js';
 import { kvPut, vaultRoot } from '../../helpers/vault.js';
 
@@ -89,10 +89,17 @@ test('the denied sync fails alone; the other stays Ready and the source neither 
   expect(readyCondition(denied)?.message).toContain(deniedPath);
   expect(readyCondition(denied)?.message).toContain(`secret/data/${deniedPath}`);
 
+  const from = op.logs.length;
+  const since = Date.now(); // lines of earlier ticks may still be on their way
   const loginsBefore = await providerCalls('login');
   const readsBefore = await providerCalls('read');
   expect(loginsBefore).toBe(1);
-  await new Promise((r) => setTimeout(r, 25_000)); // two refresh intervals and the denied sync's retries
+  // Two refresh intervals and a retry of the denied sync, each finished.
+  await Promise.all([
+    waitForLogLines(op, refreshRead(ns, 'allowed'), { from, since, count: 2, timeoutMs: 40_000 }),
+    waitForLogLines(op, ['"reading the source"', `"secretsync":"${ns}/denied"`], { from, timeoutMs: 40_000 }),
+  ]);
+  await waitIdle(op);
   expect(await providerCalls('read')).toBeGreaterThan(readsBefore + 1); // both kept reading...
   expect(await providerCalls('login')).toBe(loginsBefore); // ...on the one token
   expect(await providerCalls('revoke')).toBe(0);

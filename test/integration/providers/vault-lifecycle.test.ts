@@ -98,7 +98,7 @@ test('a renewable token is renewed before its TTL ends, so no second login is ne
   const rec = tokenRecorder();
   const p = make(source(await appRole('3s', '1h')), log, rec);
   expect(await readValue(p)).toBe(value);
-  await sleep(4_500); // renewals at ~2 s and ~4 s keep the 3 s token alive
+  await sleep(4_500); // the point: renewals at ~2 s and ~4 s keep the 3 s token alive past its TTL
   expect(await readValue(p)).toBe(value);
   expect(log.count('login')).toBe(1);
   expect(log.count('renew', 'success')).toBeGreaterThanOrEqual(1);
@@ -109,7 +109,8 @@ test('a token at its max TTL is replaced by a new login when it runs out', async
   const log = callLog();
   const p = make(source(await appRole('2s', '3s')), log);
   expect(await readValue(p)).toBe(value);
-  // Vault reports TTLs in whole seconds, so our view of the expiry can be up to ~1 s late.
+  // The point: past the max TTL. Vault reports TTLs in whole seconds, so our view of the
+  // expiry can be up to ~1 s late.
   await sleep(5_000);
   expect(await readValue(p)).toBe(value);
   expect(log.count('login')).toBe(2);
@@ -189,8 +190,9 @@ describe('the registry client cache', () => {
       expect(registry.size()).toBe(1);
       expect(rec.tokens).toHaveLength(3);
 
-      // Only the live client keeps renewing: the retired ones' timers are gone.
-      await sleep(3_500);
+      // Only the live client keeps renewing: the retired ones' timers are gone (they would
+      // have fired by the live one's first renewal, ~2 s into its 3 s token).
+      await eventually(async () => (logs[2].count('renew', 'success') >= 1 ? true : undefined), { timeoutMs: 10_000, intervalMs: 50, what: 'the live client renewing' });
       expect(logs[0].count('renew')).toBe(0);
       expect(logs[1].count('renew')).toBe(0);
       expect(logs[2].count('renew', 'success')).toBeGreaterThanOrEqual(1);
@@ -225,7 +227,8 @@ describe('the registry client cache', () => {
       expect(await tokenIsLive(goneToken)).toBe(false); // a root lookup of the token fails
       expect(goneLog.count('revoke', 'success')).toBe(1);
 
-      await sleep(3_500); // past the ~2 s renewal point of both tokens
+      // Past the ~2 s renewal point of both tokens: the kept one renewed.
+      await eventually(async () => (keptLog.count('renew', 'success') >= 1 ? true : undefined), { timeoutMs: 10_000, intervalMs: 50, what: 'the kept source renewing' });
       expect(goneLog.count('renew')).toBe(0);
       expect(keptLog.count('renew', 'success')).toBeGreaterThanOrEqual(1);
       expect(await tokenIsLive(keptToken)).toBe(true);

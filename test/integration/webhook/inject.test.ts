@@ -216,6 +216,8 @@ test('envelope + injection + rollout: pods of the old ReplicaSet open the old ve
     const s = await getSync(custom, ns, name);
     return s.status?.keyId !== keyBefore && s.status?.version === 3 ? true : undefined;
   }, { timeoutMs: 30_000, what: 'data keys re-wrapped under the new Transit key version' });
+  // A sleep, as no event marks "nothing more will come": time for a rollout the re-wrap
+  // (or the watch event of its own status write) would wrongly cause.
   await new Promise((r) => setTimeout(r, 3000));
   expect((await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: 'app=roller' })).items).toHaveLength(3);
   await apps.deleteNamespacedDeployment({ name: 'roller', namespace: ns });

@@ -141,8 +141,11 @@ test('pods keep being admitted and mutated across serving and CA renewals', asyn
   const certs = new Set([await servingFingerprint()]);
   const failures: string[] = [];
   let created = 0;
+  // Until both renewals have been seen and 20 more pods admitted after them (at most 40 s).
+  let afterRenewals = 0;
   const until = Date.now() + 40_000;
-  while (Date.now() < until) {
+  while (Date.now() < until && afterRenewals < 20) {
+    if (certs.size >= 3 && bundles.size >= 2) afterRenewals++;
     try {
       const p = await createPod(true);
       if (p.metadata?.annotations?.[ANNOTATION] !== 'yes') failures.push(`${p.metadata?.name}: not mutated`);
