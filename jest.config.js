@@ -36,6 +36,8 @@ const alone = [
   'operator/kek-scopes',
   'operator/scopes',
   'operator/tenant-aws-identity',
+  // The chart installed for real: its operator pods and the node's CPU.
+  'pods/operator-pods',
   'webhook/serving',
 ];
 
