@@ -67,3 +67,10 @@ export async function kubectl(args: string[], timeoutMs = 30_000): Promise<strin
 export function podSh(namespace: string, pod: string, script: string, timeoutMs = 30_000): Promise<string> {
   return kubectl(['-n', namespace, 'exec', pod, '--', 'sh', '-c', script], timeoutMs);
 }
+
+/**
+ * For workloads whose pods are only there to be counted (ReplicaSets, ControllerRevisions):
+ * a nodeSelector no node matches, so they stay Pending as on a stack without a node, and
+ * never try to pull the made-up images they name.
+ */
+export const NO_NODE = { nodeSelector: { 'secretsync.test/no-node': 'true' } } as const;

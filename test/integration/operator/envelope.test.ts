@@ -325,7 +325,7 @@ describe('the agent opens what the operator wrote, as the pod it runs in', () =>
     expect([st.mode & 0o777, st.uid, st.gid]).toEqual([0o440, 1000, 2000]);
     const refused = await runAgent(other, ['init', '--sync', 'db', '--dir', mkdtempSync(join(tmp, 'out-')), '--namespace', ns, '--insecure-allow-http']);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('may not read Secret db');
+    expect(refused.stderr).toContain('may not read SecretSync');
     expect(refused.stderr).toContain('spec.access.serviceAccounts');
   });
 

@@ -5,6 +5,7 @@
 // Secret, lifted when it goes, or forced by annotation.
 import { AppsV1Api, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
 import { eventually } from '../../helpers/eventually.js';
+import { NO_NODE } from '../../helpers/pods.js';
 import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, waitReady } from '../../helpers/kube.js';
 import { startOperator, waitIdle, type RunningOperator } from '../../helpers/operator.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
@@ -38,6 +39,7 @@ function deployment(name: string, secret: string, o: { replicas?: number; use?: 
       template: {
         metadata: { labels: { app: name } },
         spec: {
+          ...NO_NODE,
           containers: [{
             name: 'app',
             image: 'registry.example/app:1',

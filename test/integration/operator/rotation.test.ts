@@ -11,6 +11,7 @@ import { parseSamples, sumBy } from '../../../bench/prom.js';
 import { createSecret as createAwsSecret, deleteSecrets, keysData, keysRef, secretsAdmin } from '../../helpers/aws.js';
 import { leaksIn } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
+import { NO_NODE } from '../../helpers/pods.js';
 import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, secretData, waitReady } from '../../helpers/kube.js';
 import { getText, metricSum as sumOf, startOperator, waitForLogLines, waitIdle, type RunningOperator } from '../../helpers/operator.js';
 import { awsConfig, requireEnv, uniqueName } from '../../helpers/stack.js';
@@ -68,6 +69,7 @@ function deployment(name: string, volumes: string[], replicas = 1): V1Deployment
       template: {
         metadata: { labels: { app: name } },
         spec: {
+          ...NO_NODE,
           containers: [{ name: 'app', image: 'registry.example/app:1', volumeMounts: volumes.map((v) => ({ name: v, mountPath: `/etc/${v}` })) }],
           volumes: volumes.map((v) => ({ name: v, secret: { secretName: v } })),
         },
