@@ -1,5 +1,7 @@
-// `helm install`, `helm upgrade` and `helm uninstall` of charts/secretsync on the stack. There
-// is no kubelet: the Deployment never gets Ready pods, so the objects are checked instead.
+// `helm install`, `helm upgrade` and `helm uninstall` of charts/secretsync on the stack, the
+// objects checked. The Deployment's pods do not run here (the image is a tag the node does
+// not have, so they wait for a pull that never leaves this machine): the chart's real pods
+// are test/integration/pods/operator-pods.test.ts's.
 // The operator's side of the webhook configuration is played by the operator's own code
 // (register(), as the chart's service account), to show that Helm and the operator do not
 // overwrite each other's fields.
@@ -52,7 +54,7 @@ afterAll(async () => {
 });
 
 test('helm install creates the operator objects (and no Ready pods: there is no kubelet)', async () => {
-  const notes = await helm('install', release, chartDir, '--namespace', ns);
+  const notes = await helm('install', release, chartDir, '--namespace', ns, ...setArgs({ 'image.tag': 'not-on-this-node' }));
   installed = true;
   expect(notes).toMatch(/STATUS: deployed/);
   const manifest = parseManifests(await helm('get', 'manifest', release, '--namespace', ns));
@@ -146,7 +148,7 @@ test("helm upgrade applies changed values and keeps the operator's caBundle; the
     const bundle = await caBundleOf();
     expect(bundle).toBe(Buffer.from(ca).toString('base64'));
 
-    await helm('upgrade', release, chartDir, '--namespace', ns, ...setArgs({ replicaCount: 3, logLevel: 'debug', 'webhook.timeoutSeconds': 5, 'webhook.failurePolicy': 'Ignore' }));
+    await helm('upgrade', release, chartDir, '--namespace', ns, ...setArgs({ 'image.tag': 'not-on-this-node', replicaCount: 3, logLevel: 'debug', 'webhook.timeoutSeconds': 5, 'webhook.failurePolicy': 'Ignore' }));
     const dep = await apps.readNamespacedDeployment({ name: fullname, namespace: ns });
     expect(dep.spec?.replicas).toBe(3);
     expect(dep.spec?.template.spec?.containers[0]?.args).toEqual(expect.arrayContaining(['--log-level=debug', '--webhook-timeout=5s', '--webhook-failure-policy=Ignore']));
