@@ -3,8 +3,9 @@
 # $KUBECONFIG), the CRDs, sample data in OpenBao and moto, the samples of examples/, the
 # operator (with its injection webhook) in the foreground with text logs, a watcher that
 # prints how long each sample SecretSync took to be Ready, and an injected pod: its stored
-# spec, and its agent init container run from that spec (there is no kubelet locally)
-# writing the files into a temporary directory. Ctrl-C stops the operator and the watcher
+# spec, then, on the stack's node, the pod running and what it received (modes, sizes, never
+# a value); on a stack without a node its agent init container run from that spec into a
+# temporary directory. Ctrl-C stops the operator and the watcher
 # and removes the webhook registration; the stack and the samples stay (`make testenv-down`).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -114,7 +115,12 @@ else
 fi
 npm run --silent build
 started=$EPOCHREALTIME
-webhook_flags=(--agent-image secretsync:dev)
+# With a node, the injected agent runs the image the stack imported (the chart's default
+# name, the operator's default --agent-image); without one the pod never starts.
+node_up=0
+[ -n "${SECRETSYNC_TESTENV_NODE_NAME:-}" ] && node_up=1
+webhook_flags=()
+[ $node_up = 1 ] || webhook_flags=(--agent-image secretsync:dev)
 [ $webhook = 1 ] || webhook_flags=(--webhook-addr 0)
 # The local stack's API server presents a client certificate to webhooks: require it, so
 # nothing else on this machine can ask the webhook about the demo's SecretSyncs.
@@ -188,13 +194,26 @@ if [ $webhook = 1 ]; then
 
   say "examples/30-pod-injected.yaml: a pod asking for db-creds and db-creds-sealed; as stored by the API server:"
   kubectl -n demo delete pod injected --ignore-not-found --wait=false >/dev/null
+  pod_yaml=$(cat examples/30-pod-injected.yaml)
+  # On the node: the busybox of the stack (no registry is reachable from here).
+  [ $node_up = 1 ] && pod_yaml=${pod_yaml//image: busybox/image: $SECRETSYNC_TEST_APP_IMAGE}
+  pod_created=$EPOCHREALTIME
   for _ in $(seq 1 20); do
-    kubectl apply -f examples/30-pod-injected.yaml >/dev/null 2>&1 && break
+    kubectl apply -f - <<<"$pod_yaml" >/dev/null 2>&1 && break
     sleep 1
   done
   kubectl -n demo get pod injected -o jsonpath='{range .spec.initContainers[*]}init container {.name}: {.command} {.args}{"\n"}{end}{range .spec.volumes[*]}volume {.name}: {.emptyDir}{.projected.sources[*].serviceAccountToken}{"\n"}{end}{range .spec.containers[*].volumeMounts[*]}app mount {.mountPath} readOnly={.readOnly}{"\n"}{end}{range .spec.containers[*].env[*]}app env {.name}={.value}{"\n"}{end}'
 
-  say "its init container, run from the stored spec as service account demo/app (its token of audience vault for Transit), into a temporary directory:"
+  if [ $node_up = 1 ]; then
+    if kubectl -n demo wait --for=condition=Ready pod/injected --timeout=90s >/dev/null 2>&1; then
+      note "pod injected Running and Ready $(since "$pod_created") after its creation; what its app container printed (modes, owners, sizes; never a value):"
+      kubectl -n demo logs injected -c app | sed 's/^/    /'
+      note "db-creds-sealed was decrypted inside the pod by its agent, with its own Vault login (audience vault) and Transit"
+    else
+      note "pod injected is not Ready after 90s: kubectl -n demo describe pod injected; kubectl -n demo logs injected -c secretsync-agent-init"
+    fi
+  else
+  say "no node in this stack: its init container, run from the stored spec as service account demo/app (its token of audience vault for Transit), into a temporary directory:"
   kcfg="$out/.kubeconfig"
   kubectl config view --raw --minify >"$kcfg"
   KUBECONFIG="$kcfg" kubectl config set-credentials app --token="$(kubectl -n demo create token app)" >/dev/null
@@ -205,6 +224,7 @@ if [ $webhook = 1 ]; then
     --vault-token-file "$out/.vault-token" 2>&1 | tail -2 || true
   for d in "$out"/*/; do ls -lL "$d" | grep -v '^total' | sed "s|^|$(basename "$d")/ |"; done   # -L: the files behind the per-key links
   note "db-creds-sealed/password matches db-creds/password: $(cmp -s "$out/db-creds/password" "$out/db-creds-sealed/password" && echo yes || echo no)"
+  fi
 fi
 
 say "the operator keeps running (Ctrl-C stops it). In another shell, try:"
@@ -229,6 +249,11 @@ TXT
 TXT
   [ $webhook = 0 ] || cat <<'TXT'
     kubectl -n demo get pod injected -o yaml                  # the injected volumes, init container and _FILE env vars (the demo verifies the API server)
+TXT
+  [ $webhook = 0 ] || [ $node_up = 0 ] || cat <<'TXT'
+    kubectl -n demo exec injected -c app -- ls -lL /run/secrets/db-creds   # look for yourself (mode, owner, size)
+    kubectl -n demo exec injected -c app -- sh -c 'stat -f -c %T /run/secrets/db-creds'   # tmpfs: in memory only
+    kubectl -n demo logs injected -c secretsync-agent-init    # what the agent delivered (names and versions, never values)
 TXT
   cat <<'TXT'
     kubectl explain secretsync.spec.refresh

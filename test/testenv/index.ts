@@ -206,6 +206,8 @@ export async function up(dir = stateDir()): Promise<TestenvState> {
   const previous = readState(dir);
   if (isRunning(previous)) {
     log(`already running (${dir})`);
+    // This checkout's image on the node, rebuilt when the sources changed since.
+    await ensureImage(previous, dir);
     return previous;
   }
   if (previous) {
