@@ -53,7 +53,7 @@ afterAll(async () => {
   await deleteNamespace(core, ns);
 });
 
-test('helm install creates the operator objects (and no Ready pods: there is no kubelet)', async () => {
+test('helm install creates the operator objects (and no Ready pods: the image is a tag the node lacks)', async () => {
   const notes = await helm('install', release, chartDir, '--namespace', ns, ...setArgs({ 'image.tag': 'not-on-this-node' }));
   installed = true;
   expect(notes).toMatch(/STATUS: deployed/);

@@ -146,7 +146,7 @@ describe.each([
     expect(mwc.metadata?.labels?.['app.kubernetes.io/managed-by']).toBe('Helm');
     const refused = (op?.logs ?? []).filter((l) => /forbidden|\b403\b/i.test(l));
     expect(refused).toEqual([]);
-    // The Deployment itself is untouched by all this (no pods ever run: no kubelet).
+    // The Deployment itself is untouched by all this (no pods ever run: the image is a tag the node lacks).
     const dep = await kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: fullname, namespace: ns });
     expect(dep.status?.readyReplicas ?? 0).toBe(0);
   });

@@ -9,7 +9,7 @@
 // The contrast, on the same stack: with one key shared by both teams' pods, team-b's pod
 // identity unwraps team-a's data key and opens the values with the envelope's public
 // binding; so the README recommends a key per namespace. The agent runs as each
-// namespace's service account (test/helpers/agent.ts); there is no node here.
+// namespace's service account (test/helpers/agent.ts); the pods themselves are test/integration/pods/'s.
 import { lstatSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

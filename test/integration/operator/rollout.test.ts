@@ -1,5 +1,5 @@
 // Rollout status and the in-use hold against the real apiserver with kube-controller-
-// manager (Deployments get ReplicaSets; no kubelet, so pods stay Pending and never become
+// manager (Deployments get ReplicaSets; NO_NODE keeps the pods Pending, so they never become
 // available): RolloutComplete for a 0-replica Deployment, ProgressDeadlineExceeded named
 // for one whose pods never come up, and deletion held while a live workload uses the
 // Secret, lifted when it goes, or forced by annotation.

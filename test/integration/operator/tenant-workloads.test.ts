@@ -120,7 +120,7 @@ test('envelope mode: a version stays in the Secret while the rollout replacing i
   const kek = { vaultTransit: { sourceRef: { name: 'vault' }, mount: transit, key: 'secretsync', agentAuth: { kubernetes: { mount: 'kubernetes', role: 'app' } } } };
   await apply(tenant.custom, sync('slow', { target: { encryption: { kek } }, rollout: { auto: true } }));
   await waitReady(custom, ns, 'slow', 'True');
-  // A Deployment whose pods never become available (no kubelet on this stack): its rollouts never complete.
+  // A Deployment whose pods never become available (its made-up image is never pulled): its rollouts never complete.
   await apps.createNamespacedDeployment({ namespace: ns, body: deployment('slow', { secret: 'slow', replicas: 1 }) });
   await eventually(async () => ((await tenantSync('slow')).status?.rollout?.targets?.[0]?.state === 'Progressing' ? true : undefined), { what: 'slow recorded, Progressing' });
   const held = async () => entriesByDoc((await core.readNamespacedSecret({ name: 'slow', namespace: ns })) as unknown as DocSecret).versions;

@@ -1,7 +1,7 @@
 // Injection end to end: a real operator process serving its admission webhook over TLS,
 // registered with the real kube-apiserver, which calls it for labelled pods. The stored
 // pods are what the API server keeps; their agent init container is then run as a process
-// with that pod's service-account identity (there is no kubelet here) to show the files.
+// with that pod's service-account identity (the pods in test/integration/pods/ show the same on the node) to show the files.
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

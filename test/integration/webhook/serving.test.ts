@@ -2,7 +2,7 @@
 // account (so its RBAC is exercised): the API server calls it for labelled pods only, the
 // patch lands on the stored Pod, certificates (serving and CA) renew under a stream of pod
 // creations without one failure, and failurePolicy decides what happens when it is down.
-// Pods stay Pending (there is no kubelet); only admission matters here.
+// Only admission matters here: the pods name made-up images and never run.
 import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { X509Certificate } from 'node:crypto';
 import { KubeWebhookCertStore } from '../../../src/kube/webhook-cert-store.js';
