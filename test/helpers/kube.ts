@@ -100,6 +100,11 @@ function requireEnvBin(): string {
   return bin;
 }
 
+/** A merge patch of SecretSync `namespace/name` (annotations, spec fields). */
+export function patchSync(custom: CustomObjectsApi, namespace: string, name: string, body: unknown) {
+  return custom.patchNamespacedCustomObject({ ...G, namespace, plural: 'secretsyncs', name, body }, setHeaderOptions('Content-Type', 'application/merge-patch+json'));
+}
+
 /** Deletes every SecretSync in `namespace` and waits until the operator has finalized them. */
 export async function deleteSyncs(custom: CustomObjectsApi, namespace: string, timeoutMs = 30_000): Promise<void> {
   const list = (await custom.listNamespacedCustomObject({ ...G, namespace, plural: 'secretsyncs' })) as { items: SecretSync[] };
@@ -107,9 +112,7 @@ export async function deleteSyncs(custom: CustomObjectsApi, namespace: string, t
   const force = { metadata: { annotations: { 'secretsync.io/force-delete': 'true' } } };
   await Promise.all(
     list.items.map(async (s) => {
-      await custom
-        .patchNamespacedCustomObject({ ...G, namespace, plural: 'secretsyncs', name: s.metadata.name, body: force }, setHeaderOptions('Content-Type', 'application/merge-patch+json'))
-        .catch(() => undefined);
+      await patchSync(custom, namespace, s.metadata.name, force).catch(() => undefined);
       await custom.deleteNamespacedCustomObject({ ...G, namespace, plural: 'secretsyncs', name: s.metadata.name }).catch(() => undefined);
     }),
   );

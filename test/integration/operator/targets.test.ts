@@ -2,9 +2,9 @@
 // the old Secret), never stolen (two SecretSyncs on one target: one owns it, the content
 // never flips), long names, renamed targets, and status that drops what it no longer
 // reads without being rewritten on every refresh.
-import { Watch, setHeaderOptions, type V1Secret } from '@kubernetes/client-node';
+import { Watch, type V1Secret } from '@kubernetes/client-node';
 import { eventually } from '../../helpers/eventually.js';
-import { apply, deleteNamespace, getSync, kube, readyCondition, secretData, vaultTestNamespaces, waitReady } from '../../helpers/kube.js';
+import { apply, deleteNamespace, getSync, kube, patchSync as patchSyncIn, readyCondition, secretData, vaultTestNamespaces, waitReady } from '../../helpers/kube.js';
 import { refreshRead, startOperator, waitForLogLines, waitIdle, type RunningOperator } from '../../helpers/operator.js';
 import { uniqueName } from '../../helpers/stack.js';
 import { kvPut } from '../../helpers/vault.js';
@@ -22,8 +22,7 @@ const sync = (name: string, spec: Record<string, unknown>) => ({
   spec: { sourceRef: { name: 'vault' }, refresh: { interval: '10s' }, ...spec },
 });
 const entry = (key: string, path: string, property = 'v') => ({ key, remoteRef: { path: `${id}/${path}`, property } });
-const patchSync = (name: string, body: unknown) =>
-  custom.patchNamespacedCustomObject({ ...G, namespace: ns, plural: 'secretsyncs', name, body }, setHeaderOptions('Content-Type', 'application/merge-patch+json'));
+const patchSync = (name: string, body: unknown) => patchSyncIn(custom, ns, name, body);
 const readSecret = (name: string) => core.readNamespacedSecret({ name, namespace: ns });
 const gone = (name: string) => eventually(async () => (await readSecret(name).then(() => undefined, () => true)), { what: `Secret ${name} gone` });
 

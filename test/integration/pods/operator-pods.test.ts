@@ -7,12 +7,12 @@
 // Values never leave the pods: the tests compare sha256 digests computed inside them.
 // Skipped, saying so, when the stack has no node.
 import { createHash } from 'node:crypto';
-import { AdmissionregistrationV1Api, AppsV1Api, CoordinationV1Api, setHeaderOptions, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, AppsV1Api, CoordinationV1Api, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
 import { agentVaultAuth } from '../../helpers/agent.js';
 import { canary } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
 import { chartDir, helm, kubectl, setArgs } from '../../helpers/helm.js';
-import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, waitReady } from '../../helpers/kube.js';
+import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, patchSync, waitReady } from '../../helpers/kube.js';
 import { describeWithNode, podSh, testAppImage, waitDefaultServiceAccount, waitPodRunning } from '../../helpers/pods.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
 import { kvPut, vaultRoot } from '../../helpers/vault.js';
@@ -100,11 +100,7 @@ async function digestIn(pod: string, path: string): Promise<string> {
   return (await podSh(ns, pod, `sha256sum < '${path}'`)).trim().split(/\s+/)[0] ?? '';
 }
 
-/** A merge patch of SecretSync `name` (annotations, spec fields). */
-async function patchSync(name: string, body: Record<string, unknown>): Promise<void> {
-  await custom.patchNamespacedCustomObject({ group: 'secretsync.io', version: 'v1alpha1', namespace: ns, plural: 'secretsyncs', name, body }, setHeaderOptions('Content-Type', 'application/merge-patch+json'));
-}
-const annotate = (name: string, annotations: Record<string, string>) => patchSync(name, { metadata: { annotations } });
+const annotate = (name: string, annotations: Record<string, string>) => patchSync(custom, ns, name, { metadata: { annotations } });
 
 async function operatorPods(): Promise<V1Pod[]> {
   return (await core.listNamespacedPod({ namespace: sys, labelSelector: instance })).items.filter((p) => !p.metadata?.deletionTimestamp);
@@ -263,7 +259,7 @@ describeWithNode()('secretsync installed with helm, on the node', () => {
     const d0 = await appsApi.readNamespacedDeployment({ namespace: ns, name: 'sealed-web' });
     const v1 = (await getSync(custom, ns, 'sealed')).status?.version ?? 0;
     // A new version the Deployment is rolled to (sealed has no rollout yet: give it one).
-    await patchSync('sealed', { spec: { rollout: { auto: true } } });
+    await patchSync(custom, ns, 'sealed', { spec: { rollout: { auto: true } } });
     const next = canary();
     await kvPut(`${id}/sealed`, { password: next });
     await annotate('sealed', { 'secretsync.io/force-sync': 'v2' });
