@@ -260,6 +260,9 @@ describeWithNode()('secretsync installed with helm, on the node', () => {
     const v1 = (await getSync(custom, ns, 'sealed')).status?.version ?? 0;
     // A new version the Deployment is rolled to (sealed has no rollout yet: give it one).
     await patchSync(custom, ns, 'sealed', { spec: { rollout: { auto: true } } });
+    // The operator takes the Deployment in at the version it runs before a new one comes (a
+    // workload it first sees with a new version is recorded at it, not rolled).
+    await eventually(async () => ((await getSync(custom, ns, 'sealed')).status?.rollout?.targets?.some((t) => t.name === 'sealed-web' && t.version === v1) ? true : undefined), { timeoutMs: 30_000, what: 'sealed-web recorded at version 1' });
     const next = canary();
     await kvPut(`${id}/sealed`, { password: next });
     await annotate('sealed', { 'secretsync.io/force-sync': 'v2' });
