@@ -1,5 +1,6 @@
 // The agent containers the webhook injects: `secretsync agent init` before everything
 // else in the pod, and optionally `secretsync agent watch` as a native sidecar.
+import type { AwsIdentity } from './aws-identity.js';
 import type { Container, ResourceRequirements, SecurityContext, VolumeMount } from './pod.js';
 import { AGENT_INIT, AGENT_WATCH, SECRETS_DIR, VAULT_TOKEN_DIR, VAULT_TOKEN_VOLUME, KUBE_API_DIR, mountPath, pinnedInitName, volumeName } from './names.js';
 
@@ -33,6 +34,8 @@ export interface AgentSetup {
   kubeApiVolume: string;
   /** The operator runs with --insecure-allow-http: its agents accept the same http:// addresses. */
   insecureAllowHttp?: boolean;
+  /** The pod's AWS identity (env vars and the mounts of the files they name), for KMS Decrypt. */
+  awsIdentity?: AwsIdentity;
 }
 
 function securityContext(s: AgentSetup): SecurityContext {
@@ -52,6 +55,7 @@ function agentContainer(name: string, command: 'init' | 'watch', syncs: AgentSyn
   const mounts: VolumeMount[] = syncs.map((x) => ({ name: volumeName(x.name), mountPath: mountPath(x.name) }));
   if (syncs.some((x) => x.transit)) mounts.push({ name: VAULT_TOKEN_VOLUME, mountPath: VAULT_TOKEN_DIR, readOnly: true });
   mounts.push({ name: s.kubeApiVolume, mountPath: KUBE_API_DIR, readOnly: true });
+  if (s.awsIdentity) mounts.push(...s.awsIdentity.mounts.map((m) => ({ ...m })));
   const args = ['agent', command, ...syncs.flatMap((x) => ['--sync', x.targetSecret === undefined ? x.name : `${x.name}=${x.targetSecret}`]), '--dir', SECRETS_DIR];
   if (version !== undefined) args.push('--version', String(version));
   if (s.insecureAllowHttp === true) args.push('--insecure-allow-http');
@@ -60,6 +64,7 @@ function agentContainer(name: string, command: 'init' | 'watch', syncs: AgentSyn
     image: s.image,
     ...(s.imagePullPolicy !== undefined ? { imagePullPolicy: s.imagePullPolicy } : {}),
     args,
+    ...(s.awsIdentity && s.awsIdentity.env.length > 0 ? { env: s.awsIdentity.env.map((e) => ({ ...e })) } : {}),
     ...(command === 'watch' ? { restartPolicy: 'Always' } : {}),
     volumeMounts: mounts,
     securityContext: securityContext(s),

@@ -4,11 +4,12 @@
 // registration live elsewhere. Reinvocation-safe: whatever the pod already carries under
 // our names is left alone, so admitting an injected pod again gives an empty patch.
 import { AGENT_UID, type AgentSync, agentContainers } from './agent-containers.js';
+import { awsIdentityOf } from './aws-identity.js';
 import { type InjectRequest, type SyncView, Refusal, agentIdentity, checkSyncs, parseRequest, serviceAccountOf } from './inject-checks.js';
 import { appendOps, pointerToken } from './json-patch.js';
 import {
   FILE_ENV_ANNOTATION, FILE_ENV_OMITTED, INJECTED_ANNOTATION, INJECT_ANNOTATION, INJECT_CONTAINERS_ANNOTATION, INJECT_LABEL, KUBE_API_DIR, KUBE_API_VOLUME,
-  VAULT_TOKEN_VOLUME, fileEnvNames, mountPath, volumeName,
+  VAULT_TOKEN_DIR, VAULT_TOKEN_VOLUME, fileEnvNames, mountPath, volumeName,
 } from './names.js';
 import type { Container, EnvVar, JsonPatchOp, Pod, Volume, VolumeMount } from './pod.js';
 
@@ -214,6 +215,7 @@ function planPatch(pod: Pod, req: InjectRequest, plan: DeliveryPlan, o: InjectOp
   }
 
   // Last, since inserting at the front shifts the indexes of the pod's own init containers used above.
+  const awsIdentity = awsIdentityOf(pod.spec.containers, [...req.syncs.map(mountPath), VAULT_TOKEN_DIR, KUBE_API_DIR]);
   const agents = agentContainers(plan.agents, plan.pins, req.watch, {
     image: o.agentImage,
     ...(o.imagePullPolicy !== undefined ? { imagePullPolicy: o.imagePullPolicy } : {}),
@@ -221,6 +223,7 @@ function planPatch(pod: Pod, req: InjectRequest, plan: DeliveryPlan, o: InjectOp
     gid,
     kubeApiVolume: kubeApi,
     ...(o.insecureAllowHttp === true ? { insecureAllowHttp: true } : {}),
+    ...(awsIdentity ? { awsIdentity } : {}),
   });
   ops.push(...agentOps(pod.spec.initContainers, agents));
   return ops;

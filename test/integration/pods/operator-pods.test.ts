@@ -7,14 +7,16 @@
 // Values never leave the pods: the tests compare sha256 digests computed inside them.
 // Skipped, saying so, when the stack has no node.
 import { createHash } from 'node:crypto';
-import { AdmissionregistrationV1Api, AppsV1Api, CoordinationV1Api, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
+import { CreateAliasCommand, CreateKeyCommand, KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import { AdmissionregistrationV1Api, AppsV1Api, CoordinationV1Api, type V1Container, type V1Deployment, type V1Pod, type V1Volume } from '@kubernetes/client-node';
+import { keysData, keysRef } from '../../helpers/aws.js';
 import { agentVaultAuth } from '../../helpers/agent.js';
 import { canary } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
 import { chartDir, helm, kubectl, setArgs } from '../../helpers/helm.js';
 import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, patchSync, waitReady } from '../../helpers/kube.js';
 import { describeWithNode, podSh, testAppImage, waitDefaultServiceAccount, waitPodRunning } from '../../helpers/pods.js';
-import { requireEnv, uniqueName } from '../../helpers/stack.js';
+import { awsConfig, requireEnv, uniqueName } from '../../helpers/stack.js';
 import { kvPut, vaultRoot } from '../../helpers/vault.js';
 
 const { kc, core, custom } = kube();
@@ -33,10 +35,14 @@ const authMount = `kubernetes-${id}`;
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const timings: Record<string, number> = {};
 let cleanupVault: () => Promise<void> = async () => undefined;
+const aws = awsConfig();
+const kms = new KMSClient({ region: aws.region, endpoint: aws.endpoint, credentials: aws.credentials });
+const kmsAlias = `alias/${id}`;
+let kmsKeyId = '';
 let installed = false;
 
 // The values live in OpenBao and in the pods only; the test keeps their digests.
-const values = { db: canary(), sealed: canary(), live: canary(), rot: canary() };
+const values = { db: canary(), sealed: canary(), kms: canary(), live: canary(), rot: canary() };
 
 const sync = (name: string, spec: Record<string, unknown> = {}) => ({
   kind: 'SecretSync',
@@ -51,8 +57,27 @@ const sync = (name: string, spec: Record<string, unknown> = {}) => ({
 });
 const transitKek = { encryption: { kek: { vaultTransit: { sourceRef: { name: 'vault' }, mount: transit, key: 'secretsync', agentAuth: { kubernetes: { mount: authMount, role: 'app' } } } } } };
 
+const kmsKek = { encryption: { kek: { awsKms: { sourceRef: { name: 'aws' }, keyId: kmsAlias } } } };
+
+/**
+ * What the EKS Pod Identity / IRSA webhook writes on an app container (before ours runs,
+ * so our agents are not there yet for it to see): a role, a projected token of audience
+ * sts.amazonaws.com, and here STS at moto, which answers AssumeRoleWithWebIdentity.
+ */
+const IRSA_DIR = '/var/run/secrets/eks.amazonaws.com/serviceaccount';
+const irsa = {
+  env: [
+    { name: 'AWS_ROLE_ARN', value: 'arn:aws:iam::123456789012:role/app' },
+    { name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: `${IRSA_DIR}/token` },
+    { name: 'AWS_REGION', value: aws.region },
+    { name: 'AWS_ENDPOINT_URL_STS', value: requireEnv('POD_AWS_ENDPOINT_URL') },
+  ],
+  mount: { name: 'aws-iam-token', mountPath: IRSA_DIR, readOnly: true },
+  volume: { name: 'aws-iam-token', projected: { sources: [{ serviceAccountToken: { audience: 'sts.amazonaws.com', expirationSeconds: 86400, path: 'token' } }] } } as V1Volume,
+};
+
 /** An app running as 1000:2000 with no capabilities, asking for the injection of `syncs`. */
-function deployment(name: string, syncs: string, annotations: Record<string, string> = {}): V1Deployment {
+function deployment(name: string, syncs: string, annotations: Record<string, string> = {}, app: Partial<V1Container> = {}, volumes: V1Volume[] = []): V1Deployment {
   return {
     metadata: { name, namespace: ns },
     spec: {
@@ -64,7 +89,8 @@ function deployment(name: string, syncs: string, annotations: Record<string, str
           serviceAccountName: 'app',
           terminationGracePeriodSeconds: 1,
           securityContext: { runAsUser: 1000, runAsGroup: 2000, runAsNonRoot: true },
-          containers: [{ name: 'app', image: testAppImage(), command: ['sh', '-c', 'exec sleep 3600'], securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+          containers: [{ name: 'app', image: testAppImage(), command: ['sh', '-c', 'exec sleep 3600'], securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } }, ...app }],
+          ...(volumes.length > 0 ? { volumes } : {}),
         },
       },
     },
@@ -123,6 +149,11 @@ describeWithNode()('secretsync installed with helm, on the node', () => {
     await root.write(`${transit}/keys/secretsync`, { type: 'aes256-gcm96' });
     cleanupVault = await agentVaultAuth(kc, root, { namespace: ns, dir: '/tmp', authMount, transitMount: transit, key: 'secretsync', role: 'app', serviceAccounts: ['app'] });
     await createSecret(core, ns, 'vault-token', { token: requireEnv('VAULT_TOKEN') });
+    const key = await kms.send(new CreateKeyCommand({ Description: id }));
+    kmsKeyId = key.KeyMetadata?.KeyId ?? '';
+    await kms.send(new CreateAliasCommand({ AliasName: kmsAlias, TargetKeyId: kmsKeyId }));
+    await createSecret(core, ns, 'aws-keys', keysData(aws.credentials));
+    await apply(custom, { kind: 'SecretSource', metadata: { name: 'aws', namespace: ns }, spec: { aws: { region: aws.region, endpoint: requireEnv('POD_AWS_ENDPOINT_URL'), auth: keysRef('aws-keys') } } });
     // The operator runs in a pod: it reaches OpenBao at the address pods use.
     await apply(custom, { kind: 'SecretSource', metadata: { name: 'vault', namespace: ns }, spec: { vault: { address: requireEnv('POD_VAULT_ADDR'), auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } } } });
   }, 120_000);
@@ -132,6 +163,8 @@ describeWithNode()('secretsync installed with helm, on the node', () => {
     await deleteSyncs(custom, ns).catch(() => undefined);
     await cleanupVault();
     await root.delete(`sys/mounts/${transit}`).catch(() => undefined);
+    if (kmsKeyId) await kms.send(new ScheduleKeyDeletionCommand({ KeyId: kmsKeyId, PendingWindowInDays: 7 })).catch(() => undefined);
+    kms.destroy();
     await deleteNamespace(core, ns);
     await deleteNamespace(core, sys);
     process.stderr.write(`pods timings (ms): ${JSON.stringify(timings)}\n`);
@@ -200,6 +233,19 @@ describeWithNode()('secretsync installed with helm, on the node', () => {
     expect(await digestIn(pod.metadata?.name ?? '', '/run/secrets/sealed/password')).toBe(sha(values.sealed));
   }, 150_000);
 
+  test('envelope mode with AWS KMS (moto): the pod decrypts with its own AWS identity, as EKS gives it (web identity), which the agents receive from the app container', async () => {
+    await apply(custom, sync('kms', { target: kmsKek }));
+    await waitReady(custom, ns, 'kms', 'True', undefined, 60_000);
+    const flat = JSON.stringify(await core.readNamespacedSecret({ namespace: ns, name: 'kms' }));
+    for (const form of [values.kms, Buffer.from(values.kms).toString('base64')]) expect(flat).not.toContain(form);
+    await appsApi.createNamespacedDeployment({ namespace: ns, body: deployment('kms-web', 'kms', {}, { env: irsa.env, volumeMounts: [irsa.mount] }, [irsa.volume]) });
+    const pod = await rolledOut('kms-web');
+    const agent = pod.spec?.initContainers?.find((c) => c.name === 'secretsync-agent-init');
+    expect(agent?.env?.map((e) => e.name)).toEqual(irsa.env.map((e) => e.name));
+    expect(agent?.volumeMounts).toContainEqual(irsa.mount);
+    expect(await digestIn(pod.metadata?.name ?? '', '/run/secrets/kms/password')).toBe(sha(values.kms));
+  }, 150_000);
+
   test('a pod whose service account is not in spec.access is refused at admission, saying what to fix; a pod without the label starts untouched', async () => {
     const refused = await core
       .createNamespacedPod({ namespace: ns, body: { metadata: { name: 'stranger', labels: { 'secretsync.io/inject': 'true' }, annotations: { 'secretsync.io/inject': 'db' } }, spec: { serviceAccountName: 'stranger', containers: [{ name: 'app', image: testAppImage(), command: ['sleep', '60'] }] } } })
@@ -255,36 +301,44 @@ describeWithNode()('secretsync installed with helm, on the node', () => {
     expect((await appsApi.readNamespacedDeployment({ namespace: ns, name: 'rot-web' })).metadata?.generation).toBe(generation + 1);
   }, 240_000);
 
-  test('envelope mode: a pod of the previous template that starts again keeps its pinned version', async () => {
-    const d0 = await appsApi.readNamespacedDeployment({ namespace: ns, name: 'sealed-web' });
+  test('envelope mode: a pod of the previous ReplicaSet that starts again keeps its pinned version', async () => {
     const v1 = (await getSync(custom, ns, 'sealed')).status?.version ?? 0;
-    // A new version the Deployment is rolled to (sealed has no rollout yet: give it one).
+    // sealed has no rollout yet: give it one. The operator takes the Deployment in at the
+    // version it runs before a new one comes (a workload first seen is recorded, not rolled).
     await patchSync(custom, ns, 'sealed', { spec: { rollout: { auto: true } } });
-    // The operator takes the Deployment in at the version it runs before a new one comes (a
-    // workload it first sees with a new version is recorded at it, not rolled).
     await eventually(async () => ((await getSync(custom, ns, 'sealed')).status?.rollout?.targets?.some((t) => t.name === 'sealed-web' && t.version === v1) ? true : undefined), { timeoutMs: 30_000, what: 'sealed-web recorded at version 1' });
-    const next = canary();
-    await kvPut(`${id}/sealed`, { password: next });
-    await annotate('sealed', { 'secretsync.io/force-sync': 'v2' });
-    await eventually(async () => ((await getSync(custom, ns, 'sealed')).status?.version === v1 + 1 ? true : undefined), { timeoutMs: 30_000, what: 'version 2 of sealed' });
-    const rolled = await eventually(async () => {
-      const p = await rolledOut('sealed-web', 2_000);
-      const at = p.metadata?.annotations?.['secretsync.io/version-sealed'];
-      if (at === String(v1 + 1)) return p;
-      const st = (await getSync(custom, ns, 'sealed')).status;
-      throw new Error(`pod ${p.metadata?.name} at version ${at ?? '(none)'}; SecretSync status.rollout ${JSON.stringify(st?.rollout)}, conditions ${JSON.stringify(st?.conditions?.map((c) => [c.type, c.status, c.reason, c.message]))}`);
-    }, { timeoutMs: 90_000, what: 'sealed-web rolled to version 2' });
-    expect(await digestIn(rolled.metadata?.name ?? '', '/run/secrets/sealed/password')).toBe(sha(next));
-    // A pod of the previous template, pinned to the version it started with, as an old ReplicaSet's pod restarting would be.
-    const template = d0.spec?.template;
-    await core.createNamespacedPod({
-      namespace: ns,
-      body: { metadata: { name: 'old-template', labels: { ...template?.metadata?.labels, app: 'old-template' }, annotations: { ...template?.metadata?.annotations, 'secretsync.io/version-sealed': String(v1) } }, spec: template?.spec ?? { containers: [] } },
-    });
-    await waitPodRunning(core, ns, 'old-template', 60_000);
-    expect(await digestIn('old-template', '/run/secrets/sealed/password')).toBe(sha(values.sealed));
-    await core.deleteNamespacedPod({ namespace: ns, name: 'old-template', gracePeriodSeconds: 0 });
-  }, 240_000);
+    /** A new value and version; returns the pod the Deployment rolled to for it. */
+    const newVersion = async (value: string, version: number): Promise<V1Pod> => {
+      await kvPut(`${id}/sealed`, { password: value });
+      await annotate('sealed', { 'secretsync.io/force-sync': `v${version}` });
+      await eventually(async () => ((await getSync(custom, ns, 'sealed')).status?.version === version ? true : undefined), { timeoutMs: 30_000, what: `version ${version} of sealed` });
+      return eventually(async () => {
+        const p = await rolledOut('sealed-web', 2_000);
+        const at = p.metadata?.annotations?.['secretsync.io/version-sealed'];
+        if (at === String(version)) return p;
+        const st = (await getSync(custom, ns, 'sealed')).status;
+        throw new Error(`pod ${p.metadata?.name} at version ${at ?? '(none)'}; SecretSync status.rollout ${JSON.stringify(st?.rollout)}, conditions ${JSON.stringify(st?.conditions?.map((c) => [c.type, c.status, c.reason, c.message]))}`);
+      }, { timeoutMs: 90_000, what: `sealed-web rolled to version ${version}` });
+    };
+    const second = canary();
+    expect(await digestIn((await newVersion(second, v1 + 1)).metadata?.name ?? '', '/run/secrets/sealed/password')).toBe(sha(second));
+    const third = canary();
+    expect(await digestIn((await newVersion(third, v1 + 2)).metadata?.name ?? '', '/run/secrets/sealed/password')).toBe(sha(third));
+    // The ReplicaSet of the previous rollout, as the Deployment controller left it: its
+    // template pins version 2. A pod it starts again (here the same template, under a label
+    // the Deployment does not select) gets version 2, no longer the Secret's current one.
+    const sets = (await appsApi.listNamespacedReplicaSet({ namespace: ns, labelSelector: 'app=sealed-web' })).items;
+    const previous = sets.find((rs) => rs.spec?.template?.metadata?.annotations?.['secretsync.io/version-sealed'] === String(v1 + 1));
+    expect(previous?.spec?.replicas).toBe(0);
+    const template = previous?.spec?.template;
+    const labels: Record<string, string> = { ...template?.metadata?.labels, app: 'previous-rs' };
+    delete labels['pod-template-hash'];
+    await core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'previous-rs', labels, annotations: template?.metadata?.annotations }, spec: template?.spec ?? { containers: [] } } });
+    const pod = await waitPodRunning(core, ns, 'previous-rs', 60_000);
+    expect(pod.spec?.initContainers?.map((c) => c.name)).toContain('secretsync-agent-init-sealed');
+    expect(await digestIn('previous-rs', '/run/secrets/sealed/password')).toBe(sha(second));
+    await core.deleteNamespacedPod({ namespace: ns, name: 'previous-rs', gracePeriodSeconds: 0 });
+  }, 300_000);
 
   test('the leader pod deleted: the other replica leads, no workload is rolled again and no Secret is written', async () => {
     const holder = await leaseHolder();

@@ -286,6 +286,72 @@ describe('admitPod: the agent\'s credentials', () => {
     expect(mounts(named(out.spec.initContainers, 'secretsync-agent-init'))['/var/run/secrets/kubernetes.io/serviceaccount']).toBe('secretsync-kube-api-access');
     expect(mounts(named(out.spec.containers, 'app'))).toEqual({ '/run/secrets/db': 'secretsync-db' });
   });
+
+  // What the EKS Pod Identity / IRSA webhook writes on the containers it sees (ours come later or earlier).
+  const IRSA_DIR = '/var/run/secrets/eks.amazonaws.com/serviceaccount';
+  const irsa: Container = {
+    name: 'app',
+    env: [
+      { name: 'MODE', value: 'prod' },
+      { name: 'AWS_ROLE_ARN', value: 'arn:aws:iam::123456789012:role/web' },
+      { name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: `${IRSA_DIR}/token` },
+      { name: 'AWS_REGION', value: 'eu-west-1' },
+      { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 'aws', key: 'id' } } },
+      { name: 'AWS_SDK_LOAD_CONFIG', value: '1' },
+    ],
+    volumeMounts: [
+      { name: 'data', mountPath: '/data' },
+      { name: 'aws-iam-token', mountPath: IRSA_DIR, readOnly: true },
+    ],
+  };
+
+  it("gives every agent the pod's AWS identity for KMS: the identity variables of the first app container that has them, and the mount of the token file they name", () => {
+    const pod = aPod({ 'secretsync.io/inject': 'db,api', 'secretsync.io/watch': 'true', 'secretsync.io/version-api': '4' }, { containers: [{ name: 'proxy', env: [{ name: 'AWS_REGION', value: 'us-east-1' }] }, irsa, { name: 'other', env: [{ name: 'AWS_ROLE_ARN', value: 'arn:aws:iam::123456789012:role/other' }] }] });
+    const out = inject(pod, [aSync('db', { kek: 'aws-kms' }), aSync('api', { kek: 'aws-kms', keys: ['token'] })]);
+    for (const agent of init(out)) {
+      expect(agent.env).toEqual([
+        { name: 'AWS_ROLE_ARN', value: 'arn:aws:iam::123456789012:role/web' },
+        { name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: `${IRSA_DIR}/token` },
+        { name: 'AWS_REGION', value: 'eu-west-1' },
+        { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 'aws', key: 'id' } } },
+      ]);
+      expect(agent.volumeMounts).toContainEqual({ name: 'aws-iam-token', mountPath: IRSA_DIR, readOnly: true });
+      expect(mounts(agent)['/data']).toBeUndefined();
+    }
+    expect(init(out)).toHaveLength(3);
+    // The app containers are left as they were, apart from what they always get.
+    expect(named(out.spec.containers, 'app').env?.filter((e) => e.name.startsWith('AWS_'))).toEqual(irsa.env?.filter((e) => e.name.startsWith('AWS_')));
+  });
+
+  it('copies the identity whatever the KEK (a version may still be wrapped by the previous one), and in a blind answer too', () => {
+    for (const [views, o] of [[[aSync('db')], OPTS], [[aSync('db', { kek: 'vault-transit' })], OPTS], [[], UNVERIFIED]] as const) {
+      const out = inject(aPod({ 'secretsync.io/inject': 'db' }, { containers: [irsa] }), [...views], o);
+      expect(env(named(out.spec.initContainers, 'secretsync-agent-init')).AWS_ROLE_ARN).toBe('arn:aws:iam::123456789012:role/web');
+    }
+  });
+
+  it('gives the agents no AWS variables when no app container has an identity (region alone is not one)', () => {
+    const out = inject(aPod({ 'secretsync.io/inject': 'db' }, { containers: [{ name: 'app', env: [{ name: 'AWS_REGION', value: 'eu-west-1' }] }] }), [aSync('db', { kek: 'aws-kms' })]);
+    expect(named(out.spec.initContainers, 'secretsync-agent-init').env).toBeUndefined();
+  });
+
+  it('never mounts a token file over a path the agent uses, and skips files outside any mount', () => {
+    const c: Container = {
+      name: 'app',
+      env: [
+        { name: 'AWS_ROLE_ARN', value: 'arn:aws:iam::123456789012:role/web' },
+        { name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: '/var/run/secrets/kubernetes.io/serviceaccount/token' },
+        { name: 'AWS_CA_BUNDLE', value: '/etc/ssl/aws.pem' },
+        { name: 'AWS_CONFIG_FILE', value: 'relative/config' },
+      ],
+      volumeMounts: [{ name: 'own-sa', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }],
+    };
+    const out = inject(aPod({ 'secretsync.io/inject': 'db' }, { containers: [c], volumes: [{ name: 'own-sa', projected: { sources: [] } }] }), [aSync('db', { kek: 'aws-kms' })]);
+    const agent = named(out.spec.initContainers, 'secretsync-agent-init');
+    // The API-token path is the agent's own mount (here the pod's volume, reused): no second mount there.
+    expect((agent.volumeMounts ?? []).filter((m) => m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount')).toHaveLength(1);
+    expect(agent.volumeMounts?.map((m) => m.mountPath)).toEqual(['/run/secrets/db', '/var/run/secrets/kubernetes.io/serviceaccount']);
+  });
 });
 
 describe('admitPod: file owner (spec.mount.uid/gid) and the agent\'s identity', () => {
