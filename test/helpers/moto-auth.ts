@@ -15,7 +15,7 @@ import { requireEnv } from './stack.js';
 
 export const MOTO_ACCOUNT = '123456789012';
 
-/** The policy the README recommends for reading secrets (BatchGetSecretValue needs both). */
+/** The policy docs/sources.md recommends for reading secrets (BatchGetSecretValue needs both). */
 export const READ_POLICY = {
   Version: '2012-10-17',
   Statement: [

@@ -1,6 +1,7 @@
 // The real kubectl against our CRDs: get, get -o wide, describe, annotate and explain
 // work with the singular, plural and short name of every kind, the category lists all
-// kinds, and the `annotate` commands README.md and hack/demo.sh print work as printed.
+// kinds, and the `annotate` commands README.md, the docs pages they moved to and hack/demo.sh
+// print work as printed.
 // No operator runs here: this is about the CRDs' names, which kubectl resolves itself.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,10 +49,13 @@ const kinds: Kind[] = [
 ];
 const perName = kinds.flatMap((k) => k.names.map((name) => [k.kind, name, k] as const));
 
+/** The docs pages that explain force-sync, rotate-now and force-delete (README.md lists them too). */
+const DOCS_WITH_ANNOTATE = ['docs/syncing.md', 'docs/rotation.md', 'docs/rollout.md'];
+
 /** The `kubectl ... annotate ...` commands the docs print, as argument lists. */
 function documentedAnnotateCommands(): { from: string; line: string }[] {
   const out: { from: string; line: string }[] = [];
-  for (const from of ['README.md', 'hack/demo.sh']) {
+  for (const from of ['README.md', ...DOCS_WITH_ANNOTATE, 'hack/demo.sh']) {
     for (const raw of readFileSync(join(repoRoot, from), 'utf8').split('\n')) {
       const m = /kubectl\s+(?:-n\s+\S+\s+)?annotate\s[^`#]*/.exec(raw);
       if (m) out.push({ from, line: m[0].trim() });
@@ -130,11 +134,12 @@ test('kubectl get secretsync (no name) lists SecretSyncs only', async () => {
   expect(table.split('\n')[0]).toMatch(/^NAME\s+READY\s+SOURCE\s+VERSION\s+LAST SYNC\s+NEXT ROTATION\s+AGE$/);
 });
 
-test('the annotate commands README.md and hack/demo.sh print work as printed', async () => {
+test('the annotate commands README.md, docs/ and hack/demo.sh print work as printed', async () => {
   const commands = documentedAnnotateCommands();
   expect(commands.filter((c) => c.from === 'README.md').length).toBeGreaterThanOrEqual(3); // force-sync, rotate-now, force-delete
+  expect(commands.filter((c) => DOCS_WITH_ANNOTATE.includes(c.from)).length).toBeGreaterThanOrEqual(3); // the same, where each is explained
   expect(commands.filter((c) => c.from === 'hack/demo.sh').length).toBeGreaterThanOrEqual(2);
-  // A kubeconfig whose context namespace is ours: README's command has no -n.
+  // A kubeconfig whose context namespace is ours: README's and the docs' commands have no -n.
   const kubeconfig = join(home, 'kubeconfig');
   writeFileSync(kubeconfig, await kubectl(['config', 'view', '--raw', '--minify']), { mode: 0o600 }); // holds the admin key
   await kubectl(['config', 'set-context', '--current', `--namespace=${ns}`], kubeconfig);

@@ -71,7 +71,7 @@ beforeAll(async () => {
   await installCrds(kc);
   await root.write(`sys/mounts/${transit}`, { type: 'transit' });
   await root.write(`${transit}/keys/secretsync`, { type: 'aes256-gcm96' });
-  // The operator's policy as README gives it: read the KV paths, mint and re-wrap, read the key's version. No decrypt.
+  // The operator's policy as docs/envelope.md gives it: read the KV paths, mint and re-wrap, read the key's version. No decrypt.
   await root.write(`sys/policy/${id}-operator`, {
     policy: [
       `path "secret/data/${id}/*" { capabilities = ["read"] }`,

@@ -8,7 +8,7 @@
 // copy of the Secret (Vault refuses the login or the decrypt), while team-a's pod can.
 // The contrast, on the same stack: with one key shared by both teams' pods, team-b's pod
 // identity unwraps team-a's data key and opens the values with the envelope's public
-// binding; so the README recommends a key per namespace. The agent runs as each
+// binding; so docs/envelope.md recommends a key per namespace. The agent runs as each
 // namespace's service account (test/helpers/agent.ts); the pods themselves are test/integration/pods/'s.
 import { lstatSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -175,7 +175,7 @@ beforeAll(async () => {
   podA = await agentIdentity(kc, nsA, 'app', tmp);
   podB = await agentIdentity(kc, nsB, 'app', tmp);
   // A key per namespace: each namespace's pods log in at an auth mount of their own, whose
-  // role may decrypt with that namespace's key only (README: "Key separation").
+  // role may decrypt with that namespace's key only (docs/envelope.md: "Key separation").
   cleanups.push(await agentVaultAuth(kc, root, { namespace: nsA, dir: tmp, authMount: authA, transitMount: transit, key: 'team-a', role: 'app', serviceAccounts: ['app'] }));
   cleanups.push(await agentVaultAuth(kc, root, { namespace: nsB, dir: tmp, authMount: authB, transitMount: transit, key: 'team-b', role: 'app', serviceAccounts: ['app'] }));
   // The contrast: one key for everyone, team-b's pods allowed to decrypt with it.

@@ -1,5 +1,5 @@
 // Credentials against a dedicated moto_server that enforces IAM (test/helpers/moto-auth.ts):
-// static keys from a Kubernetes Secret with only the README's read policy, refused and
+// static keys from a Kubernetes Secret with only docs/sources.md's read policy, refused and
 // unauthorised keys, a rotated key Secret taking effect without a new client, a role
 // assumed through STS (its base user may do nothing else), a role that does not trust
 // us, the SDK's default chain only for a ClusterSecretSource with auth.operatorIdentity, and

@@ -1,6 +1,6 @@
 // The provider contract against real moto with IAM enforced (a dedicated moto_server, see
 // test/helpers/moto-auth.ts): the provider reads with an IAM user that has only the
-// README's read policy, its keys in a Kubernetes Secret; refused credentials are keys
+// read policy of docs/sources.md, its keys in a Kubernetes Secret; refused credentials are keys
 // moto's IAM does not know; unreachable is a closed loopback port. Secrets are written by
 // an admin user; versions are VersionIds.
 import { randomBytes } from 'node:crypto';
