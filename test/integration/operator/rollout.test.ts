@@ -156,12 +156,18 @@ test('deleting a SecretSync whose Secret a live Deployment uses waits (InUse nam
 });
 
 test('a 0-replica user does not hold deletion; force-delete deletes while in use', async () => {
-  await apply(custom, sync('idle'));
+  // So that this can fail: deletionPolicy Retain keeps our finalizer on from the start, so the
+  // deletion waits for the operator's decision on the Deployment (without a finalizer nothing
+  // could hold, and it would be gone whatever the operator thought); rollout.auto records the
+  // Deployment in status.rollout, proof that the operator has seen it before the deletion.
+  await apply(custom, sync('idle', { target: { deletionPolicy: 'Retain' }, rollout: { auto: true } }));
   await waitReady(custom, ns, 'idle', 'True');
   await apps.createNamespacedDeployment({ namespace: ns, body: deployment('sleeper', 'idle', { replicas: 0 }) });
-  // A sleep, as no condition shows it: the operator records nothing for a 0-replica user, so
-  // this is time for its Deployment informer to see it before the deletion.
-  await new Promise((r) => setTimeout(r, 1000));
+  const seen = await eventually(async () => {
+    const s = await getSync(custom, ns, 'idle');
+    return s.status?.rollout?.targets?.some((t) => t.kind === 'Deployment' && t.name === 'sleeper') ? s : undefined;
+  }, { what: 'the 0-replica Deployment seen by the operator (status.rollout)' });
+  expect(seen.metadata.finalizers).toContain('secretsync.io/finalizer');
   await custom.deleteNamespacedCustomObject({ ...G, name: 'idle' });
   await gone('idle');
 
