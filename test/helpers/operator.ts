@@ -163,13 +163,17 @@ export async function getText(url: string): Promise<{ status: number; body: stri
   return { status: r.status, body: await r.text() };
 }
 
+/** When the operator wrote a JSON log line (epoch ms; NaN for a line without a time). */
+export function loggedAt(line: string): number {
+  return Date.parse(/"time":"([^"]+)"/.exec(line)?.[1] ?? '');
+}
+
 /**
  * The operator's log lines from index `from` of `op.logs` on that contain every one of
  * `parts` (and, with `since`, were logged at or after that epoch ms: a line can reach
  * `op.logs` a moment after it was written).
  */
 export function logLines(op: Pick<RunningOperator, 'logs'>, parts: string[], from = 0, since?: number): string[] {
-  const loggedAt = (l: string) => Date.parse(/"time":"([^"]+)"/.exec(l)?.[1] ?? '');
   return op.logs.slice(from).filter((l) => parts.every((p) => l.includes(p)) && (since === undefined || loggedAt(l) >= since));
 }
 
