@@ -24,13 +24,28 @@ interface Candidate {
   started: number;
   stopped: number;
   signal: AbortSignal | undefined;
+  /** Store calls that succeeded: each attempt reads the Lease (get), each renewal writes it (update). */
+  calls: { get: number; update: number };
 }
 
 function candidate(identity: string, store: LeaseStore): Candidate {
-  const c: Candidate = { started: 0, stopped: 0, signal: undefined } as Candidate;
+  const c: Candidate = { started: 0, stopped: 0, signal: undefined, calls: { get: 0, update: 0 } } as Candidate;
+  const counted: LeaseStore = {
+    get: async () => {
+      const r = await store.get();
+      c.calls.get++;
+      return r;
+    },
+    create: (r) => store.create(r),
+    update: async (r) => {
+      const out = await store.update(r);
+      c.calls.update++;
+      return out;
+    },
+  };
   c.elector = new LeaderElector({
     identity,
-    store,
+    store: counted,
     leaseDurationMs: 3000,
     renewDeadlineMs: 2000,
     retryPeriodMs: RETRY_MS,
@@ -45,6 +60,15 @@ function candidate(identity: string, store: LeaseStore): Candidate {
   electors.push(c.elector);
   void c.elector.run();
   return c;
+}
+
+/**
+ * Waits until `c` has made `n` more successful store calls of `kind` than it had made so far:
+ * "it tried n times" (or "renewed n times"), seen, where a sleep would only hope so.
+ */
+async function callsMore(c: Candidate, kind: 'get' | 'update', n: number, what: string): Promise<void> {
+  const from = c.calls[kind];
+  await eventually(async () => (c.calls[kind] >= from + n ? true : undefined), { timeoutMs: 15_000, intervalMs: 20, what });
 }
 
 /** Samples both electors every 20 ms; returns the instants (ms since start) with two leaders. */
@@ -82,7 +106,8 @@ test('exactly one of two electors leads; a released lease is taken over within a
     async () => (a.elector.isLeader() ? [a, b] : b.elector.isLeader() ? [b, a] : undefined),
     { timeoutMs: 10_000, intervalMs: 50, what: 'a leader' },
   );
-  await new Promise((r) => setTimeout(r, 2 * RETRY_MS * 3)); // the point: several renewals, and nothing changes
+  // The point: several renewals (six retry periods), the follower trying all along, and nothing changes.
+  await Promise.all([callsMore(leader, 'update', 6, 'six renewals by the leader'), callsMore(follower, 'get', 6, 'six attempts by the follower')]);
   expect(leader.elector.isLeader()).toBe(true);
   expect(follower.elector.isLeader()).toBe(false);
   expect(leader.started).toBe(1);
@@ -122,7 +147,7 @@ test('a leader whose API calls start failing stops leading on its own; the other
   await eventually(async () => (a.elector.isLeader() ? true : undefined), { timeoutMs: 10_000, intervalMs: 50, what: 'a to lead' });
   const b = candidate('replica-b', new KubeLeaseStore(kc, ref));
   const twoLeaders = watchForTwoLeaders(a, b);
-  await new Promise((r) => setTimeout(r, 1500)); // the point: b tries for a while (three retry periods) and never leads
+  await callsMore(b, 'get', 3, 'three attempts by b'); // the point: b tries for a while (three retry periods) and never leads
   expect(b.elector.isLeader()).toBe(false);
 
   const brokenAt = Date.now();
@@ -136,7 +161,7 @@ test('a leader whose API calls start failing stops leading on its own; the other
   await eventually(async () => (b.elector.isLeader() ? true : undefined), { timeoutMs: 10_000, intervalMs: 20, what: 'b to take over' });
   expect((await real.get())?.holderIdentity).toBe('replica-b');
   broken = false; // a recovers, and stays a follower
-  await new Promise((r) => setTimeout(r, 1500)); // the point: for a while (three retry periods)
+  await callsMore(a, 'get', 3, 'three attempts by a after it recovered'); // the point: for a while (three retry periods)
   expect(a.elector.isLeader()).toBe(false);
   expect(b.elector.isLeader()).toBe(true);
   expect(twoLeaders).toEqual([]);

@@ -100,9 +100,16 @@ test(`a restart: reads spread over the interval (no second over 3x the mean), no
   const syncsBefore = Object.fromEntries((await listSyncs()).map((s) => [s.metadata.name, s.metadata.resourceVersion]));
   const secretsBefore = await secretVersions();
   const start = await restart();
-  // A sleep that is the point: the reads of one whole interval after the restart are counted.
-  await new Promise((r) => setTimeout(r, (INTERVAL_S + 3) * 1000));
-  const reads = readsOf(`${id}/s/`, start, start + INTERVAL_S * 1000);
+  // The reads of one whole interval after the restart are counted. The window is over, and
+  // every read in it recorded (the recorder notes requests as they arrive), once a read of the
+  // next interval has reached OpenBao.
+  const end = start + INTERVAL_S * 1000;
+  await eventually(async () => (readsOf(`${id}/s/`, end, Number.POSITIVE_INFINITY).length > 0 ? true : undefined), {
+    timeoutMs: (INTERVAL_S + 20) * 1000,
+    intervalMs: 250,
+    what: 'a read of the interval after the counted one',
+  });
+  const reads = readsOf(`${id}/s/`, start, end);
   const perSecond = new Array<number>(INTERVAL_S).fill(0);
   for (const r of reads) perSecond[Math.floor((r.at - start) / 1000)]! += 1;
   const mean = reads.length / INTERVAL_S;

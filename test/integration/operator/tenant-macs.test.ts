@@ -14,7 +14,7 @@ import { canary } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
 import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, readyCondition, secretData, waitReady } from '../../helpers/kube.js';
 import { expectNoLeak } from '../../helpers/leaks.js';
-import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
+import { getText, startOperator, waitIdle, type RunningOperator } from '../../helpers/operator.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
 import { tenant, type Tenant } from '../../helpers/tenant.js';
 import { kvPut, vaultRoot } from '../../helpers/vault.js';
@@ -136,9 +136,9 @@ test('item 4, upgrade: a status with the old global-key HMAC is re-keyed by one 
   }, { what: 'db re-keyed' });
   expect(after.status?.version).toBe(before.status?.version);
   expect(after.status?.lastSyncTime).toBe(before.status?.lastSyncTime);
-  // Give a second reconcile (the watch event of its own status write) the chance to write
-  // anything more; then count. A sleep, as no event marks "nothing more will come".
-  await new Promise((r) => setTimeout(r, 2000));
+  // The re-key seen; now whatever it leads to (the reconcile the watch event of its own status
+  // write brings) done, the operator quiet: then count.
+  await waitIdle(op as RunningOperator);
   expect((await core.readNamespacedSecret({ name: 'db', namespace: nsA })).metadata?.resourceVersion).toBe(secretRv);
   expect((await core.listNamespacedEvent({ namespace: nsA, fieldSelector: 'involvedObject.name=db' })).items.length).toBe(eventsBefore);
   const writes = await writesOf(op as RunningOperator);

@@ -97,8 +97,15 @@ test('a renewable token is renewed before its TTL ends, so no second login is ne
   const log = callLog();
   const rec = tokenRecorder();
   const p = make(source(await appRole('3s', '1h')), log, rec);
+  const loginAt = Date.now();
   expect(await readValue(p)).toBe(value);
-  await sleep(4_500); // the point: renewals at ~2 s and ~4 s keep the 3 s token alive past its TTL
+  // The point: renewals at ~2 s and ~4 s keep the 3 s token alive past its TTL. Both seen,
+  // and the TTL over, rather than a sleep that hopes they happened.
+  await eventually(async () => (log.count('renew', 'success') >= 2 && Date.now() > loginAt + 3_500 ? true : undefined), {
+    timeoutMs: 15_000,
+    intervalMs: 100,
+    what: 'two renewals, past the first TTL',
+  });
   expect(await readValue(p)).toBe(value);
   expect(log.count('login')).toBe(1);
   expect(log.count('renew', 'success')).toBeGreaterThanOrEqual(1);

@@ -13,7 +13,7 @@ import { canary, leaksIn } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
 import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, waitReady } from '../../helpers/kube.js';
 import { expectNoLeak } from '../../helpers/leaks.js';
-import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
+import { getText, startOperator, waitIdle, type RunningOperator } from '../../helpers/operator.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
 import { kvPut, vaultRoot } from '../../helpers/vault.js';
 
@@ -216,9 +216,14 @@ test('envelope + injection + rollout: pods of the old ReplicaSet open the old ve
     const s = await getSync(custom, ns, name);
     return s.status?.keyId !== keyBefore && s.status?.version === 3 ? true : undefined;
   }, { timeoutMs: 30_000, what: 'data keys re-wrapped under the new Transit key version' });
-  // A sleep, as no event marks "nothing more will come": time for a rollout the re-wrap
-  // (or the watch event of its own status write) would wrongly cause.
-  await new Promise((r) => setTimeout(r, 3000));
+  // Whatever the re-wrap (and the watch event of its own status write) makes the operator do,
+  // done; then the Deployment controller caught up with the last template it was given, so a
+  // rollout the re-wrap wrongly caused shows as a fourth ReplicaSet now.
+  await waitIdle(op);
+  await eventually(async () => {
+    const d = await apps.readNamespacedDeployment({ name: 'roller', namespace: ns });
+    return d.status?.observedGeneration !== undefined && d.status.observedGeneration === d.metadata?.generation ? true : undefined;
+  }, { what: 'the Deployment controller caught up (observedGeneration)' });
   expect((await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: 'app=roller' })).items).toHaveLength(3);
   await apps.deleteNamespacedDeployment({ name: 'roller', namespace: ns });
 }, 120_000);
