@@ -6,6 +6,7 @@
 //     status patch, the version and the Secret untouched.
 //   - An envelope whose MAC names a key the operator does not hold is repaired as altered.
 //   - A SecretSync in the operator namespace naming the operator's own Secrets is refused.
+import { createHmac, hkdfSync } from 'node:crypto';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { SecretSync } from '../../../src/api/types.js';
 import { contentHmac, hmacKey, objectMacKeys } from '../../../src/secretsync/content.js';
@@ -58,6 +59,22 @@ const writesOf = async (o: RunningOperator) => {
   }
   return out;
 };
+/** The content HMAC's digest as docs/envelope-format.md ("The MAC keys", "The content HMAC") describes it. */
+function contentDigestByDoc(root: Buffer, namespace: string, uid: string, content: Record<string, Buffer>): string {
+  const u32 = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(n, 0);
+    return b;
+  };
+  const prefixed = (fields: string[]) => Buffer.concat(fields.flatMap((f) => [u32(Buffer.byteLength(f)), Buffer.from(f, 'utf8')]));
+  const macKey = Buffer.from(hkdfSync('sha256', root, Buffer.from('secretsync.io/mac-key/v2'), prefixed(['secretsync.io/content-mac', namespace, uid]), 32));
+  const h = createHmac('sha256', macKey);
+  for (const name of Object.keys(content).sort()) {
+    const value = content[name] as Buffer;
+    h.update(u32(Buffer.byteLength(name))).update(u32(value.length)).update(name).update(value);
+  }
+  return h.digest('base64url');
+}
 const started = async (ns = nsA) => {
   const o = await startOperator(args(ns));
   await eventually(async () => (o.logs.some((l) => l.includes('"caches synced"')) ? true : undefined), { what: 'caches synced' });
@@ -107,9 +124,13 @@ test('item 4: team B syncing the right guess of team A\'s value gets another con
   expect(sb.status?.contentHmac).toMatch(/^v2:hmac-sha256:/);
   expect(sa.status?.contentHmac).toMatch(/^v2:hmac-sha256:/);
   expect(sb.status?.contentHmac).not.toBe(sa.status?.contentHmac);
-  // Each is the HMAC under its own object's key; under the old main both were this one value.
+  // Each is the HMAC under its own object's key, computed here as docs/envelope-format.md
+  // says (not with src/secretsync/content.ts, which would agree with whatever it does);
+  // under the old main both were one value.
   const key = await rootKey();
   const c = { password: Buffer.from(CANARY) };
+  expect(sa.status?.contentHmac?.split(':')[3]).toBe(contentDigestByDoc(key.key, nsA, sa.metadata.uid ?? '', c));
+  expect(sb.status?.contentHmac?.split(':')[3]).toBe(contentDigestByDoc(key.key, nsB, sb.metadata.uid ?? '', c));
   expect(sa.status?.contentHmac).toBe(contentHmac(objectMacKeys(key, nsA, sa.metadata.uid ?? '').content, c));
   expect(sb.status?.contentHmac).toBe(contentHmac(objectMacKeys(key, nsB, sb.metadata.uid ?? '').content, c));
   expect(sa.status?.contentHmac).not.toContain(contentHmac(key, c).split(':')[2]);
