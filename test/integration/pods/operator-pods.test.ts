@@ -355,12 +355,17 @@ describeWithNode()('secretsync installed with helm, on the node', () => {
     }, { timeoutMs: 60_000, intervalMs: 200, what: 'another replica holding the Lease' });
     timings.leaderTakeover = Date.now() - t0;
     expect((await operatorPods()).some((p) => next.startsWith(`${p.metadata?.name}_`))).toBe(true);
-    // The new leader works (a forced sync is handled), and has written nothing else.
-    await annotate('db', { 'secretsync.io/force-sync': 'after-leader-kill' });
-    await eventually(async () => ((await getSync(custom, ns, 'db')).status?.forceSyncHandled === 'after-leader-kill' ? true : undefined), { timeoutMs: 60_000, what: 'the new leader handling a forced sync' });
+    // The new leader works, and has written nothing else: a forced sync of each SecretSync
+    // checked below, handled, proves it has reconciled every one of them (db's alone would
+    // leave the others' 'nothing written' unproven), and none of them writes or rolls.
+    const checked = ['db', 'sealed', 'live', 'rot'];
+    for (const name of checked) await annotate(name, { 'secretsync.io/force-sync': 'after-leader-kill' });
+    for (const name of checked) {
+      await eventually(async () => ((await getSync(custom, ns, name)).status?.forceSyncHandled === 'after-leader-kill' ? true : undefined), { timeoutMs: 60_000, what: `the new leader handling a forced sync of ${name}` });
+    }
     expect(await generations()).toEqual(g0);
     const s1 = await secrets();
-    for (const name of ['db', 'sealed', 'live', 'rot']) expect([name, s1[name]]).toEqual([name, s0[name]]);
+    for (const name of checked) expect([name, s1[name]]).toEqual([name, s0[name]]);
   }, 150_000);
 
   test('deleting a SecretSync a running Deployment uses is held (InUse names it) and completes once the Deployment is gone', async () => {
