@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { awsKms } from '../crypto/aws-kms.js';
 import { DEFAULT_CHAIN } from '../providers/aws/client-config.js';
-import { vaultTransit } from '../crypto/vault-transit.js';
+import { vaultTransit } from '../providers/vault/transit.js';
 import { agentKube, type AgentKube } from '../kube/agent-kube.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createVaultHttp } from '../providers/vault/client.js';

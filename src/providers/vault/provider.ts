@@ -10,7 +10,7 @@
 import { constantTimeEqual } from '../../crypto/compare.js';
 import type { RemoteRef } from '../../api/types.js';
 import type { KeyEncrypter } from '../../crypto/key-encrypter.js';
-import { vaultTransit } from '../../crypto/vault-transit.js';
+import { vaultTransit } from './transit.js';
 import { InvalidSpecError, KeyNotFoundError, SourceAuthError } from '../../errors.js';
 import { FreshReads } from '../fresh-reads.js';
 import { encodeMap, encodeValue, lookupProperty } from '../property.js';
