@@ -7,7 +7,7 @@ const kubeOnly = { name: '@kubernetes/client-node', message: 'Only src/kube/ and
 const vaultOnly = { name: 'node-vault', message: 'Only src/providers/vault/client.ts imports node-vault.' };
 const awsOnly = {
   group: ['@aws-sdk/*'],
-  message: 'Only src/providers/aws/client.ts imports the AWS SDK (and src/crypto/aws-kms.ts, @aws-sdk/client-kms).',
+  message: 'Only src/providers/aws/client.ts imports the AWS SDK (and src/providers/aws/kms.ts, @aws-sdk/client-kms).',
 };
 const kmsOnly = { group: ['@aws-sdk/*', '!@aws-sdk/client-kms'], message: 'The KMS adapter imports only @aws-sdk/client-kms.' };
 
@@ -34,7 +34,7 @@ export default tseslint.config(
       'src/runtime/**',
       'src/providers/vault/client.ts',
       'src/providers/aws/client.ts',
-      'src/crypto/aws-kms.ts',
+      'src/providers/aws/kms.ts',
     ],
     rules: {
       'no-restricted-imports': ['error', { paths: [kubeOnly, vaultOnly], patterns: [awsOnly] }],
@@ -43,7 +43,7 @@ export default tseslint.config(
   {
     // The KMS adapter (STYLE.md: "the KMS adapters import an SDK") may import the KMS
     // client, and nothing else of the SDK, Kubernetes or node-vault.
-    files: ['src/crypto/aws-kms.ts'],
+    files: ['src/providers/aws/kms.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: [kubeOnly, vaultOnly], patterns: [kmsOnly] }],
     },

@@ -4,7 +4,7 @@
 // refusal ends the process with one line on stderr; nothing else is printed there.
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { awsKms } from '../crypto/aws-kms.js';
+import { awsKms } from '../providers/aws/kms.js';
 import { DEFAULT_CHAIN } from '../providers/aws/client-config.js';
 import { vaultTransit } from '../providers/vault/transit.js';
 import { agentKube, type AgentKube } from '../kube/agent-kube.js';

@@ -1,5 +1,5 @@
 // The configuration every AWS SDK client of ours gets (Secrets Manager, STS, and the KMS
-// adapter in src/crypto/aws-kms.ts): one attempt per call (callers retry, back off and
+// adapter in kms.ts): one attempt per call (callers retry, back off and
 // count calls themselves), no AWS_ENDPOINT_URL* or config-file endpoints (only the spec
 // decides where we connect), connection / socket-idle timeouts, credentials that are
 // either given or, only for DEFAULT_CHAIN, the SDK's default chain, and (boundResponses) a

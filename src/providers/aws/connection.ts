@@ -14,7 +14,7 @@
 // KMS key encrypters (envelope mode) are made on first use with the same endpoint and
 // credentials, one per key id, and retired and destroyed with the other clients.
 import { STS_AUDIENCE, type AnySource, type AwsProviderSpec, type SecretKeySelector } from '../../api/types.js';
-import type { KmsOptions } from '../../crypto/aws-kms.js';
+import type { KmsOptions } from './kms.js';
 import type { KeyEncrypter } from '../../crypto/key-encrypter.js';
 import { InvalidSpecError, SecretSyncError, SourceAuthError, SourceUnavailableError, sanitize } from '../../errors.js';
 import type { ProviderKube } from '../provider.js';

@@ -8,7 +8,7 @@
 // This file wires the pieces into the ProviderFactory the registry knows; only client.ts
 // talks to the SDK.
 import type { AnySource, AwsProviderSpec } from '../../api/types.js';
-import { awsKms } from '../../crypto/aws-kms.js';
+import { awsKms } from './kms.js';
 import { InvalidSpecError } from '../../errors.js';
 import { realClock, type Clock } from '../../runtime/clock.js';
 import type { ApiAudienceOptions } from '../audiences.js';

@@ -12,11 +12,11 @@ import {
   KMSClient,
   ReEncryptCommand,
 } from '@aws-sdk/client-kms';
-import { InvalidSpecError, InvalidValueError, SourceUnavailableError } from '../errors.js';
-import type { ClientCredentials } from '../providers/aws/client.js';
-import { boundResponses, sdkClientConfig } from '../providers/aws/client-config.js';
-import { toAwsError, type KmsOperation } from '../providers/aws/errors.js';
-import { kmsEncryptionContext, type DataKey, type KekVersion, type KeyContext, type KeyEncrypter, type WrappedKey } from './key-encrypter.js';
+import { kmsEncryptionContext, type DataKey, type KekVersion, type KeyContext, type KeyEncrypter, type WrappedKey } from '../../crypto/key-encrypter.js';
+import { InvalidSpecError, InvalidValueError, SourceUnavailableError } from '../../errors.js';
+import type { ClientCredentials } from './client.js';
+import { boundResponses, sdkClientConfig } from './client-config.js';
+import { toAwsError, type KmsOperation } from './errors.js';
 
 export interface KmsOptions {
   region: string;
