@@ -14,8 +14,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { kmsEncryptionContext, type DataKey, type KekVersion, type KeyContext, type KeyEncrypter, type WrappedKey } from '../../crypto/key-encrypter.js';
 import { InvalidSpecError, InvalidValueError, SourceUnavailableError } from '../../errors.js';
-import type { ClientCredentials } from './client.js';
-import { boundResponses, sdkClientConfig } from './client-config.js';
+import { boundResponses, sdkClientConfig, type ClientCredentials } from './client-config.js';
 import { toAwsError, type KmsOperation } from './errors.js';
 
 export interface KmsOptions {
