@@ -4,7 +4,8 @@
 // Secret's controller uid against the SecretSync's own). Pure: the desired objects, and the writes that turn
 // what the cache holds into them — none when they already match.
 import { createHash } from 'node:crypto';
-import { GROUP, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL, type SecretSync } from '../api/types.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL } from '../api/annotations.js';
+import { GROUP, type SecretSync } from '../api/types.js';
 import type { GrantWrite, KubeRole, KubeRoleBinding, RbacMeta } from './ports.js';
 import { sameJson } from './same-json.js';
 import { isOwnedBy, ownerLabelValue, ownerReference, targetName } from './target.js';
