@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { kmsEncryptionContext, type DataKey, type KekVersion, type KeyContext, type KeyEncrypter, type WrappedKey } from '../../crypto/key-encrypter.js';
 import { InvalidSpecError, InvalidValueError, SourceUnavailableError } from '../../errors.js';
-import { boundResponses, sdkClientConfig, type ClientCredentials } from './client-config.js';
+import { DEFAULT_CHAIN, boundResponses, sdkClientConfig, type ClientCredentials } from './client-config.js';
 import { toAwsError, type KmsOperation } from './errors.js';
 
 export interface KmsOptions {
@@ -162,4 +162,9 @@ export function awsKms(o: KmsOptions): KeyEncrypter & { destroy(): void } {
 
     destroy: () => client.destroy(),
   };
+}
+
+/** The adapter on the SDK's default credential chain, said explicitly: in the agent, the pod's own AWS identity. */
+export function kmsWithDefaultChain(o: Omit<KmsOptions, 'credentials'>): KeyEncrypter & { destroy(): void } {
+  return awsKms({ ...o, credentials: DEFAULT_CHAIN });
 }

@@ -20,6 +20,18 @@ import { authMethodOf, validateVaultSpec } from './validate.js';
 export { VaultProvider, type VaultProviderOptions } from './provider.js';
 export type { VaultHttp } from './client.js';
 
+// The agent's port: src/agent/ imports only this file of the Vault provider, and of it
+// only these (the eslint folder rules check it). Enough to log in with the pod's own
+// identity (an Authenticator of its own over this HTTP client, kept by a TokenSession,
+// and a TokenCheck for "does Vault still honour this token?") and to unwrap data keys
+// through Transit; nothing of KV, the provider or its auth methods.
+export { createVaultHttp } from './client.js';
+export { isTokenShaped, type Authenticator, type LoginResult } from './auth.js';
+export { statusOf } from './errors.js';
+export { TokenCheck } from './token-check.js';
+export { TokenSession } from './token-session.js';
+export { vaultTransit } from './transit.js';
+
 export interface VaultFactoryOptions extends TransportOptions, ApiAudienceOptions {
   /** Total time per request, body included (default 15 s). */
   timeoutMs?: number;
