@@ -7,6 +7,8 @@
 // The same credentials serve KMS for envelope mode (keyEncrypter).
 // This file wires the pieces into the ProviderFactory the registry knows; only client.ts
 // talks to the SDK.
+// Like all of src/providers/, may import src/errors.ts, api/, runtime/, observability/,
+// crypto/ and the shared files of providers/; not providers/vault/ (eslint.config.js).
 import type { AnySource, AwsProviderSpec } from '../../api/types.js';
 import { awsKms } from './kms.js';
 import { InvalidSpecError } from '../../errors.js';

@@ -2,6 +2,8 @@
 // KV v1/v2 reads with token, Kubernetes or AppRole auth, one login per client and token
 // lifetime, renewal, and revocation on close. This file wires the pieces into the
 // ProviderFactory the registry knows; only client.ts talks to node-vault.
+// Like all of src/providers/, may import src/errors.ts, api/, runtime/, observability/,
+// crypto/ and the shared files of providers/; not providers/aws/ (eslint.config.js).
 import { DEFAULTS, type AnySource, type VaultProviderSpec } from '../../api/types.js';
 import { InvalidSpecError } from '../../errors.js';
 import type { ApiAudienceOptions } from '../audiences.js';
