@@ -10,7 +10,6 @@
 // Like all of src/providers/, may import src/errors.ts, api/, runtime/, observability/,
 // crypto/ and the shared files of providers/; not providers/vault/ (eslint.config.js).
 import type { AnySource, AwsProviderSpec } from '../../api/types.js';
-import { awsKms } from './kms.js';
 import { InvalidSpecError } from '../../errors.js';
 import { realClock, type Clock } from '../../runtime/clock.js';
 import type { ApiAudienceOptions } from '../audiences.js';
@@ -20,6 +19,7 @@ import { sourceKey } from '../../api/source-ref.js';
 import { CallGate, type RetryPolicy } from './call-gate.js';
 import { createSecretsApi, createStsApi, type SecretsApi, type StsApi } from './client.js';
 import { Connection } from './connection.js';
+import { awsKms } from './kms.js';
 import { AwsProvider } from './provider.js';
 import { MAX_BATCH, SecretReader } from './secret-reader.js';
 import { validateAwsSpec } from './validate.js';
