@@ -1,11 +1,11 @@
 // The configuration every AWS SDK client of ours gets (Secrets Manager, STS, and the KMS
-// adapter in kms.ts): one attempt per call (callers retry, back off and
-// count calls themselves), no AWS_ENDPOINT_URL* or config-file endpoints (only the spec
-// decides where we connect), connection / socket-idle timeouts, credentials that are
-// either given or, only for DEFAULT_CHAIN, the SDK's default chain, and (boundResponses) a
-// total deadline per call and a cap on the answer's bytes, with the credential and option
-// types. Kept apart from client.ts so the KMS adapter shares it without loading the
-// Secrets Manager SDK, and client.ts imports it (never the other way round).
+// adapter in kms.ts): one attempt per call (callers retry, back off and count calls
+// themselves), no AWS_ENDPOINT_URL* or config-file endpoints (only the spec decides where
+// we connect), connection / socket-idle timeouts, credentials that are either given or,
+// only for DEFAULT_CHAIN, the SDK's default chain, and (boundResponses) a total deadline
+// per call and a cap on the answer's bytes; with the credential and option types. Kept
+// apart from client.ts so the KMS adapter shares it without loading the Secrets Manager
+// SDK, and client.ts imports it (never the other way round).
 import { Readable } from 'node:stream';
 import { DEFAULT_MAX_RESPONSE_BYTES, DeadlineError, boundedBody } from '../limits.js';
 
