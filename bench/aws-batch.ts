@@ -10,7 +10,8 @@
 // calls, or the scheduled one more than 20.
 import { randomBytes } from 'node:crypto';
 import { setHeaderOptions } from '@kubernetes/client-node';
-import { FORCE_SYNC_ANNOTATION, type SecretSync } from '../src/api/types.js';
+import { FORCE_SYNC_ANNOTATION } from '../src/api/annotations.js';
+import type { SecretSync } from '../src/api/types.js';
 import { createSecret, deleteSecrets, keysData, keysRef, secretsAdmin } from '../test/helpers/aws.js';
 import { eventually } from '../test/helpers/eventually.js';
 import { apply, createNamespace, createSecret as createKubeSecret, deleteNamespace, deleteSyncs, installCrds, kube, readyCondition } from '../test/helpers/kube.js';
@@ -28,7 +29,6 @@ const G = { group: 'secretsync.io', version: 'v1alpha1' };
 
 const say = (msg: string) => process.stdout.write(`${msg}\n`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
 
 async function main(): Promise<number> {
   const dir = stateDir();

@@ -2,7 +2,8 @@
 // `secretsync <command>`: the entrypoint of the npm package and the container image.
 import { AGENT_HELP, parseAgentFlags } from './agent/index.js';
 import { renderCrds } from './api/crds.js';
-import { OPERATOR_HELP, UsageError, parseOperatorFlags } from './flags.js';
+import { UsageError } from './errors.js';
+import { OPERATOR_HELP, parseOperatorFlags } from './flags.js';
 
 const HELP = `Usage: secretsync <command> [flags]
 

@@ -122,3 +122,9 @@ export function sanitize(text: string, max = 300): string {
     .trim()
     .slice(0, max);
 }
+
+/**
+ * A wrong command line (the operator's or the agent's flags): the CLI prints it with the
+ * help and exits 2. Not a SecretSyncError: it never becomes a condition.
+ */
+export class UsageError extends Error {}

@@ -1,6 +1,7 @@
 // Flags of `secretsync operator`: parsed and checked here (pure), documented in HELP.
 import { parseArgs } from 'node:util';
 import { parseDuration } from './api/duration.js';
+import { UsageError } from './errors.js';
 import { defaultSourceConcurrency } from './secretsync/fair-share.js';
 import { LOG_FORMATS, type LogFormat } from './observability/log-text.js';
 
@@ -152,7 +153,6 @@ Flags:
   -h, --help                   show this help
 `;
 
-export class UsageError extends Error {}
 
 function intFlag(name: string, v: string | undefined, def: number, min: number): number {
   if (v === undefined) return def;

@@ -5,11 +5,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { INJECT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL } from './api/annotations.js';
 import {
   GROUP,
-  MANAGED_BY_LABEL,
-  MANAGED_BY_VALUE,
-  OWNER_LABEL,
   VERSION,
   type AnySource,
   type SecretSync,
@@ -47,7 +45,6 @@ import { slimWorkload } from './kube/workloads.js';
 import { slimSecret, withoutManagedFields } from './kube/slim.js';
 import { KekVersions } from './secretsync/kek-versions.js';
 import { KekWatcher } from './secretsync/kek-watcher.js';
-import { INJECT_LABEL } from './webhook/names.js';
 import { UninjectedReporter, type PodLike } from './webhook/uninjected.js';
 import { KubeWebhookCertStore } from './kube/webhook-cert-store.js';
 import { KubeWebhookConfig } from './kube/webhook-config.js';

@@ -2,7 +2,7 @@
 // AGENT_HELP. Defaults are the paths the injecting webhook mounts into the pod.
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../api/duration.js';
-import { UsageError } from '../flags.js';
+import { UsageError } from '../errors.js';
 
 export type AgentCommand = 'init' | 'watch';
 

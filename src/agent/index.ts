@@ -5,5 +5,10 @@
 // controls it, and writes atomically as kubelet does (atomic-writer.ts). `watch` then
 // follows the Secret and re-delivers in place. flags.ts and plan.ts are pure; deliver.ts
 // and watch.ts do the I/O through ports; run.ts is the composition root.
+// May import: every folder above it in the matrix (src/errors.ts, api/, runtime/,
+// observability/, crypto/, secretsync/ for its port types, webhook/, kube/ for
+// agent-kube.ts), but of src/providers/ only the agent ports that providers/vault/index.ts
+// and providers/aws/index.ts export, and never src/flags.ts or src/main.ts
+// (eslint.config.js checks it).
 export { AGENT_HELP, parseAgentFlags, type AgentOptions } from './flags.js';
 export { AgentCode, AgentError } from './errors.js';

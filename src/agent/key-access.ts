@@ -6,11 +6,7 @@
 import type { VersionEnvelope } from '../crypto/envelope.js';
 import type { Logger } from '../observability/logger.js';
 import { kmsEncryptionContext, type KeyContext, type KeyEncrypter } from '../crypto/key-encrypter.js';
-import type { Authenticator } from '../providers/vault/auth.js';
-import type { VaultHttp } from '../providers/vault/client.js';
-import { statusOf } from '../providers/vault/errors.js';
-import { TokenCheck } from '../providers/vault/token-check.js';
-import { TokenSession } from '../providers/vault/token-session.js';
+import { TokenCheck, TokenSession, statusOf, type Authenticator, type VaultHttp } from '../providers/vault/index.js';
 import { AgentCode, AgentError } from './errors.js';
 import { kmsFailure, transitFailure } from './kek-errors.js';
 import { kubernetesAuthenticator } from './vault-login.js';

@@ -4,8 +4,9 @@
 // but another uid was copied from a deleted one, or crafted), which version to
 // deliver, and in plain mode the files themselves; in envelope mode the version entry to
 // unwrap and open. Every refusal is an AgentError whose line says what to do.
+import { MOUNT_ANNOTATION, VERSION_ANNOTATION } from '../api/annotations.js';
 import { GROUP } from '../api/types.js';
-import { DEFAULT_FILE_MODE, MOUNT_ANNOTATION, VERSION_ANNOTATION, parseMountAnnotation } from '../api/delivery.js';
+import { DEFAULT_FILE_MODE, parseMountAnnotation } from '../api/delivery.js';
 import {
   ENVELOPE_SECRET_TYPE,
   EnvelopeError,

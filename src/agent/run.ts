@@ -4,12 +4,10 @@
 // refusal ends the process with one line on stderr; nothing else is printed there.
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { awsKms } from '../crypto/aws-kms.js';
-import { DEFAULT_CHAIN } from '../providers/aws/client-config.js';
-import { vaultTransit } from '../crypto/vault-transit.js';
 import { agentKube, type AgentKube } from '../kube/agent-kube.js';
 import { createLogger, type Logger } from '../observability/logger.js';
-import { createVaultHttp } from '../providers/vault/client.js';
+import { kmsWithDefaultChain } from '../providers/aws/index.js';
+import { createVaultHttp, vaultTransit } from '../providers/vault/index.js';
 import { backoffMs } from '../runtime/backoff.js';
 import { realClock } from '../runtime/clock.js';
 import { Deliverer, type Prepared } from './deliver.js';
@@ -60,7 +58,7 @@ function services(opts: AgentOptions): KeyServices {
       createVaultHttp({ address, timeoutMs: VAULT_TIMEOUT_MS, ...(namespace ? { namespace } : {}), ...(caBundle ? { caBundle } : {}) }),
     vaultTransit: (o) => vaultTransit({ ...o, source: `Vault at ${o.host}` }),
     // The SDK's default chain, said explicitly: in the agent that is the pod's own AWS identity.
-    awsKms: (o) => awsKms({ ...o, credentials: DEFAULT_CHAIN }),
+    awsKms: (o) => kmsWithDefaultChain(o),
     jwtSource: opts.vaultTokenFile,
     async readJwt() {
       let jwt: string;

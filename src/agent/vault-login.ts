@@ -4,9 +4,7 @@
 // one login shared by concurrent callers, renewal, a fresh login once it expired or a 403
 // showed Vault no longer honours it, and revocation on close.
 import { sanitize } from '../errors.js';
-import { isTokenShaped, type Authenticator, type LoginResult } from '../providers/vault/auth.js';
-import type { VaultHttp } from '../providers/vault/client.js';
-import { statusOf } from '../providers/vault/errors.js';
+import { isTokenShaped, statusOf, type Authenticator, type LoginResult, type VaultHttp } from '../providers/vault/index.js';
 import { AgentCode, AgentError } from './errors.js';
 
 export interface KubernetesLogin {

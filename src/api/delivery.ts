@@ -1,12 +1,8 @@
 // What the operator writes on a target Secret for the agent that delivers it into pods.
 // The agent reads only the target Secret (with the pod's identity, which may read nothing
 // else), so everything it needs besides the values rides on the Secret as annotations.
+import { MOUNT_ANNOTATION } from './annotations.js';
 import { DEFAULTS, type MountSpec } from './types.js';
-
-/** The SecretSync version the Secret holds (plain mode; an envelope Secret says it in its data). */
-export const VERSION_ANNOTATION = 'secretsync.io/version';
-/** JSON `{"mode":"0400","uid":1000,"gid":1000}`: how the agent writes the files (spec.mount). */
-export const MOUNT_ANNOTATION = 'secretsync.io/mount';
 
 /** spec.mount: octal file mode as a string ("0400"), owner uid and gid. */
 export type { MountSpec } from './types.js';

@@ -300,28 +300,4 @@ export const DEFAULTS = {
 /** Secret types the API server fills with credentials it mints: never a sync target. */
 export const MINTING_TYPES: readonly string[] = ['kubernetes.io/service-account-token', 'bootstrap.kubernetes.io/token'];
 
-/** Annotation whose every new value asks for a sync now. */
-export const FORCE_SYNC_ANNOTATION = 'secretsync.io/force-sync';
-export const FINALIZER = 'secretsync.io/finalizer';
-/** Annotation whose every new value rotates once (spec.rotation must be set). */
-export const ROTATE_NOW_ANNOTATION = 'secretsync.io/rotate-now';
-/** `"true"` on a SecretSync being deleted: delete it even while workloads use its Secret. */
-export const FORCE_DELETE_ANNOTATION = 'secretsync.io/force-delete';
-/**
- * Annotation on a Deployment/StatefulSet/DaemonSet's own metadata, `"<sync>[,<sync>...]"`:
- * its owner consents to be rolled by these SecretSyncs' spec.rollout.targets even though
- * its pod template does not use their Secrets (a workload that does not opt in and does
- * not use the target is never patched).
- */
-export const ROLLOUT_FROM_ANNOTATION = 'secretsync.io/rollout-from';
-/** Pod-template annotation `secretsync.io/version-<sync>`: the version a workload is rolled to. */
-export const TEMPLATE_VERSION_PREFIX = 'secretsync.io/version-';
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY_VALUE = 'secretsync';
-/**
- * Label on target Secrets marking the SecretSync that owns them (the informer filters on
- * its presence). Its value is the SecretSync's name when that fits a label value (63
- * characters), else a shortened form; ownership itself is the controller owner reference.
- */
-export const OWNER_LABEL = 'secretsync.io/sync';
 export const FIELD_MANAGER = 'secretsync';

@@ -9,7 +9,7 @@
 // it, rather than key every MAC with a key someone chose or serve TLS with a CA someone
 // holds. It does not overwrite it either: whoever could create a Secret in the operator's
 // namespace is an administrator, and their object may be deliberate (a restored backup).
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/types.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/annotations.js';
 
 export const COMPONENT_LABEL = 'app.kubernetes.io/component';
 export const NAME_LABEL = 'app.kubernetes.io/name';

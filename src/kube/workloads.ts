@@ -3,7 +3,7 @@
 // references of its volumes and env, the rollout status, and of the workload's own
 // annotations only the rollout opt-in secretsync.io/rollout-from), not the whole object with its
 // managed fields and container specs. A cluster's workloads then cost a fraction of their size.
-import { ROLLOUT_FROM_ANNOTATION } from '../api/types.js';
+import { ROLLOUT_FROM_ANNOTATION } from '../api/annotations.js';
 import type { ContainerLike, KubeWorkload, PodSpecLike } from '../secretsync/ports.js';
 
 type Obj = Record<string, unknown>;

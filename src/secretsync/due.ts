@@ -2,9 +2,10 @@
 // Problems that need no read to be found (an invalid spec, a missing or refusing source, a
 // target owned by someone else) come back as a failure instead, without a provider call.
 import { createHash } from 'node:crypto';
+import { FORCE_SYNC_ANNOTATION } from '../api/annotations.js';
 import { ConditionType, findCondition } from '../api/conditions.js';
 import { sourceRefKey, type SourceRef } from '../api/source-ref.js';
-import { FORCE_SYNC_ANNOTATION, MINTING_TYPES, type AnySource, type ClusterSecretSource } from '../api/types.js';
+import { MINTING_TYPES, type AnySource, type ClusterSecretSource } from '../api/types.js';
 import { validateSecretSync } from '../api/validate.js';
 import type { KekCoordinates } from '../crypto/envelope.js';
 import { InvalidSpecError, NamespaceNotAllowedError, SourceRefNotFoundError, TargetConflictError } from '../errors.js';

@@ -5,8 +5,8 @@
 // Swarm secret in use cannot be removed): an InUse condition names them, until they stop
 // or the SecretSync carries secretsync.io/force-delete: "true". Then the Secrets this
 // SecretSync owns are deleted or released by policy, and the finalizer goes.
+import { FINALIZER, FORCE_DELETE_ANNOTATION } from '../api/annotations.js';
 import { ConditionType, setCondition } from '../api/conditions.js';
-import { FINALIZER, FORCE_DELETE_ANNOTATION } from '../api/types.js';
 import type { Observed } from './observe.js';
 import { strayCleanups, type Plan } from './plan.js';
 import { inUseBy } from './rollout.js';

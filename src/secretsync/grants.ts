@@ -4,42 +4,14 @@
 // Secret's controller uid against the SecretSync's own). Pure: the desired objects, and the writes that turn
 // what the cache holds into them — none when they already match.
 import { createHash } from 'node:crypto';
-import { GROUP, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL, type SecretSync } from '../api/types.js';
-import type { OwnerReference } from './ports.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL } from '../api/annotations.js';
+import { GROUP, type SecretSync } from '../api/types.js';
+import type { GrantWrite, KubeRole, KubeRoleBinding, RbacMeta } from './ports.js';
 import { sameJson } from './same-json.js';
 import { isOwnedBy, ownerLabelValue, ownerReference, targetName } from './target.js';
 
-export interface RbacMeta {
-  name: string;
-  namespace: string;
-  uid?: string;
-  resourceVersion?: string;
-  labels?: Record<string, string>;
-  ownerReferences?: OwnerReference[];
-}
-
-export interface KubeRole {
-  apiVersion?: string;
-  kind?: string;
-  metadata: RbacMeta;
-  rules?: { apiGroups?: string[]; resources?: string[]; resourceNames?: string[]; verbs: string[] }[];
-}
-
-export interface KubeRoleBinding {
-  apiVersion?: string;
-  kind?: string;
-  metadata: RbacMeta;
-  subjects?: { kind: string; name: string; namespace?: string; apiGroup?: string }[];
-  roleRef: { apiGroup: string; kind: string; name: string };
-}
-
-export type RbacObject = { kind: 'Role'; obj: KubeRole } | { kind: 'RoleBinding'; obj: KubeRoleBinding };
-
-export type GrantWrite =
-  | { op: 'create'; object: RbacObject }
-  /** PUT with the cached resourceVersion as precondition. */
-  | { op: 'replace'; object: RbacObject }
-  | { op: 'delete'; kind: 'Role' | 'RoleBinding'; namespace: string; name: string; uid: string };
+// The Role / RoleBinding shapes are port types (ports.ts); re-exported for this file's users.
+export type { GrantWrite, KubeRole, KubeRoleBinding, RbacMeta, RbacObject } from './ports.js';
 
 /** Verbs the agent needs: read the Secret, and follow it (watch with a metadata.name field selector). */
 export const AGENT_VERBS = ['get', 'watch'];

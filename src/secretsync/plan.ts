@@ -3,7 +3,8 @@
 // finalizer, the one Secret write, the cleanup of Secrets left behind by an earlier
 // target name, the status (only when it differs), events, what to remember and when to
 // look again. act.ts carries it out.
-import { DEFAULTS, FINALIZER, FORCE_SYNC_ANNOTATION, type SecretSync, type SecretSyncStatus } from '../api/types.js';
+import { CONTENT_HMAC_ANNOTATION, ENVELOPE_MAC_ANNOTATION, FINALIZER, FORCE_SYNC_ANNOTATION } from '../api/annotations.js';
+import { DEFAULTS, type SecretSync, type SecretSyncStatus } from '../api/types.js';
 import { MIN_REFRESH_MS } from '../api/validate.js';
 import { checkSize, contentHmac, fromSecretData, keyOfMac, macEqual, sameContent, type Content } from './content.js';
 import { describeError } from './describe-error.js';
@@ -15,7 +16,7 @@ import type { SecretPatch } from './ports.js';
 import type { Envelope } from '../crypto/envelope.js';
 import { grantWrites, type GrantWrite } from './grants.js';
 import { keyIdOf } from './kek.js';
-import { CONTENT_HMAC_ANNOTATION, ENVELOPE_MAC_ANNOTATION, envelopeBody } from './sealing.js';
+import { envelopeBody } from './sealing.js';
 import { rotationEvent, withRotation, type RotationOutcome } from './rotate.js';
 import { inUseBy, planRollout, type RolloutPlan } from './rollout.js';
 import { throttleMessage, withThrottles, type Throttled } from './throttle.js';

@@ -3,7 +3,6 @@
 // API calls. Unit tests pass in-memory versions.
 import type { SourceRef } from '../api/source-ref.js';
 import type { AnySource, SecretSync, SecretSyncStatus, WorkloadKind } from '../api/types.js';
-import type { GrantWrite, KubeRole, KubeRoleBinding } from './grants.js';
 
 export interface OwnerReference {
   apiVersion: string;
@@ -94,6 +93,39 @@ export interface SecretPatch {
   };
   data?: Record<string, string | null>;
 }
+
+// spec.access: the Role and RoleBinding objects as grants.ts plans them and SyncWriter writes them.
+export interface RbacMeta {
+  name: string;
+  namespace: string;
+  uid?: string;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+}
+
+export interface KubeRole {
+  apiVersion?: string;
+  kind?: string;
+  metadata: RbacMeta;
+  rules?: { apiGroups?: string[]; resources?: string[]; resourceNames?: string[]; verbs: string[] }[];
+}
+
+export interface KubeRoleBinding {
+  apiVersion?: string;
+  kind?: string;
+  metadata: RbacMeta;
+  subjects?: { kind: string; name: string; namespace?: string; apiGroup?: string }[];
+  roleRef: { apiGroup: string; kind: string; name: string };
+}
+
+export type RbacObject = { kind: 'Role'; obj: KubeRole } | { kind: 'RoleBinding'; obj: KubeRoleBinding };
+
+export type GrantWrite =
+  | { op: 'create'; object: RbacObject }
+  /** PUT with the cached resourceVersion as precondition. */
+  | { op: 'replace'; object: RbacObject }
+  | { op: 'delete'; kind: 'Role' | 'RoleBinding'; namespace: string; name: string; uid: string };
 
 /** Reads from the informer caches: never a call to the API server. */
 export interface SyncReader {

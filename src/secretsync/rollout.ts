@@ -4,9 +4,9 @@
 // status.rollout), never from memory, so a reconcile, a restart of the operator, a relist
 // or a leader change computes the same plan and rolls nothing twice. The annotation only
 // ever moves forward, to a version number (never a timestamp).
+import { INJECT_ANNOTATION, INJECT_LABEL, ROLLOUT_FROM_ANNOTATION, VERSION_ANNOTATION_PREFIX, splitList } from '../api/annotations.js';
 import { parseDuration } from '../api/duration.js';
-import { ROLLOUT_FROM_ANNOTATION, TEMPLATE_VERSION_PREFIX, type RolloutTargetStatus, type SecretSync, type WorkloadKind } from '../api/types.js';
-import { INJECT_ANNOTATION, INJECT_LABEL, splitList } from '../webhook/names.js';
+import type { RolloutTargetStatus, SecretSync, WorkloadKind } from '../api/types.js';
 import type { KubeWorkload } from './ports.js';
 import { targetName } from './target.js';
 import { sameJson } from './same-json.js';
@@ -25,7 +25,7 @@ const refKey = (r: WorkloadRef) => `${r.kind}/${r.name}`;
 const byRef = (a: WorkloadRef, b: WorkloadRef) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /** The pod-template annotation a SecretSync's rollouts set. */
-export const templateAnnotationKey = (sync: string): string => TEMPLATE_VERSION_PREFIX + sync;
+export const templateAnnotationKey = (sync: string): string => VERSION_ANNOTATION_PREFIX + sync;
 
 /** How the pod template of `w` uses the Secret `targetSecret` of the SecretSync `sync`. */
 export function usesOf(w: KubeWorkload, targetSecret: string, sync: string): WorkloadUse[] {

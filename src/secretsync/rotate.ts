@@ -6,8 +6,9 @@
 // anything else, so a crash between the source write and the status write finishes the
 // same rotation on the next reconcile (the provider sees its own write: AWS by the
 // ClientRequestToken, Vault by the version having moved past the check-and-set base).
+import { ROTATE_NOW_ANNOTATION } from '../api/annotations.js';
 import { ConditionType, findCondition, setCondition } from '../api/conditions.js';
-import { ROTATE_NOW_ANNOTATION, type AnySource, type PendingRotation, type SecretSync, type SecretSyncStatus } from '../api/types.js';
+import type { AnySource, PendingRotation, SecretSync, SecretSyncStatus } from '../api/types.js';
 import { InvalidSpecError, Reason } from '../errors.js';
 import { describeError, type Described } from './describe-error.js';
 import { forceToken } from './due.js';

@@ -10,6 +10,7 @@
 // derived for this SecretSync (content.ts): an envelope copied from another SecretSync's
 // Secret does not verify. A MAC that names a key the operator does not have (or none) is
 // not trusted either: the Secret is repaired as altered.
+import { CONTENT_HMAC_ANNOTATION, ENVELOPE_MAC_ANNOTATION } from '../api/annotations.js';
 import {
   ENVELOPE_SECRET_TYPE,
   MAX_ENVELOPE_VERSIONS,
@@ -25,10 +26,6 @@ import { contentHmac, fromSecretData, keyOfMac, macEqual, type HmacKey, type Obj
 import { sameKek } from './kek.js';
 import type { KubeSecret } from './ports.js';
 import { agentAnnotations, type TargetBody } from './target.js';
-
-export const ENVELOPE_MAC_ANNOTATION = 'secretsync.io/envelope-mac';
-/** The keyed HMAC of the current version's plaintext (as in status.contentHmac): which content the envelope holds. */
-export const CONTENT_HMAC_ANNOTATION = 'secretsync.io/content-hmac';
 
 /** The content HMAC the held envelope was written for. */
 export function heldContentHmac(target: KubeSecret | undefined): string | undefined {

@@ -7,16 +7,14 @@
 // resourceVersion at which we saw it was ours (which fails when it changed since). See
 // docs/adr/0001-secret-writes.md for why this is not server-side apply.
 import { createHash } from 'node:crypto';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, MOUNT_ANNOTATION, OWNER_LABEL, VERSION_ANNOTATION } from '../api/annotations.js';
 import {
   API_VERSION,
-  MANAGED_BY_LABEL,
-  MANAGED_BY_VALUE,
   MINTING_TYPES,
-  OWNER_LABEL,
   FIELD_MANAGER,
   type SecretSync,
 } from '../api/types.js';
-import { MOUNT_ANNOTATION, VERSION_ANNOTATION, mountAnnotation } from '../api/delivery.js';
+import { mountAnnotation } from '../api/delivery.js';
 import { TargetConflictError } from '../errors.js';
 import { toSecretData, type Content } from './content.js';
 import type { KubeSecret, OwnerReference, SecretPatch } from './ports.js';

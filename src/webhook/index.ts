@@ -6,6 +6,8 @@
 // certs.ts and cert-store.ts its own PKI and the Secret shared by replicas,
 // registration.ts the MutatingWebhookConfiguration, and serving.ts the Runnable tying
 // them together. Kubernetes I/O sits behind CertStorePort and WebhookConfigPort (src/kube/).
+// May import: src/errors.ts, api/, runtime/, observability/, crypto/, providers/,
+// secretsync/; never src/kube/ or src/agent/ (eslint.config.js checks it).
 export { admitPod, DEFAULT_VOLUME_SIZE_LIMIT, type Admission, type InjectOptions, type SyncView } from './inject.js';
 export type { Pod } from './pod.js';
 export * from './admission.js';

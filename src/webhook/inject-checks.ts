@@ -2,8 +2,9 @@
 // SecretSyncs it names exist, give its service account access and are Ready, and the
 // agent can write their files as the owner they ask for. Each failure is a Refusal whose
 // message says what to fix and never carries a value.
+import { INJECT_ANNOTATION, INJECT_CONTAINERS_ANNOTATION, VERSION_ANNOTATION_PREFIX, WATCH_ANNOTATION, splitList } from '../api/annotations.js';
 import { AGENT_UID } from './agent-containers.js';
-import { INJECT_ANNOTATION, INJECT_CONTAINERS_ANNOTATION, VERSION_ANNOTATION_PREFIX, WATCH_ANNOTATION, isContainerName, isObjectName, splitList } from './names.js';
+import { isContainerName, isObjectName } from './names.js';
 import type { Pod } from './pod.js';
 
 /** What the webhook knows of one SecretSync, from the operator's caches. */

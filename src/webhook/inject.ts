@@ -3,13 +3,13 @@
 // SecretSyncs come from the operator's caches through `lookup`, and serving, TLS and
 // registration live elsewhere. Reinvocation-safe: whatever the pod already carries under
 // our names is left alone, so admitting an injected pod again gives an empty patch.
+import { FILE_ENV_ANNOTATION, INJECTED_ANNOTATION, INJECT_ANNOTATION, INJECT_CONTAINERS_ANNOTATION, INJECT_LABEL } from '../api/annotations.js';
 import { AGENT_UID, type AgentSync, agentContainers } from './agent-containers.js';
 import { awsIdentityOf } from './aws-identity.js';
 import { type InjectRequest, type SyncView, Refusal, agentIdentity, checkSyncs, parseRequest, serviceAccountOf } from './inject-checks.js';
 import { appendOps, pointerToken } from './json-patch.js';
 import {
-  FILE_ENV_ANNOTATION, FILE_ENV_OMITTED, INJECTED_ANNOTATION, INJECT_ANNOTATION, INJECT_CONTAINERS_ANNOTATION, INJECT_LABEL, KUBE_API_DIR, KUBE_API_VOLUME,
-  VAULT_TOKEN_DIR, VAULT_TOKEN_VOLUME, fileEnvNames, mountPath, volumeName,
+  FILE_ENV_OMITTED, KUBE_API_DIR, KUBE_API_VOLUME, VAULT_TOKEN_DIR, VAULT_TOKEN_VOLUME, fileEnvNames, mountPath, volumeName,
 } from './names.js';
 import type { Container, EnvVar, JsonPatchOp, Pod, Volume, VolumeMount } from './pod.js';
 

@@ -1,21 +1,9 @@
-// Names the injection webhook reads (annotations) and writes (volumes, containers, env
-// vars, paths). Pure and deterministic, so a reinvoked webhook computes the same names
-// and recognises what it injected before.
+// Names the injection webhook writes (volumes, containers, env vars, paths); the
+// annotations and labels it reads and writes are API names, in src/api/annotations.ts.
+// Pure and deterministic, so a reinvoked webhook computes the same names and recognises
+// what it injected before.
 import { createHash } from 'node:crypto';
 
-export const INJECT_LABEL = 'secretsync.io/inject';
-/** `"<sync>[,<sync>...]"`: SecretSyncs of the pod's namespace to deliver. */
-export const INJECT_ANNOTATION = 'secretsync.io/inject';
-/** `"a,b"`: only these containers get the mounts and `_FILE` env vars (default: every app container). */
-export const INJECT_CONTAINERS_ANNOTATION = 'secretsync.io/inject-containers';
-/** `"true"`: add the watch sidecar that re-delivers new versions in place. */
-export const WATCH_ANNOTATION = 'secretsync.io/watch';
-/** `secretsync.io/version-<sync>: "N"`: the rollout pins the pod to version N of that sync. */
-export const VERSION_ANNOTATION_PREFIX = 'secretsync.io/version-';
-/** Written by the webhook: the syncs it injected, in order. */
-export const INJECTED_ANNOTATION = 'secretsync.io/injected';
-/** Written by the webhook when it left out the `<KEY>_FILE` env vars, saying why. */
-export const FILE_ENV_ANNOTATION = 'secretsync.io/file-env';
 export const FILE_ENV_OMITTED =
   'omitted: the webhook cannot tell the API server from other callers, and these variables name the keys; ' +
   'read the files under /run/secrets/<sync>/, or have the platform team set webhook.clientAuth (or webhook.fileEnv: always)';
@@ -39,11 +27,6 @@ export function isObjectName(s: string): boolean {
 
 export function isContainerName(s: string): boolean {
   return s.length <= 63 && DNS_LABEL.test(s);
-}
-
-/** A comma-separated annotation: trimmed, empty items dropped (a trailing comma from a template is harmless). */
-export function splitList(text: string | undefined): string[] {
-  return (text ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
 /**

@@ -3,9 +3,9 @@
 // only the fields we set, since the server fills in defaults), and written by server-side
 // apply (field manager `secretsync`) only when they differ. Every replica registers the
 // same content, so concurrent applies are harmless.
+import { INJECT_LABEL } from '../api/annotations.js';
 
 export const WEBHOOK_NAME = 'inject.secretsync.io';
-export const INJECT_LABEL = 'secretsync.io/inject';
 
 export type FailurePolicy = 'Fail' | 'Ignore';
 

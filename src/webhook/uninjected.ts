@@ -2,7 +2,8 @@
 // and its failurePolicy is Ignore): the operator sees them in a cache of labelled pods and
 // says so on each SecretSync they named, once per pod, so the owner learns why the files
 // are missing. Pure detection here; the reporting is wired in main.ts.
-import { AGENT_INIT, INJECT_ANNOTATION, INJECT_LABEL, splitList } from './names.js';
+import { INJECT_ANNOTATION, INJECT_LABEL, splitList } from '../api/annotations.js';
+import { AGENT_INIT } from './names.js';
 
 export interface PodLike {
   metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string> };

@@ -1,5 +1,6 @@
 // Flags of `secretsync operator` that have no feature test of their own.
-import { OPERATOR_HELP, UsageError, parseOperatorFlags } from '../../src/flags.js';
+import { UsageError } from '../../src/errors.js';
+import { OPERATOR_HELP, parseOperatorFlags } from '../../src/flags.js';
 
 describe('--log-format', () => {
   test('json by default, text on request', () => {

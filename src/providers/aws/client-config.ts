@@ -1,12 +1,12 @@
 // The configuration every AWS SDK client of ours gets (Secrets Manager, STS, and the KMS
-// adapter in src/crypto/aws-kms.ts): one attempt per call (callers retry, back off and
-// count calls themselves), no AWS_ENDPOINT_URL* or config-file endpoints (only the spec
-// decides where we connect), connection / socket-idle timeouts, credentials that are
-// either given or, only for DEFAULT_CHAIN, the SDK's default chain, and (boundResponses) a
-// total deadline per call and a cap on the answer's bytes. Kept apart from client.ts so
-// the KMS adapter shares it without loading the Secrets Manager SDK.
+// adapter in kms.ts): one attempt per call (callers retry, back off and count calls
+// themselves), no AWS_ENDPOINT_URL* or config-file endpoints (only the spec decides where
+// we connect), connection / socket-idle timeouts, credentials that are either given or,
+// only for DEFAULT_CHAIN, the SDK's default chain, and (boundResponses) a total deadline
+// per call and a cap on the answer's bytes; with the credential and option types. Kept
+// apart from client.ts so the KMS adapter shares it without loading the Secrets Manager
+// SDK, and client.ts imports it (never the other way round).
 import { Readable } from 'node:stream';
-import type { AwsClientOptions } from './client.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, DeadlineError, boundedBody } from '../limits.js';
 
 /**
@@ -14,6 +14,30 @@ import { DEFAULT_MAX_RESPONSE_BYTES, DeadlineError, boundedBody } from '../limit
  * pod's. Only a ClusterSecretSource with auth.operatorIdentity, and the agent, pass it.
  */
 export const DEFAULT_CHAIN = 'sdk-default-chain';
+
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  /** When temporary credentials expire; the SDK asks again shortly before. */
+  expiration?: Date;
+}
+
+export type CredentialProvider = () => Promise<AwsCredentials>;
+
+export type ClientCredentials = AwsCredentials | CredentialProvider | typeof DEFAULT_CHAIN;
+
+export interface AwsClientOptions {
+  region: string;
+  /** Endpoint override; undefined: the regional AWS endpoint. */
+  endpoint?: string;
+  /** Always set: DEFAULT_CHAIN is the only way to the SDK's default chain. */
+  credentials: ClientCredentials;
+  /** Total time per call (connect, headers, body); also the connection and socket-idle timeout. */
+  timeoutMs: number;
+  /** Largest answer accepted, in bytes (default 4 MiB). */
+  maxResponseBytes?: number;
+}
 
 export function sdkClientConfig(o: AwsClientOptions) {
   // Checked at run time too: a caller built without types (or a bug) must not reach the

@@ -17,32 +17,11 @@ import {
   type SecretValueEntry,
 } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { DEFAULT_CHAIN, boundResponses, sdkClientConfig } from './client-config.js';
+import { DEFAULT_CHAIN, boundResponses, sdkClientConfig, type AwsClientOptions, type AwsCredentials } from './client-config.js';
 
-export interface AwsCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-  /** When temporary credentials expire; the SDK asks again shortly before. */
-  expiration?: Date;
-}
-
-export type CredentialProvider = () => Promise<AwsCredentials>;
-
+// The credential and option types live in client-config.ts (the KMS adapter shares them).
 export { DEFAULT_CHAIN };
-export type ClientCredentials = AwsCredentials | CredentialProvider | typeof DEFAULT_CHAIN;
-
-export interface AwsClientOptions {
-  region: string;
-  /** Endpoint override; undefined: the regional AWS endpoint. */
-  endpoint?: string;
-  /** Always set: DEFAULT_CHAIN is the only way to the SDK's default chain. */
-  credentials: ClientCredentials;
-  /** Total time per call (connect, headers, body); also the connection and socket-idle timeout. */
-  timeoutMs: number;
-  /** Largest answer accepted, in bytes (default 4 MiB). */
-  maxResponseBytes?: number;
-}
+export type { AwsClientOptions, AwsCredentials, ClientCredentials, CredentialProvider } from './client-config.js';
 
 /** One secret version as Secrets Manager returns it. */
 export interface SecretValue {

@@ -14,13 +14,13 @@
 // KMS key encrypters (envelope mode) are made on first use with the same endpoint and
 // credentials, one per key id, and retired and destroyed with the other clients.
 import { STS_AUDIENCE, type AnySource, type AwsProviderSpec, type SecretKeySelector } from '../../api/types.js';
-import type { KmsOptions } from '../../crypto/aws-kms.js';
 import type { KeyEncrypter } from '../../crypto/key-encrypter.js';
 import { InvalidSpecError, SecretSyncError, SourceAuthError, SourceUnavailableError, sanitize } from '../../errors.js';
 import type { ProviderKube } from '../provider.js';
 import { resolveSecretRef, resolveServiceAccountRef } from '../secret-ref.js';
 import { DEFAULT_CHAIN, type AwsClientOptions, type AwsCredentials, type ClientCredentials, type SecretsApi, type StsApi } from './client.js';
 import { refusesCredentials, toAwsError } from './errors.js';
+import type { KmsOptions } from './kms.js';
 import { awsAuthMethod } from './validate.js';
 
 /** The shortest lifetime TokenRequest accepts; the token only has to survive one exchange. */

@@ -4,7 +4,7 @@
 // text naming the source, operation and secret, plus sanitised detail: the first line of
 // AWS's message only (SignatureDoesNotMatch can append the canonical request and string
 // to sign), with known credentials cut out. The SDK error, whose $metadata carries the
-// request id, is never attached. KMS calls (the envelope's KEK, src/crypto/aws-kms.ts)
+// request id, is never attached. KMS calls (the envelope's KEK, kms.ts)
 // map here too, with their own not-found, denied and wrong-ciphertext messages.
 import {
   InvalidSpecError,

@@ -7,8 +7,9 @@
 // The same credentials serve KMS for envelope mode (keyEncrypter).
 // This file wires the pieces into the ProviderFactory the registry knows; only client.ts
 // talks to the SDK.
+// Like all of src/providers/, may import src/errors.ts, api/, runtime/, observability/,
+// crypto/ and the shared files of providers/; not providers/vault/ (eslint.config.js).
 import type { AnySource, AwsProviderSpec } from '../../api/types.js';
-import { awsKms } from '../../crypto/aws-kms.js';
 import { InvalidSpecError } from '../../errors.js';
 import { realClock, type Clock } from '../../runtime/clock.js';
 import type { ApiAudienceOptions } from '../audiences.js';
@@ -18,12 +19,17 @@ import { sourceKey } from '../../api/source-ref.js';
 import { CallGate, type RetryPolicy } from './call-gate.js';
 import { createSecretsApi, createStsApi, type SecretsApi, type StsApi } from './client.js';
 import { Connection } from './connection.js';
+import { awsKms } from './kms.js';
 import { AwsProvider } from './provider.js';
 import { MAX_BATCH, SecretReader } from './secret-reader.js';
 import { validateAwsSpec } from './validate.js';
 
 export { AwsProvider } from './provider.js';
 export type { SecretsApi, StsApi } from './client.js';
+
+// The agent's port: src/agent/ imports only this file of the AWS provider, and of it only
+// this (the eslint folder rules check it): the KMS adapter on the pod's own identity.
+export { kmsWithDefaultChain } from './kms.js';
 
 export interface AwsFactoryOptions extends TransportOptions, ApiAudienceOptions {
   /** Total time per call, body included (default 10 s). */

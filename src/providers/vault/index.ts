@@ -2,6 +2,8 @@
 // KV v1/v2 reads with token, Kubernetes or AppRole auth, one login per client and token
 // lifetime, renewal, and revocation on close. This file wires the pieces into the
 // ProviderFactory the registry knows; only client.ts talks to node-vault.
+// Like all of src/providers/, may import src/errors.ts, api/, runtime/, observability/,
+// crypto/ and the shared files of providers/; not providers/aws/ (eslint.config.js).
 import { DEFAULTS, type AnySource, type VaultProviderSpec } from '../../api/types.js';
 import { InvalidSpecError } from '../../errors.js';
 import type { ApiAudienceOptions } from '../audiences.js';
@@ -19,6 +21,18 @@ import { authMethodOf, validateVaultSpec } from './validate.js';
 
 export { VaultProvider, type VaultProviderOptions } from './provider.js';
 export type { VaultHttp } from './client.js';
+
+// The agent's port: src/agent/ imports only this file of the Vault provider, and of it
+// only these (the eslint folder rules check it). Enough to log in with the pod's own
+// identity (an Authenticator of its own over this HTTP client, kept by a TokenSession,
+// and a TokenCheck for "does Vault still honour this token?") and to unwrap data keys
+// through Transit; nothing of KV, the provider or its auth methods.
+export { createVaultHttp } from './client.js';
+export { isTokenShaped, type Authenticator, type LoginResult } from './auth.js';
+export { statusOf } from './errors.js';
+export { TokenCheck } from './token-check.js';
+export { TokenSession } from './token-session.js';
+export { vaultTransit } from './transit.js';
 
 export interface VaultFactoryOptions extends TransportOptions, ApiAudienceOptions {
   /** Total time per request, body included (default 15 s). */

@@ -10,7 +10,6 @@
 import { constantTimeEqual } from '../../crypto/compare.js';
 import type { RemoteRef } from '../../api/types.js';
 import type { KeyEncrypter } from '../../crypto/key-encrypter.js';
-import { vaultTransit } from '../../crypto/vault-transit.js';
 import { InvalidSpecError, KeyNotFoundError, SourceAuthError } from '../../errors.js';
 import { FreshReads } from '../fresh-reads.js';
 import { encodeMap, encodeValue, lookupProperty } from '../property.js';
@@ -22,6 +21,7 @@ import { kvReadPath, parseKvAnswer, type KvSecret, type KvSettings } from './kv.
 import { isCasMismatch, kvWriteBody, kvWritePath, parseKvWriteAnswer } from './kv-write.js';
 import { TokenCheck } from './token-check.js';
 import { TokenSession } from './token-session.js';
+import { vaultTransit } from './transit.js';
 
 export interface VaultProviderOptions {
   /** The source, as sourceKey() names it. */

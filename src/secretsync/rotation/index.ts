@@ -4,6 +4,7 @@
 // rules), and the new values (generator.ts: uniform characters from crypto.randomInt).
 // validate.ts checks spec.rotation for the reconciler. No I/O: the reconciler records the
 // pending rotation and writes through the provider ports.
+// Part of src/secretsync/, under its import rules (eslint.config.js).
 export { ALPHABETS, CHARSETS, DEFAULT_CHARSET, DEFAULT_LENGTH, MAX_LENGTH, MIN_LENGTH, generate } from './generator.js';
 export { nextRotationAfter, rotationDue, type RotationDue, type ScheduleSpec } from './schedule.js';
 export { rotationTargets, type RotationTarget } from './targets.js';

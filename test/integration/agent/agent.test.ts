@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateKeyCommand, GenerateDataKeyCommand, KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { RbacAuthorizationV1Api, type V1Secret } from '@kubernetes/client-node';
+import { MOUNT_ANNOTATION, VERSION_ANNOTATION } from '../../../src/api/annotations.js';
 import { writeAtomically } from '../../../src/agent/atomic-writer.js';
-import { MOUNT_ANNOTATION, VERSION_ANNOTATION } from '../../../src/api/delivery.js';
 import {
   ENVELOPE_SECRET_TYPE,
   encodeEnvelope,

@@ -5,7 +5,8 @@
 // version and rewrites no Secret. Reads are counted where they land: a recording proxy in
 // front of the real OpenBao.
 import { setHeaderOptions } from '@kubernetes/client-node';
-import { FORCE_SYNC_ANNOTATION, type SecretSync } from '../../../src/api/types.js';
+import { FORCE_SYNC_ANNOTATION } from '../../../src/api/annotations.js';
+import type { SecretSync } from '../../../src/api/types.js';
 import { hmacKeyIdOf } from '../../../src/secretsync/content.js';
 import { eventually } from '../../helpers/eventually.js';
 import { startHttpRecorder, type HttpRecorder } from '../../helpers/http-recorder.js';

@@ -3,7 +3,7 @@
 // outages, each rejection reason, deletion policies, and that a canary secret value
 // never shows up in logs, events or status.
 import { setHeaderOptions } from '@kubernetes/client-node';
-import { FORCE_SYNC_ANNOTATION } from '../../../src/api/types.js';
+import { FORCE_SYNC_ANNOTATION } from '../../../src/api/annotations.js';
 import { eventually } from '../../helpers/eventually.js';
 import {
   apply,

@@ -8,9 +8,9 @@
 //   - A SecretSync in the operator namespace naming the operator's own Secrets is refused.
 import { createHmac, hkdfSync } from 'node:crypto';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { ENVELOPE_MAC_ANNOTATION } from '../../../src/api/annotations.js';
 import type { SecretSync } from '../../../src/api/types.js';
 import { contentHmac, hmacKey, objectMacKeys } from '../../../src/secretsync/content.js';
-import { ENVELOPE_MAC_ANNOTATION } from '../../../src/secretsync/sealing.js';
 import { canary } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
 import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, readyCondition, secretData, waitReady } from '../../helpers/kube.js';

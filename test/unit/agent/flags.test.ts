@@ -1,7 +1,7 @@
 // Flags of `secretsync agent init|watch`: defaults, --sync NAME[=SECRET], what may not be
 // combined, and that --help documents every flag the parser accepts.
 import { AGENT_HELP, DEFAULT_DIR, DEFAULT_VAULT_TOKEN_FILE, parseAgentFlags, parseSyncFlag } from '../../../src/agent/flags.js';
-import { UsageError } from '../../../src/flags.js';
+import { UsageError } from '../../../src/errors.js';
 
 const parse = (...argv: string[]) => {
   const o = parseAgentFlags(argv);

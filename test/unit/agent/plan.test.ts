@@ -1,8 +1,8 @@
 // What a target Secret means for one --sync (pure): ownership by the named SecretSync,
 // plain-mode version checks, envelope version selection and binding, the mount annotation.
+import { MOUNT_ANNOTATION, VERSION_ANNOTATION } from '../../../src/api/annotations.js';
 import { AgentCode, AgentError } from '../../../src/agent/errors.js';
 import { checkOwner, planDelivery, type DeliveryRequest } from '../../../src/agent/plan.js';
-import { MOUNT_ANNOTATION, VERSION_ANNOTATION } from '../../../src/api/delivery.js';
 import { ENVELOPE_SECRET_TYPE, encodeEnvelope, type VersionEnvelope } from '../../../src/crypto/envelope.js';
 import type { KubeSecret, OwnerReference } from '../../../src/secretsync/ports.js';
 

@@ -1,6 +1,7 @@
 // whatIsDue's freshness bound (Due.notBefore: how old a read may answer a reconcile) and
 // the refresh seed that decides which syncs share a tick, and so a read.
-import { FORCE_SYNC_ANNOTATION, type AnySource, type SecretSync } from '../../../src/api/types.js';
+import { FORCE_SYNC_ANNOTATION } from '../../../src/api/annotations.js';
+import type { AnySource, SecretSync } from '../../../src/api/types.js';
 import { IdentityNotAllowedError } from '../../../src/errors.js';
 import { kekRefOf, type KekRef } from '../../../src/secretsync/kek.js';
 import { refreshSeed, whatIsDue } from '../../../src/secretsync/due.js';

@@ -1,6 +1,6 @@
 // An in-memory KeyEncrypter for unit tests of the envelope pipeline: data keys wrapped
 // with AES-256-GCM under a per-version KEK held here, every call counted. It shows what
-// the reconciler asks of a key service; the real Transit and KMS are in test/integration/crypto.
+// the reconciler asks of a key service; the real Transit and KMS are in test/integration/providers (vault-transit, aws-kms).
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { DataKey, KeyContext, KeyEncrypter, WrappedKey } from '../../../src/crypto/key-encrypter.js';
 

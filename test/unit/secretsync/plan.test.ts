@@ -1,5 +1,5 @@
 // Table tests of the pure core: observed state in, what is due and the plan out.
-import { FINALIZER, FORCE_SYNC_ANNOTATION } from '../../../src/api/types.js';
+import { FINALIZER, FORCE_SYNC_ANNOTATION } from '../../../src/api/annotations.js';
 import { SourceUnavailableError, TargetConflictError } from '../../../src/errors.js';
 import { contentHmac, hmacKey, type HmacKey } from '../../../src/secretsync/content.js';
 import { whatIsDue } from '../../../src/secretsync/due.js';

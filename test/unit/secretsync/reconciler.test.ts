@@ -1,20 +1,20 @@
 // The reconcile pipeline and act against in-memory ports: which writes happen, in which
 // order, and what a failed write leaves behind. The real apiserver and OpenBao behaviour
 // is in test/integration/operator.
+import { CONTENT_HMAC_ANNOTATION, ENVELOPE_MAC_ANNOTATION, FORCE_SYNC_ANNOTATION } from '../../../src/api/annotations.js';
 import type { RemoteRef, SecretSync, SecretSyncStatus } from '../../../src/api/types.js';
 import { SourceAuthError, SourceNotFoundError, StaleObjectError, TargetInvalidError } from '../../../src/errors.js';
 import { ENVELOPE_SECRET_TYPE, decodeEnvelope, open } from '../../../src/crypto/envelope.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import type { ReadOptions, SecretProvider } from '../../../src/providers/provider.js';
 import { contentHmac, hmacKey } from '../../../src/secretsync/content.js';
-import { CONTENT_HMAC_ANNOTATION, ENVELOPE_MAC_ANNOTATION, envelopeMac } from '../../../src/secretsync/sealing.js';
+import { envelopeMac } from '../../../src/secretsync/sealing.js';
 import type { KubeSecret, SecretPatch, SyncReader, SyncWriter } from '../../../src/secretsync/ports.js';
 import type { GrantWrite, KubeRole, KubeRoleBinding } from '../../../src/secretsync/grants.js';
 import { RecordedError, SecretSyncReconciler } from '../../../src/secretsync/reconciler.js';
 import { LogSink } from '../../helpers/log-sink.js';
 import { KekVersions } from '../../../src/secretsync/kek-versions.js';
 import { nextRefreshAfter } from '../../../src/secretsync/schedule.js';
-import { FORCE_SYNC_ANNOTATION } from '../../../src/api/types.js';
 import { aSecretSync, vaultSource } from './fixtures.js';
 import { FakeKek } from './fake-kek.js';
 

@@ -1,7 +1,8 @@
 // Rollout decisions: each dependent workload is rolled once per new version, and nothing
 // (a reconcile, a restart, a relist) rolls it again; dependents, the in-use hold and the
 // event mapping.
-import { ROLLOUT_FROM_ANNOTATION, type RolloutSpec, type RolloutTargetStatus, type SecretSync, type WorkloadKind } from '../../../src/api/types.js';
+import { ROLLOUT_FROM_ANNOTATION } from '../../../src/api/annotations.js';
+import type { RolloutSpec, RolloutTargetStatus, SecretSync, WorkloadKind } from '../../../src/api/types.js';
 import type { KubeWorkload } from '../../../src/secretsync/ports.js';
 import {
   dependents,

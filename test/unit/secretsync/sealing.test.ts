@@ -1,8 +1,9 @@
 // What one reconcile does to an envelope (keep, re-wrap, mint), and how the operator
 // recognises an envelope it wrote: pure functions, no key service.
+import { ENVELOPE_MAC_ANNOTATION } from '../../../src/api/annotations.js';
 import { encodeEnvelope, type Envelope, type KekCoordinates, type VersionEnvelope } from '../../../src/crypto/envelope.js';
 import type { RolloutTargetStatus } from '../../../src/api/types.js';
-import { ENVELOPE_MAC_ANNOTATION, envelopeMac, heldEnvelope, heldEnvelopeKey, keptVersions, sealAction } from '../../../src/secretsync/sealing.js';
+import { envelopeMac, heldEnvelope, heldEnvelopeKey, keptVersions, sealAction } from '../../../src/secretsync/sealing.js';
 import { hmacKey, objectMacKeys } from '../../../src/secretsync/content.js';
 import type { KubeSecret } from '../../../src/secretsync/ports.js';
 

@@ -1,4 +1,4 @@
-import { OWNER_LABEL } from '../../../src/api/types.js';
+import { OWNER_LABEL } from '../../../src/api/annotations.js';
 import type { KubeSecret } from '../../../src/secretsync/ports.js';
 import { isOwnedBy, ownerLabelValue, ownedMetadataKeys, releasePatch, secretWrite } from '../../../src/secretsync/target.js';
 import { aSecretSync, content, desired, writtenSecret } from './fixtures.js';

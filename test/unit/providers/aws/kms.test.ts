@@ -1,7 +1,7 @@
 // The KMS adapter's own logic with the SDK client's send() stubbed: what each command
 // carries (encryption context, key spec, destination key), how answers are parsed, and
 // how KMS exceptions (the SDK's real classes) become typed errors that say what to fix.
-// Behaviour against moto is in test/integration/crypto/aws-kms.test.ts.
+// Behaviour against moto is in test/integration/providers/aws-kms.test.ts.
 import { randomBytes } from 'node:crypto';
 import { jest } from '@jest/globals';
 import {
@@ -16,17 +16,17 @@ import {
   NotFoundException,
   ReEncryptCommand,
 } from '@aws-sdk/client-kms';
-import { awsKms } from '../../../src/crypto/aws-kms.js';
-import { DEFAULT_CHAIN } from '../../../src/providers/aws/client-config.js';
+import { awsKms } from '../../../../src/providers/aws/kms.js';
+import { DEFAULT_CHAIN } from '../../../../src/providers/aws/client-config.js';
 import {
   InvalidSpecError,
   InvalidValueError,
   SourceAuthError,
   SourceNotFoundError,
   SourceUnavailableError,
-} from '../../../src/errors.js';
-import { refusesCredentials } from '../../../src/providers/aws/errors.js';
-import { rejection } from '../../helpers/rejection.js';
+} from '../../../../src/errors.js';
+import { refusesCredentials } from '../../../../src/providers/aws/errors.js';
+import { rejection } from '../../../helpers/rejection.js';
 
 const ARN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const ARN2 = 'arn:aws:kms:eu-west-1:123456789012:key/9999abcd-12ab-34cd-56ef-1234567890ab';

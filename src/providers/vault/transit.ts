@@ -6,11 +6,11 @@
 // session, or the agent's own login), and `onDenied` tells its owner that Vault refused
 // one, so it can log in again next time. Transit keys are not derived here, so the
 // KeyContext is not sent: the envelope's additional data binds the values instead.
-import { InvalidSpecError, InvalidValueError, SourceUnavailableError } from '../errors.js';
-import type { VaultHttp } from '../providers/vault/client.js';
-import { statusOf, toTransitError, type TransitOperation } from '../providers/vault/errors.js';
-import { encodePath } from '../providers/vault/kv.js';
-import type { DataKey, KekVersion, KeyContext, KeyEncrypter, WrappedKey } from './key-encrypter.js';
+import type { DataKey, KekVersion, KeyContext, KeyEncrypter, WrappedKey } from '../../crypto/key-encrypter.js';
+import { InvalidSpecError, InvalidValueError, SourceUnavailableError } from '../../errors.js';
+import type { VaultHttp } from './client.js';
+import { statusOf, toTransitError, type TransitOperation } from './errors.js';
+import { encodePath } from './kv.js';
 
 export interface TransitOptions {
   http: VaultHttp;

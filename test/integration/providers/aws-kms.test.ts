@@ -7,14 +7,14 @@
 // wrapped key or the access keys.
 import { CreateAliasCommand, CreateKeyCommand, DeleteAliasCommand, KMSClient, ScheduleKeyDeletionCommand, UpdateAliasCommand } from '@aws-sdk/client-kms';
 import { randomUUID } from 'node:crypto';
-import { awsKms } from '../../../src/crypto/aws-kms.js';
+import { awsKms } from '../../../src/providers/aws/kms.js';
 import type { KeyContext } from '../../../src/crypto/key-encrypter.js';
 import { InvalidSpecError, InvalidValueError, SecretSyncError, SourceNotFoundError, SourceUnavailableError } from '../../../src/errors.js';
 import type { SecretProvider } from '../../../src/providers/provider.js';
 import { awsCallLog, awsOverHttp, awsSource, keysData, keysRef } from '../../helpers/aws.js';
 import { failureLog } from '../../helpers/rejection.js';
 import { awsConfig, uniqueName } from '../../helpers/stack.js';
-import { createNamespace, createSecret, deleteNamespace, deps } from '../providers/vault-fixtures.js';
+import { createNamespace, createSecret, deleteNamespace, deps } from './vault-fixtures.js';
 
 const ctx: KeyContext = { namespace: 'payments', secretsync: 'db' };
 const admin = new KMSClient(awsConfig());

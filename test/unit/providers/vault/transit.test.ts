@@ -1,18 +1,18 @@
 // The Transit adapter's own logic with a scripted VaultHttp: which path and body each call
 // sends, how answers are parsed, and how Vault's refusals become typed errors that say
 // what to fix without a token or a ciphertext. Behaviour against the real OpenBao is in
-// test/integration/crypto/vault-transit.test.ts.
+// test/integration/providers/vault-transit.test.ts.
 import { randomBytes } from 'node:crypto';
-import { vaultTransit } from '../../../src/crypto/vault-transit.js';
+import { vaultTransit } from '../../../../src/providers/vault/transit.js';
 import {
   InvalidSpecError,
   InvalidValueError,
   SourceAuthError,
   SourceNotFoundError,
   SourceUnavailableError,
-} from '../../../src/errors.js';
-import type { VaultHttp } from '../../../src/providers/vault/client.js';
-import { rejection } from '../../helpers/rejection.js';
+} from '../../../../src/errors.js';
+import type { VaultHttp } from '../../../../src/providers/vault/client.js';
+import { rejection } from '../../../helpers/rejection.js';
 
 const TOKEN = 'hvs.CAESIunit-test-token-0123456789abcdef';
 const ctx = { namespace: 'payments', secretsync: 'db' };

@@ -12,11 +12,10 @@ import {
   KMSClient,
   ReEncryptCommand,
 } from '@aws-sdk/client-kms';
-import { InvalidSpecError, InvalidValueError, SourceUnavailableError } from '../errors.js';
-import type { ClientCredentials } from '../providers/aws/client.js';
-import { boundResponses, sdkClientConfig } from '../providers/aws/client-config.js';
-import { toAwsError, type KmsOperation } from '../providers/aws/errors.js';
-import { kmsEncryptionContext, type DataKey, type KekVersion, type KeyContext, type KeyEncrypter, type WrappedKey } from './key-encrypter.js';
+import { kmsEncryptionContext, type DataKey, type KekVersion, type KeyContext, type KeyEncrypter, type WrappedKey } from '../../crypto/key-encrypter.js';
+import { InvalidSpecError, InvalidValueError, SourceUnavailableError } from '../../errors.js';
+import { DEFAULT_CHAIN, boundResponses, sdkClientConfig, type ClientCredentials } from './client-config.js';
+import { toAwsError, type KmsOperation } from './errors.js';
 
 export interface KmsOptions {
   region: string;
@@ -163,4 +162,9 @@ export function awsKms(o: KmsOptions): KeyEncrypter & { destroy(): void } {
 
     destroy: () => client.destroy(),
   };
+}
+
+/** The adapter on the SDK's default credential chain, said explicitly: in the agent, the pod's own AWS identity. */
+export function kmsWithDefaultChain(o: Omit<KmsOptions, 'credentials'>): KeyEncrypter & { destroy(): void } {
+  return awsKms({ ...o, credentials: DEFAULT_CHAIN });
 }

@@ -4,7 +4,7 @@
 // create. Then through the Vault provider: a SecretSource with token auth hands out the
 // same KeyEncrypter, counted by onCall, with its session's re-login on a revoked token.
 // Data keys are compared with equals() and never printed; no message may carry a token.
-import { vaultTransit } from '../../../src/crypto/vault-transit.js';
+import { vaultTransit } from '../../../src/providers/vault/transit.js';
 import type { KeyEncrypter } from '../../../src/crypto/key-encrypter.js';
 import { InvalidSpecError, InvalidValueError, SourceAuthError, SourceNotFoundError, SourceUnavailableError } from '../../../src/errors.js';
 import type { SecretProvider } from '../../../src/providers/provider.js';
@@ -24,7 +24,7 @@ import {
   root,
   vaultOverHttp,
   vaultSource,
-} from '../providers/vault-fixtures.js';
+} from './vault-fixtures.js';
 
 const MOUNT = 'transit-kek-tests';
 const ctx = { namespace: 'payments', secretsync: 'db' };
