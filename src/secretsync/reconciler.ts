@@ -25,7 +25,7 @@ import type { KekVersions } from './kek-versions.js';
 import { heldContentHmac, heldEnvelope, sealAction } from './sealing.js';
 import type { SyncReader, SyncWriter } from './ports.js';
 import { randomUUID } from 'node:crypto';
-import { NON_PROVIDER_FIELDS, type PendingRotation } from '../api/types.js';
+import { providerName, type PendingRotation } from '../api/types.js';
 import { pendingStatus, rotationStep, type RotationOutcome, type RotationStep } from './rotate.js';
 import { DEFAULT_CHARSET, DEFAULT_LENGTH, generate } from './rotation/generator.js';
 import { rotationTargets, type RotationTarget } from './rotation/targets.js';
@@ -309,8 +309,4 @@ export class SecretSyncReconciler {
       return { ok: false, error };
     }
   }
-}
-
-function providerName(source: AnySource): string {
-  return Object.keys(source.spec).find((k) => !NON_PROVIDER_FIELDS.has(k)) ?? 'unknown';
 }

@@ -5,7 +5,8 @@
 // or a leader change computes the same plan and rolls nothing twice. The annotation only
 // ever moves forward, to a version number (never a timestamp).
 import { parseDuration } from '../api/duration.js';
-import { ROLLOUT_FROM_ANNOTATION, TEMPLATE_VERSION_PREFIX, type RolloutTargetStatus, type SecretSync, type WorkloadKind } from '../api/types.js';
+import { VERSION_ANNOTATION_PREFIX } from '../api/annotations.js';
+import { ROLLOUT_FROM_ANNOTATION, type RolloutTargetStatus, type SecretSync, type WorkloadKind } from '../api/types.js';
 import { INJECT_ANNOTATION, INJECT_LABEL, splitList } from '../webhook/names.js';
 import type { KubeWorkload } from './ports.js';
 import { targetName } from './target.js';
@@ -25,7 +26,7 @@ const refKey = (r: WorkloadRef) => `${r.kind}/${r.name}`;
 const byRef = (a: WorkloadRef, b: WorkloadRef) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /** The pod-template annotation a SecretSync's rollouts set. */
-export const templateAnnotationKey = (sync: string): string => TEMPLATE_VERSION_PREFIX + sync;
+export const templateAnnotationKey = (sync: string): string => VERSION_ANNOTATION_PREFIX + sync;
 
 /** How the pod template of `w` uses the Secret `targetSecret` of the SecretSync `sync`. */
 export function usesOf(w: KubeWorkload, targetSecret: string, sync: string): WorkloadUse[] {

@@ -11,7 +11,7 @@ export const INJECT_CONTAINERS_ANNOTATION = 'secretsync.io/inject-containers';
 /** `"true"`: add the watch sidecar that re-delivers new versions in place. */
 export const WATCH_ANNOTATION = 'secretsync.io/watch';
 /** `secretsync.io/version-<sync>: "N"`: the rollout pins the pod to version N of that sync. */
-export const VERSION_ANNOTATION_PREFIX = 'secretsync.io/version-';
+export { VERSION_ANNOTATION_PREFIX } from '../api/annotations.js';
 /** Written by the webhook: the syncs it injected, in order. */
 export const INJECTED_ANNOTATION = 'secretsync.io/injected';
 /** Written by the webhook when it left out the `<KEY>_FILE` env vars, saying why. */
