@@ -11,7 +11,7 @@ import { forceToken, refreshSeed, type Due } from './due.js';
 import type { Memory, Observed } from './observe.js';
 import { intervalMs, nextRefreshAfter } from './schedule.js';
 import { failureStatus, sameStatus, successStatus } from './status.js';
-import type { SecretPatch } from './ports.js';
+import type { KubeSecret, SecretPatch } from './ports.js';
 import type { Envelope } from '../crypto/envelope.js';
 import { grantWrites, type GrantWrite } from './grants.js';
 import { keyIdOf } from './kek.js';
@@ -19,9 +19,9 @@ import { CONTENT_HMAC_ANNOTATION, ENVELOPE_MAC_ANNOTATION, envelopeBody } from '
 import { rotationEvent, withRotation, type RotationOutcome } from './rotate.js';
 import { inUseBy, planRollout, type RolloutPlan } from './rollout.js';
 import { throttleMessage, withThrottles, type Throttled } from './throttle.js';
-import { Reason } from '../errors.js';
+import { Reason, StaleObjectError } from '../errors.js';
 import { ConditionType, findCondition, setCondition } from '../api/conditions.js';
-import { desiredSecret, plainBody, releasePatch, secretWrite, targetName, type SecretWrite, type TargetBody } from './target.js';
+import { conflictError, desiredSecret, isOwnedBy, plainBody, releasePatch, secretWrite, targetName, type SecretWrite, type TargetBody } from './target.js';
 
 export type ReadOutcome =
   | { ok: true; content: Content; sourceVersions: Record<string, string> }
@@ -118,6 +118,38 @@ function planFailure(o: Observed, err: unknown, memory: Memory, forceSyncHandled
     memory,
     forceSyncHandled,
   };
+}
+
+/**
+ * A write of `plan` failed (act stopped there): Ready=False with the write's error, written
+ * once per distinct failure, recording the plan's forceSyncHandled; looked at again when
+ * `plan` would have been. A stale cache (StaleObjectError) is never planned for: it is
+ * retried quietly (isStale).
+ */
+export function planWriteFailure(o: Observed, plan: Plan, err: unknown): Plan {
+  return { ...planFailure(o, err, plan.memory, plan.forceSyncHandled), requeueAfterMs: plan.requeueAfterMs };
+}
+
+/** A cache behind the API server: nothing to report, the next reconcile reads fresh caches. */
+export function isStale(err: unknown): boolean {
+  return err instanceof StaleObjectError;
+}
+
+/**
+ * A create of `plan` found the target's name taken by a Secret the cache does not hold (the
+ * cache holds only Secrets carrying the operator's labels), read as `existing`. Gone again:
+ * a stale cache, retried quietly. Someone else's: TargetConflict, nothing overwritten. Ours
+ * (its labels removed, or the cache behind): the rest of `plan`, with the Secret repaired
+ * instead of created (a finalizer it added is in place already).
+ */
+export function planTakenName(o: Observed, plan: Plan, existing: KubeSecret | undefined): { repair: Plan } | { failed: unknown } {
+  const wanted = plan.secret;
+  if (wanted?.kind !== 'create') return { failed: new Error('planTakenName: the plan creates no Secret') };
+  const { namespace, name } = wanted.secret.metadata;
+  if (!existing) return { failed: new StaleObjectError(`Secret ${namespace}/${name} was deleted meanwhile; retrying`) };
+  if (!isOwnedBy(existing, o.ss.metadata.uid)) return { failed: conflictError(existing) };
+  const finalizers = plan.finalizers?.when === 'before' ? undefined : plan.finalizers;
+  return { repair: { ...plan, finalizers, secret: secretWrite(existing, wanted.secret) } };
 }
 
 /**

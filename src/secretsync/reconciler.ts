@@ -1,9 +1,10 @@
 // The SecretSync reconciler: level-triggered, one key at a time (the work queue guarantees
 // it). A short pipeline: observe (caches only) → whatIsDue (pure) → read the source, only
-// when due → plan (pure) → act (writes, in order). Deletion plans through finalizer.ts.
+// when due → plan (pure) → act (writes, in order). When act stops (a write failed, or a
+// create found the name taken), what follows is planned too and carried out by another
+// act. Deletion plans through finalizer.ts.
 import type { AnySource } from '../api/types.js';
 import { sourceKey } from '../api/source-ref.js';
-import { StaleObjectError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ProviderDeps, ProviderKube, SecretProvider } from '../providers/provider.js';
@@ -14,10 +15,10 @@ import { whatIsDue } from './due.js';
 import { fetchContent } from './fetch.js';
 import { planDeletion } from './finalizer.js';
 import { observe, type Memory, type Observed } from './observe.js';
-import { planSync, versionFor, type ReadOutcome, type SealOutcome } from './plan.js';
+import { isStale, planSync, planTakenName, planWriteFailure, versionFor, type Plan, type ReadOutcome, type SealOutcome } from './plan.js';
 import { heldVersions, seal as sealValues, type VersionEnvelope } from '../crypto/envelope.js';
 import type { KeyEncrypter } from '../crypto/key-encrypter.js';
-import { InvalidSpecError } from '../errors.js';
+import { InvalidSpecError, StaleObjectError } from '../errors.js';
 import { contentHmac, macVerifies, type Content } from './content.js';
 import { wantedKek } from './due.js';
 import { encrypterSpec, keyIdOf, type KekRef } from './kek.js';
@@ -104,7 +105,7 @@ export class SecretSyncReconciler {
       this.memory.delete(key);
       const plan = planDeletion(o);
       if (!plan) return {};
-      const { error } = await act(o, plan, this.d.writer, this.d.log);
+      const error = await this.carryOut(o, plan);
       if (error) throw new RecordedError(error.cause, error.retryable);
       return {};
     }
@@ -128,13 +129,50 @@ export class SecretSyncReconciler {
     }
     const plan = planSync(o, due, read, sealed, rotation);
     this.memory.set(key, plan.memory);
-    const { error } = await act(o, plan, this.d.writer, this.d.log);
+    const error = await this.carryOut(o, plan);
     if (plan.result !== 'idle') this.d.metrics?.syncs.inc({ namespace: o.ss.metadata.namespace ?? '', result: error ? 'error' : plan.result });
     if (!error) return { requeueAfterMs: plan.requeueAfterMs };
-    if (error.cause instanceof StaleObjectError) throw new RecordedError(error.cause, true); // a stale cache: quietly again
+    if (isStale(error.cause)) throw new RecordedError(error.cause, true); // a stale cache: quietly again
     const d = describeError(error.cause);
     this.d.log.warn({ secretsync: key, reason: d.reason, code: d.code, err: d.message }, 'sync failed');
-    throw new RecordedError(error.cause, error.retryable, error.retryable ? undefined : plan.requeueAfterMs);
+    throw new RecordedError(error.cause, error.retryable, error.retryable ? undefined : error.requeueAfterMs);
+  }
+
+  /**
+   * Carries out `plan`. When act stops, what follows is planned and carried out in turn: a
+   * create that found the name taken reads that Secret (the cache holds only ours) and
+   * plans the repair or the conflict; a failed write becomes Ready=False (a stale cache is
+   * not reported). Returns the error the reconcile ends with, if any.
+   */
+  private async carryOut(o: Observed, plan: Plan): Promise<{ cause: unknown; retryable: boolean; requeueAfterMs: number } | undefined> {
+    let out = await act(o, plan, this.d.writer, this.d.log);
+    let failed = out.failed;
+    if (out.taken) {
+      o = { ...o, ss: out.ss };
+      let next: ReturnType<typeof planTakenName>;
+      try {
+        next = planTakenName(o, plan, await this.d.writer.readSecret(out.taken.namespace, out.taken.name));
+      } catch (err) {
+        next = { failed: err };
+      }
+      if ('repair' in next) {
+        plan = next.repair;
+        out = await act(o, plan, this.d.writer, this.d.log);
+        // Taken again right after it was read: the cache is behind; look again from fresh caches.
+        failed = out.taken ? new StaleObjectError(`Secret ${out.taken.namespace}/${out.taken.name} was recreated meanwhile; retrying`) : out.failed;
+      } else {
+        failed = next.failed;
+      }
+    }
+    if (failed === undefined) return plan.error ? { ...plan.error, requeueAfterMs: plan.requeueAfterMs } : undefined;
+    if (isStale(failed)) return { cause: failed, retryable: true, requeueAfterMs: plan.requeueAfterMs };
+    const failure = planWriteFailure({ ...o, ss: out.ss }, plan, failed);
+    const recorded = await act({ ...o, ss: out.ss }, failure, this.d.writer, this.d.log);
+    if (recorded.failed !== undefined) {
+      this.d.log.warn({ secretsync: o.key, err: describeError(recorded.failed).message }, 'could not record the failure in status');
+    }
+    const error = failure.error ?? { cause: failed, retryable: true };
+    return { ...error, requeueAfterMs: failure.requeueAfterMs };
   }
 
   /**
@@ -184,7 +222,7 @@ export class SecretSyncReconciler {
         o = { ...o, ss: { ...ss, metadata: { ...ss.metadata, resourceVersion: rv ?? ss.metadata.resourceVersion }, status } };
         recorded = true;
       } catch (err) {
-        if (err instanceof StaleObjectError) throw new RecordedError(err, true);
+        if (isStale(err)) throw new RecordedError(err, true);
         return fail(err);
       }
     }

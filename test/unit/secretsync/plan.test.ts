@@ -6,7 +6,7 @@ import { whatIsDue } from '../../../src/secretsync/due.js';
 import { planDeletion } from '../../../src/secretsync/finalizer.js';
 import type { Observed } from '../../../src/secretsync/observe.js';
 import { planSync, type Plan, type ReadOutcome } from '../../../src/secretsync/plan.js';
-import { aSecretSync, content, KEY, keysFor, observed, remembered, syncedStatus, T0, writtenSecret } from './fixtures.js';
+import { aSecretSync, content, KEY, keysFor, observed, planWrites as writes, remembered, syncedStatus, T0, writtenSecret } from './fixtures.js';
 
 const C1 = content({ password: 'p1' });
 const C2 = content({ password: 'p2' });
@@ -18,18 +18,6 @@ function run(o: Observed, read: ReadOutcome = ok()): { reason?: string; failure?
   const due = whatIsDue(o);
   const plan = planSync(o, due, due.read && due.failure === undefined ? read : undefined);
   return { reason: due.read, failure: due.failure, plan };
-}
-
-/** The API writes a plan makes, in act's order. */
-function writes(p: Plan): string[] {
-  return [
-    ...(p.finalizers?.when === 'before' ? ['finalizer'] : []),
-    ...(p.secret ? [`secret ${p.secret.kind}`] : []),
-    ...p.cleanups.map((c) => `${c.kind} ${c.name}`),
-    ...(p.finalizers?.when === 'after' ? ['finalizer'] : []),
-    ...(p.status ? ['status'] : []),
-    ...p.events.map((e) => `event ${e.reason}`),
-  ];
 }
 
 /** A healthy SecretSync whose Secret holds `c`, seen before by this process at `lastCheck`. */

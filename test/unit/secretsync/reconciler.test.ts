@@ -306,6 +306,37 @@ test('a create that finds the name taken by a Secret we do not own: TargetConfli
   expect(w.writes).toEqual(['status', 'event Warning TargetConflict']);
 });
 
+test('a create that finds the name taken by our own Secret the cache does not hold (labels removed): read once, repaired, not recreated', async () => {
+  const w = world({ password: 'one' });
+  await w.reconciler.reconcile('ns/db');
+  const s = w.secrets.get('db') as KubeSecret;
+  const { 'app.kubernetes.io/managed-by': _m, ...labels } = s.metadata.labels ?? {};
+  w.secrets.set('db', { ...s, metadata: { ...s.metadata, labels }, data: { password: Buffer.from('edited').toString('base64') } });
+  w.writes.length = 0;
+  w.tick(10_001);
+  await w.reconciler.reconcile('ns/db');
+  expect(w.writes).toEqual(['patch', 'status', 'event Normal Updated']);
+  expect(w.secrets.get('db')?.metadata.uid).toBe(s.metadata.uid);
+  expect(w.secrets.get('db')?.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('secretsync');
+  expect(w.secrets.get('db')?.data?.password).toBe(Buffer.from('one').toString('base64'));
+  expect(w.status()?.version).toBe(1);
+});
+
+test('a create that finds the name taken by a Secret deleted again before it is read: a stale cache, retried quietly', async () => {
+  const w = world({ password: 'one' });
+  const writer = (w.reconciler as unknown as { d: { writer: SyncWriter } }).d.writer;
+  const create = writer.createSecret;
+  writer.createSecret = async () => {
+    writer.createSecret = create; // once
+    return 'exists';
+  };
+  await expect(w.reconciler.reconcile('ns/db')).rejects.toMatchObject({ retryable: true, cause: expect.any(StaleObjectError) });
+  expect(w.writes).toEqual([]);
+  expect(w.status()).toBeUndefined();
+  await w.reconciler.reconcile('ns/db');
+  expect(w.writes).toEqual(['create', 'status', 'event Normal Synced']);
+});
+
 test('a finalizer that cannot be added reaches status and events', async () => {
   const w = world({ password: 'one' }, { target: { deletionPolicy: 'Retain' } });
   const reconciler = w.reconciler;
