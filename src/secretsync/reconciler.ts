@@ -1,35 +1,34 @@
 // The SecretSync reconciler: level-triggered, one key at a time (the work queue guarantees
-// it). A short pipeline: observe (caches only) → whatIsDue (pure) → read the source, only
-// when due → plan (pure) → act (writes, in order). When act stops (a write failed, or a
-// create found the name taken), what follows is planned too and carried out by another
-// act. Deletion plans through finalizer.ts.
-import type { AnySource } from '../api/types.js';
+// it). A short pipeline: observe (caches only) → whatIsDue and the rotation step (pure) →
+// the rotation's writes at the source, when one is due (planned by rotation/plan.ts) → read
+// the source, only when due (readFor) → the key-service calls (envelope mode) → planSync
+// (pure) → act (writes, in order). When act stops (a write failed, or a create found the
+// name taken), what follows is planned too and carried out by another act. Deletion plans
+// through finalizer.ts.
+import { randomUUID } from 'node:crypto';
 import { sourceKey } from '../api/source-ref.js';
+import { providerName, type AnySource, type PendingRotation } from '../api/types.js';
+import { heldVersions, seal as sealValues, type VersionEnvelope } from '../crypto/envelope.js';
+import type { KeyEncrypter } from '../crypto/key-encrypter.js';
+import { InvalidSpecError, StaleObjectError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ProviderDeps, ProviderKube, SecretProvider } from '../providers/provider.js';
 import { act } from './act.js';
-import type { HmacKey } from './content.js';
+import { contentHmac, macVerifies, type Content, type HmacKey } from './content.js';
 import { describeError } from './describe-error.js';
-import { whatIsDue } from './due.js';
+import { readFor, wantedKek, whatIsDue } from './due.js';
 import { fetchContent } from './fetch.js';
 import { planDeletion } from './finalizer.js';
-import { observe, type Memory, type Observed } from './observe.js';
-import { isStale, planSync, planTakenName, planWriteFailure, versionFor, type Plan, type ReadOutcome, type SealOutcome } from './plan.js';
-import { heldVersions, seal as sealValues, type VersionEnvelope } from '../crypto/envelope.js';
-import type { KeyEncrypter } from '../crypto/key-encrypter.js';
-import { InvalidSpecError, StaleObjectError } from '../errors.js';
-import { contentHmac, macVerifies, type Content } from './content.js';
-import { wantedKek } from './due.js';
 import { encrypterSpec, keyIdOf, type KekRef } from './kek.js';
 import type { KekVersions } from './kek-versions.js';
-import { heldContentHmac, heldEnvelope, sealAction } from './sealing.js';
+import { observe, type Memory, type Observed } from './observe.js';
+import { isStale, planSync, planTakenName, planWriteFailure, versionFor, type Plan, type ReadOutcome, type SealOutcome } from './plan.js';
 import type { SyncReader, SyncWriter } from './ports.js';
-import { randomUUID } from 'node:crypto';
-import { providerName, type PendingRotation } from '../api/types.js';
-import { pendingStatus, rotationStep, type RotationOutcome, type RotationStep } from './rotate.js';
-import { DEFAULT_CHARSET, DEFAULT_LENGTH, generate } from './rotation/generator.js';
-import { rotationTargets, type RotationTarget } from './rotation/targets.js';
+import { pendingStatus, withRotationStep, type RotationOutcome, type RotationStep } from './rotate.js';
+import { generate } from './rotation/generator.js';
+import { newPendingRotation, planRotation, rotationDone, rotationFailed, rotationWrites } from './rotation/plan.js';
+import { heldContentHmac, heldEnvelope, sealAction } from './sealing.js';
 
 export interface ProviderSource {
   client(source: AnySource, deps: ProviderDeps): SecretProvider;
@@ -109,18 +108,14 @@ export class SecretSyncReconciler {
       if (error) throw new RecordedError(error.cause, error.retryable);
       return {};
     }
-    let due = whatIsDue(o);
+    const { due, step } = withRotationStep(o, whatIsDue(o));
     let rotation: RotationOutcome | undefined;
-    if (due.failure === undefined) {
-      const step = rotationStep(o.ss, o.source, o.now, o.namespaceLabels);
-      if (step.kind !== 'none') ({ o, outcome: rotation } = await this.rotate(o, step));
-      else if (step.throttled) due = { ...due, throttled: [...(due.throttled ?? []), step.throttled] };
-    }
+    if (step.kind !== 'none') ({ o, outcome: rotation } = await this.rotate(o, step));
+    const wanted = readFor(due, rotation?.ok === true, this.now().getTime());
     let read: ReadOutcome | undefined;
-    if ((due.read || rotation?.ok) && due.failure === undefined) {
-      this.d.log.debug({ secretsync: key, due: rotation?.ok ? 'rotated' : due.read }, 'reading the source');
-      // After our own rotation write only a read started from now on sees it.
-      read = await this.read(o, rotation?.ok ? this.now().getTime() : (due.notBefore ?? this.now().getTime()));
+    if (wanted) {
+      this.d.log.debug({ secretsync: key, due: wanted.reason }, 'reading the source');
+      read = await this.read(o, wanted.notBefore);
     }
     let sealed: SealOutcome | undefined;
     if (o.kek && due.failure === undefined) {
@@ -176,78 +171,69 @@ export class SecretSyncReconciler {
   }
 
   /**
-   * Rotation I/O: for a new rotation, read the versions the new values build on and record
-   * them with a fresh id in status (the pending rotation) before anything is written; then
-   * write each rotated path at the source. A pending rotation from an interrupted reconcile
-   * goes straight to the writes, which find their own earlier write (AWS by the id, Vault by
-   * the version having moved past the base) and write nothing twice.
+   * Carries out a rotation step (planned by rotate.ts): for a new rotation, read the
+   * versions the new values build on and record them with a fresh id in status (the
+   * pending rotation) before anything is written; then write each rotated path at the
+   * source. A pending rotation from an interrupted reconcile goes straight to the writes,
+   * which find their own earlier write (AWS by the id, Vault by the version having moved
+   * past the base) and write nothing twice.
    */
   private async rotate(o: Observed, step: Exclude<RotationStep, { kind: 'none' }>): Promise<{ o: Observed; outcome: RotationOutcome }> {
-    const { ss } = o;
-    let recorded = step.kind === 'resume';
-    const fail = (cause: unknown) => {
-      const error = describeError(cause);
-      this.d.log.warn({ secretsync: o.key, reason: error.reason, code: error.code, err: error.message }, 'rotation failed');
-      // A rotate-now that failed before its pending record counts as handled only when retrying cannot help.
-      const handled = step.kind === 'start' && (recorded || !error.retryable) ? step.rotateNowHandled : o.ss.status?.rotateNowHandled;
-      return { o, outcome: { ok: false as const, error, cause, rotateNowHandled: handled, dropPending: cause instanceof InvalidSpecError } };
-    };
-    const spec = ss.spec.rotation;
-    if (!spec) return fail(new InvalidSpecError('spec.rotation is not set'));
-    let targets: RotationTarget[];
-    let provider: SecretProvider;
+    let provider: SecretProvider | undefined;
+    let writer: { canWrite: boolean } | { error: unknown };
     try {
-      targets = rotationTargets(ss);
       provider = this.providerFor(o.source as AnySource);
-    } catch (err) {
-      return fail(err);
+      writer = { canWrite: provider.rotate !== undefined };
+    } catch (error) {
+      writer = { error };
     }
-    if (!provider.rotate) return fail(new InvalidSpecError(`${sourceKey(o.source as AnySource)} cannot write secrets: rotation needs a vault (KV v2) or aws source`));
+    const fail = (cause: unknown, recorded: boolean) => {
+      const outcome = rotationFailed(o.ss, step, cause, recorded);
+      this.d.log.warn({ secretsync: o.key, reason: outcome.error.reason, code: outcome.error.code, err: outcome.error.message }, 'rotation failed');
+      return { o, outcome };
+    };
+    const plan = planRotation(o.ss, o.source, writer);
+    if (plan.kind === 'fail') return fail(plan.cause, false);
+    const source = provider as SecretProvider & Required<Pick<SecretProvider, 'rotate'>>; // planRotation found it can write
     let pending: PendingRotation;
     if (step.kind === 'resume') {
       pending = step.pending;
       this.d.log.info({ secretsync: o.key, rotation: pending.id }, 'finishing an interrupted rotation');
     } else {
       try {
-        const { sourceVersions } = await fetchContent(ss, provider);
-        const basedOn: Record<string, string> = {};
-        for (const t of targets) basedOn[t.path] = sourceVersions[t.path] ?? '';
-        pending = { id: randomUUID(), trigger: step.trigger, startedAt: o.now.toISOString(), basedOn };
+        const { sourceVersions } = await fetchContent(o.ss, source);
+        pending = newPendingRotation(step, plan.targets, sourceVersions, randomUUID(), o.now);
       } catch (err) {
-        return fail(err);
+        return fail(err, false);
       }
-      const status = pendingStatus(ss, pending, step.rotateNowHandled);
+      const status = pendingStatus(o.ss, pending, step.rotateNowHandled);
       try {
-        const rv = await this.d.writer.writeStatus(ss, status);
-        o = { ...o, ss: { ...ss, metadata: { ...ss.metadata, resourceVersion: rv ?? ss.metadata.resourceVersion }, status } };
-        recorded = true;
+        const rv = await this.d.writer.writeStatus(o.ss, status);
+        o = { ...o, ss: { ...o.ss, metadata: { ...o.ss.metadata, resourceVersion: rv ?? o.ss.metadata.resourceVersion }, status } };
       } catch (err) {
         if (isStale(err)) throw new RecordedError(err, true);
-        return fail(err);
+        return fail(err, false);
       }
     }
     const written: { path: string; outcome: string; version: string }[] = [];
-    const length = spec.generator?.length ?? DEFAULT_LENGTH;
-    const charset = spec.generator?.charset ?? DEFAULT_CHARSET;
-    for (const t of targets) {
-      const basedOn = pending.basedOn[t.path];
-      if (basedOn === undefined) continue; // spec.rotation.keys edited mid-rotation: the new path waits for the next one
-      const set = Object.fromEntries(t.properties.map((p) => [p, generate(length, charset)]));
-      const whole = t.whole ? generate(length, charset) : undefined;
+    const { length, charset } = plan.generator;
+    for (const w of rotationWrites(plan.targets, pending)) {
+      const set = Object.fromEntries(w.properties.map((p) => [p, generate(length, charset)]));
+      const whole = w.whole ? generate(length, charset) : undefined;
       try {
         await this.d.faults?.beforeRotationWrite?.();
-        const r = await provider.rotate({ path: t.path, id: pending.id, basedOn, set, ...(whole ? { whole } : {}) });
-        written.push({ path: t.path, outcome: r.outcome, version: r.version });
-        this.d.log.info({ secretsync: o.key, rotation: pending.id, path: t.path, outcome: r.outcome, version: r.version }, 'rotated at the source');
+        const r = await source.rotate({ path: w.path, id: pending.id, basedOn: w.basedOn, set, ...(whole ? { whole } : {}) });
+        written.push({ path: w.path, outcome: r.outcome, version: r.version });
+        this.d.log.info({ secretsync: o.key, rotation: pending.id, path: w.path, outcome: r.outcome, version: r.version }, 'rotated at the source');
       } catch (err) {
-        return fail(err);
+        return fail(err, true);
       } finally {
         for (const b of Object.values(set)) b.fill(0);
         whole?.fill(0);
       }
       if (written.at(-1)?.outcome === 'written') this.d.faults?.afterRotationWrite?.();
     }
-    return { o, outcome: { ok: true, pending, keys: targets.flatMap((t) => t.keys), written, resumed: step.kind === 'resume' } };
+    return { o, outcome: rotationDone(step, pending, plan.targets, written) };
   }
 
   /**
