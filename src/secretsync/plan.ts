@@ -178,6 +178,16 @@ export function onlyMacsChange(w: SecretWrite): boolean {
   return Object.keys(w.patch.metadata.annotations ?? {}).every((k) => k === ENVELOPE_MAC_ANNOTATION || k === CONTENT_HMAC_ANNOTATION);
 }
 
+/** Why `content` cannot be the target's (larger than spec.target.maxSizeBytes), or undefined. */
+export function sizeProblem(ss: SecretSync, content: Content): unknown {
+  try {
+    checkSize(content, ss.spec.target?.maxSizeBytes ?? DEFAULTS.maxSizeBytes);
+    return undefined;
+  } catch (err) {
+    return err;
+  }
+}
+
 /** Envelope mode: the envelope to store, as the reconciler made it (minted, re-wrapped or kept). */
 export type SealOutcome = { ok: true; envelope: Envelope; contentHmac: string | undefined } | { ok: false; error: unknown };
 
@@ -186,11 +196,8 @@ function planSuccess(o: Observed, due: Due, content: Content, sourceVersions: Re
   const st = ss.status ?? {};
   const forceSyncHandled = forceToken(ss.metadata.annotations?.[FORCE_SYNC_ANNOTATION]) ?? st.forceSyncHandled;
   const memory = rememberRead(o);
-  try {
-    checkSize(content, ss.spec.target?.maxSizeBytes ?? DEFAULTS.maxSizeBytes);
-  } catch (err) {
-    return planFailure(o, err, memory, forceSyncHandled);
-  }
+  const tooLarge = sizeProblem(ss, content);
+  if (tooLarge !== undefined) return planFailure(o, tooLarge, memory, forceSyncHandled);
   const { version, unchanged, hmac } = versionFor(o, content);
   let body: TargetBody;
   let keyId: string | undefined;

@@ -1,10 +1,11 @@
 // The SecretSync reconciler: level-triggered, one key at a time (the work queue guarantees
-// it). A short pipeline: observe (caches only) → whatIsDue and the rotation step (pure) →
+// it). A short pipeline in which every decision is a pure function and this file only
+// reads and carries out: observe (caches only) → whatIsDue and the rotation step (pure) →
 // the rotation's writes at the source, when one is due (planned by rotation/plan.ts) → read
-// the source, only when due (readFor) → the key-service calls (envelope mode) → planSync
-// (pure) → act (writes, in order). When act stops (a write failed, or a create found the
-// name taken), what follows is planned too and carried out by another act. Deletion plans
-// through finalizer.ts.
+// the source, only when due (readFor) → the key-service calls (planned by planSeal) →
+// planSync (pure) → act (writes, in order). When act stops (a write failed, or a create
+// found the name taken), what follows is planned too and carried out by another act.
+// Deletion plans through finalizer.ts.
 import { randomUUID } from 'node:crypto';
 import { sourceKey } from '../api/source-ref.js';
 import { providerName, type AnySource, type PendingRotation } from '../api/types.js';
@@ -15,20 +16,20 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ProviderDeps, ProviderKube, SecretProvider } from '../providers/provider.js';
 import { act } from './act.js';
-import { contentHmac, macVerifies, type Content, type HmacKey } from './content.js';
+import type { HmacKey } from './content.js';
 import { describeError } from './describe-error.js';
-import { readFor, wantedKek, whatIsDue } from './due.js';
+import { readFor, whatIsDue } from './due.js';
 import { fetchContent } from './fetch.js';
 import { planDeletion } from './finalizer.js';
 import { encrypterSpec, keyIdOf, type KekRef } from './kek.js';
 import type { KekVersions } from './kek-versions.js';
 import { observe, type Memory, type Observed } from './observe.js';
-import { isStale, planSync, planTakenName, planWriteFailure, versionFor, type Plan, type ReadOutcome, type SealOutcome } from './plan.js';
+import { isStale, planSync, planTakenName, planWriteFailure, type Plan, type ReadOutcome, type SealOutcome } from './plan.js';
 import type { SyncReader, SyncWriter } from './ports.js';
 import { pendingStatus, withRotationStep, type RotationOutcome, type RotationStep } from './rotate.js';
 import { generate } from './rotation/generator.js';
 import { newPendingRotation, planRotation, rotationDone, rotationFailed, rotationWrites } from './rotation/plan.js';
-import { heldContentHmac, heldEnvelope, sealAction } from './sealing.js';
+import { planSeal, type SealPlan } from './seal-plan.js';
 
 export interface ProviderSource {
   client(source: AnySource, deps: ProviderDeps): SecretProvider;
@@ -117,11 +118,7 @@ export class SecretSyncReconciler {
       this.d.log.debug({ secretsync: key, due: wanted.reason }, 'reading the source');
       read = await this.read(o, wanted.notBefore);
     }
-    let sealed: SealOutcome | undefined;
-    if (o.kek && due.failure === undefined) {
-      if (read?.ok) sealed = await this.seal(o, versionFor(o, read.content).version, read.content);
-      else if (!read && due.rewrap) sealed = await this.seal(o, o.ss.status?.version ?? 0);
-    }
+    const sealed = await this.seal(o, planSeal(o, due, read));
     const plan = planSync(o, due, read, sealed, rotation);
     this.memory.set(key, plan.memory);
     const error = await this.carryOut(o, plan);
@@ -237,57 +234,54 @@ export class SecretSyncReconciler {
   }
 
   /**
-   * Envelope mode: the envelope for `version` — the held one kept as it is, its data keys
-   * re-wrapped, or `content` sealed under a freshly minted data key. At most one key-service
-   * call per version entry; none when nothing changed.
+   * Envelope mode: carries out a seal plan (seal-plan.ts), making its key-service calls:
+   * none to keep the held envelope, one re-wrap per stale version entry, or one data key
+   * minted for a new version entry. Undefined when there is no envelope this reconcile.
    */
-  private async seal(o: Observed, version: number, content?: Content): Promise<SealOutcome> {
-    const kek = o.kek;
-    const want = wantedKek(o);
-    if (!kek?.source || !want) return { ok: false, error: new InvalidSpecError('spec.target.encryption.kek cannot be resolved') };
-    const held = heldContentHmac(o.target);
-    // Whether the envelope holds this content: its content HMAC verifies under the key it
-    // names (per object, or the legacy global key of an object written before the upgrade).
-    const hmac = content ? contentHmac(o.macKeys.content, content) : held;
-    const holds = held !== undefined && (content ? macVerifies(o.macKeys, 'content', held, content) : true);
-    const action = sealAction(heldEnvelope(o.target, o.macKeys), holds, version, want, kek.latest, o.ss.status?.rollout?.targets);
-    if (action.kind === 'keep') return { ok: true, envelope: action.envelope, contentHmac: hmac };
-    const ctx = { namespace: o.ss.metadata.namespace ?? '', secretsync: o.ss.metadata.name };
+  private async seal(o: Observed, plan: SealPlan): Promise<SealOutcome | undefined> {
+    switch (plan.kind) {
+      case 'none':
+        return undefined;
+      case 'fail':
+        return { ok: false, error: plan.error };
+      case 'keep':
+        return { ok: true, envelope: plan.envelope, contentHmac: plan.contentHmac };
+    }
+    const { source, ref, want } = plan.kek;
     try {
-      const enc = this.keyEncrypter(kek.source, kek.ref);
-      if (action.kind === 'rewrap') {
+      const enc = this.keyEncrypter(source, ref);
+      if (plan.kind === 'rewrap') {
         const entries = await Promise.all(
-          heldVersions(action.envelope).map(async (v) => {
-            if (!action.versions.includes(v.version)) return v;
-            const w = await enc.rewrap(v.wrappedKey, ctx);
-            this.d.kekVersions?.observe(kek.ref.id, w.kekVersion);
+          heldVersions(plan.envelope).map(async (v) => {
+            if (!plan.versions.includes(v.version)) return v;
+            const w = await enc.rewrap(v.wrappedKey, plan.ctx);
+            this.d.kekVersions?.observe(ref.id, w.kekVersion);
             return { ...v, wrappedKey: w.wrapped, kek: { ...want, version: w.kekVersion } };
           }),
         );
         const [current, ...previous] = entries as [VersionEnvelope, ...VersionEnvelope[]];
-        return { ok: true, envelope: { current, ...(previous.length > 0 ? { previous } : {}) }, contentHmac: hmac };
+        return { ok: true, envelope: { current, ...(previous.length > 0 ? { previous } : {}) }, contentHmac: plan.contentHmac };
       }
-      if (!content) return { ok: false, error: new InvalidSpecError('envelope mode: nothing to seal') };
-      if (action.dropped) {
+      const { version } = plan.binding;
+      if (plan.dropped) {
         // Past the bound: pods still pinned to these versions keep the files they have, but
         // a pod created from their old template (a rescheduled one) cannot open them.
         this.d.log.warn(
-          { secretsync: o.key, version: action.version, dropped: action.dropped },
+          { secretsync: o.key, version, dropped: plan.dropped },
           'envelope holds at most 3 versions: older versions dropped while rollouts still run pods pinned to them',
         );
       }
-      const dk = await enc.generateDataKey(ctx);
+      const dk = await enc.generateDataKey(plan.ctx);
       try {
-        this.d.kekVersions?.observe(kek.ref.id, dk.kekVersion);
-        const binding = { namespace: ctx.namespace, secretsync: ctx.secretsync, uid: o.ss.metadata.uid ?? '', version: action.version };
+        this.d.kekVersions?.observe(ref.id, dk.kekVersion);
         const current: VersionEnvelope = {
-          version: action.version,
+          version,
           kek: { ...want, version: dk.kekVersion },
           wrappedKey: dk.wrapped,
-          values: sealValues(dk.plaintext, binding, content),
+          values: sealValues(dk.plaintext, plan.binding, plan.content),
         };
-        this.d.log.debug({ secretsync: o.key, version: action.version, keyId: keyIdOf(current.kek) }, 'minted a data key');
-        return { ok: true, envelope: { current, ...(action.previous ? { previous: action.previous } : {}) }, contentHmac: hmac };
+        this.d.log.debug({ secretsync: o.key, version, keyId: keyIdOf(current.kek) }, 'minted a data key');
+        return { ok: true, envelope: { current, ...(plan.previous ? { previous: plan.previous } : {}) }, contentHmac: plan.contentHmac };
       } finally {
         dk.plaintext.fill(0);
       }

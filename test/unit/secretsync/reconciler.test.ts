@@ -578,6 +578,29 @@ describe('envelope mode', () => {
     expect((await opened(w)).password?.toString()).toBe('three');
   });
 
+  test('content over the size limit costs no key-service call, however often it is due (the size is checked before the seal is planned)', async () => {
+    const w = world({ password: 'x'.repeat(64) }, { target: { ...transit.target, maxSizeBytes: 32 } });
+    for (let i = 0; i < 3; i++) {
+      await expect(w.reconciler.reconcile('ns/db')).rejects.toMatchObject({ retryable: false });
+      w.tick(10_001);
+    }
+    expect(w.reads.length).toBe(3); // read each time it was due...
+    expect(w.kek.calls).toEqual([]); // ...and never a data key for content that cannot be stored
+    expect(w.secrets.size).toBe(0);
+    expect(w.status()?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'SizeLimitExceeded' });
+    // A synced Secret whose source grows past the limit: kept as it is, and no data key minted for the new content.
+    const g = world({ password: 'one' }, { target: { ...transit.target, maxSizeBytes: 32 } });
+    await g.reconciler.reconcile('ns/db');
+    const before = JSON.stringify(g.secrets.get('db'));
+    g.kek.calls.length = 0;
+    g.values.password = 'y'.repeat(64);
+    g.tick(10_001);
+    await expect(g.reconciler.reconcile('ns/db')).rejects.toMatchObject({ retryable: false });
+    expect(g.kek.calls).toEqual([]);
+    expect(JSON.stringify(g.secrets.get('db'))).toBe(before);
+    expect(g.status()?.version).toBe(1);
+  });
+
   test('a key service that fails keeps the Secret and says so', async () => {
     const w = world({ password: 'one' }, transit);
     await w.reconciler.reconcile('ns/db');
