@@ -2,14 +2,13 @@
 // it). A short pipeline in which every decision is a pure function and this file only
 // reads and carries out: observe (caches only) → whatIsDue and the rotation step (pure) →
 // the rotation's writes at the source, when one is due (planned by rotation/plan.ts) → read
-// the source, only when due (readFor) → the key-service calls (planned by planSeal) →
-// planSync (pure) → act (writes, in order). When act stops (a write failed, or a create
-// found the name taken), what follows is planned too and carried out by another act.
-// Deletion plans through finalizer.ts.
+// the source, only when due (readFor) → the key-service calls (planned by planSeal, made
+// by seal-calls.ts) → planSync (pure) → act (writes, in order). When act stops (a write
+// failed, or a create found the name taken), what follows is planned too and carried out
+// by another act. Deletion plans through finalizer.ts.
 import { randomUUID } from 'node:crypto';
 import { sourceKey } from '../api/source-ref.js';
 import { providerName, type AnySource, type PendingRotation } from '../api/types.js';
-import { heldVersions, seal as sealValues, type VersionEnvelope } from '../crypto/envelope.js';
 import type { KeyEncrypter } from '../crypto/key-encrypter.js';
 import { InvalidSpecError, StaleObjectError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -21,15 +20,16 @@ import { describeError } from './describe-error.js';
 import { readFor, whatIsDue } from './due.js';
 import { fetchContent } from './fetch.js';
 import { planDeletion } from './finalizer.js';
-import { encrypterSpec, keyIdOf, type KekRef } from './kek.js';
+import { encrypterSpec, type KekRef } from './kek.js';
 import type { KekVersions } from './kek-versions.js';
 import { observe, type Memory, type Observed } from './observe.js';
-import { isStale, planSync, planTakenName, planWriteFailure, type Plan, type ReadOutcome, type SealOutcome } from './plan.js';
+import { isStale, planSync, planTakenName, planWriteFailure, type Plan, type ReadOutcome } from './plan.js';
 import type { SyncReader, SyncWriter } from './ports.js';
 import { pendingStatus, withRotationStep, type RotationOutcome, type RotationStep } from './rotate.js';
 import { generate } from './rotation/generator.js';
 import { newPendingRotation, planRotation, rotationDone, rotationFailed, rotationWrites } from './rotation/plan.js';
-import { planSeal, type SealPlan } from './seal-plan.js';
+import { carryOutSeal } from './seal-calls.js';
+import { planSeal } from './seal-plan.js';
 
 export interface ProviderSource {
   client(source: AnySource, deps: ProviderDeps): SecretProvider;
@@ -118,7 +118,11 @@ export class SecretSyncReconciler {
       this.d.log.debug({ secretsync: key, due: wanted.reason }, 'reading the source');
       read = await this.read(o, wanted.notBefore);
     }
-    const sealed = await this.seal(o, planSeal(o, due, read));
+    const sealed = await carryOutSeal(key, planSeal(o, due, read), {
+      encrypter: (source, ref) => this.keyEncrypter(source, ref),
+      kekVersions: this.d.kekVersions,
+      log: this.d.log,
+    });
     const plan = planSync(o, due, read, sealed, rotation);
     this.memory.set(key, plan.memory);
     const error = await this.carryOut(o, plan);
@@ -231,63 +235,6 @@ export class SecretSyncReconciler {
       if (written.at(-1)?.outcome === 'written') this.d.faults?.afterRotationWrite?.();
     }
     return { o, outcome: rotationDone(step, pending, plan.targets, written) };
-  }
-
-  /**
-   * Envelope mode: carries out a seal plan (seal-plan.ts), making its key-service calls:
-   * none to keep the held envelope, one re-wrap per stale version entry, or one data key
-   * minted for a new version entry. Undefined when there is no envelope this reconcile.
-   */
-  private async seal(o: Observed, plan: SealPlan): Promise<SealOutcome | undefined> {
-    switch (plan.kind) {
-      case 'none':
-        return undefined;
-      case 'fail':
-        return { ok: false, error: plan.error };
-      case 'keep':
-        return { ok: true, envelope: plan.envelope, contentHmac: plan.contentHmac };
-    }
-    const { source, ref, want } = plan.kek;
-    try {
-      const enc = this.keyEncrypter(source, ref);
-      if (plan.kind === 'rewrap') {
-        const entries = await Promise.all(
-          heldVersions(plan.envelope).map(async (v) => {
-            if (!plan.versions.includes(v.version)) return v;
-            const w = await enc.rewrap(v.wrappedKey, plan.ctx);
-            this.d.kekVersions?.observe(ref.id, w.kekVersion);
-            return { ...v, wrappedKey: w.wrapped, kek: { ...want, version: w.kekVersion } };
-          }),
-        );
-        const [current, ...previous] = entries as [VersionEnvelope, ...VersionEnvelope[]];
-        return { ok: true, envelope: { current, ...(previous.length > 0 ? { previous } : {}) }, contentHmac: plan.contentHmac };
-      }
-      const { version } = plan.binding;
-      if (plan.dropped) {
-        // Past the bound: pods still pinned to these versions keep the files they have, but
-        // a pod created from their old template (a rescheduled one) cannot open them.
-        this.d.log.warn(
-          { secretsync: o.key, version, dropped: plan.dropped },
-          'envelope holds at most 3 versions: older versions dropped while rollouts still run pods pinned to them',
-        );
-      }
-      const dk = await enc.generateDataKey(plan.ctx);
-      try {
-        this.d.kekVersions?.observe(ref.id, dk.kekVersion);
-        const current: VersionEnvelope = {
-          version,
-          kek: { ...want, version: dk.kekVersion },
-          wrappedKey: dk.wrapped,
-          values: sealValues(dk.plaintext, plan.binding, plan.content),
-        };
-        this.d.log.debug({ secretsync: o.key, version, keyId: keyIdOf(current.kek) }, 'minted a data key');
-        return { ok: true, envelope: { current, ...(plan.previous ? { previous: plan.previous } : {}) }, contentHmac: plan.contentHmac };
-      } finally {
-        dk.plaintext.fill(0);
-      }
-    } catch (error) {
-      return { ok: false, error };
-    }
   }
 
   /** A KeyEncrypter for the KEK, authenticated as its source (the provider's cached client). */
