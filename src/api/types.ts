@@ -114,6 +114,17 @@ export interface NamespaceScopeEntry {
 /** Fields of a source spec that are not provider blocks. */
 export const NON_PROVIDER_FIELDS: ReadonlySet<string> = new Set(['allowedNamespaces', 'namespaceSelector', 'namespaceScopes']);
 
+/** The provider blocks a source spec sets (`vault`, `aws`, ...): exactly one on a valid source. */
+export function providerBlocks(spec: object | undefined): string[] {
+  const fields = (spec ?? {}) as Record<string, unknown>;
+  return Object.keys(fields).filter((k) => !NON_PROVIDER_FIELDS.has(k) && fields[k] !== undefined && fields[k] !== null);
+}
+
+/** The name of a source's provider (for metrics and logs); 'unknown' when it sets no provider block. */
+export function providerName(source: Pick<AnySource, 'spec'>): string {
+  return providerBlocks(source.spec)[0] ?? 'unknown';
+}
+
 export interface Condition {
   type: string;
   status: 'True' | 'False' | 'Unknown';

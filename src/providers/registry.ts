@@ -3,7 +3,7 @@
 // caches one client per source, so a provider logs in once per token lifetime instead of
 // once per reconcile. A client is replaced (and the old one closed, which revokes its
 // token) when the source's uid or generation changes, i.e. when it was recreated or edited.
-import { NON_PROVIDER_FIELDS, type AnySource } from '../api/types.js';
+import { providerBlocks, type AnySource } from '../api/types.js';
 import { InvalidSpecError } from '../errors.js';
 import type { ProviderDeps, ProviderFactory, SecretProvider } from './provider.js';
 import { sourceKey } from '../api/source-ref.js';
@@ -33,8 +33,7 @@ export class ProviderRegistry {
 
   /** The factory for the one provider block `source.spec` sets; InvalidSpecError if none or several. */
   factoryFor(source: AnySource): ProviderFactory {
-    const spec = (source.spec ?? {}) as Record<string, unknown>;
-    const set = Object.keys(spec).filter((k) => !NON_PROVIDER_FIELDS.has(k) && spec[k] !== undefined && spec[k] !== null);
+    const set = providerBlocks(source.spec);
     const known = this.names().join(', ') || '(none registered)';
     const unknown = set.filter((k) => !this.factories.has(k));
     if (unknown.length > 0) {

@@ -275,3 +275,15 @@ export function whatIsDue(o: Observed): Due {
   if (read === undefined && rekeyDue(o)) return { nextRefresh, rekey: true, ...throttled };
   return read === undefined ? { read, nextRefresh, ...throttled } : { read, notBefore: readNotBefore(o, read, nextRefresh), nextRefresh };
 }
+
+/**
+ * The read this reconcile makes, if any: because something is due to be read, or because
+ * a rotation just wrote the source; none while a problem found before the read fails the
+ * reconcile. `notBefore` is how old a shared read may be: after our own rotation write only
+ * a read started from `now` (the clock when the read starts) on sees it.
+ */
+export function readFor(due: Due, rotated: boolean, now: number): { reason: DueReason | 'rotated'; notBefore: number } | undefined {
+  if (due.failure !== undefined) return undefined;
+  if (rotated) return { reason: 'rotated', notBefore: now };
+  return due.read ? { reason: due.read, notBefore: due.notBefore ?? now } : undefined;
+}

@@ -12,7 +12,7 @@ import { forceToken, refreshSeed, type Due } from './due.js';
 import type { Memory, Observed } from './observe.js';
 import { intervalMs, nextRefreshAfter } from './schedule.js';
 import { failureStatus, sameStatus, successStatus } from './status.js';
-import type { SecretPatch } from './ports.js';
+import type { KubeSecret, SecretPatch } from './ports.js';
 import type { Envelope } from '../crypto/envelope.js';
 import { grantWrites, type GrantWrite } from './grants.js';
 import { keyIdOf } from './kek.js';
@@ -20,9 +20,9 @@ import { envelopeBody } from './sealing.js';
 import { rotationEvent, withRotation, type RotationOutcome } from './rotate.js';
 import { inUseBy, planRollout, type RolloutPlan } from './rollout.js';
 import { throttleMessage, withThrottles, type Throttled } from './throttle.js';
-import { Reason } from '../errors.js';
+import { Reason, StaleObjectError } from '../errors.js';
 import { ConditionType, findCondition, setCondition } from '../api/conditions.js';
-import { desiredSecret, plainBody, releasePatch, secretWrite, targetName, type SecretWrite, type TargetBody } from './target.js';
+import { conflictError, desiredSecret, isOwnedBy, plainBody, releasePatch, secretWrite, targetName, type SecretWrite, type TargetBody } from './target.js';
 
 export type ReadOutcome =
   | { ok: true; content: Content; sourceVersions: Record<string, string> }
@@ -122,6 +122,38 @@ function planFailure(o: Observed, err: unknown, memory: Memory, forceSyncHandled
 }
 
 /**
+ * A write of `plan` failed (act stopped there): Ready=False with the write's error, written
+ * once per distinct failure, recording the plan's forceSyncHandled; looked at again when
+ * `plan` would have been. A stale cache (StaleObjectError) is never planned for: it is
+ * retried quietly (isStale).
+ */
+export function planWriteFailure(o: Observed, plan: Plan, err: unknown): Plan {
+  return { ...planFailure(o, err, plan.memory, plan.forceSyncHandled), requeueAfterMs: plan.requeueAfterMs };
+}
+
+/** A cache behind the API server: nothing to report, the next reconcile reads fresh caches. */
+export function isStale(err: unknown): boolean {
+  return err instanceof StaleObjectError;
+}
+
+/**
+ * A create of `plan` found the target's name taken by a Secret the cache does not hold (the
+ * cache holds only Secrets carrying the operator's labels), read as `existing`. Gone again:
+ * a stale cache, retried quietly. Someone else's: TargetConflict, nothing overwritten. Ours
+ * (its labels removed, or the cache behind): the rest of `plan`, with the Secret repaired
+ * instead of created (a finalizer it added is in place already).
+ */
+export function planTakenName(o: Observed, plan: Plan, existing: KubeSecret | undefined): { repair: Plan } | { failed: unknown } {
+  const wanted = plan.secret;
+  if (wanted?.kind !== 'create') return { failed: new Error('planTakenName: the plan creates no Secret') };
+  const { namespace, name } = wanted.secret.metadata;
+  if (!existing) return { failed: new StaleObjectError(`Secret ${namespace}/${name} was deleted meanwhile; retrying`) };
+  if (!isOwnedBy(existing, o.ss.metadata.uid)) return { failed: conflictError(existing) };
+  const finalizers = plan.finalizers?.when === 'before' ? undefined : plan.finalizers;
+  return { repair: { ...plan, finalizers, secret: secretWrite(existing, wanted.secret) } };
+}
+
+/**
  * The version `content` is: the current one when it is the same content, else the next.
  * Under the key the status's HMAC names (per object, or the legacy global key: an upgrade
  * keeps the version and only re-keys); a status from a root key that is gone is re-keyed
@@ -147,6 +179,16 @@ export function onlyMacsChange(w: SecretWrite): boolean {
   return Object.keys(w.patch.metadata.annotations ?? {}).every((k) => k === ENVELOPE_MAC_ANNOTATION || k === CONTENT_HMAC_ANNOTATION);
 }
 
+/** Why `content` cannot be the target's (larger than spec.target.maxSizeBytes), or undefined. */
+export function sizeProblem(ss: SecretSync, content: Content): unknown {
+  try {
+    checkSize(content, ss.spec.target?.maxSizeBytes ?? DEFAULTS.maxSizeBytes);
+    return undefined;
+  } catch (err) {
+    return err;
+  }
+}
+
 /** Envelope mode: the envelope to store, as the reconciler made it (minted, re-wrapped or kept). */
 export type SealOutcome = { ok: true; envelope: Envelope; contentHmac: string | undefined } | { ok: false; error: unknown };
 
@@ -155,11 +197,8 @@ function planSuccess(o: Observed, due: Due, content: Content, sourceVersions: Re
   const st = ss.status ?? {};
   const forceSyncHandled = forceToken(ss.metadata.annotations?.[FORCE_SYNC_ANNOTATION]) ?? st.forceSyncHandled;
   const memory = rememberRead(o);
-  try {
-    checkSize(content, ss.spec.target?.maxSizeBytes ?? DEFAULTS.maxSizeBytes);
-  } catch (err) {
-    return planFailure(o, err, memory, forceSyncHandled);
-  }
+  const tooLarge = sizeProblem(ss, content);
+  if (tooLarge !== undefined) return planFailure(o, tooLarge, memory, forceSyncHandled);
   const { version, unchanged, hmac } = versionFor(o, content);
   let body: TargetBody;
   let keyId: string | undefined;

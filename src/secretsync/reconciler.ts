@@ -1,34 +1,35 @@
 // The SecretSync reconciler: level-triggered, one key at a time (the work queue guarantees
-// it). A short pipeline: observe (caches only) → whatIsDue (pure) → read the source, only
-// when due → plan (pure) → act (writes, in order). Deletion plans through finalizer.ts.
-import type { AnySource } from '../api/types.js';
+// it). A short pipeline in which every decision is a pure function and this file only
+// reads and carries out: observe (caches only) → whatIsDue and the rotation step (pure) →
+// the rotation's writes at the source, when one is due (planned by rotation/plan.ts) → read
+// the source, only when due (readFor) → the key-service calls (planned by planSeal, made
+// by seal-calls.ts) → planSync (pure) → act (writes, in order). When act stops (a write
+// failed, or a create found the name taken), what follows is planned too and carried out
+// by another act. Deletion plans through finalizer.ts.
+import { randomUUID } from 'node:crypto';
 import { sourceKey } from '../api/source-ref.js';
-import { StaleObjectError } from '../errors.js';
+import { providerName, type AnySource, type PendingRotation } from '../api/types.js';
+import type { KeyEncrypter } from '../crypto/key-encrypter.js';
+import { InvalidSpecError, StaleObjectError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ProviderDeps, ProviderKube, SecretProvider } from '../providers/provider.js';
 import { act } from './act.js';
 import type { HmacKey } from './content.js';
 import { describeError } from './describe-error.js';
-import { whatIsDue } from './due.js';
+import { readFor, whatIsDue } from './due.js';
 import { fetchContent } from './fetch.js';
 import { planDeletion } from './finalizer.js';
-import { observe, type Memory, type Observed } from './observe.js';
-import { planSync, versionFor, type ReadOutcome, type SealOutcome } from './plan.js';
-import { heldVersions, seal as sealValues, type VersionEnvelope } from '../crypto/envelope.js';
-import type { KeyEncrypter } from '../crypto/key-encrypter.js';
-import { InvalidSpecError } from '../errors.js';
-import { contentHmac, macVerifies, type Content } from './content.js';
-import { wantedKek } from './due.js';
-import { encrypterSpec, keyIdOf, type KekRef } from './kek.js';
+import { encrypterSpec, type KekRef } from './kek.js';
 import type { KekVersions } from './kek-versions.js';
-import { heldContentHmac, heldEnvelope, sealAction } from './sealing.js';
+import { observe, type Memory, type Observed } from './observe.js';
+import { isStale, planSync, planTakenName, planWriteFailure, type Plan, type ReadOutcome } from './plan.js';
 import type { SyncReader, SyncWriter } from './ports.js';
-import { randomUUID } from 'node:crypto';
-import { NON_PROVIDER_FIELDS, type PendingRotation } from '../api/types.js';
-import { pendingStatus, rotationStep, type RotationOutcome, type RotationStep } from './rotate.js';
-import { DEFAULT_CHARSET, DEFAULT_LENGTH, generate } from './rotation/generator.js';
-import { rotationTargets, type RotationTarget } from './rotation/targets.js';
+import { pendingStatus, withRotationStep, type RotationOutcome, type RotationStep } from './rotate.js';
+import { generate } from './rotation/generator.js';
+import { newPendingRotation, planRotation, rotationDone, rotationFailed, rotationWrites } from './rotation/plan.js';
+import { carryOutSeal } from './seal-calls.js';
+import { planSeal } from './seal-plan.js';
 
 export interface ProviderSource {
   client(source: AnySource, deps: ProviderDeps): SecretProvider;
@@ -104,172 +105,136 @@ export class SecretSyncReconciler {
       this.memory.delete(key);
       const plan = planDeletion(o);
       if (!plan) return {};
-      const { error } = await act(o, plan, this.d.writer, this.d.log);
+      const error = await this.carryOut(o, plan);
       if (error) throw new RecordedError(error.cause, error.retryable);
       return {};
     }
-    let due = whatIsDue(o);
+    const { due, step } = withRotationStep(o, whatIsDue(o));
     let rotation: RotationOutcome | undefined;
-    if (due.failure === undefined) {
-      const step = rotationStep(o.ss, o.source, o.now, o.namespaceLabels);
-      if (step.kind !== 'none') ({ o, outcome: rotation } = await this.rotate(o, step));
-      else if (step.throttled) due = { ...due, throttled: [...(due.throttled ?? []), step.throttled] };
-    }
+    if (step.kind !== 'none') ({ o, outcome: rotation } = await this.rotate(o, step));
+    const wanted = readFor(due, rotation?.ok === true, this.now().getTime());
     let read: ReadOutcome | undefined;
-    if ((due.read || rotation?.ok) && due.failure === undefined) {
-      this.d.log.debug({ secretsync: key, due: rotation?.ok ? 'rotated' : due.read }, 'reading the source');
-      // After our own rotation write only a read started from now on sees it.
-      read = await this.read(o, rotation?.ok ? this.now().getTime() : (due.notBefore ?? this.now().getTime()));
+    if (wanted) {
+      this.d.log.debug({ secretsync: key, due: wanted.reason }, 'reading the source');
+      read = await this.read(o, wanted.notBefore);
     }
-    let sealed: SealOutcome | undefined;
-    if (o.kek && due.failure === undefined) {
-      if (read?.ok) sealed = await this.seal(o, versionFor(o, read.content).version, read.content);
-      else if (!read && due.rewrap) sealed = await this.seal(o, o.ss.status?.version ?? 0);
-    }
+    const sealed = await carryOutSeal(key, planSeal(o, due, read), {
+      encrypter: (source, ref) => this.keyEncrypter(source, ref),
+      kekVersions: this.d.kekVersions,
+      log: this.d.log,
+    });
     const plan = planSync(o, due, read, sealed, rotation);
     this.memory.set(key, plan.memory);
-    const { error } = await act(o, plan, this.d.writer, this.d.log);
+    const error = await this.carryOut(o, plan);
     if (plan.result !== 'idle') this.d.metrics?.syncs.inc({ namespace: o.ss.metadata.namespace ?? '', result: error ? 'error' : plan.result });
     if (!error) return { requeueAfterMs: plan.requeueAfterMs };
-    if (error.cause instanceof StaleObjectError) throw new RecordedError(error.cause, true); // a stale cache: quietly again
+    if (isStale(error.cause)) throw new RecordedError(error.cause, true); // a stale cache: quietly again
     const d = describeError(error.cause);
     this.d.log.warn({ secretsync: key, reason: d.reason, code: d.code, err: d.message }, 'sync failed');
-    throw new RecordedError(error.cause, error.retryable, error.retryable ? undefined : plan.requeueAfterMs);
+    throw new RecordedError(error.cause, error.retryable, error.retryable ? undefined : error.requeueAfterMs);
   }
 
   /**
-   * Rotation I/O: for a new rotation, read the versions the new values build on and record
-   * them with a fresh id in status (the pending rotation) before anything is written; then
-   * write each rotated path at the source. A pending rotation from an interrupted reconcile
-   * goes straight to the writes, which find their own earlier write (AWS by the id, Vault by
-   * the version having moved past the base) and write nothing twice.
+   * Carries out `plan`. When act stops, what follows is planned and carried out in turn: a
+   * create that found the name taken reads that Secret (the cache holds only ours) and
+   * plans the repair or the conflict; a failed write becomes Ready=False (a stale cache is
+   * not reported). Returns the error the reconcile ends with, if any.
+   */
+  private async carryOut(o: Observed, plan: Plan): Promise<{ cause: unknown; retryable: boolean; requeueAfterMs: number } | undefined> {
+    let out = await act(o, plan, this.d.writer, this.d.log);
+    let failed = out.failed;
+    if (out.taken) {
+      o = { ...o, ss: out.ss };
+      let next: ReturnType<typeof planTakenName>;
+      try {
+        next = planTakenName(o, plan, await this.d.writer.readSecret(out.taken.namespace, out.taken.name));
+      } catch (err) {
+        next = { failed: err };
+      }
+      if ('repair' in next) {
+        plan = next.repair;
+        out = await act(o, plan, this.d.writer, this.d.log);
+        // Taken again right after it was read: the cache is behind; look again from fresh caches.
+        failed = out.taken ? new StaleObjectError(`Secret ${out.taken.namespace}/${out.taken.name} was recreated meanwhile; retrying`) : out.failed;
+      } else {
+        failed = next.failed;
+      }
+    }
+    if (failed === undefined) return plan.error ? { ...plan.error, requeueAfterMs: plan.requeueAfterMs } : undefined;
+    if (isStale(failed)) return { cause: failed, retryable: true, requeueAfterMs: plan.requeueAfterMs };
+    const failure = planWriteFailure({ ...o, ss: out.ss }, plan, failed);
+    const recorded = await act({ ...o, ss: out.ss }, failure, this.d.writer, this.d.log);
+    if (recorded.failed !== undefined) {
+      this.d.log.warn({ secretsync: o.key, err: describeError(recorded.failed).message }, 'could not record the failure in status');
+    }
+    const error = failure.error ?? { cause: failed, retryable: true };
+    return { ...error, requeueAfterMs: failure.requeueAfterMs };
+  }
+
+  /**
+   * Carries out a rotation step (planned by rotate.ts): for a new rotation, read the
+   * versions the new values build on and record them with a fresh id in status (the
+   * pending rotation) before anything is written; then write each rotated path at the
+   * source. A pending rotation from an interrupted reconcile goes straight to the writes,
+   * which find their own earlier write (AWS by the id, Vault by the version having moved
+   * past the base) and write nothing twice.
    */
   private async rotate(o: Observed, step: Exclude<RotationStep, { kind: 'none' }>): Promise<{ o: Observed; outcome: RotationOutcome }> {
-    const { ss } = o;
-    let recorded = step.kind === 'resume';
-    const fail = (cause: unknown) => {
-      const error = describeError(cause);
-      this.d.log.warn({ secretsync: o.key, reason: error.reason, code: error.code, err: error.message }, 'rotation failed');
-      // A rotate-now that failed before its pending record counts as handled only when retrying cannot help.
-      const handled = step.kind === 'start' && (recorded || !error.retryable) ? step.rotateNowHandled : o.ss.status?.rotateNowHandled;
-      return { o, outcome: { ok: false as const, error, cause, rotateNowHandled: handled, dropPending: cause instanceof InvalidSpecError } };
-    };
-    const spec = ss.spec.rotation;
-    if (!spec) return fail(new InvalidSpecError('spec.rotation is not set'));
-    let targets: RotationTarget[];
-    let provider: SecretProvider;
+    let provider: SecretProvider | undefined;
+    let writer: { canWrite: boolean } | { error: unknown };
     try {
-      targets = rotationTargets(ss);
       provider = this.providerFor(o.source as AnySource);
-    } catch (err) {
-      return fail(err);
+      writer = { canWrite: provider.rotate !== undefined };
+    } catch (error) {
+      writer = { error };
     }
-    if (!provider.rotate) return fail(new InvalidSpecError(`${sourceKey(o.source as AnySource)} cannot write secrets: rotation needs a vault (KV v2) or aws source`));
+    const fail = (cause: unknown, recorded: boolean) => {
+      const outcome = rotationFailed(o.ss, step, cause, recorded);
+      this.d.log.warn({ secretsync: o.key, reason: outcome.error.reason, code: outcome.error.code, err: outcome.error.message }, 'rotation failed');
+      return { o, outcome };
+    };
+    const plan = planRotation(o.ss, o.source, writer);
+    if (plan.kind === 'fail') return fail(plan.cause, false);
+    const source = provider as SecretProvider & Required<Pick<SecretProvider, 'rotate'>>; // planRotation found it can write
     let pending: PendingRotation;
     if (step.kind === 'resume') {
       pending = step.pending;
       this.d.log.info({ secretsync: o.key, rotation: pending.id }, 'finishing an interrupted rotation');
     } else {
       try {
-        const { sourceVersions } = await fetchContent(ss, provider);
-        const basedOn: Record<string, string> = {};
-        for (const t of targets) basedOn[t.path] = sourceVersions[t.path] ?? '';
-        pending = { id: randomUUID(), trigger: step.trigger, startedAt: o.now.toISOString(), basedOn };
+        const { sourceVersions } = await fetchContent(o.ss, source);
+        pending = newPendingRotation(step, plan.targets, sourceVersions, randomUUID(), o.now);
       } catch (err) {
-        return fail(err);
+        return fail(err, false);
       }
-      const status = pendingStatus(ss, pending, step.rotateNowHandled);
+      const status = pendingStatus(o.ss, pending, step.rotateNowHandled);
       try {
-        const rv = await this.d.writer.writeStatus(ss, status);
-        o = { ...o, ss: { ...ss, metadata: { ...ss.metadata, resourceVersion: rv ?? ss.metadata.resourceVersion }, status } };
-        recorded = true;
+        const rv = await this.d.writer.writeStatus(o.ss, status);
+        o = { ...o, ss: { ...o.ss, metadata: { ...o.ss.metadata, resourceVersion: rv ?? o.ss.metadata.resourceVersion }, status } };
       } catch (err) {
-        if (err instanceof StaleObjectError) throw new RecordedError(err, true);
-        return fail(err);
+        if (isStale(err)) throw new RecordedError(err, true);
+        return fail(err, false);
       }
     }
     const written: { path: string; outcome: string; version: string }[] = [];
-    const length = spec.generator?.length ?? DEFAULT_LENGTH;
-    const charset = spec.generator?.charset ?? DEFAULT_CHARSET;
-    for (const t of targets) {
-      const basedOn = pending.basedOn[t.path];
-      if (basedOn === undefined) continue; // spec.rotation.keys edited mid-rotation: the new path waits for the next one
-      const set = Object.fromEntries(t.properties.map((p) => [p, generate(length, charset)]));
-      const whole = t.whole ? generate(length, charset) : undefined;
+    const { length, charset } = plan.generator;
+    for (const w of rotationWrites(plan.targets, pending)) {
+      const set = Object.fromEntries(w.properties.map((p) => [p, generate(length, charset)]));
+      const whole = w.whole ? generate(length, charset) : undefined;
       try {
         await this.d.faults?.beforeRotationWrite?.();
-        const r = await provider.rotate({ path: t.path, id: pending.id, basedOn, set, ...(whole ? { whole } : {}) });
-        written.push({ path: t.path, outcome: r.outcome, version: r.version });
-        this.d.log.info({ secretsync: o.key, rotation: pending.id, path: t.path, outcome: r.outcome, version: r.version }, 'rotated at the source');
+        const r = await source.rotate({ path: w.path, id: pending.id, basedOn: w.basedOn, set, ...(whole ? { whole } : {}) });
+        written.push({ path: w.path, outcome: r.outcome, version: r.version });
+        this.d.log.info({ secretsync: o.key, rotation: pending.id, path: w.path, outcome: r.outcome, version: r.version }, 'rotated at the source');
       } catch (err) {
-        return fail(err);
+        return fail(err, true);
       } finally {
         for (const b of Object.values(set)) b.fill(0);
         whole?.fill(0);
       }
       if (written.at(-1)?.outcome === 'written') this.d.faults?.afterRotationWrite?.();
     }
-    return { o, outcome: { ok: true, pending, keys: targets.flatMap((t) => t.keys), written, resumed: step.kind === 'resume' } };
-  }
-
-  /**
-   * Envelope mode: the envelope for `version` — the held one kept as it is, its data keys
-   * re-wrapped, or `content` sealed under a freshly minted data key. At most one key-service
-   * call per version entry; none when nothing changed.
-   */
-  private async seal(o: Observed, version: number, content?: Content): Promise<SealOutcome> {
-    const kek = o.kek;
-    const want = wantedKek(o);
-    if (!kek?.source || !want) return { ok: false, error: new InvalidSpecError('spec.target.encryption.kek cannot be resolved') };
-    const held = heldContentHmac(o.target);
-    // Whether the envelope holds this content: its content HMAC verifies under the key it
-    // names (per object, or the legacy global key of an object written before the upgrade).
-    const hmac = content ? contentHmac(o.macKeys.content, content) : held;
-    const holds = held !== undefined && (content ? macVerifies(o.macKeys, 'content', held, content) : true);
-    const action = sealAction(heldEnvelope(o.target, o.macKeys), holds, version, want, kek.latest, o.ss.status?.rollout?.targets);
-    if (action.kind === 'keep') return { ok: true, envelope: action.envelope, contentHmac: hmac };
-    const ctx = { namespace: o.ss.metadata.namespace ?? '', secretsync: o.ss.metadata.name };
-    try {
-      const enc = this.keyEncrypter(kek.source, kek.ref);
-      if (action.kind === 'rewrap') {
-        const entries = await Promise.all(
-          heldVersions(action.envelope).map(async (v) => {
-            if (!action.versions.includes(v.version)) return v;
-            const w = await enc.rewrap(v.wrappedKey, ctx);
-            this.d.kekVersions?.observe(kek.ref.id, w.kekVersion);
-            return { ...v, wrappedKey: w.wrapped, kek: { ...want, version: w.kekVersion } };
-          }),
-        );
-        const [current, ...previous] = entries as [VersionEnvelope, ...VersionEnvelope[]];
-        return { ok: true, envelope: { current, ...(previous.length > 0 ? { previous } : {}) }, contentHmac: hmac };
-      }
-      if (!content) return { ok: false, error: new InvalidSpecError('envelope mode: nothing to seal') };
-      if (action.dropped) {
-        // Past the bound: pods still pinned to these versions keep the files they have, but
-        // a pod created from their old template (a rescheduled one) cannot open them.
-        this.d.log.warn(
-          { secretsync: o.key, version: action.version, dropped: action.dropped },
-          'envelope holds at most 3 versions: older versions dropped while rollouts still run pods pinned to them',
-        );
-      }
-      const dk = await enc.generateDataKey(ctx);
-      try {
-        this.d.kekVersions?.observe(kek.ref.id, dk.kekVersion);
-        const binding = { namespace: ctx.namespace, secretsync: ctx.secretsync, uid: o.ss.metadata.uid ?? '', version: action.version };
-        const current: VersionEnvelope = {
-          version: action.version,
-          kek: { ...want, version: dk.kekVersion },
-          wrappedKey: dk.wrapped,
-          values: sealValues(dk.plaintext, binding, content),
-        };
-        this.d.log.debug({ secretsync: o.key, version: action.version, keyId: keyIdOf(current.kek) }, 'minted a data key');
-        return { ok: true, envelope: { current, ...(action.previous ? { previous: action.previous } : {}) }, contentHmac: hmac };
-      } finally {
-        dk.plaintext.fill(0);
-      }
-    } catch (error) {
-      return { ok: false, error };
-    }
+    return { o, outcome: rotationDone(step, pending, plan.targets, written) };
   }
 
   /** A KeyEncrypter for the KEK, authenticated as its source (the provider's cached client). */
@@ -309,8 +274,4 @@ export class SecretSyncReconciler {
       return { ok: false, error };
     }
   }
-}
-
-function providerName(source: AnySource): string {
-  return Object.keys(source.spec).find((k) => !NON_PROVIDER_FIELDS.has(k)) ?? 'unknown';
 }

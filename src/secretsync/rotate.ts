@@ -1,7 +1,8 @@
 // Scheduled rotation, as pure decisions: whether a reconcile starts a rotation, finishes an
-// interrupted one or has nothing to do, and how a rotation shows in status. The I/O (the
-// pending record, the source writes) is the reconciler's; the order is what makes it
-// crash-safe: the pending rotation (its id and the source versions it builds on) is in
+// interrupted one or has nothing to do, and how a rotation shows in status (what it writes
+// and what its attempt came to: rotation/plan.ts). The reconciler only carries it out (read
+// the base versions, write the pending record, generate the values, write the source); the
+// order is what makes it crash-safe: the pending rotation (its id and the source versions it builds on) is in
 // status before the source is written, and a pending rotation is always finished before
 // anything else, so a crash between the source write and the status write finishes the
 // same rotation on the next reconcile (the provider sees its own write: AWS by the
@@ -11,7 +12,8 @@ import { ConditionType, findCondition, setCondition } from '../api/conditions.js
 import type { AnySource, PendingRotation, SecretSync, SecretSyncStatus } from '../api/types.js';
 import { InvalidSpecError, Reason } from '../errors.js';
 import { describeError, type Described } from './describe-error.js';
-import { forceToken } from './due.js';
+import { forceToken, type Due } from './due.js';
+import type { Observed } from './observe.js';
 import { withoutUndefined } from './status.js';
 import { nextRotationAfter, rotationDue } from './rotation/schedule.js';
 import { validateRotation } from './rotation/validate.js';
@@ -114,6 +116,18 @@ export function rotationStep(ss: SecretSync, source: AnySource | undefined, now:
     // an invalid schedule: validation reports it as Rotated=False
   }
   return { kind: 'none' };
+}
+
+/**
+ * What is due, rotation included: the rotation step of this reconcile (none while a
+ * problem found before the read fails it), and a rotate-now that waits for its window
+ * shown with the other requests that wait.
+ */
+export function withRotationStep(o: Observed, due: Due): { due: Due; step: RotationStep } {
+  if (due.failure !== undefined) return { due, step: { kind: 'none' } };
+  const step = rotationStep(o.ss, o.source, o.now, o.namespaceLabels);
+  if (step.kind === 'none' && step.throttled) return { due: { ...due, throttled: [...(due.throttled ?? []), step.throttled] }, step };
+  return { due, step };
 }
 
 /** The status recorded before the source is written. */

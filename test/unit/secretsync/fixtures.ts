@@ -3,7 +3,9 @@
 import type { AnySource, SecretSync, SecretSyncStatus } from '../../../src/api/types.js';
 import { sourceRefOf } from '../../../src/api/source-ref.js';
 import { contentHmac, hmacKey, objectMacKeys, type Content, type HmacKey, type ObjectMacKeys } from '../../../src/secretsync/content.js';
+import { steps } from '../../../src/secretsync/act.js';
 import type { Memory, Observed } from '../../../src/secretsync/observe.js';
+import type { Plan } from '../../../src/secretsync/plan.js';
 import type { KubeSecret } from '../../../src/secretsync/ports.js';
 import { successStatus } from '../../../src/secretsync/status.js';
 import { desiredSecret, plainBody } from '../../../src/secretsync/target.js';
@@ -54,7 +56,11 @@ export function desired(ss: SecretSync, c: Content, version = ss.status?.version
 
 /** The Secret the operator would have created for `ss` with `c` (managedFields naming us). */
 export function writtenSecret(ss: SecretSync, c: Content, rv = '5', version = ss.status?.version ?? 1): KubeSecret {
-  const d = desired(ss, c, version);
+  return asWritten(desired(ss, c, version), rv);
+}
+
+/** `d` as the API server holds it once the operator created it: a uid, a resourceVersion, managedFields naming us for its labels. */
+export function asWritten(d: KubeSecret, rv = '5'): KubeSecret {
   const labelKeys = Object.fromEntries(Object.keys(d.metadata.labels ?? {}).map((k) => [`f:${k}`, {}]));
   return {
     ...d,
@@ -87,3 +93,28 @@ export function observed(o: Partial<Observed> & { ss: SecretSync }): Observed {
 }
 
 export const remembered = (lastCheck: Date, sourceVersion = 's1/1'): Memory => ({ lastCheck, sourceVersion });
+
+/**
+ * The API writes (and events) a plan makes, in act's one order (act.ts `steps`), grants
+ * and rollouts included: `secret create`, `create Role`, `roll Deployment/api to 2`, `status`, `event Synced`...
+ */
+export function planWrites(p: Plan): string[] {
+  return steps(p).map((s) => {
+    switch (s.kind) {
+      case 'finalizers':
+        return 'finalizer';
+      case 'secret':
+        return `secret ${s.write.kind}`;
+      case 'grant':
+        return s.write.op === 'delete' ? `delete ${s.write.kind}` : `${s.write.op} ${s.write.object.kind}`;
+      case 'rollout':
+        return `roll ${s.patch.kind}/${s.patch.name} to ${s.patch.value}`;
+      case 'cleanup':
+        return `${s.cleanup.kind} ${s.cleanup.name}`;
+      case 'status':
+        return 'status';
+      case 'event':
+        return `event ${s.event.reason}`;
+    }
+  });
+}

@@ -1,12 +1,12 @@
 // Table tests of the pure core: observed state in, what is due and the plan out.
 import { FINALIZER, FORCE_SYNC_ANNOTATION } from '../../../src/api/annotations.js';
-import { SourceUnavailableError, TargetConflictError } from '../../../src/errors.js';
+import { SourceUnavailableError, StaleObjectError, TargetConflictError } from '../../../src/errors.js';
 import { contentHmac, hmacKey, type HmacKey } from '../../../src/secretsync/content.js';
 import { whatIsDue } from '../../../src/secretsync/due.js';
 import { planDeletion } from '../../../src/secretsync/finalizer.js';
 import type { Observed } from '../../../src/secretsync/observe.js';
-import { planSync, type Plan, type ReadOutcome } from '../../../src/secretsync/plan.js';
-import { aSecretSync, content, KEY, keysFor, observed, remembered, syncedStatus, T0, writtenSecret } from './fixtures.js';
+import { planSync, planTakenName, planWriteFailure, type Plan, type ReadOutcome } from '../../../src/secretsync/plan.js';
+import { aSecretSync, content, KEY, keysFor, observed, planWrites as writes, remembered, syncedStatus, T0, writtenSecret } from './fixtures.js';
 
 const C1 = content({ password: 'p1' });
 const C2 = content({ password: 'p2' });
@@ -18,18 +18,6 @@ function run(o: Observed, read: ReadOutcome = ok()): { reason?: string; failure?
   const due = whatIsDue(o);
   const plan = planSync(o, due, due.read && due.failure === undefined ? read : undefined);
   return { reason: due.read, failure: due.failure, plan };
-}
-
-/** The API writes a plan makes, in act's order. */
-function writes(p: Plan): string[] {
-  return [
-    ...(p.finalizers?.when === 'before' ? ['finalizer'] : []),
-    ...(p.secret ? [`secret ${p.secret.kind}`] : []),
-    ...p.cleanups.map((c) => `${c.kind} ${c.name}`),
-    ...(p.finalizers?.when === 'after' ? ['finalizer'] : []),
-    ...(p.status ? ['status'] : []),
-    ...p.events.map((e) => `event ${e.reason}`),
-  ];
 }
 
 /** A healthy SecretSync whose Secret holds `c`, seen before by this process at `lastCheck`. */
@@ -298,6 +286,40 @@ describe('failures', () => {
     const { plan } = run(observed({ ss: aSecretSync({ refresh: { schedule: '99 * * * *' } }) }));
     expect(plan.status?.conditions?.[0]?.reason).toBe('InvalidSpec');
     expect(plan.requeueAfterMs).toBeGreaterThan(60_000);
+  });
+});
+
+describe('a create that found the name taken (act stops; the reconciler reads the Secret and plans again)', () => {
+  const first = () => run(observed({ ss: aSecretSync() })).plan;
+
+  test('gone again when read: a stale cache, retried quietly', () => {
+    expect(planTakenName(observed({ ss: aSecretSync() }), first(), undefined)).toEqual({ failed: expect.any(StaleObjectError) });
+  });
+
+  test("someone else's Secret (not labelled, so never in the cache): TargetConflict, nothing overwritten", () => {
+    const theirs = { metadata: { name: 'db', namespace: 'ns', uid: 'x', resourceVersion: '1' }, data: { keep: 'bWU=' } };
+    const next = planTakenName(observed({ ss: aSecretSync() }), first(), theirs);
+    expect(next).toEqual({ failed: expect.any(TargetConflictError) });
+  });
+
+  test('ours, the cache behind or our labels removed: the same plan with the Secret repaired instead of created', () => {
+    const ss = aSecretSync({ target: { deletionPolicy: 'Retain' } });
+    const plan = run(observed({ ss })).plan;
+    expect(writes(plan)).toEqual(['finalizer', 'secret create', 'status', 'event Synced']);
+    const ours = writtenSecret(ss, C2);
+    const next = planTakenName(observed({ ss }), plan, ours);
+    if (!('repair' in next)) throw new Error('expected a repair');
+    expect(writes(next.repair)).toEqual(['secret patch', 'status', 'event Synced']); // the finalizer is in place already
+    expect(next.repair.secret).toMatchObject({ kind: 'patch', patch: { data: { password: Buffer.from('p1').toString('base64') } } });
+    expect(next.repair.status).toEqual(plan.status);
+  });
+
+  test('a write that failed: Ready=False with its error, once, for the same forceSyncHandled and requeue', () => {
+    const plan = run(healthy(C1, { memory: remembered(T0), now: later(30_001) }), ok(C2, { db: '2' })).plan;
+    const failure = planWriteFailure(healthy(C1, { memory: remembered(T0), now: later(30_001) }), plan, new SourceUnavailableError('etcd slow'));
+    expect(writes(failure)).toEqual(['status', 'event SourceUnavailable']);
+    expect(failure).toMatchObject({ requeueAfterMs: plan.requeueAfterMs, forceSyncHandled: plan.forceSyncHandled, error: { retryable: true } });
+    expect(failure.status?.version).toBe(1);
   });
 });
 

@@ -306,6 +306,37 @@ test('a create that finds the name taken by a Secret we do not own: TargetConfli
   expect(w.writes).toEqual(['status', 'event Warning TargetConflict']);
 });
 
+test('a create that finds the name taken by our own Secret the cache does not hold (labels removed): read once, repaired, not recreated', async () => {
+  const w = world({ password: 'one' });
+  await w.reconciler.reconcile('ns/db');
+  const s = w.secrets.get('db') as KubeSecret;
+  const { 'app.kubernetes.io/managed-by': _m, ...labels } = s.metadata.labels ?? {};
+  w.secrets.set('db', { ...s, metadata: { ...s.metadata, labels }, data: { password: Buffer.from('edited').toString('base64') } });
+  w.writes.length = 0;
+  w.tick(10_001);
+  await w.reconciler.reconcile('ns/db');
+  expect(w.writes).toEqual(['patch', 'status', 'event Normal Updated']);
+  expect(w.secrets.get('db')?.metadata.uid).toBe(s.metadata.uid);
+  expect(w.secrets.get('db')?.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('secretsync');
+  expect(w.secrets.get('db')?.data?.password).toBe(Buffer.from('one').toString('base64'));
+  expect(w.status()?.version).toBe(1);
+});
+
+test('a create that finds the name taken by a Secret deleted again before it is read: a stale cache, retried quietly', async () => {
+  const w = world({ password: 'one' });
+  const writer = (w.reconciler as unknown as { d: { writer: SyncWriter } }).d.writer;
+  const create = writer.createSecret;
+  writer.createSecret = async () => {
+    writer.createSecret = create; // once
+    return 'exists';
+  };
+  await expect(w.reconciler.reconcile('ns/db')).rejects.toMatchObject({ retryable: true, cause: expect.any(StaleObjectError) });
+  expect(w.writes).toEqual([]);
+  expect(w.status()).toBeUndefined();
+  await w.reconciler.reconcile('ns/db');
+  expect(w.writes).toEqual(['create', 'status', 'event Normal Synced']);
+});
+
 test('a finalizer that cannot be added reaches status and events', async () => {
   const w = world({ password: 'one' }, { target: { deletionPolicy: 'Retain' } });
   const reconciler = w.reconciler;
@@ -545,6 +576,29 @@ describe('envelope mode', () => {
     await w.reconciler.reconcile('ns/db');
     expect(w.status()?.version).toBe(2);
     expect((await opened(w)).password?.toString()).toBe('three');
+  });
+
+  test('content over the size limit costs no key-service call, however often it is due (the size is checked before the seal is planned)', async () => {
+    const w = world({ password: 'x'.repeat(64) }, { target: { ...transit.target, maxSizeBytes: 32 } });
+    for (let i = 0; i < 3; i++) {
+      await expect(w.reconciler.reconcile('ns/db')).rejects.toMatchObject({ retryable: false });
+      w.tick(10_001);
+    }
+    expect(w.reads.length).toBe(3); // read each time it was due...
+    expect(w.kek.calls).toEqual([]); // ...and never a data key for content that cannot be stored
+    expect(w.secrets.size).toBe(0);
+    expect(w.status()?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'SizeLimitExceeded' });
+    // A synced Secret whose source grows past the limit: kept as it is, and no data key minted for the new content.
+    const g = world({ password: 'one' }, { target: { ...transit.target, maxSizeBytes: 32 } });
+    await g.reconciler.reconcile('ns/db');
+    const before = JSON.stringify(g.secrets.get('db'));
+    g.kek.calls.length = 0;
+    g.values.password = 'y'.repeat(64);
+    g.tick(10_001);
+    await expect(g.reconciler.reconcile('ns/db')).rejects.toMatchObject({ retryable: false });
+    expect(g.kek.calls).toEqual([]);
+    expect(JSON.stringify(g.secrets.get('db'))).toBe(before);
+    expect(g.status()?.version).toBe(1);
   });
 
   test('a key service that fails keeps the Secret and says so', async () => {
