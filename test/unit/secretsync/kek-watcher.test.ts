@@ -103,15 +103,18 @@ test('deleted SecretSyncs, broken KEK blocks, missing or refused sources are nev
     [source('a'), source('b'), shared],
   );
   t.current.set('k1', '1');
+  t.watcher.start(); // a pass asks nothing while the watcher is stopped
   await t.watcher.checkAll();
   expect(t.asked).toEqual(['SecretSource/b/aws|kms:k1', 'ClusterSecretSource/shared|kms:k1']);
   expect(t.enqueued).toEqual(['b/ok', 'b/admitted']);
+  await t.watcher.stop();
 });
 
 test('a KEK no longer used is forgotten; a failed check is logged and the others still run', async () => {
   const syncs = [sync('x', 'a', 'k1'), sync('y', 'a', 'denied'), sync('z', 'a', 'k2')];
   const t = setup(syncs);
   t.current.set('k1', '1').set('k2', '1');
+  t.watcher.start();
   await t.watcher.checkAll();
   expect(t.asked).toHaveLength(3);
   expect(t.enqueued).toEqual(['a/x', 'a/z']);
@@ -119,6 +122,7 @@ test('a KEK no longer used is forgotten; a failed check is logged and the others
   syncs.splice(0, 1);
   await t.watcher.checkAll();
   expect(t.versions.ids()).toEqual(['SecretSource/a/aws|kms:k2']);
+  await t.watcher.stop();
 });
 
 test('the next pass starts an interval after the previous one ended; stop() waits for a pass and leaves no timer', async () => {
