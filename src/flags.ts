@@ -71,7 +71,9 @@ Runs the SecretSync controller: watches SecretSync, SecretSource and ClusterSecr
 objects and keeps the target Secrets in step with the secret managers.
 
 Flags:
-  --kubeconfig PATH            kubeconfig to use; default: in-cluster config, else $KUBECONFIG, else ~/.kube/config
+  --kubeconfig PATH            kubeconfig to use; default: $KUBECONFIG (a list of files is merged), else
+                               ~/.kube/config, else the in-cluster service account (its token file mounted),
+                               else http://localhost:8080
   --namespace NS               watch SecretSyncs and SecretSources in this namespace only (the webhook is then
                                sent only this namespace's pods); default: all namespaces
   --operator-namespace NS      namespace of the operator: ClusterSecretSource secret references, the HMAC key

@@ -3,107 +3,59 @@
 // looked up: the write that follows is a create, which the API server refuses when the
 // name is taken (see src/secretsync/act.ts).
 import type { SourceRef } from '../api/source-ref.js';
+import type { IndexedStore } from '../runtime/indexer.js';
 import type { AnySource, SecretSync, WorkloadKind } from '../api/types.js';
 import type { NamespaceLike } from '../secretsync/events.js';
 import type { KubeRole, KubeRoleBinding } from '../secretsync/grants.js';
 import type { KubeSecret, KubeWorkload, SyncReader } from '../secretsync/ports.js';
 
-/** The read side of an informer's store, plus its handlers (for the owner index). */
+/** The read side of an informer's store. */
 export interface Store<T> {
   get(key: string): T | undefined;
   list(): T[];
-}
-
-export interface WatchedStore<T> extends Store<T> {
-  addHandlers(h: { onAdd?: (o: T) => void; onUpdate?: (a: T, b: T) => void; onDelete?: (o: T) => void }): () => void;
 }
 
 export interface ReaderDeps {
   secretSyncs: Store<SecretSync>;
   secretSources: Store<AnySource>;
   clusterSecretSources: Store<AnySource>;
-  managedSecrets: WatchedStore<KubeSecret>;
+  /** Indexed by owner here (secretsOwnedBy). */
+  managedSecrets: IndexedStore<KubeSecret>;
   namespaces: Store<NamespaceLike>;
   managedRoles: Store<KubeRole>;
   managedRoleBindings: Store<KubeRoleBinding>;
-  /** apps/v1 workloads (rollouts and the in-use hold). */
-  deployments: WatchedStore<KubeWorkload>;
-  statefulSets: WatchedStore<KubeWorkload>;
-  daemonSets: WatchedStore<KubeWorkload>;
+  /** apps/v1 workloads (rollouts and the in-use hold), indexed by namespace here. */
+  deployments: IndexedStore<KubeWorkload>;
+  statefulSets: IndexedStore<KubeWorkload>;
+  daemonSets: IndexedStore<KubeWorkload>;
 }
 
-type Keyed = { metadata: { name: string; namespace?: string } };
-
-/**
- * A secondary index of a store (client-go's Indexer): the keys of its objects under each
- * index value `by(object)` returns, kept current by the store's handlers.
- */
-class StoreIndex<T extends Keyed> {
-  private readonly index = new Map<string, Set<string>>();
-
-  constructor(store: WatchedStore<T>, private readonly by: (o: T) => string[]) {
-    for (const o of store.list()) this.add(o);
-    store.addHandlers({
-      onAdd: (o) => this.add(o),
-      onUpdate: (a, b) => {
-        this.remove(a);
-        this.add(b);
-      },
-      onDelete: (o) => this.remove(o),
-    });
-  }
-
-  keys(value: string): string[] {
-    return [...(this.index.get(value) ?? [])];
-  }
-
-  private key(o: T): string {
-    return `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
-  }
-
-  private add(o: T): void {
-    for (const v of this.by(o)) {
-      let set = this.index.get(v);
-      if (!set) this.index.set(v, (set = new Set()));
-      set.add(this.key(o));
-    }
-  }
-
-  private remove(o: T): void {
-    for (const v of this.by(o)) {
-      const set = this.index.get(v);
-      set?.delete(this.key(o));
-      if (set?.size === 0) this.index.delete(v);
-    }
-  }
-}
+/** Index names the reader adds to the caches it is given. */
+export const BY_NAMESPACE = 'namespace';
+export const SECRETS_BY_OWNER = 'owner';
 
 /** A store's objects by namespace, so a namespace's workloads are not a scan of the cluster's. */
-const byNamespace = <T extends Keyed>(store: WatchedStore<T>) => new StoreIndex(store, (o) => [o.metadata.namespace ?? '']);
+const byNamespace = (o: KubeWorkload) => [o.metadata.namespace ?? ''];
 /** The cached Secrets by `namespace/ownerUid` of each owner reference. */
-const byOwner = (store: WatchedStore<KubeSecret>) =>
-  new StoreIndex(store, (s) => (s.metadata.ownerReferences ?? []).map((o) => `${s.metadata.namespace}/${o.uid}`));
+const byOwner = (s: KubeSecret) => (s.metadata.ownerReferences ?? []).map((o) => `${s.metadata.namespace}/${o.uid}`);
 
 export class CacheSyncReader implements SyncReader {
-  private readonly owners: StoreIndex<KubeSecret>;
-  private readonly workloads: [WorkloadKind, WatchedStore<KubeWorkload>, StoreIndex<KubeWorkload>][];
+  private readonly workloads: [WorkloadKind, IndexedStore<KubeWorkload>][];
 
   constructor(private readonly d: ReaderDeps) {
-    this.owners = byOwner(d.managedSecrets);
-    const kinds: [WorkloadKind, WatchedStore<KubeWorkload>][] = [
+    d.managedSecrets.addIndexers({ [SECRETS_BY_OWNER]: byOwner });
+    this.workloads = [
       ['Deployment', d.deployments],
       ['StatefulSet', d.statefulSets],
       ['DaemonSet', d.daemonSets],
     ];
-    this.workloads = kinds.map(([kind, store]) => [kind, store, byNamespace(store)]);
+    for (const [, store] of this.workloads) store.addIndexers({ [BY_NAMESPACE]: byNamespace });
   }
 
   workloadsIn(namespace: string): KubeWorkload[] {
-    return this.workloads.flatMap(([kind, store, index]) =>
-      index
-        .keys(namespace)
-        .map((k) => store.get(k))
-        .filter((w): w is KubeWorkload => w !== undefined)
+    return this.workloads.flatMap(([kind, store]) =>
+      store
+        .byIndex(BY_NAMESPACE, namespace)
         // Watched objects carry their kind and listed ones get it from the list; set it if neither did.
         .map((w) => (w.kind === kind ? w : { ...w, kind })),
     );
@@ -135,9 +87,6 @@ export class CacheSyncReader implements SyncReader {
   }
 
   secretsOwnedBy(namespace: string, ownerUid: string): KubeSecret[] {
-    return this.owners
-      .keys(`${namespace}/${ownerUid}`)
-      .map((k) => this.d.managedSecrets.get(k))
-      .filter((s): s is KubeSecret => s !== undefined);
+    return this.d.managedSecrets.byIndex(SECRETS_BY_OWNER, `${namespace}/${ownerUid}`);
   }
 }

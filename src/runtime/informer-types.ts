@@ -66,7 +66,7 @@ export interface InformerOptions<T> {
   /** Jitter source, [0, 1). Default Math.random. */
   random?: () => number;
   onEvent?: (e: InformerEvent) => void;
-  /** A throwing handler is reported here and does not disturb the informer or other handlers. */
+  /** A throwing handler (or index function) is reported here and does not disturb the informer or other handlers. */
   onHandlerError?: (err: unknown) => void;
 }
 

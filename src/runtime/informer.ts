@@ -6,10 +6,12 @@
 // included) still reaches the handlers; and a watchdog relists when a watch goes silent
 // (not even a bookmark) for too long, which happens without any error. All timing goes
 // through the Clock port; the Kubernetes side is the ListWatch port (src/kube/list-watch.ts).
+// The cache is an Indexer (indexer.ts): consumers add indexes and look objects up by them.
 
 import { backoffMs } from './backoff.js';
 import { abortReason, realClock } from './clock.js';
 import type { Clock, Timer } from './clock.js';
+import { Indexer, type IndexedStore, type Indexers } from './indexer.js';
 
 import {
   isGone,
@@ -26,12 +28,13 @@ import {
 } from './informer-types.js';
 
 export * from './informer-types.js';
+export type { IndexFunc, IndexedStore, Indexers } from './indexer.js';
 
 type WatchOutcome =
   | { kind: 'ended' | 'gone' | 'watchdog' | 'resync' | 'stopped' }
   | { kind: 'error'; error: string };
 
-export class Informer<T extends KubeObjectLike> {
+export class Informer<T extends KubeObjectLike> implements IndexedStore<T> {
   private readonly lw: ListWatch<T>;
   private readonly clock: Clock;
   private readonly resyncMs: number;
@@ -44,7 +47,7 @@ export class Informer<T extends KubeObjectLike> {
   private readonly random: () => number;
   private readonly opts: InformerOptions<T>;
 
-  private store = new Map<string, T>();
+  private readonly store: Indexer<T>;
   private handlers: InformerHandlers<T>[] = [];
   private lastRV = '';
   private synced = false;
@@ -59,6 +62,7 @@ export class Informer<T extends KubeObjectLike> {
 
   constructor(opts: InformerOptions<T>) {
     this.opts = opts;
+    this.store = new Indexer<T>((err) => this.reportHandlerError(err));
     this.lw = opts.listWatch;
     this.clock = opts.clock ?? realClock;
     this.resyncMs = opts.resyncMs ?? 10 * 60_000;
@@ -80,7 +84,7 @@ export class Informer<T extends KubeObjectLike> {
    */
   addHandlers(h: InformerHandlers<T>): () => void {
     this.handlers.push(h);
-    if (this.synced) for (const obj of this.store.values()) this.call(() => h.onAdd?.(obj));
+    if (this.synced) for (const obj of this.store.list()) this.call(() => h.onAdd?.(obj));
     return () => {
       this.handlers = this.handlers.filter((x) => x !== h);
     };
@@ -104,11 +108,29 @@ export class Informer<T extends KubeObjectLike> {
   }
 
   list(): T[] {
-    return [...this.store.values()];
+    return this.store.list();
   }
 
   keys(): string[] {
-    return [...this.store.keys()];
+    return this.store.keys();
+  }
+
+  /**
+   * Adds indexes, built at once from what is cached and kept current before any handler
+   * runs. Add them before the handlers that use them. A name already in use throws.
+   */
+  addIndexers(indexers: Indexers<T>): void {
+    this.store.addIndexers(indexers);
+  }
+
+  /** The cached objects filed under `value` in index `indexName` (treat as read-only). */
+  byIndex(indexName: string, value: string): T[] {
+    return this.store.byIndex(indexName, value);
+  }
+
+  /** The cache keys of the objects filed under `value` in index `indexName`. */
+  indexKeys(indexName: string, value: string): string[] {
+    return this.store.indexKeys(indexName, value);
   }
 
   /** True once the first list has filled the cache and its onAdd handlers ran. */
@@ -262,8 +284,7 @@ export class Informer<T extends KubeObjectLike> {
       const key = objectKey(item);
       if (key !== undefined) next.set(key, item);
     }
-    const old = this.store;
-    this.store = next; // handlers see the new state, as with watch events
+    const old = this.store.replace(next); // handlers see the new state, as with watch events
     for (const [key, obj] of next) {
       const prev = old.get(key);
       if (prev === undefined) this.notify('add', obj);
@@ -379,11 +400,15 @@ export class Informer<T extends KubeObjectLike> {
     try {
       fn();
     } catch (err) {
-      try {
-        this.opts.onHandlerError?.(err);
-      } catch {
-        // a broken error reporter must not break the informer either
-      }
+      this.reportHandlerError(err);
+    }
+  }
+
+  private reportHandlerError(err: unknown): void {
+    try {
+      this.opts.onHandlerError?.(err);
+    } catch {
+      // a broken error reporter must not break the informer either
     }
   }
 

@@ -3,9 +3,12 @@
 // controlling SecretSync), source changes (every SecretSync reading through that source),
 // namespace label changes (SecretSyncs there reading through a ClusterSecretSource) and
 // workload changes (SecretSyncs rolling it, or holding their deletion for it) all enqueue
-// `namespace/name`. A deleted or edited source also releases its client.
-import { refOfSource, sameSourceRef, sourceRefOf } from '../api/source-ref.js';
+// `namespace/name`. A deleted or edited source also releases its client. The SecretSyncs
+// an event concerns are looked up in indexes of the SecretSync cache (by source, by
+// namespace), never by scanning every SecretSync.
+import { refOfSource, sameSourceRef, sourceKey, sourceRefKey, sourceRefOf, type SourceRef } from '../api/source-ref.js';
 import type { AnySource, SecretSync } from '../api/types.js';
+import type { Indexers } from '../runtime/indexer.js';
 import type { KubeSecret, KubeWorkload, OwnerReference } from './ports.js';
 import { kekRefOf } from './kek.js';
 import { syncsAffectedBy, workloadChanged } from './rollout.js';
@@ -15,8 +18,12 @@ interface Queue {
   add(key: string): void;
 }
 interface Watched<T> {
-  list(): T[];
   addHandlers(h: { onAdd?: (o: T) => void; onUpdate?: (a: T, b: T) => void; onDelete?: (o: T) => void }): () => void;
+}
+/** The SecretSync cache: watched, and indexed (wireEvents adds syncIndexers). */
+interface IndexedSyncs extends Watched<SecretSync> {
+  addIndexers(indexers: Indexers<SecretSync>): void;
+  byIndex(indexName: string, value: string): SecretSync[];
 }
 
 export interface NamespaceLike {
@@ -25,7 +32,7 @@ export interface NamespaceLike {
 
 export interface EventSources {
   queue: Queue;
-  secretSyncs: Watched<SecretSync>;
+  secretSyncs: IndexedSyncs;
   secretSources: Watched<AnySource>;
   clusterSecretSources: Watched<AnySource>;
   ownedSecrets: Watched<KubeSecret>;
@@ -47,16 +54,22 @@ export function needsReconcile(a: SecretSync, b: SecretSync): boolean {
   return m(a) !== m(b);
 }
 
+/** The sources a SecretSync reads through: its sourceRef, and its KEK's source if it names one. */
+export function sourcesUsedBy(ss: SecretSync): SourceRef[] {
+  const refs = [sourceRefOf(ss)];
+  try {
+    const kek = kekRefOf(ss);
+    if (kek) refs.push(kek.sourceRef);
+  } catch {
+    // an invalid KEK block reaches no source; the reconcile says why in status
+  }
+  return refs;
+}
+
 /** The SecretSync reads through `src`, or reaches its KEK through it. */
 export function usesSource(ss: SecretSync, src: AnySource): boolean {
   const ref = refOfSource(src);
-  if (sameSourceRef(sourceRefOf(ss), ref)) return true;
-  try {
-    const kek = kekRefOf(ss);
-    return !!kek && sameSourceRef(kek.sourceRef, ref);
-  } catch {
-    return false;
-  }
+  return sourcesUsedBy(ss).some((r) => sameSourceRef(r, ref));
 }
 
 /** The SecretSync reads or reaches its KEK through a ClusterSecretSource (whose admission and scopes may follow namespace labels). */
@@ -69,7 +82,21 @@ function usesClusterSource(ss: SecretSync): boolean {
   }
 }
 
+/** Index names on the SecretSync cache. */
+export const SYNCS_BY_SOURCE = 'source';
+export const SYNCS_BY_NAMESPACE = 'namespace';
+
+/**
+ * The SecretSync cache's indexes: by each source used (its sourceKey, as usesSource
+ * decides) and by namespace (namespace label changes, workloads).
+ */
+export const syncIndexers: Indexers<SecretSync> = {
+  [SYNCS_BY_SOURCE]: (ss) => sourcesUsedBy(ss).map(sourceRefKey),
+  [SYNCS_BY_NAMESPACE]: (ss) => [ss.metadata.namespace ?? ''],
+};
+
 export function wireEvents(s: EventSources): void {
+  s.secretSyncs.addIndexers(syncIndexers);
   s.secretSyncs.addHandlers({
     onAdd: (o) => s.queue.add(keyOf(o)),
     onUpdate: (a, b) => needsReconcile(a, b) && s.queue.add(keyOf(b)),
@@ -93,7 +120,7 @@ export function wireEvents(s: EventSources): void {
     });
   }
   const bySource = (src: AnySource) => {
-    for (const ss of s.secretSyncs.list()) if (usesSource(ss, src)) s.queue.add(keyOf(ss));
+    for (const ss of s.secretSyncs.byIndex(SYNCS_BY_SOURCE, sourceKey(src))) s.queue.add(keyOf(ss));
   };
   for (const inf of [s.secretSources, s.clusterSecretSources]) {
     inf.addHandlers({
@@ -111,14 +138,13 @@ export function wireEvents(s: EventSources): void {
   s.namespaces?.addHandlers({
     onUpdate: (a, b) => {
       if (JSON.stringify(a.metadata.labels ?? {}) === JSON.stringify(b.metadata.labels ?? {})) return;
-      for (const ss of s.secretSyncs.list()) {
-        if (ss.metadata.namespace === b.metadata.name && usesClusterSource(ss)) s.queue.add(keyOf(ss));
+      for (const ss of s.secretSyncs.byIndex(SYNCS_BY_NAMESPACE, b.metadata.name)) {
+        if (usesClusterSource(ss)) s.queue.add(keyOf(ss));
       }
     },
   });
   const byWorkload = (w: KubeWorkload) => {
-    const syncs = s.secretSyncs.list().filter((ss) => ss.metadata.namespace === w.metadata.namespace);
-    for (const key of syncsAffectedBy(w, syncs)) s.queue.add(key);
+    for (const key of syncsAffectedBy(w, s.secretSyncs.byIndex(SYNCS_BY_NAMESPACE, w.metadata.namespace ?? ''))) s.queue.add(key);
   };
   for (const inf of s.workloads ?? []) {
     inf.addHandlers({

@@ -2,6 +2,7 @@
 // of every KEK in use (one call per KEK, however many SecretSyncs share it) and, when a
 // version moved, enqueues the SecretSyncs using that KEK. Their reconcile re-wraps the data
 // keys (no source read, no new version, no rollout). Runs only while this replica leads.
+// Passes are `intervalMs` apart, counted from the end of the previous one, on the Clock.
 import type { AnySource, SecretSync } from '../api/types.js';
 import { describeError } from './describe-error.js';
 import { kekRefOf, type KekRef } from './kek.js';
@@ -9,6 +10,7 @@ import type { KekVersions } from './kek-versions.js';
 import type { SourceRef } from '../api/source-ref.js';
 import type { KeyEncrypter } from '../crypto/key-encrypter.js';
 import type { Logger } from '../observability/logger.js';
+import { realClock, type Clock, type Timer } from '../runtime/clock.js';
 import { kekUsable } from './scope.js';
 
 export interface KekWatcherDeps {
@@ -22,10 +24,12 @@ export interface KekWatcherDeps {
   enqueue(key: string): void;
   intervalMs: number;
   log: Logger;
+  /** Default: the wall clock. */
+  clock?: Clock;
 }
 
 export class KekWatcher {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
 
@@ -38,19 +42,19 @@ export class KekWatcher {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     await this.running;
   }
 
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
+    // No unref needed: stop() cancels the timer, and the manager stops the watcher on every way out.
+    this.timer = (this.d.clock ?? realClock).setTimer(this.d.intervalMs, () => {
       this.running = this.checkAll().finally(() => {
         this.running = undefined;
         this.schedule();
       });
-    }, this.d.intervalMs);
-    this.timer.unref?.();
+    });
   }
 
   /** One pass: every KEK in use, checked once; SecretSyncs of a moved KEK enqueued. */

@@ -40,6 +40,15 @@ export function sourceStatus(src: AnySource, providers: SourceValidator, operato
   }
 }
 
+/**
+ * The source's spec changed (a new generation): its Ready condition must be worked out
+ * again. Status-only and metadata-only updates (our own status writes among them) need not.
+ * A new source is always reconciled.
+ */
+export function sourceNeedsReconcile(a: AnySource, b: AnySource): boolean {
+  return a.metadata.generation !== b.metadata.generation;
+}
+
 export class SourceReconciler {
   constructor(
     private readonly ports: SourcePorts,

@@ -1,7 +1,8 @@
 // Pods that asked for injection but were admitted without it (the webhook did not answer
 // and its failurePolicy is Ignore): the operator sees them in a cache of labelled pods and
 // says so on each SecretSync they named, once per pod, so the owner learns why the files
-// are missing. Pure detection here; the reporting is wired in main.ts.
+// are missing. Pure detection and the event's text here; the reporting is wired in
+// src/wiring/uninjected-pods.ts.
 import { INJECT_ANNOTATION, INJECT_LABEL, splitList } from '../api/annotations.js';
 import { AGENT_INIT } from './names.js';
 
@@ -17,6 +18,15 @@ export function uninjectedSyncs(pod: PodLike): string[] {
   if (asked.length === 0) return [];
   const injected = (pod.spec?.initContainers ?? []).some((c) => c.name === AGENT_INIT || c.name.startsWith(`${AGENT_INIT}-`));
   return injected ? [] : [...new Set(asked)];
+}
+
+/** The event recorded on SecretSync `sync` for a pod admitted without its files. */
+export function podNotInjectedEvent(sync: string, pod: string): { type: 'Warning'; reason: 'PodNotInjected'; message: string } {
+  return {
+    type: 'Warning',
+    reason: 'PodNotInjected',
+    message: `Pod ${pod} asked for this SecretSync but was admitted without injection (the webhook did not answer and its failurePolicy is Ignore): it has no /run/secrets/${sync}/; delete the pod so it is created again`,
+  };
 }
 
 /** Remembers reported pods (by uid) so each is reported once per process. */

@@ -1,31 +1,16 @@
 // CacheSyncReader.workloadsIn: a namespace's workloads from the three caches, kept current
 // by the per-namespace index as the caches change.
-import { CacheSyncReader, type WatchedStore } from '../../../src/kube/reader.js';
-import type { KubeWorkload } from '../../../src/secretsync/ports.js';
+import { CacheSyncReader } from '../../../src/kube/reader.js';
+import { Indexer } from '../../../src/runtime/indexer.js';
+import type { KubeSecret, KubeWorkload } from '../../../src/secretsync/ports.js';
 
-type H<T> = { onAdd?: (o: T) => void; onUpdate?: (a: T, b: T) => void; onDelete?: (o: T) => void };
-
-class FakeStore<T extends { metadata: { name: string; namespace?: string } }> implements WatchedStore<T> {
-  readonly items = new Map<string, T>();
-  private h: H<T>[] = [];
-  get = (k: string) => this.items.get(k);
-  list = () => [...this.items.values()];
-  addHandlers(h: H<T>) {
-    this.h.push(h);
-    return () => undefined;
-  }
+/** An informer's cache as the reader sees it: the Indexer the informer keeps current. */
+class FakeStore<T extends { metadata: { name: string; namespace?: string } }> extends Indexer<T> {
   put(o: T) {
-    const k = `${o.metadata.namespace}/${o.metadata.name}`;
-    const old = this.items.get(k);
-    this.items.set(k, o);
-    for (const h of this.h) {
-      if (old) h.onUpdate?.(old, o);
-      else h.onAdd?.(o);
-    }
+    this.set(`${o.metadata.namespace}/${o.metadata.name}`, o);
   }
   del(o: T) {
-    this.items.delete(`${o.metadata.namespace}/${o.metadata.name}`);
-    for (const h of this.h) h.onDelete?.(o);
+    this.delete(`${o.metadata.namespace}/${o.metadata.name}`);
   }
 }
 
@@ -41,7 +26,7 @@ test('workloadsIn: the namespace only, every kind, following adds and deletes', 
     secretSyncs: empty,
     secretSources: empty,
     clusterSecretSources: empty,
-    managedSecrets: { ...empty, addHandlers: () => () => undefined },
+    managedSecrets: new FakeStore<KubeSecret>(),
     namespaces: empty,
     managedRoles: empty,
     managedRoleBindings: empty,
@@ -67,7 +52,7 @@ test('workloadsIn sets the kind when the cached object lacks it', () => {
     secretSyncs: empty,
     secretSources: empty,
     clusterSecretSources: empty,
-    managedSecrets: { ...empty, addHandlers: () => () => undefined },
+    managedSecrets: new FakeStore<KubeSecret>(),
     namespaces: empty,
     managedRoles: empty,
     managedRoleBindings: empty,
@@ -76,4 +61,34 @@ test('workloadsIn sets the kind when the cached object lacks it', () => {
     daemonSets: none(),
   });
   expect(reader.workloadsIn('a').map((x) => x.kind)).toEqual(['Deployment']);
+});
+
+test('secretsOwnedBy: the cached Secrets naming the owner uid, in its namespace, following changes', () => {
+  const secrets = new FakeStore<KubeSecret>();
+  const owned = (name: string, namespace: string, uids: string[]): KubeSecret =>
+    ({ metadata: { name, namespace, ownerReferences: uids.map((uid) => ({ apiVersion: 'v', kind: 'SecretSync', name: 'x', uid })) } }) as KubeSecret;
+  secrets.put(owned('a', 'n', ['u1']));
+  const none = () => new FakeStore<KubeWorkload>();
+  const reader = new CacheSyncReader({
+    secretSyncs: empty,
+    secretSources: empty,
+    clusterSecretSources: empty,
+    managedSecrets: secrets,
+    namespaces: empty,
+    managedRoles: empty,
+    managedRoleBindings: empty,
+    deployments: none(),
+    statefulSets: none(),
+    daemonSets: none(),
+  });
+  secrets.put(owned('b', 'n', ['u1', 'u2']));
+  secrets.put(owned('c', 'm', ['u1']));
+  const names = (ns: string, uid: string) => reader.secretsOwnedBy(ns, uid).map((s) => s.metadata.name).sort();
+  expect(names('n', 'u1')).toEqual(['a', 'b']);
+  expect(names('n', 'u2')).toEqual(['b']);
+  expect(names('m', 'u1')).toEqual(['c']);
+  secrets.put(owned('b', 'n', ['u2'])); // no longer owned by u1
+  expect(names('n', 'u1')).toEqual(['a']);
+  secrets.del(owned('a', 'n', []));
+  expect(names('n', 'u1')).toEqual([]);
 });

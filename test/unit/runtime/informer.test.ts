@@ -359,6 +359,47 @@ describe('periodic relist', () => {
   });
 });
 
+describe('indexes', () => {
+  const byData = { data: (o: Obj) => (o.data ? [o.data] : []) };
+  const at = (inf: Informer<Obj>, v: string) => inf.byIndex('data', v).map((o) => o.metadata.name).sort();
+
+  test('follow watch adds, updates and deletes, and are current when handlers run', async () => {
+    lw.put('a', 'x');
+    const inf = make();
+    inf.addIndexers(byData);
+    const seen: string[][] = [];
+    inf.addHandlers({ onUpdate: () => seen.push(at(inf, 'y')), onDelete: () => seen.push(at(inf, 'y')) });
+    inf.start();
+    await clock.flush();
+    expect(at(inf, 'x')).toEqual(['a']);
+    lw.put('b', 'x');
+    lw.put('a', 'y'); // moves from x to y
+    expect(at(inf, 'x')).toEqual(['b']);
+    expect(at(inf, 'y')).toEqual(['a']);
+    lw.remove('a');
+    expect(at(inf, 'y')).toEqual([]);
+    expect(seen).toEqual([['a'], []]);
+  });
+
+  test('a periodic relist rebuilds them from what the server has', async () => {
+    lw.put('a', 'x');
+    lw.put('b', 'x');
+    const inf = make({ resyncMs: 600_000, watchdogMs: 10_000_000 });
+    inf.start();
+    await clock.flush();
+    inf.addIndexers(byData); // added after the first list: built from the cache
+    expect(at(inf, 'x')).toEqual(['a', 'b']);
+    lw.remove('a', { silent: true });
+    lw.put('b', 'y', { silent: true });
+    lw.put('c', 'x', { silent: true });
+    expect(at(inf, 'x')).toEqual(['a', 'b']); // the watch missed it all
+    await clock.advance(600_000);
+    expect(at(inf, 'x')).toEqual(['c']);
+    expect(at(inf, 'y')).toEqual(['b']);
+    expect(inf.indexKeys('data', 'y')).toEqual(['default/b']);
+  });
+});
+
 describe('stop', () => {
   test('aborts the watch and leaves no timer behind', async () => {
     const inf = make();

@@ -1,5 +1,7 @@
+import { sourceKey } from '../../../src/api/source-ref.js';
 import type { AnySource, SecretSync } from '../../../src/api/types.js';
-import { needsReconcile, usesSource, wireEvents } from '../../../src/secretsync/events.js';
+import { Indexer } from '../../../src/runtime/indexer.js';
+import { SYNCS_BY_NAMESPACE, SYNCS_BY_SOURCE, needsReconcile, syncIndexers, usesSource, wireEvents } from '../../../src/secretsync/events.js';
 import type { KubeSecret, KubeWorkload } from '../../../src/secretsync/ports.js';
 
 const ss = (name: string, ns: string, sourceRef: SecretSync['spec']['sourceRef'], meta: Partial<SecretSync['metadata']> = {}): SecretSync => ({
@@ -10,6 +12,16 @@ const ss = (name: string, ns: string, sourceRef: SecretSync['spec']['sourceRef']
 });
 const src = (kind: AnySource['kind'], name: string, ns?: string) =>
   ({ apiVersion: 'secretsync.io/v1alpha1', kind, metadata: { name, namespace: ns }, spec: {} }) as AnySource;
+/** The SecretSync cache as wireEvents sees it: the informer's store (an Indexer), handlers ignored. */
+function syncCache(items: SecretSync[]) {
+  const store = new Indexer<SecretSync>();
+  for (const o of items) store.set(`${o.metadata.namespace}/${o.metadata.name}`, o);
+  return { addIndexers: store.addIndexers.bind(store), byIndex: store.byIndex.bind(store), addHandlers: () => () => undefined };
+}
+const withKek = (s: SecretSync, sourceRef: SecretSync['spec']['sourceRef']): SecretSync => ({
+  ...s,
+  spec: { ...s.spec, target: { encryption: { kek: { awsKms: { sourceRef, keyId: 'alias/k' } } } } } as SecretSync['spec'],
+});
 
 test('status-only updates do not enqueue; spec, annotations and deletion do', () => {
   const a = ss('a', 'n', { name: 's' });
@@ -41,7 +53,7 @@ test('events become keys: our Secrets by their controlling SecretSync, sources b
   const users = [ss('a', 'n', { name: 's' }), ss('b', 'n', { name: 'other' }), ss('c', 'n', { kind: 'ClusterSecretSource', name: 'shared' })];
   wireEvents({
     queue: { add: (k) => keys.push(k) },
-    secretSyncs: watched('syncs', users),
+    secretSyncs: syncCache(users),
     secretSources: watched('sources'),
     clusterSecretSources: watched('cluster'),
     ownedSecrets: watched<KubeSecret>('secrets'),
@@ -74,13 +86,12 @@ test('workload events enqueue the SecretSyncs rolling it; an update only when so
   const elsewhere = { ...named, metadata: { ...named.metadata, namespace: 'm' } };
   wireEvents({
     queue: { add: (k) => keys.push(k) },
-    secretSyncs: { list: () => [named, elsewhere, ss('plain', 'n', { name: 's' })], addHandlers: () => () => undefined },
+    secretSyncs: syncCache([named, elsewhere, ss('plain', 'n', { name: 's' })]),
     secretSources: none,
     clusterSecretSources: none,
     ownedSecrets: none,
     workloads: [
       {
-        list: () => [],
         addHandlers: (x: H) => {
           h = x;
           return () => undefined;
@@ -96,4 +107,41 @@ test('workload events enqueue the SecretSyncs rolling it; an update only when so
   h.onUpdate?.(w, { ...w, status: { readyReplicas: 1 } });
   h.onDelete?.(w);
   expect(keys).toEqual(['n/named', 'n/named', 'n/named', 'n/named']);
+});
+
+test('the SecretSync indexes: every source used (the KEK source too) and the namespace', () => {
+  const plain = ss('a', 'n', { name: 's' });
+  const enveloped = withKek(ss('b', 'n', { name: 's' }), { kind: 'ClusterSecretSource', name: 'kms' });
+  const badKek = { ...plain, spec: { ...plain.spec, target: { encryption: { kek: { vaultTransit: { key: 'k', sourceRef: { name: 'v' } } } } } } } as unknown as SecretSync; // no agentAuth: kekRefOf throws
+  expect(syncIndexers[SYNCS_BY_SOURCE]?.(plain)).toEqual(['SecretSource/n/s']);
+  expect(syncIndexers[SYNCS_BY_SOURCE]?.(enveloped)).toEqual(['SecretSource/n/s', 'ClusterSecretSource/kms']);
+  expect(syncIndexers[SYNCS_BY_SOURCE]?.(badKek)).toEqual(['SecretSource/n/s']);
+  expect(syncIndexers[SYNCS_BY_NAMESPACE]?.(plain)).toEqual(['n']);
+  // The index files a SecretSync under a source exactly when usesSource says it uses it.
+  for (const x of [plain, enveloped]) {
+    for (const source of [src('SecretSource', 's', 'n'), src('SecretSource', 's', 'm'), src('ClusterSecretSource', 'kms'), src('ClusterSecretSource', 's')]) {
+      expect(syncIndexers[SYNCS_BY_SOURCE]?.(x).includes(sourceKey(source))).toBe(usesSource(x, source));
+    }
+  }
+});
+
+test('a source event enqueues the SecretSyncs reaching their KEK through it', () => {
+  type H = { onAdd?: (o: AnySource) => void };
+  let cluster: H = {};
+  const none = { addHandlers: () => () => undefined };
+  const keys: string[] = [];
+  wireEvents({
+    queue: { add: (k) => keys.push(k) },
+    secretSyncs: syncCache([withKek(ss('b', 'n', { name: 's' }), { kind: 'ClusterSecretSource', name: 'kms' }), ss('c', 'm', { name: 's' })]),
+    secretSources: none,
+    clusterSecretSources: {
+      addHandlers: (h: H) => {
+        cluster = h;
+        return () => undefined;
+      },
+    },
+    ownedSecrets: none,
+  });
+  cluster.onAdd?.(src('ClusterSecretSource', 'kms'));
+  expect(keys).toEqual(['n/b']);
 });

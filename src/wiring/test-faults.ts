@@ -1,0 +1,37 @@
+// Crash-safety tests kill the process at a chosen point (SECRETSYNC_TEST_FAULT, read by
+// main.ts): exit-after-rotation-write exits (code 86) right after a rotation's source write,
+// before its status write; wait-before-rotation-write:<file> holds each rotation write until
+// <file> exists (a test writes at the source meanwhile: "another writer first"). Never set
+// in production; announced loudly when it is.
+import { existsSync } from 'node:fs';
+import type { Logger } from '../observability/logger.js';
+import type { ReconcilerDeps } from '../secretsync/reconciler.js';
+
+export function testFaults(fault: string | undefined, log: Logger): Pick<ReconcilerDeps, 'faults'> {
+  if (!fault) return {};
+  const waitPrefix = 'wait-before-rotation-write:';
+  if (fault.startsWith(waitPrefix) && fault.length > waitPrefix.length) {
+    const file = fault.slice(waitPrefix.length);
+    log.warn({ fault }, 'TEST FAULT INJECTION ENABLED: each rotation write waits for a file');
+    return {
+      faults: {
+        beforeRotationWrite: async () => {
+          log.warn({ fault }, 'holding the rotation write on the injected fault');
+          while (!existsSync(file)) await new Promise((r) => setTimeout(r, 100));
+        },
+      },
+    };
+  }
+  if (fault !== 'exit-after-rotation-write') {
+    throw new Error(`SECRETSYNC_TEST_FAULT="${fault}" is not a known fault (exit-after-rotation-write, wait-before-rotation-write:<file>)`);
+  }
+  log.warn({ fault }, 'TEST FAULT INJECTION ENABLED: the process exits after its next rotation write');
+  return {
+    faults: {
+      afterRotationWrite: () => {
+        log.warn({ fault }, 'exiting on the injected fault');
+        process.exit(86);
+      },
+    },
+  };
+}

@@ -1,0 +1,21 @@
+// --webhook-addr parsing, and SECRETSYNC_TEST_FAULT values (the crash-safety tests' hooks).
+import { createLogger } from '../../../src/observability/logger.js';
+import { testFaults } from '../../../src/wiring/test-faults.js';
+import { splitHostPort } from '../../../src/wiring/webhook.js';
+
+test('--webhook-addr: HOST:PORT or :PORT', () => {
+  expect(splitHostPort(':9443')).toEqual([undefined, 9443]);
+  expect(splitHostPort('127.0.0.1:8443')).toEqual(['127.0.0.1', 8443]);
+  expect(splitHostPort('[::1]:8443')).toEqual(['[::1]', 8443]);
+  for (const bad of ['9443', ':x', ':70000']) expect(() => splitHostPort(bad)).toThrow(/--webhook-addr must be HOST:PORT or :PORT/);
+});
+
+test('test faults: none unless set; the two known ones; anything else refused', () => {
+  const log = createLogger({ level: 'silent' });
+  expect(testFaults(undefined, log)).toEqual({});
+  expect(testFaults('', log)).toEqual({});
+  expect(Object.keys(testFaults('exit-after-rotation-write', log).faults ?? {})).toEqual(['afterRotationWrite']);
+  expect(Object.keys(testFaults('wait-before-rotation-write:/tmp/x', log).faults ?? {})).toEqual(['beforeRotationWrite']);
+  expect(() => testFaults('wait-before-rotation-write:', log)).toThrow(/is not a known fault/);
+  expect(() => testFaults('explode', log)).toThrow(/is not a known fault/);
+});
