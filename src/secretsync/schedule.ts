@@ -11,9 +11,9 @@
 // seed aligns them all so a batching provider (AWS: 20 secrets a call) serves them together.
 // A refresh accepts any read that started at or after its tick (latestRefreshAtOrBefore).
 import { createHash } from 'node:crypto';
+import { CronExpressionParser } from 'cron-parser';
 import { parseDuration } from '../api/duration.js';
 import { DEFAULTS, type RefreshSpec } from '../api/types.js';
-import { nextRotationAfter } from './rotation/schedule.js';
 
 /** Cron jitter: at most a tenth of the period, and never more than this. */
 const MAX_CRON_JITTER_MS = 30_000;
@@ -37,15 +37,14 @@ export function nextRefreshAfter(refresh: RefreshSpec | undefined, after: Date, 
     const phase = Math.floor(every * seedFraction(seed));
     return new Date(phase + (Math.floor((t - phase) / every) + 1) * every);
   }
-  // The cron ticks in the time zone as rotations have them (rotation/schedule.ts): cron-parser
-  // asked in a zone directly skips a day after a spring-forward asked from the wrong half hour,
-  // and near some fall-backs (Australia/Lord_Howe) spins to its loop limit, ~1 s of CPU.
-  const cron = { schedule: refresh?.schedule ?? '', timeZone: refresh?.timeZone ?? 'UTC' };
-  const a = nextRotationAfter(cron, after).getTime();
-  const period = nextRotationAfter(cron, new Date(a)).getTime() - a;
+  const tz = refresh?.timeZone ?? 'UTC';
+  const probe = CronExpressionParser.parse(refresh?.schedule ?? '', { currentDate: after, tz });
+  const a = probe.next().toDate().getTime();
+  const period = probe.next().toDate().getTime() - a;
   const jitter = Math.floor(Math.min(period / 10, MAX_CRON_JITTER_MS) * seedFraction(seed));
   // Ticks are cronTick + jitter: the first one after `after` follows the cron tick after `after - jitter`.
-  return new Date(nextRotationAfter(cron, new Date(t - jitter)).getTime() + jitter);
+  const expr = CronExpressionParser.parse(refresh?.schedule ?? '', { currentDate: new Date(t - jitter), tz });
+  return new Date(expr.next().toDate().getTime() + jitter);
 }
 
 /** Cron ticks latestRefreshAtOrBefore steps through at most. */
