@@ -58,6 +58,40 @@ test('whatever strings a CRD-shaped spec carries, validateSecretSync throws noth
   );
 });
 
+/** Whether `v` has the CRD's types at spec.refresh and spec.data (what the API server lets through). */
+function crdTyped(refresh: unknown, data: unknown): boolean {
+  const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+  const str = (x: unknown) => x === undefined || typeof x === 'string';
+  const refreshOk = refresh === undefined || (isObj(refresh) && str(refresh.schedule) && str(refresh.interval) && str(refresh.timeZone));
+  const dataOk =
+    data === undefined || (Array.isArray(data) && data.every((d) => isObj(d) && typeof d.key === 'string' && isObj(d.remoteRef) && typeof d.remoteRef.path === 'string'));
+  return refreshOk && dataOk;
+}
+
+test('arbitrary JSON at spec.refresh and spec.data: InvalidSpecError, or a shape the API server refuses before the operator sees it', () => {
+  const json = fc.jsonValue({ maxDepth: 3 });
+  const refresh = fc.oneof(json, fc.record({ schedule: fc.oneof(cronish, json), interval: fc.oneof(durationish, json), timeZone: fc.oneof(zoneish, json) }, { requiredKeys: [] }));
+  const data = fc.oneof(json, fc.array(fc.record({ key: fc.oneof(fc.string({ maxLength: 4 }), json), remoteRef: fc.oneof(fc.record({ path: fc.string({ maxLength: 4 }) }), json) }), { maxLength: 3 }));
+  let typed = 0;
+  fc.assert(
+    fc.property(refresh, data, (r, d) => {
+      const s = ss({ refresh: r as SecretSync['spec']['refresh'], data: d as SecretSync['spec']['data'] });
+      if (crdTyped(r, d)) {
+        typed++;
+        outcome(s);
+        return;
+      }
+      try {
+        validateSecretSync(s);
+      } catch {
+        // A TypeError here is possible (spec.refresh.schedule: 5) and harmless: the schema refuses it first.
+      }
+    }),
+    { numRuns: 1000 },
+  );
+  expect(typed).toBeGreaterThan(50);
+});
+
 test('an interval the schema accepts is accepted from 10s up, refused with InvalidSpecError below', () => {
   fc.assert(
     fc.property(duration, (d) => {
