@@ -14,12 +14,12 @@
 // Refresh (src/secretsync/schedule.ts): interval ticks sit on the grid phase + k * interval,
 // strictly after, at most one interval ahead, the same whenever asked in between;
 // latestRefreshAtOrBefore is the tick whose successor is after `at`. Cron refreshes are
-// strictly after and never a day late: at most the DST shift (Troll's is 2 h) plus the
-// largest jitter (30 s) after the first wall-clock tick not seen before; latestRefreshAtOrBefore
-// on a cron gives a tick at or before `at` whose successor is after it.
+// the oracle's ticks (a repeated wall time once) plus the seed's jitter: strictly after,
+// never a day late; latestRefreshAtOrBefore on a cron gives a tick at or before `at` whose
+// successor is after it.
 import fc from 'fast-check';
 import { nextRotationAfter, rotationDue } from '../../../src/secretsync/rotation/schedule.js';
-import { latestRefreshAtOrBefore, nextRefreshAfter } from '../../../src/secretsync/schedule.js';
+import { latestRefreshAtOrBefore, nextRefreshAfter, seedFraction } from '../../../src/secretsync/schedule.js';
 import { cron, duration, DST_ZONES, ZONES, type Cron } from './arbitraries.js';
 
 const BLOCK = 15 * 60_000;
@@ -174,30 +174,9 @@ test('refresh intervals: on a fixed grid, strictly after, at most one interval a
   );
 });
 
-/**
- * Not Australia/Lord_Howe nor Pacific/Chatham for refresh crons: there cron-parser, asked in
- * the zone, spins to its loop limit near a fall-back (the test.failing cases below; reported
- * on issue 21). Rotation maps wall times itself and is tested in every zone above.
- */
-const refreshZoneAndMoment = zoneAndMoment.filter(({ tz }) => tz !== 'Australia/Lord_Howe' && tz !== 'Pacific/Chatham');
-
-test.failing('KNOWN BUG: a refresh cron in Australia/Lord_Howe near the fall-back spins cron-parser to its loop limit (~1 s of CPU, then an error)', () => {
-  const s = { schedule: '0 0-1 * * *', timeZone: 'Australia/Lord_Howe' };
-  // 01:30:25 (+11) on 2026-04-05, in the half hour that repeats; the next tick is 00:00 (+10:30) on 2026-04-06.
-  const n = nextRefreshAfter(s, new Date('2026-04-04T14:30:25Z'), '');
-  expect(n.getTime()).toBeGreaterThanOrEqual(Date.parse('2026-04-05T13:30:00Z'));
-});
-
-test.failing('KNOWN BUG: an hourly refresh cron in Pacific/Chatham asked a minute before the fall-back spins cron-parser to its loop limit', () => {
-  const s = { schedule: '44 * * * *', timeZone: 'Pacific/Chatham' };
-  // 02:44:26 (+13:45) on 2026-04-05; the change is at 03:45 (+13:45), back to 02:45 (+12:45).
-  const n = nextRefreshAfter(s, new Date('2026-04-04T12:59:26.682Z'), '');
-  expect(n.getTime()).toBeGreaterThan(Date.parse('2026-04-04T12:59:26.682Z'));
-});
-
 test('refresh crons: strictly after, and never a day late: at most the zone\'s DST shift plus the jitter after the first new wall-clock tick', () => {
   fc.assert(
-    fc.property(cron, refreshZoneAndMoment, fc.string({ maxLength: 12 }), (c, { tz, at }, seed) => {
+    fc.property(cron, zoneAndMoment, fc.string({ maxLength: 12 }), (c, { tz, at }, seed) => {
       const r = { schedule: c.text, timeZone: tz };
       const next = nextRefreshAfter(r, new Date(at), seed).getTime();
       expect(next).toBeGreaterThan(at);
@@ -205,6 +184,11 @@ test('refresh crons: strictly after, and never a day late: at most the zone\'s D
       // pass may or may not refresh again); a skipped one counts at the change.
       const first = oracleNext({ ...c, wildcard: false }, tz, at, 9 * DAY) as number;
       expect(iso(next)).toBe(iso(Math.min(next, first + 2 * 3_600_000 + 30_000)));
+      // Exactly: a cron tick (a repeated wall time once) plus the seed's jitter, the first after `at`.
+      const once = { ...c, wildcard: false };
+      const period = (oracleNext(once, tz, first, 9 * DAY) as number) - first;
+      const jitter = Math.floor(Math.min(period / 10, 30_000) * seedFraction(seed));
+      expect(iso(next)).toBe(iso((oracleNext(once, tz, at - jitter, 9 * DAY) as number) + jitter));
     }),
     { numRuns: 150 },
   );
@@ -212,7 +196,7 @@ test('refresh crons: strictly after, and never a day late: at most the zone\'s D
 
 test('latestRefreshAtOrBefore on a cron: a tick at or before `at` whose next tick is after `at`', () => {
   fc.assert(
-    fc.property(cron, refreshZoneAndMoment, fc.string({ maxLength: 12 }), fc.integer({ min: 1, max: 3 * DAY }), (c, { tz, at }, seed, back) => {
+    fc.property(cron, zoneAndMoment, fc.string({ maxLength: 12 }), fc.integer({ min: 1, max: 3 * DAY }), (c, { tz, at }, seed, back) => {
       const r = { schedule: c.text, timeZone: tz };
       // `from` is a tick at or before `at`, as due.ts passes it.
       const from = nextRefreshAfter(r, new Date(at - back), seed);
