@@ -1,10 +1,11 @@
 // Properties of the planner (issue 21, item 4), over runs of reconciles: each step the
 // clock moves, someone may delete, empty or edit the Secret or ask for a force-sync, and
 // when the plan reads, the provider answers with some content or fails with an error of
-// any kind (every typed error, SDK-like and network-like errors, strings, undefined).
+// any kind (every typed error, SDK-like and network-like errors, strings, undefined), and
+// spec.target.name may move, leaving the old Secret to clean up after a successful read.
 // Invariants of every plan:
-// - a failed read (or a failure found before it) writes no Secret and deletes nothing:
-//   the workload keeps the last good content;
+// - a failed read (or a failure found before it) writes no Secret and deletes nothing, not
+//   even the Secret of an earlier target name: the workload keeps the last good content;
 // - status.version never decreases and never disappears; it grows by one exactly when the
 //   content read differs from what the status records;
 // - after a successful read the Secret holds exactly the content read, never less.
@@ -45,12 +46,12 @@ const readOf: fc.Arbitrary<Read> = fc.oneof(
   readError.map((error) => ({ ok: false as const, error })),
 );
 
-/** What someone else does between reconciles. */
-type Meddle = 'none' | 'delete-secret' | 'empty-secret' | 'edit-secret' | 'force-sync';
+/** What someone else does between reconciles (rename: spec.target.name moves between db and db-2). */
+type Meddle = 'none' | 'delete-secret' | 'empty-secret' | 'edit-secret' | 'force-sync' | 'rename-target';
 
 const step = fc.record({
   advanceMs: fc.oneof(fc.nat(5_000), fc.integer({ min: 25_000, max: 40_000 }), fc.nat(7_200_000)),
-  meddle: fc.oneof({ weight: 6, arbitrary: fc.constant<Meddle>('none') }, { weight: 1, arbitrary: fc.constantFrom<Meddle>('delete-secret', 'empty-secret', 'edit-secret', 'force-sync') }),
+  meddle: fc.oneof({ weight: 6, arbitrary: fc.constant<Meddle>('none') }, { weight: 1, arbitrary: fc.constantFrom<Meddle>('delete-secret', 'empty-secret', 'edit-secret', 'force-sync', 'rename-target') }),
   read: readOf,
 });
 
@@ -97,26 +98,37 @@ function destructive(p: Plan, targetName: string): string[] {
 }
 
 test('over any run of reconciles and read outcomes: no Secret write on a failure, versions only grow, the Secret holds what was read', () => {
-  const seen = { failedReads: 0, newVersions: 0, repairs: 0 };
+  const seen = { failedReads: 0, newVersions: 0, repairs: 0, cleanups: 0 };
   fc.assert(
     fc.property(fc.boolean(), fc.array(step, { minLength: 1, maxLength: 12 }), (startHealthy, steps) => {
       let ss = aSecretSync();
-      let target: KubeSecret | undefined;
+      // The Secrets of the namespace that this SecretSync owns, by name.
+      const secrets = new Map<string, KubeSecret>();
       if (startHealthy) {
         ss = { ...ss, status: syncedStatus(ss, CONTENTS[0] as Content) };
-        target = writtenSecret(ss, CONTENTS[0] as Content);
+        secrets.set('db', writtenSecret(ss, CONTENTS[0] as Content));
       }
+      const name = () => ss.spec.target?.name ?? ss.metadata.name;
       let memory: Observed['memory'];
       let now = T0;
       for (const s of steps) {
         now = new Date(now.getTime() + s.advanceMs);
+        let target = secrets.get(name());
         if (s.meddle === 'delete-secret') target = undefined;
         if (s.meddle === 'empty-secret' && target) target = { ...target, data: {} };
         if (s.meddle === 'edit-secret' && target) target = { ...target, data: { ...target.data, password: Buffer.from('edited').toString('base64') } };
+        if (s.meddle === 'rename-target') {
+          const to = name() === 'db' ? 'db-2' : 'db';
+          ss = { ...ss, metadata: { ...ss.metadata, generation: (ss.metadata.generation ?? 1) + 1 }, spec: { ...ss.spec, target: { ...ss.spec.target, name: to } } };
+          target = secrets.get(to);
+        }
         if (s.meddle === 'force-sync') {
           ss = { ...ss, metadata: { ...ss.metadata, annotations: { ...ss.metadata.annotations, [FORCE_SYNC_ANNOTATION]: now.toISOString() } } };
         }
-        const o = observed({ ss, target, memory, now });
+        if (target === undefined) secrets.delete(name());
+        else secrets.set(name(), target);
+        const strays = [...secrets.entries()].filter(([n]) => n !== name()).map(([, sec]) => sec);
+        const o = observed({ ss, target, strays, memory, now });
         const due = whatIsDue(o);
         const read: ReadOutcome | undefined =
           due.read !== undefined && due.failure === undefined
@@ -136,8 +148,8 @@ test('over any run of reconciles and read outcomes: no Secret write on a failure
           expect(plan.result).toBe('error');
         }
         // Keys the source no longer has go after a successful read; nothing else takes content away.
-        if (!read?.ok) expect(destructive(plan, 'db')).toEqual([]);
-        expect(plan.cleanups.filter((c) => c.name === 'db')).toEqual([]);
+        if (!read?.ok) expect(destructive(plan, name())).toEqual([]);
+        expect(plan.cleanups.filter((c) => c.name === name())).toEqual([]);
         if (before !== undefined) expect(after).toBeGreaterThanOrEqual(before);
         if (read !== undefined && !read.ok) seen.failedReads++;
         if (after !== before) seen.newVersions++;
@@ -148,10 +160,13 @@ test('over any run of reconciles and read outcomes: no Secret write on a failure
           expect(after).toBe(same ? before : (before ?? 0) + 1);
         }
 
-        target = applyWrite(target, plan.secret, ss);
+        const written = applyWrite(target, plan.secret, ss);
+        if (written !== undefined) secrets.set(name(), written);
+        for (const c of plan.cleanups) if (c.kind === 'delete') secrets.delete(c.name);
+        if (plan.cleanups.length > 0) seen.cleanups++;
         ss = plan.status ? { ...ss, status: plan.status } : ss;
         memory = plan.memory;
-        if (read?.ok) expect(sameContent(fromSecretData(target?.data), read.content)).toBe(true);
+        if (read?.ok) expect(sameContent(fromSecretData(secrets.get(name())?.data), read.content)).toBe(true);
       }
     }),
     { numRuns: 300 },
@@ -160,6 +175,7 @@ test('over any run of reconciles and read outcomes: no Secret write on a failure
   expect(seen.failedReads).toBeGreaterThan(100);
   expect(seen.newVersions).toBeGreaterThan(100);
   expect(seen.repairs).toBeGreaterThan(5);
+  expect(seen.cleanups).toBeGreaterThan(5);
 });
 
 test('envelope mode: a failed read or a failed seal writes no Secret, keeps the version and deletes nothing', () => {
