@@ -66,7 +66,12 @@ export function shortestTickGapMs(expr: string, timeZone?: string): number {
     const g = gaps(m, 60);
     return 60_000 * Math.min(g.inner, hoursAdjacent ? g.wrap : Infinity, 60);
   }
-  return h.length > 1 ? 3_600_000 * gaps(h, 24).inner : 3_600_000;
+  if (h.length > 1) {
+    // The wrap too: hours 0, 9 and 18 tick 6 hours apart from 18:00 to 00:00.
+    const g = gaps(h, 24);
+    return 3_600_000 * Math.min(g.inner, g.wrap);
+  }
+  return 3_600_000;
 }
 
 function seconds(ms: number): string {

@@ -11,9 +11,9 @@
 // seed aligns them all so a batching provider (AWS: 20 secrets a call) serves them together.
 // A refresh accepts any read that started at or after its tick (latestRefreshAtOrBefore).
 import { createHash } from 'node:crypto';
-import { CronExpressionParser } from 'cron-parser';
 import { parseDuration } from '../api/duration.js';
 import { DEFAULTS, type RefreshSpec } from '../api/types.js';
+import { nextCronTickAfter } from './rotation/schedule.js';
 
 /** Cron jitter: at most a tenth of the period, and never more than this. */
 const MAX_CRON_JITTER_MS = 30_000;
@@ -37,14 +37,15 @@ export function nextRefreshAfter(refresh: RefreshSpec | undefined, after: Date, 
     const phase = Math.floor(every * seedFraction(seed));
     return new Date(phase + (Math.floor((t - phase) / every) + 1) * every);
   }
-  const tz = refresh?.timeZone ?? 'UTC';
-  const probe = CronExpressionParser.parse(refresh?.schedule ?? '', { currentDate: after, tz });
-  const a = probe.next().toDate().getTime();
-  const period = probe.next().toDate().getTime() - a;
+  // Cron ticks in the zone as rotation/schedule.ts maps them (a repeated wall time once):
+  // cron-parser asked in the zone spins to its loop limit near some fall-backs (~1 s of CPU,
+  // then an error), e.g. "0 0-1 * * *" in Australia/Lord_Howe, "44 * * * *" in Pacific/Chatham.
+  const cron = { schedule: refresh?.schedule ?? '', timeZone: refresh?.timeZone ?? 'UTC' };
+  const a = nextCronTickAfter(cron, after, false).getTime();
+  const period = nextCronTickAfter(cron, new Date(a), false).getTime() - a;
   const jitter = Math.floor(Math.min(period / 10, MAX_CRON_JITTER_MS) * seedFraction(seed));
   // Ticks are cronTick + jitter: the first one after `after` follows the cron tick after `after - jitter`.
-  const expr = CronExpressionParser.parse(refresh?.schedule ?? '', { currentDate: new Date(t - jitter), tz });
-  return new Date(expr.next().toDate().getTime() + jitter);
+  return new Date(nextCronTickAfter(cron, new Date(t - jitter), false).getTime() + jitter);
 }
 
 /** Cron ticks latestRefreshAtOrBefore steps through at most. */

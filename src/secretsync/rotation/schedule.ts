@@ -83,13 +83,25 @@ function isWildcard(schedule: string): boolean {
 
 /** The first rotation tick strictly after `after`. */
 export function nextRotationAfter(spec: ScheduleSpec, after: Date): Date {
+  return nextCronTickAfter(spec, after, isWildcard(spec.schedule));
+}
+
+/**
+ * The first tick strictly after `after`, with the rules above; `repeatWildcards` false: a
+ * repeated wall time runs at its first instant only, whatever the fields (refresh schedules).
+ */
+export function nextCronTickAfter(spec: ScheduleSpec, after: Date, repeatWildcards: boolean): Date {
   const tz = spec.timeZone ?? 'UTC';
   const a = after.getTime();
-  const wildcard = isWildcard(spec.schedule);
+  const wildcard = repeatWildcards;
   // A repeated wall time can run after `after` although it reads earlier than after's
-  // wall time (02:10 CET follows 02:40 CEST): start that far back.
-  const offsets = [a - DAY_MS, a, a + DAY_MS].map((t) => offsetAt(tz, t));
-  const lookback = Math.max(...offsets) - Math.min(...offsets);
+  // wall time (02:10 CET follows 02:40 CEST): start that far back. Only second instants
+  // can: a first instant of a wall time earlier than after's is at or before `after`.
+  let lookback = 0;
+  if (wildcard) {
+    const offsets = [a - DAY_MS, a, a + DAY_MS].map((t) => offsetAt(tz, t));
+    lookback = Math.max(...offsets) - Math.min(...offsets);
+  }
   const walls = CronExpressionParser.parse(spec.schedule, { currentDate: new Date(wallAt(tz, a) - lookback - 1000), tz: 'UTC' });
   let best = Infinity;
   for (;;) {

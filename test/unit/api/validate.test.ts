@@ -60,6 +60,8 @@ test.each([
   ['0 * * * * *', 60_000],
   ['*/15 * * * *', 900_000],
   ['0 0,59 * * * *', 60_000], // 00:59 to 01:00
+  ['0 */9 * * *', 21_600_000], // 18:00 to the next day's 00:00 (found by test/unit/property/validate.property.test.ts)
+  ['0 3,5 * * *', 7_200_000],
 ])('%s has ticks %i ms apart at the closest', (expr, ms) => expect(shortestTickGapMs(expr)).toBe(ms));
 
 test.each(['*/5 * * * * *', '* * * * * *', '0,5 0 0 1 1 *', '0,55 * * * * *'])(

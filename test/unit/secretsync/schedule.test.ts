@@ -57,3 +57,22 @@ test('the schedule in words, for the Ready message', () => {
   expect(describeRefresh(undefined)).toBe('every 1h');
   expect(describeRefresh({ schedule: '0 * * * *' })).toBe('on "0 * * * *" (UTC)');
 });
+
+// Two counterexamples test/unit/property/schedule.property.test.ts found: cron-parser asked in
+// the zone spun to its loop limit (~1 s of CPU, then an error) near these fall-backs.
+test('a refresh cron in Australia/Lord_Howe near the fall-back: the next day\'s tick', () => {
+  const s = { schedule: '0 0-1 * * *', timeZone: 'Australia/Lord_Howe' };
+  // 01:30:25 (+11) on 2026-04-05, in the half hour that repeats; the next tick is 00:00 (+10:30) on 2026-04-06.
+  const n = nextRefreshAfter(s, new Date('2026-04-04T14:30:25Z'), '');
+  expect(n.getTime()).toBeGreaterThanOrEqual(Date.parse('2026-04-05T13:30:00Z'));
+  expect(n.getTime()).toBeLessThan(Date.parse('2026-04-05T13:30:30Z'));
+});
+
+test('an hourly refresh cron in Pacific/Chatham asked a minute before the fall-back: the next hour\'s tick', () => {
+  const s = { schedule: '44 * * * *', timeZone: 'Pacific/Chatham' };
+  // 02:44:26 (+13:45) on 2026-04-05; the change is at 03:45 (+13:45), back to 02:45 (+12:45).
+  const n = nextRefreshAfter(s, new Date('2026-04-04T12:59:26.682Z'), '');
+  // 03:44 (+13:45), give or take the jitter (at most 30 s).
+  expect(n.getTime()).toBeGreaterThanOrEqual(Date.parse('2026-04-04T13:59:00Z'));
+  expect(n.getTime()).toBeLessThan(Date.parse('2026-04-04T13:59:30Z'));
+});
