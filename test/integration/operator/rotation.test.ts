@@ -144,9 +144,10 @@ test('a rotation every minute: new Vault and AWS versions (other properties kept
   await eventually(async () => ((await replicaSets('web')).length === 1 ? true : undefined), { what: 'the first ReplicaSet' });
   // The version each SecretSync was at when the operator took the Deployment in: recorded,
   // not rolled (a rotation may land between Ready and the Deployment's creation). Only the
-  // versions after it roll the Deployment.
+  // versions after it roll the Deployment. (aws-db names web in spec.rollout.targets, so it
+  // lists web as Missing, at version 0, until the Deployment exists.)
   const takenIn = (name: string) =>
-    eventually(async () => (await getSync(custom, ns, name)).status?.rollout?.targets?.find((t) => t.kind === 'Deployment' && t.name === 'web')?.version, { what: `${name} records web` });
+    eventually(async () => (await getSync(custom, ns, name)).status?.rollout?.targets?.find((t) => t.kind === 'Deployment' && t.name === 'web' && t.state !== 'Missing')?.version, { what: `${name} records web` });
   const vStart = await takenIn('vault-db');
   const aStart = await takenIn('aws-db');
 
