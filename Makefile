@@ -72,6 +72,10 @@ test-integration: testenv-install ## Integration tests against the real local st
 	rc=0; SECRETSYNC_TESTENV_HANDOVER=1 $(JEST) --selectProjects integration --maxWorkers=$(INTEGRATION_WORKERS) || rc=$$?; \
 	  $(JEST) --selectProjects integration-alone --runInBand || rc=$$?; exit $$rc
 
+.PHONY: test-reliability
+test-reliability: testenv-install ## Faults while SecretSyncs sync, on a stack of its own (not in make test): invariants and recovery times, table in bench/results/reliability.md
+	$(JEST) --selectProjects reliability --runInBand
+
 .PHONY: test
 test: typecheck lint test-unit test-integration ## Everything CI runs: typecheck, lint, unit and integration tests
 

@@ -78,7 +78,7 @@ const portZones = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.testenv/', 'coverage/'] },
+  { ignores: ['dist/', 'node_modules/', '.testenv/', '.testenv-reliability/', 'coverage/'] },
   js.configs.recommended,
   { languageOptions: { globals: globals.node } },
   ...tseslint.configs.recommended,

@@ -12,8 +12,8 @@ const common = {
   transform,
   testEnvironment: 'node',
   // The stack's data (.testenv/etcd/*.snap) is not ours to read as snapshots or modules.
-  modulePathIgnorePatterns: ['<rootDir>/.testenv/', '<rootDir>/dist/'],
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/.testenv/', '<rootDir>/dist/'],
+  modulePathIgnorePatterns: ['<rootDir>/.testenv/', '<rootDir>/.testenv-reliability/', '<rootDir>/dist/'],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/.testenv/', '<rootDir>/.testenv-reliability/', '<rootDir>/dist/'],
 };
 
 /** @type {import('jest').Config} */
@@ -61,6 +61,18 @@ const config = {
       ...stack,
       displayName: 'integration-alone',
       testMatch: alone.map((f) => `<rootDir>/test/integration/${f}.test.ts`),
+    },
+    // make test-reliability: faults (OpenBao, moto, the API server stopped and paused, etcd
+    // compacted, the operator killed) on a stack of its own in .testenv-reliability/, which
+    // its global setup starts and its teardown stops, so no other test file ever sees them
+    // and `make test` may run meanwhile. Not part of make test; run with --runInBand.
+    {
+      ...common,
+      displayName: 'reliability',
+      globalSetup: '<rootDir>/test/reliability/global-setup.js',
+      globalTeardown: '<rootDir>/test/reliability/global-teardown.js',
+      setupFilesAfterEnv: ['<rootDir>/test/integration/setup.ts'],
+      testMatch: ['<rootDir>/test/reliability/**/*.test.ts'],
     },
   ],
 };

@@ -218,6 +218,10 @@ export class Informer<T extends KubeObjectLike> implements IndexedStore<T> {
         case 'gone':
           this.emit({ type: 'gone' });
           this.relistReason = 'gone';
+          // The server answered: only our resourceVersion is too old. Relist after the first
+          // delay, not after the backoff earlier failures grew (up to maxMs, twice over when
+          // the watch had just failed against a restarting API server).
+          attempt = 0;
           break;
         case 'watchdog':
           this.emit({ type: 'watchdog-fired' });

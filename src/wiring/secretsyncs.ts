@@ -10,22 +10,24 @@ import { wireEvents } from '../secretsync/events.js';
 import { fairShareGroup } from '../secretsync/fair-share.js';
 import { KekVersions } from '../secretsync/kek-versions.js';
 import { KekWatcher } from '../secretsync/kek-watcher.js';
-import { SecretSyncReconciler, type ReconcilerDeps } from '../secretsync/reconciler.js';
+import { SecretSyncReconciler } from '../secretsync/reconciler.js';
 import { DEFAULT_WEBHOOK_SECRET_NAME } from '../webhook/serving.js';
 import { meteredController } from './controllers.js';
 import type { Core } from './core.js';
+import type { TestFaults } from './test-faults.js';
 
 export interface SecretSyncWiring {
   controller: Controller;
   kekWatcher: KekWatcher;
 }
 
-export function wireSecretSyncs(core: Core, faults: Pick<ReconcilerDeps, 'faults'>): SecretSyncWiring {
+export function wireSecretSyncs(core: Core, testFaults: TestFaults): SecretSyncWiring {
   const { opts, log, metrics, clients, informers, reader, providers } = core;
+  const { writer: faultyWriter, ...faults } = testFaults;
   const kekVersions = new KekVersions();
   const reconciler = new SecretSyncReconciler({
     reader,
-    writer: core.writer,
+    writer: faultyWriter ? faultyWriter(core.writer) : core.writer,
     providers,
     providerKube: providerKube(clients.core),
     operatorNamespace: core.operatorNamespace,

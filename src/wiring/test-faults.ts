@@ -1,14 +1,34 @@
 // Crash-safety tests kill the process at a chosen point (SECRETSYNC_TEST_FAULT, read by
 // main.ts): exit-after-rotation-write exits (code 86) right after a rotation's source write,
 // before its status write; wait-before-rotation-write:<file> holds each rotation write until
-// <file> exists (a test writes at the source meanwhile: "another writer first"). Never set
-// in production; announced loudly when it is.
+// <file> exists (a test writes at the source meanwhile: "another writer first");
+// exit-before-rollout-patch exits (code 86) at the first rollout patch, after the Secret
+// write of its new version and before the patch and the status write. Never set in
+// production; announced loudly when it is.
 import { existsSync } from 'node:fs';
 import type { Logger } from '../observability/logger.js';
+import type { SyncWriter } from '../secretsync/ports.js';
 import type { ReconcilerDeps } from '../secretsync/reconciler.js';
 
-export function testFaults(fault: string | undefined, log: Logger): Pick<ReconcilerDeps, 'faults'> {
+export interface TestFaults extends Pick<ReconcilerDeps, 'faults'> {
+  /** Wraps the SecretSync writer (a fault at one kind of write). */
+  writer?: (w: SyncWriter) => SyncWriter;
+}
+
+export function testFaults(fault: string | undefined, log: Logger): TestFaults {
   if (!fault) return {};
+  if (fault === 'exit-before-rollout-patch') {
+    log.warn({ fault }, 'TEST FAULT INJECTION ENABLED: the process exits at its next rollout patch');
+    return {
+      writer: (w) => ({
+        ...bound(w),
+        setTemplateAnnotation: () => {
+          log.warn({ fault }, 'exiting on the injected fault');
+          process.exit(86);
+        },
+      }),
+    };
+  }
   const waitPrefix = 'wait-before-rotation-write:';
   if (fault.startsWith(waitPrefix) && fault.length > waitPrefix.length) {
     const file = fault.slice(waitPrefix.length);
@@ -23,7 +43,7 @@ export function testFaults(fault: string | undefined, log: Logger): Pick<Reconci
     };
   }
   if (fault !== 'exit-after-rotation-write') {
-    throw new Error(`SECRETSYNC_TEST_FAULT="${fault}" is not a known fault (exit-after-rotation-write, wait-before-rotation-write:<file>)`);
+    throw new Error(`SECRETSYNC_TEST_FAULT="${fault}" is not a known fault (exit-after-rotation-write, wait-before-rotation-write:<file>, exit-before-rollout-patch)`);
   }
   log.warn({ fault }, 'TEST FAULT INJECTION ENABLED: the process exits after its next rotation write');
   return {
@@ -34,4 +54,21 @@ export function testFaults(fault: string | undefined, log: Logger): Pick<Reconci
       },
     },
   };
+}
+
+/** Every method of `w`, bound to it, as an object of its own. */
+function bound(w: SyncWriter): SyncWriter {
+  const methods = [
+    'createSecret',
+    'patchSecret',
+    'validateSecret',
+    'deleteSecret',
+    'readSecret',
+    'writeStatus',
+    'setFinalizers',
+    'event',
+    'writeGrant',
+    'setTemplateAnnotation',
+  ] as const satisfies readonly (keyof SyncWriter)[];
+  return Object.fromEntries(methods.map((m) => [m, (w[m] as (...a: unknown[]) => unknown).bind(w)])) as unknown as SyncWriter;
 }

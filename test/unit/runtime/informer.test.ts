@@ -269,6 +269,21 @@ describe('410 Gone', () => {
     expect(calls).toEqual(['add a@101', 'add b@102']);
   });
 
+  test('a 410 after failures relists after the first delay, not the backoff they grew', async () => {
+    const inf = make({ backoff: { initialMs: 200, maxMs: 30_000 } });
+    lw.onWatch = (w) => w.onDone(new Error('connection refused'));
+    inf.start();
+    await clock.advance(200 + 400 + 800 + 1600); // watches at 0, 200, 600, 1400, 3000: the next delay is 3200
+    expect(lw.watches).toHaveLength(5);
+    lw.onWatch = (w) => w.onEvent('ERROR', { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version' });
+    await clock.advance(3200); // the sixth watch: 410
+    expect(lw.watches).toHaveLength(6);
+    lw.onWatch = undefined;
+    await clock.advance(200);
+    expect(lw.lists).toBe(2);
+    expect(types().slice(-4)).toEqual(['gone', 'relist', 'listed', 'watch-started']);
+  });
+
   test('a watch that fails with statusCode 410 relists too', async () => {
     const inf = make();
     inf.start();

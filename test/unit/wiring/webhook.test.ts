@@ -10,12 +10,18 @@ test('--webhook-addr: HOST:PORT or :PORT', () => {
   for (const bad of ['9443', ':x', ':70000']) expect(() => splitHostPort(bad)).toThrow(/--webhook-addr must be HOST:PORT or :PORT/);
 });
 
-test('test faults: none unless set; the two known ones; anything else refused', () => {
+test('test faults: none unless set; the three known ones; anything else refused', () => {
   const log = createLogger({ level: 'silent' });
   expect(testFaults(undefined, log)).toEqual({});
   expect(testFaults('', log)).toEqual({});
   expect(Object.keys(testFaults('exit-after-rotation-write', log).faults ?? {})).toEqual(['afterRotationWrite']);
   expect(Object.keys(testFaults('wait-before-rotation-write:/tmp/x', log).faults ?? {})).toEqual(['beforeRotationWrite']);
+  // exit-before-rollout-patch wraps the writer: every other write goes through to it.
+  const calls: string[] = [];
+  const inner = new Proxy({}, { get: (_t, m) => (...a: unknown[]) => calls.push(`${String(m)} ${a.length}`) }) as never;
+  const wrapped = testFaults('exit-before-rollout-patch', log).writer?.(inner);
+  void wrapped?.patchSecret('ns', 'name', {} as never);
+  expect(calls).toEqual(['patchSecret 3']);
   expect(() => testFaults('wait-before-rotation-write:', log)).toThrow(/is not a known fault/);
   expect(() => testFaults('explode', log)).toThrow(/is not a known fault/);
 });
