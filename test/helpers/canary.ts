@@ -50,7 +50,8 @@ function aligned(bytes: Buffer, skip: number, enc: 'base64' | 'base64url'): stri
 
 /**
  * Every form to look for, by name: raw, JSON-escaped (once, twice for a JSON text inside a
- * JSON string, and ASCII-only with \u escapes), and base64 and base64url of the UTF-8 bytes
+ * JSON string, and ASCII-only with \u escapes), its UTF-8 bytes as a JSON byte array and
+ * as hex, and base64 and base64url of the UTF-8 bytes
  * of the raw and the JSON-escaped value, at each of the three alignments inside a larger
  * blob ("base64" is the value starting a blob, "base64 (+1)" one byte after a boundary...).
  */
@@ -61,6 +62,10 @@ export function leakForms(value: string): Map<string, string> {
     ['JSON-escaped twice', jsonEscaped(jsonEscaped(value))],
     ['JSON-escaped (\\u)', jsonAsciiEscaped(value)],
   ]);
+  // A Buffer logged as an object (pino, JSON.stringify: {"type":"Buffer","data":[...]}), or hex.
+  const raw = Buffer.from(value, 'utf8');
+  forms.set('byte array', raw.join(','));
+  forms.set('hex', raw.toString('hex'));
   for (const [what, text] of [['', value], [' of JSON-escaped', jsonEscaped(value)]] as const) {
     const bytes = Buffer.from(text, 'utf8');
     for (const enc of ['base64', 'base64url'] as const) {

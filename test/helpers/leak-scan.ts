@@ -39,19 +39,22 @@ function* files(dir: string): Generator<string> {
 export interface DirScan {
   /** Recorded places (files) by kind (their folder: operator, agent, metrics, cluster...). */
   places: Record<string, number>;
+  /** Lines by kind (a cluster file holds one object a line). */
+  lines: Record<string, number>;
   bytes: number;
   findings: Finding[];
 }
 
 /** Scans every file under `dir` (a place each, named by its path and the line of the find). */
 export function scanDir(dir: string, value: string): DirScan {
-  const scan: DirScan = { places: {}, bytes: 0, findings: [] };
+  const scan: DirScan = { places: {}, lines: {}, bytes: 0, findings: [] };
   for (const file of files(dir)) {
     const name = relative(dir, file);
     const kind = name.split(/[\\/]/)[0] ?? name;
     scan.places[kind] = (scan.places[kind] ?? 0) + 1;
     scan.bytes += statSync(file).size;
     const text = readFileSync(file, 'utf8');
+    scan.lines[kind] = (scan.lines[kind] ?? 0) + text.split('\n').filter(Boolean).length;
     scan.findings.push(...find(text, value).map(({ form, line }) => ({ place: `${name} line ${line}`, form })));
   }
   return scan;

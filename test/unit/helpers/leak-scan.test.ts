@@ -27,6 +27,8 @@ const carriers: [string, string][] = [
   ['JSON-escaped', JSON.stringify({ level: 20, msg: `read ${planted}` })],
   ['JSON-escaped twice', JSON.stringify({ err: JSON.stringify({ body: planted }) })],
   ['JSON-escaped (\\u)', JSON.stringify({ v: planted }).replace('ü', '\\u00fc')],
+  ['byte array', JSON.stringify({ got: { password: Buffer.from(planted) } })],
+  ['hex', `digest-input=${Buffer.from(planted).toString('hex')}`],
   ...[0, 1, 2].flatMap((pad): [string, string][] => [
     [`base64${pad ? ` (+${pad})` : ''}`, Buffer.from(`${'p'.repeat(pad)}${core}!`).toString('base64')],
     [`base64url${pad ? ` (+${pad})` : ''}`, Buffer.from(`${'p'.repeat(pad)}${core}!`).toString('base64url')],
@@ -66,7 +68,7 @@ test('an envelope Secret holding it (the plaintext beside the ciphertext) is fou
 test('nothing found where it is not (another value in a plain Secret\'s data)', () => {
   recordStream('operator')('{"msg":"reconciled","secretsync":"ns/db"}\n');
   recordPlace('cluster', 'objects', `Secret ns/db\t${JSON.stringify({ data: { password: Buffer.from('other').toString('base64') } })}`);
-  expect(scanDir(dir, core)).toEqual({ places: { operator: 1, cluster: 1 }, bytes: expect.any(Number), findings: [] });
+  expect(scanDir(dir, core)).toEqual({ places: { operator: 1, cluster: 1 }, lines: { operator: 1, cluster: 1 }, bytes: expect.any(Number), findings: [] });
 });
 
 test('without a leak directory nothing is recorded', () => {
