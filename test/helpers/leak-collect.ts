@@ -9,7 +9,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { suiteCanary } from './canary.js';
-import { recordPlace } from './leak-record.js';
+import { recordCost, recordPlace } from './leak-record.js';
 import { describeFinding, scanPlaces } from './leak-scan.js';
 import { recordRunningOperatorsMetrics } from './operator.js';
 
@@ -43,9 +43,11 @@ export async function clusterPlaces(kc: KubeConfig): Promise<[string, string][]>
 
 /** The shared afterAll of every integration file: keeps and scans what is listed above. */
 export async function leakScanAtFileEnd(kc: KubeConfig): Promise<void> {
+  const t0 = performance.now();
   await recordRunningOperatorsMetrics();
   const places = await clusterPlaces(kc);
   recordPlace('cluster', 'objects', places.map(([p, json]) => `${p}\t${json}`).join('\n'));
   const found = scanPlaces(places, suiteCanary());
+  recordCost(performance.now() - t0);
   if (found.length) throw new Error(`the suite's canary leaked: ${found.map(describeFinding).join('; ')}`);
 }

@@ -28,6 +28,12 @@ export function recordStream(kind: 'operator' | 'agent', what = kind): (chunk: B
   return (chunk) => appendFileSync(file, chunk);
 }
 
+/** Adds `ms` spent on keeping places to the run's total (`_cost-ms`, not a place), read by the reporter. */
+export function recordCost(ms: number): void {
+  const dir = process.env[LEAK_DIR_ENV];
+  if (dir) appendFileSync(join(dir, '_cost-ms'), `${Math.round(ms)}\n`);
+}
+
 /** One place's text (a /metrics scrape, the cluster's events...), written whole. */
 export function recordPlace(kind: string, what: string, text: string): void {
   const file = placeFile(kind, what);

@@ -6,7 +6,7 @@
 // (test/helpers/leak-scan.ts). It prints the places and the result; a finding names the
 // place and the form, never the value. The directory is removed when nothing was found.
 // Plain JS loading the TypeScript through tsx, like global-setup.js.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { tsImport } from 'tsx/esm/api';
 
@@ -38,7 +38,10 @@ export default class LeakReporter {
     const kinds = Object.entries(scan.places)
       .map(([k, n]) => `${k} ${n}${k === 'cluster' ? ` (${scan.lines[k]} objects)` : k === 'operator' || k === 'agent' ? ` (${scan.lines[k]} lines)` : ''}`)
       .join(', ');
-    const summary = `${count} places (${kinds}), ${(scan.bytes / 1e6).toFixed(1)} MB, in ${((Date.now() - t0) / 1000).toFixed(1)} s`;
+    const costFile = join(dir, '_cost-ms');
+    const fileEnds = existsSync(costFile) ? readFileSync(costFile, 'utf8').split('\n').filter(Boolean).map(Number) : [];
+    const keeping = `${fileEnds.length} file ends kept the cluster's objects in ${(fileEnds.reduce((a, b) => a + b, 0) / 1000).toFixed(1)} s in all`;
+    const summary = `${count} places (${kinds}), ${(scan.bytes / 1e6).toFixed(1)} MB, scanned in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${keeping}`;
     if (scan.findings.length === 0) {
       process.stderr.write(`\nleak scan: the suite's canary found nowhere in ${summary}\n`);
       rmSync(dir, { recursive: true, force: true });
