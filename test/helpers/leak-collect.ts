@@ -2,7 +2,8 @@
 // own afterAll deletes its namespaces and stops its operators: /metrics of each operator
 // still running, and the cluster's objects a secret value must never reach: every Event,
 // every SecretSync, SecretSource and ClusterSecretSource (status included), every Pod
-// (what the injection webhook's responses made of them) and every Secret of type
+// (what the injection webhook's responses made of them) and the logs of each container
+// that ran on the node (operator pods, agent init containers), and every Secret of type
 // secretsync.io/envelope (ciphertext only). Plain Secrets hold values by design and are
 // not scanned. The objects found are scanned at once (a failure names the object) and kept
 // for the final scan's count.
@@ -38,7 +39,39 @@ export async function clusterPlaces(kc: KubeConfig): Promise<[string, string][]>
     list('SecretSource', () => custom.listCustomObjectForAllNamespaces({ ...G, plural: 'secretsources' }) as Promise<{ items: Obj[] }>),
     list('ClusterSecretSource', () => custom.listClusterCustomObject({ ...G, plural: 'clustersecretsources' }) as Promise<{ items: Obj[] }>),
   ]);
-  return parts.flat();
+  return [...parts.flat(), ...(await podLogs(core))];
+}
+
+interface ContainerStatus {
+  name: string;
+  restartCount?: number;
+  state?: { running?: unknown; terminated?: unknown };
+}
+
+/**
+ * `[place, log]` for every container that ran on the stack's node (operator pods of the
+ * chart, the agent's init containers), the one before a restart too; none without a node.
+ */
+async function podLogs(core: CoreV1Api): Promise<[string, string][]> {
+  const pods = await core.listPodForAllNamespaces().catch(() => ({ items: [] }));
+  const reads: Promise<[string, string] | undefined>[] = [];
+  for (const pod of pods.items) {
+    const { name = '', namespace = '' } = pod.metadata ?? {};
+    if (!pod.spec?.nodeName) continue;
+    const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])] as ContainerStatus[];
+    for (const c of statuses) {
+      const runs = [...(c.state?.running || c.state?.terminated ? [false] : []), ...((c.restartCount ?? 0) > 0 ? [true] : [])];
+      for (const previous of runs) {
+        reads.push(
+          core
+            .readNamespacedPodLog({ name, namespace, container: c.name, previous })
+            .then((log): [string, string] => [`Pod log ${namespace}/${name} ${c.name}${previous ? ' (previous)' : ''}`, log])
+            .catch(() => undefined),
+        );
+      }
+    }
+  }
+  return (await Promise.all(reads)).filter((x) => x !== undefined);
 }
 
 /** The shared afterAll of every integration file: keeps and scans what is listed above. */
@@ -46,7 +79,9 @@ export async function leakScanAtFileEnd(kc: KubeConfig): Promise<void> {
   const t0 = performance.now();
   await recordRunningOperatorsMetrics();
   const places = await clusterPlaces(kc);
-  recordPlace('cluster', 'objects', places.map(([p, json]) => `${p}\t${json}`).join('\n'));
+  const isLog = ([p]: [string, string]) => p.startsWith('Pod log ');
+  recordPlace('cluster', 'objects', places.filter((x) => !isLog(x)).map(([p, json]) => `${p}\t${json}`).join('\n'));
+  for (const [p, log] of places.filter(isLog)) recordPlace('pod-logs', p, log);
   const found = scanPlaces(places, suiteCanary());
   recordCost(performance.now() - t0);
   if (found.length) throw new Error(`the suite's canary leaked: ${found.map(describeFinding).join('; ')}`);
