@@ -5,6 +5,7 @@
 // (unit tests, a file run outside the suite) nothing is kept.
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { format } from 'node:util';
 
 export const LEAK_DIR_ENV = 'SECRETSYNC_LEAK_DIR';
 
@@ -21,7 +22,7 @@ function placeFile(kind: string, what: string): string | undefined {
 }
 
 /** An append-only record of one process's output (operator or agent), written as it comes. */
-export function recordStream(kind: 'operator' | 'agent', what = kind): (chunk: Buffer | string) => void {
+export function recordStream(kind: 'operator' | 'agent' | 'console', what: string = kind): (chunk: Buffer | string) => void {
   const file = placeFile(kind, what);
   if (!file) return () => undefined;
   writeFileSync(file, '');
@@ -38,4 +39,19 @@ export function recordCost(ms: number): void {
 export function recordPlace(kind: string, what: string, text: string): void {
   const file = placeFile(kind, what);
   if (file) writeFileSync(file, text);
+}
+
+/**
+ * Keeps everything the test file prints with console.* (the reporter sees a file's console
+ * only when Jest buffers it, not in verbose runs of a single file).
+ */
+export function recordConsole(): void {
+  const record = recordStream('console');
+  for (const m of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+    const original = console[m].bind(console);
+    console[m] = (...args: unknown[]) => {
+      record(`${format(...args)}\n`);
+      original(...args);
+    };
+  }
 }
