@@ -43,6 +43,8 @@ const alone = [
 
 /** @type {import('jest').Config} */
 const config = {
+  // The suite-wide leak scan's last step (test/integration/leak-reporter.js; idle in unit runs).
+  reporters: ['default', '<rootDir>/test/integration/leak-reporter.js'],
   projects: [
     {
       ...common,

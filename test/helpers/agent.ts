@@ -11,6 +11,7 @@ import { AuthorizationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } fro
 import { stringify } from 'yaml';
 import { repoRoot } from '../testenv/config.js';
 import { eventually } from './eventually.js';
+import { recordStream } from './leak-record.js';
 
 export interface AgentIdentity {
   namespace: string;
@@ -133,8 +134,9 @@ export function startAgent(who: AgentIdentity, args: string[], extra: NodeJS.Pro
   });
   const run: AgentRun = { code: null, stdout: '', stderr: '' };
   agentOutputs.push(run);
-  proc.stdout?.on('data', (c: Buffer) => (run.stdout += c.toString('utf8')));
-  proc.stderr?.on('data', (c: Buffer) => (run.stderr += c.toString('utf8')));
+  const record = recordStream('agent');
+  proc.stdout?.on('data', (c: Buffer) => (record(c), (run.stdout += c.toString('utf8'))));
+  proc.stderr?.on('data', (c: Buffer) => (record(c), (run.stderr += c.toString('utf8'))));
   const exited = new Promise<AgentRun>((resolve) =>
     proc.on('close', (code) => {
       run.code = code;

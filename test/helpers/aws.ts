@@ -12,6 +12,7 @@ import type { AwsProviderSpec, ClusterSecretSource, SecretSource } from '../../s
 import { createAwsProviderFactory } from '../../src/providers/aws/index.js';
 import type { ProviderDeps } from '../../src/providers/provider.js';
 import { freePort } from '../testenv/ports.js';
+import { canary } from './canary.js';
 import { awsConfig, requireEnv, uniqueName } from './stack.js';
 
 /**
@@ -120,5 +121,5 @@ export async function closedEndpoint(): Promise<string> {
 
 /** A value nobody would write by accident; tests assert it never reaches an error message. */
 export function awsCanary(): string {
-  return `canary-${uniqueName('aws')}-${Math.random().toString(36).slice(2)}`;
+  return canary(uniqueName('aws'));
 }

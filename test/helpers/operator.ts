@@ -9,6 +9,7 @@ import { freePort } from '../testenv/ports.js';
 import { repoRoot } from '../testenv/config.js';
 import { parseSamples } from '../../bench/prom.js';
 import { eventually } from './eventually.js';
+import { recordPlace, recordStream } from './leak-record.js';
 import { operatorIdentity, type OperatorIdentity } from './rbac.js';
 
 export interface RunningOperator {
@@ -100,11 +101,14 @@ export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {},
     { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: string[] = [];
+  // Every byte it writes is also kept for the suite-wide leak scan, shutdown lines included.
+  const record = recordStream('operator');
   // Whole lines only: a chunk may end inside a line, whose rest comes with the next chunk.
   const collector = () => {
     let partial = '';
     return {
       data: (chunk: Buffer) => {
+        record(chunk);
         const parts = (partial + chunk.toString('utf8')).split('\n');
         partial = parts.pop() ?? '';
         logs.push(...parts.filter(Boolean));
@@ -123,6 +127,8 @@ export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {},
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   // Released once the process is gone, whoever ends it.
   void exited.then(() => identity?.release());
+  running.add(metricsPort);
+  void exited.then(() => running.delete(metricsPort));
   return {
     proc,
     logs,
@@ -135,6 +141,7 @@ export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {},
         await identity?.release();
         return proc.exitCode;
       }
+      await recordMetrics(metricsPort);
       proc.kill(signal);
       const t = setTimeout(() => proc.kill('SIGKILL'), 30_000);
       const code = await exited;
@@ -143,6 +150,22 @@ export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {},
       return code;
     },
   };
+}
+
+/** The metrics ports of the operators running now, whose /metrics the leak scan keeps. */
+const running = new Set<number>();
+
+/** Keeps a /metrics scrape for the suite-wide leak scan (nothing when it does not answer). */
+async function recordMetrics(port: number): Promise<void> {
+  const r = await getText(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
+  if (r) recordPlace('metrics', `port-${port}`, r.body);
+}
+
+/** Keeps a /metrics scrape of every operator still running (the shared afterAll of each file). */
+export async function recordRunningOperatorsMetrics(): Promise<number> {
+  const ports = [...running];
+  await Promise.all(ports.map(recordMetrics));
+  return ports.length;
 }
 
 /**

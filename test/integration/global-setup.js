@@ -3,7 +3,8 @@
 // (KUBECONFIG, VAULT_ADDR, ...) are put into process.env for the test workers.
 // Plain JS loading the TypeScript through tsx: Jest runs global setup outside its own
 // module system, where the `.js` -> `.ts` import mapping does not apply.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tsImport } from 'tsx/esm/api';
 
@@ -26,6 +27,14 @@ export default async function globalSetup() {
   const handover = join(dir, 'handover');
   const handedOver = existsSync(handover) && readFileSync(handover, 'utf8') === running?.startedAt;
   rmSync(handover, { force: true });
+  // One canary for the suite (test/helpers/canary.ts): the one handed over with the stack by
+  // the previous run of `make test-integration`, else a new one; and a fresh directory for
+  // what the suite-wide leak scan reads (test/integration/leak-reporter.js).
+  const { CANARY_ENV, newSuiteCanary } = await tsImport('../helpers/canary.ts', import.meta.url);
+  const canaryFile = join(dir, 'handover-canary');
+  if (!process.env[CANARY_ENV]) process.env[CANARY_ENV] = handedOver && existsSync(canaryFile) ? readFileSync(canaryFile, 'utf8') : newSuiteCanary();
+  rmSync(canaryFile, { force: true });
+  process.env.SECRETSYNC_LEAK_DIR = mkdtempSync(join(tmpdir(), 'secretsync-leaks-'));
   if (isRunning(running)) {
     exportEnv(running);
     // The pod tests run this checkout's image: rebuilt and imported when the sources changed since `up`.

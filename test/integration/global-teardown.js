@@ -11,6 +11,8 @@ export default async function globalTeardown() {
   const { down, readState } = await tsImport('../testenv/index.ts', import.meta.url);
   if (process.env.SECRETSYNC_TESTENV_HANDOVER === '1') {
     writeFileSync(join(stateDir(), 'handover'), readState(stateDir())?.startedAt ?? '');
+    // The next run keeps the suite's canary (global-setup.js).
+    writeFileSync(join(stateDir(), 'handover-canary'), process.env.SECRETSYNC_TEST_CANARY ?? '', { mode: 0o600 });
     return;
   }
   await down(stateDir());

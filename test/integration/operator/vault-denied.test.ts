@@ -3,7 +3,6 @@
 // reading a path its policy denies. The denied one is Ready=False (SourceAuthFailed, the
 // message names the path); the other stays Ready=True; across several refresh intervals
 // the source logs in once and revokes nothing (secretsync_provider_calls_total).
-import { randomBytes } from 'node:crypto';
 import { eventually } from '../../helpers/eventually.js';
 import {
   apply,
@@ -19,13 +18,14 @@ import {
 } from '../../helpers/kube.js';
 import { expectNoLeak } from '../../helpers/leaks.js';
 import { getText, refreshRead, startOperator, waitForLogLines, waitIdle, type RunningOperator } from '../../helpers/operator.js';
+import { canary } from '../../helpers/canary.js';
 import { uniqueName } from '../../helpers/stack.js';
 import { kvPut, vaultRoot } from '../../helpers/vault.js';
 
 const { kc, core, custom } = kube();
 const root = vaultRoot();
-const CANARY = `canary-${randomBytes(8).toString('hex')}`;
-const HIDDEN = `canary-${randomBytes(8).toString('hex')}`;
+const CANARY = canary();
+const HIDDEN = canary('hidden');
 const id = uniqueName('denied');
 const ns = `${id}-apps`;
 const opNs = `${id}-system`;

@@ -84,7 +84,7 @@ test('roleArn: reads with the role assumed through STS, one AssumeRole for many 
   const p = provider({ auth: keysRef('role-user'), roleArn: moto.roleArn }, log);
   expect((await p.getSecret({ path: secret, property: 'password' })).value.toString()).toBe(CANARY);
   expect((await p.getSecretMap({ path: secret, version: 'AWSCURRENT' })).values.password?.toString()).toBe(CANARY);
-  expect((await p.getSecret({ path: secret, version: 'AWSCURRENT' })).value.toString()).toContain(CANARY);
+  expect((await p.getSecret({ path: secret, version: 'AWSCURRENT' })).value.toString()).toContain(JSON.stringify(CANARY));
   expect(log.count('AssumeRole', 'success')).toBe(1);
   expect(log.count('BatchGetSecretValue', 'success')).toBe(3);
 });

@@ -11,6 +11,7 @@ import { providerKube } from '../../../src/kube/provider-kube.js';
 import type { ProviderDeps } from '../../../src/providers/provider.js';
 import { createVaultProviderFactory, type VaultHttp } from '../../../src/providers/vault/index.js';
 import { kube as kubeClients } from '../../helpers/kube.js';
+import { canary as suiteDerivedCanary } from '../../helpers/canary.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
 
 export const VAULT_ADDR = requireEnv('VAULT_ADDR');
@@ -66,7 +67,7 @@ export async function readPolicy(name: string, paths: string[]): Promise<void> {
 
 /** A value nobody would write by accident; tests assert it never reaches an error message. */
 export function canary(): string {
-  return `canary-${uniqueName('v')}-${Math.random().toString(36).slice(2)}`;
+  return suiteDerivedCanary(uniqueName('v'));
 }
 
 export async function createNamespace(prefix: string): Promise<string> {

@@ -1,6 +1,6 @@
 // The leak check finds a canary in every form it usually travels in, and the canary is
 // built so those forms differ.
-import { canary, leakForms, leaksIn } from '../../helpers/canary.js';
+import { canary, leakForms, leaksIn, suiteCanary } from '../../helpers/canary.js';
 import { LogSink } from '../../helpers/log-sink.js';
 import { createLogger } from '../../../src/observability/logger.js';
 
@@ -25,6 +25,29 @@ test.each([
   ['base64url', `token=${Buffer.from(value).toString('base64url')}`],
 ])('finds it %s', (form, text) => {
   expect(leaksIn(text, value)).toContain(form);
+});
+
+const b64 = (s: string, enc: 'base64' | 'base64url' = 'base64') => Buffer.from(s).toString(enc);
+
+test.each([0, 1, 2, 3, 4, 5])('finds it base64 and base64url inside a larger blob, %i bytes after its start, followed by more', (pad) => {
+  const blob = (s: string) => `${'x'.repeat(pad)}${s}{"more":true}`;
+  expect(leaksIn(b64(blob(value)), value).some((f) => f.startsWith('base64') && !f.includes('JSON'))).toBe(true);
+  expect(leaksIn(b64(blob(value), 'base64url'), value).some((f) => f.startsWith('base64url') && !f.includes('JSON'))).toBe(true);
+  expect(leaksIn(b64(blob(JSON.stringify({ p: value }))), value).some((f) => f.startsWith('base64 of JSON-escaped'))).toBe(true);
+});
+
+test('finds it JSON-escaped with \\u for non-ASCII letters (ensure_ascii encoders)', () => {
+  expect(leaksIn(JSON.stringify(value).replace('ü', '\\u00fc'), value)).toContain('JSON-escaped (\\u)');
+});
+
+test('every canary contains the one suite canary, so a scan for it finds any of them in every form', () => {
+  const core = suiteCanary();
+  for (const v of [canary(), canary('team-a')]) {
+    expect(v).toContain(core);
+    for (const text of [v, JSON.stringify({ v }), b64(`ab${v}cd`), b64(`a${v}`, 'base64url'), JSON.stringify(JSON.stringify({ v }))]) {
+      expect(leaksIn(text, core)).not.toEqual([]);
+    }
+  }
 });
 
 test('finds nothing in text without it, and never names the value', () => {

@@ -7,6 +7,7 @@
 // unreachable server, and that no error text ever carries a secret value or a credential.
 import { KeyNotFoundError, SourceAuthError, SourceNotFoundError, SourceUnavailableError } from '../../../../src/errors.js';
 import type { SecretProvider } from '../../../../src/providers/provider.js';
+import { canary } from '../../../helpers/canary.js';
 import { uniqueName } from '../../../helpers/stack.js';
 import { rejection } from '../../../helpers/rejection.js';
 
@@ -39,7 +40,7 @@ export interface ProviderHarness {
 
 /** A value nobody writes by accident. */
 function canaryValue(): string {
-  return `canary-${uniqueName('c')}-${Math.random().toString(36).slice(2)}`;
+  return canary(uniqueName('c'));
 }
 
 export function describeProviderContract(name: string, harness: ProviderHarness): void {
