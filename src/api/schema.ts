@@ -512,6 +512,10 @@ export const secretSyncSchema: JSONSchemaProps = obj(
                 maxLength: 253,
                 'x-kubernetes-validations': [
                   { rule: "self != '.' && self != '..'", message: 'key must not be . or ..' },
+                  {
+                    rule: "self != '__proto__'",
+                    message: 'key must not be __proto__ (a JavaScript object would drop it silently): choose another name',
+                  },
                 ],
               }),
               remoteRef: obj('Where the value lives in the source.', {
