@@ -28,9 +28,21 @@ export function lookupProperty(data: Record<string, unknown>, property: string):
   return { found: true, value: cur };
 }
 
-/** A value as bytes: a string as UTF-8, anything else (numbers, objects, null) as JSON. */
+/**
+ * A value as bytes: a string as UTF-8, anything else (numbers, objects, null) as JSON.
+ * InvalidValueError for a value nested too deeply for JSON.stringify (JSON.parse takes any
+ * depth, stringify recurses): a hostile source must not make that an internal error.
+ */
 export function encodeValue(value: unknown): Buffer {
-  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value) ?? 'null', 'utf8');
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new InvalidValueError('a value is JSON nested too deeply to store: keep the secret\'s values flat (strings), or read a shallower property');
+  }
+  return Buffer.from(text ?? 'null', 'utf8');
 }
 
 /**

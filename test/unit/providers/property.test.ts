@@ -41,3 +41,12 @@ test('encodeMap refuses a property named __proto__ with InvalidValueError, sayin
   // One property: "__proto__" read through spec.data under another key keeps working.
   expect(lookupProperty(data, '__proto__')).toEqual({ found: true, value: 'y' });
 });
+
+// JSON.parse takes any depth, JSON.stringify recurses: a source answering JSON nested
+// 100,000 levels deep made a RangeError, reported as an internal error.
+test('encodeValue refuses a value nested too deeply to stringify with InvalidValueError', () => {
+  const deep = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`) as unknown;
+  expect(() => encodeValue(deep)).toThrow(InvalidValueError);
+  expect(() => encodeValue(deep)).toThrow('a value is JSON nested too deeply to store');
+  expect(encodeValue([[1]]).toString()).toBe('[[1]]');
+});
