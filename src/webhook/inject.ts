@@ -230,6 +230,14 @@ function planPatch(pod: Pod, req: InjectRequest, plan: DeliveryPlan, o: InjectOp
   return ops;
 }
 
+/** An image reference without its tag and digest: a policy webhook may pin ours to a digest before we are reinvoked. */
+function imageRepository(image: string): string {
+  const noDigest = image.split('@')[0] ?? image;
+  const slash = noDigest.lastIndexOf('/');
+  const colon = noDigest.lastIndexOf(':');
+  return colon > slash ? noDigest.slice(0, colon) : noDigest;
+}
+
 /** Container names the webhook gives its agents: secretsync-agent-init, -init-<sync>, -watch. */
 function isAgentName(name: string): boolean {
   return name === AGENT_INIT || name === AGENT_WATCH || name.startsWith(`${AGENT_INIT}-`);
@@ -237,13 +245,14 @@ function isAgentName(name: string): boolean {
 
 /**
  * A container under one of the agent's names is ours only if it is an init container
- * running our image as `secretsync agent ...` (what agentContainers puts in it; an earlier
+ * running our image (any tag or digest) as `secretsync agent ...` (what agentContainers puts in it; an earlier
  * invocation of this webhook). Anything else under those names is the pod's own: taken for
  * the agent, it would run instead of it (init) or collide with it (app containers), so it
  * is refused the way volumes with our names are.
  */
 function refuseOwnAgentNames(pod: Pod, agentImage: string): void {
-  const ours = (c: Container) => c.image === agentImage && c.args?.[0] === 'agent' && (c.args[1] === 'init' || c.args[1] === 'watch');
+  const ours = (c: Container) =>
+    c.image !== undefined && imageRepository(c.image) === imageRepository(agentImage) && c.args?.[0] === 'agent' && (c.args[1] === 'init' || c.args[1] === 'watch');
   const own = [
     ...pod.spec.containers.filter((c) => isAgentName(c.name)),
     ...(pod.spec.initContainers ?? []).filter((c) => isAgentName(c.name) && !ours(c)),

@@ -469,6 +469,16 @@ describe('admitPod: refusals to the API server (--webhook-client-ca: the caller 
     });
   });
 
+  it('still recognises its agent after another webhook pinned the image to a digest', () => {
+    const first = inject(aPod({ 'secretsync.io/inject': 'db' }), [aSync('db')]);
+    const pinned = structuredClone(first);
+    const agent = named(pinned.spec.initContainers, 'secretsync-agent-init');
+    agent.image = `ghcr.io/secretsync/secretsync@sha256:${'a'.repeat(64)}`;
+    expect(admit(pinned, [aSync('db')])).toEqual({ allowed: true, patch: [], injected: ['db'] });
+    agent.image = 'registry.example:5000/other/image:1.2.3';
+    expect(refusal(admit(pinned, [aSync('db')])).code).toBe(400);
+  });
+
   it('still recognises the agent containers it injected itself (reinvocation), pinned and watching alike', () => {
     const syncs = [aSync('db', { kek: 'vault-transit' }), aSync('cache')];
     const out = inject(aPod({ 'secretsync.io/inject': 'db,cache', 'secretsync.io/watch': 'true', 'secretsync.io/version-db': '2' }, { initContainers: [{ name: 'migrate' }] }), syncs);
