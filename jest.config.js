@@ -32,6 +32,9 @@ const stack = {
 const alone = [
   'chart/install',
   'chart/operator',
+  // Hostile ClusterSecretSources (cluster-scoped): every operator running beside it would
+  // reconcile them and report their failures in its logs and statuses.
+  'operator/bad-input',
   'operator/fair-share',
   'operator/kek-scopes',
   'operator/scopes',

@@ -9,7 +9,9 @@ const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z
 const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 /** A Secret data key that is also a safe file name under /run/secrets/<sync>/. */
 const FILE_KEY = '^[-._a-zA-Z0-9]+$';
-const DURATION = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
+// Whole milliseconds only: a fraction of a millisecond is refused (its ticks would fall between
+// the clock's, one extra reconcile each); fractions of s, m and h are fine.
+const DURATION = '^([0-9]+(ms|(\\.[0-9]+)?(s|m|h)))+$';
 
 const secretKeySelector = (what: string) =>
   obj(
@@ -510,6 +512,10 @@ export const secretSyncSchema: JSONSchemaProps = obj(
                 maxLength: 253,
                 'x-kubernetes-validations': [
                   { rule: "self != '.' && self != '..'", message: 'key must not be . or ..' },
+                  {
+                    rule: "self != '__proto__'",
+                    message: 'key must not be __proto__ (a JavaScript object would drop it silently): choose another name',
+                  },
                 ],
               }),
               remoteRef: obj('Where the value lives in the source.', {

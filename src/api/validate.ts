@@ -106,7 +106,10 @@ export function validateSecretSync(ss: SecretSync): void {
   }
   if (r?.interval !== undefined) {
     const ms = parseDuration(r.interval);
-    if (ms === undefined) throw new InvalidSpecError(`spec.refresh.interval "${r.interval}" is not a duration: use e.g. 30s, 15m or 1h`);
+    if (ms === undefined) throw new InvalidSpecError(`spec.refresh.interval "${r.interval}" is not a duration: use e.g. 30s, 15m, 1h or 1500ms (whole milliseconds)`);
+    if (!Number.isInteger(ms)) {
+      throw new InvalidSpecError(`spec.refresh.interval "${r.interval}" is not a whole number of milliseconds: write e.g. 30s, 1h or 1500ms`);
+    }
     if (ms < MIN_REFRESH_MS) {
       throw new InvalidSpecError(`spec.refresh.interval "${r.interval}" is shorter than 10s: the source would be polled too often`);
     }

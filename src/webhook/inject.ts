@@ -9,7 +9,7 @@ import { awsIdentityOf } from './aws-identity.js';
 import { type InjectRequest, type SyncView, Refusal, agentIdentity, checkSyncs, parseRequest, serviceAccountOf } from './inject-checks.js';
 import { appendOps, pointerToken } from './json-patch.js';
 import {
-  FILE_ENV_OMITTED, KUBE_API_DIR, KUBE_API_VOLUME, VAULT_TOKEN_DIR, VAULT_TOKEN_VOLUME, fileEnvNames, mountPath, volumeName,
+  AGENT_INIT, AGENT_WATCH, FILE_ENV_OMITTED, KUBE_API_DIR, KUBE_API_VOLUME, VAULT_TOKEN_DIR, VAULT_TOKEN_VOLUME, fileEnvNames, mountPath, volumeName,
 } from './names.js';
 import type { Container, EnvVar, JsonPatchOp, Pod, Volume, VolumeMount } from './pod.js';
 
@@ -225,8 +225,44 @@ function planPatch(pod: Pod, req: InjectRequest, plan: DeliveryPlan, o: InjectOp
     ...(o.insecureAllowHttp === true ? { insecureAllowHttp: true } : {}),
     ...(awsIdentity ? { awsIdentity } : {}),
   });
+  refuseOwnAgentNames(pod, o.agentImage);
   ops.push(...agentOps(pod.spec.initContainers, agents));
   return ops;
+}
+
+/** An image reference without its tag and digest: a policy webhook may pin ours to a digest before we are reinvoked. */
+function imageRepository(image: string): string {
+  const noDigest = image.split('@')[0] ?? image;
+  const slash = noDigest.lastIndexOf('/');
+  const colon = noDigest.lastIndexOf(':');
+  return colon > slash ? noDigest.slice(0, colon) : noDigest;
+}
+
+/** Container names the webhook gives its agents: secretsync-agent-init, -init-<sync>, -watch. */
+function isAgentName(name: string): boolean {
+  return name === AGENT_INIT || name === AGENT_WATCH || name.startsWith(`${AGENT_INIT}-`);
+}
+
+/**
+ * A container under one of the agent's names is ours only if it is an init container
+ * running our image (any tag or digest) as `secretsync agent ...` (what agentContainers puts in it; an earlier
+ * invocation of this webhook). Anything else under those names is the pod's own: taken for
+ * the agent, it would run instead of it (init) or collide with it (app containers), so it
+ * is refused the way volumes with our names are.
+ */
+function refuseOwnAgentNames(pod: Pod, agentImage: string): void {
+  const ours = (c: Container) =>
+    c.image !== undefined && imageRepository(c.image) === imageRepository(agentImage) && c.args?.[0] === 'agent' && (c.args[1] === 'init' || c.args[1] === 'watch');
+  const own = [
+    ...pod.spec.containers.filter((c) => isAgentName(c.name)),
+    ...(pod.spec.initContainers ?? []).filter((c) => isAgentName(c.name) && !ours(c)),
+  ];
+  if (own[0] !== undefined) {
+    throw new Refusal(
+      400,
+      `the pod has its own container "${own[0].name}": rename it (container names ${AGENT_INIT}, ${AGENT_INIT}-<sync> and ${AGENT_WATCH} are the injection webhook's)`,
+    );
+  }
 }
 
 /**

@@ -2,7 +2,7 @@
 // accepts connections and never answers; `endless` answers 200 with a JSON content type
 // and streams chunks until the client closes. Its own loops are bounded in bytes and time
 // (maxBytes, maxMs) so a test always ends, even if the client under test never stops.
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 export type HostileMode = 'hang' | 'endless';
@@ -71,5 +71,134 @@ export async function startHostileServer(
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * A Vault address that answers every read badly, in the way its path says: a KV read of
+ * `<mode>/...` (GET /v1/<mount>/data/<mode>/...) gets `text` (HTML with 200), `deep` (JSON
+ * nested 100,000 levels), `endless` (a body without end), `slow` (one byte every 100 ms),
+ * `hang` (nothing), `redirect` (307 to another host: the same answers served on 127.0.0.2, where a client
+ * that follows it would send its request, and maybe its token),
+ * `error` (500 with HTML), `empty` (200, no body), `null` (200, JSON null) or `shape`
+ * (200, data that is a string). Anything else: 404 as Vault writes it. Bounded like
+ * startHostileServer.
+ */
+export interface HostileVault {
+  url: string;
+  /** Requests by mode. */
+  requests(mode: string): number;
+  /** Requests that reached the redirect's other host (127.0.0.2), and those of them carrying a Vault token. */
+  requestsAtOtherHost(): number;
+  tokensAtOtherHost(): number;
+  close(): Promise<void>;
+}
+
+export async function startHostileVault(o: { maxBytes?: number; maxMs?: number } = {}): Promise<HostileVault> {
+  const maxBytes = o.maxBytes ?? 64 * 1024 * 1024;
+  const maxMs = o.maxMs ?? 60_000;
+  const counts = new Map<string, number>();
+  let tokensElsewhere = 0;
+  let requestsElsewhere = 0;
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const later = (fn: () => void, ms: number) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    timers.add(t);
+  };
+  let otherUrl = '';
+  const handle = (elsewhere: boolean) => (req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    if (elsewhere) {
+      requestsElsewhere++;
+      if (req.headers['x-vault-token'] !== undefined) tokensElsewhere++;
+    }
+    const mode = /^\/v1\/[^/]+\/data\/([a-z]+)\//.exec(req.url ?? '')?.[1] ?? '';
+    counts.set(mode, (counts.get(mode) ?? 0) + 1);
+    const started = Date.now();
+    switch (mode) {
+      case 'text':
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Welcome to nginx!</body></html>');
+        return;
+      case 'deep': {
+        const depth = 100_000;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(`{"data":{"data":{"v":${'['.repeat(depth)}${']'.repeat(depth)}},"metadata":{"version":1}}}`);
+        return;
+      }
+      case 'endless': {
+        const chunk = Buffer.alloc(64 * 1024, 'a');
+        let own = 0;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"data":{"data":{"v":"');
+        const pump = () => {
+          while (!res.destroyed && own < maxBytes && Date.now() - started < maxMs) {
+            own += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          res.destroy();
+        };
+        pump();
+        return;
+      }
+      case 'slow': {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const drip = () => {
+          if (res.destroyed || Date.now() - started > maxMs) return void res.destroy();
+          res.write(' ');
+          later(drip, 100);
+        };
+        drip();
+        return;
+      }
+      case 'hang':
+        later(() => res.destroy(), maxMs);
+        return;
+      case 'redirect':
+        res.writeHead(307, { location: `${otherUrl}/v1/secret/data/text/x` }).end();
+        return;
+      case 'error':
+        res.writeHead(500, { 'content-type': 'text/html' }).end('<html><h1>500 Internal Server Error</h1></html>');
+        return;
+      case 'empty':
+        res.writeHead(200, { 'content-type': 'application/json' }).end();
+        return;
+      case 'null':
+        res.writeHead(200, { 'content-type': 'application/json' }).end('null');
+        return;
+      case 'shape':
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":{"data":"not a map","metadata":{"version":1}}}');
+        return;
+      default:
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[]}');
+    }
+  };
+  const listen = async (server: Server, host: string): Promise<string> => {
+    server.on('connection', (s) => {
+      sockets.add(s);
+      s.once('close', () => sockets.delete(s));
+    });
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
+    const addr = server.address();
+    return `http://${host}:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  };
+  const main = createServer(handle(false));
+  const other = createServer(handle(true));
+  const url = await listen(main, '127.0.0.1');
+  otherUrl = await listen(other, '127.0.0.2');
+  const closeOne = (s: Server) => new Promise<void>((resolve) => s.close(() => resolve()));
+  return {
+    url,
+    requests: (mode) => counts.get(mode) ?? 0,
+    requestsAtOtherHost: () => requestsElsewhere,
+    tokensAtOtherHost: () => tokensElsewhere,
+    close: async () => {
+      for (const t of timers) clearTimeout(t);
+      for (const s of sockets) s.destroy();
+      await Promise.all([closeOne(main), closeOne(other)]);
+    },
   };
 }

@@ -55,5 +55,5 @@ export function remoteMap(s: SecretValue, what: string): RemoteMap {
     const kind = s.secretString === undefined ? 'binary (SecretBinary)' : 'not a JSON object';
     throw new InvalidValueError(`${what} is ${kind}, so dataFrom cannot take its properties: use data with one key for the whole value`);
   }
-  return { values: encodeMap(data), version: versionOf(s) };
+  return { values: encodeMap(data, what), version: versionOf(s) };
 }

@@ -85,6 +85,12 @@ export function toVaultError(err: unknown, ctx: VaultErrorContext): SecretSyncEr
     const why = status === 503 ? 'is sealed, in standby or unavailable' : status === 429 ? 'is throttling requests' : 'answered with a server error';
     return new SourceUnavailableError(withDetail(`${what} failed: Vault at ${ctx.host} ${why} (HTTP ${status})`, detail));
   }
+  if (status >= 300 && status < 400) {
+    // The client follows no redirect: one could carry the token to another host.
+    return new SourceUnavailableError(
+      `${what} failed: Vault at ${ctx.host} answered with a redirect (HTTP ${status}), which the operator does not follow so that its token goes to no other host: set the source's address to the one Vault advertises (its api_addr), not a standby or a proxy that redirects`,
+    );
+  }
   if (status === 401 || status === 403 || /permission denied/i.test(detail)) {
     return new SourceAuthError(
       withDetail(`${what} was refused (HTTP ${status}): check the auth settings and that the Vault policy allows it`, detail),

@@ -69,7 +69,7 @@ export class VaultProvider implements SecretProvider {
 
   async getSecretMap(ref: { path: string; version?: string }, opts?: ReadOptions): Promise<RemoteMap> {
     const secret = await this.read(ref.path, ref.version, opts?.notBefore);
-    return { values: encodeMap(secret.data), version: secret.version };
+    return { values: encodeMap(secret.data, `${this.o.source}: Vault secret "${ref.path}"${ref.version ? ` version ${ref.version}` : ''}`), version: secret.version };
   }
 
   /** Transit with this source's token session; `{keyId}` (KMS) is not a Vault key. */

@@ -9,7 +9,7 @@ import { AppsV1Api, setHeaderOptions, type V1Deployment, type V1ReplicaSet } fro
 import { DescribeSecretCommand, GetSecretValueCommand, ListSecretVersionIdsCommand } from '@aws-sdk/client-secrets-manager';
 import { parseSamples, sumBy } from '../../../bench/prom.js';
 import { createSecret as createAwsSecret, deleteSecrets, keysData, keysRef, secretsAdmin } from '../../helpers/aws.js';
-import { leaksIn } from '../../helpers/canary.js';
+import { canary, leaksIn } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
 import { NO_NODE } from '../../helpers/pods.js';
 import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, secretData, waitReady } from '../../helpers/kube.js';
@@ -27,7 +27,8 @@ const ns = `${id}-apps`;
 const opNs = `${id}-system`;
 const awsName = `${id}-db`;
 const kv1 = `kv1-${id}`;
-const CANARY = `canary-${id}-"\\ü`;
+// The suite canary (a quote, a backslash, non-ASCII), so the suite-wide leak scan looks for it too.
+const CANARY = canary(id);
 let op: RunningOperator | undefined;
 const allLogs: string[] = [];
 const seenValues = new Set<string>([CANARY]);

@@ -50,6 +50,6 @@ test('types and constraints read as a user writes them', () => {
 
 test('a | inside a cell is escaped, so a pattern with alternatives keeps the table intact', () => {
   const row = renderApiDocs().split('\n').find((l) => l.startsWith('| `spec.refresh.interval` |'));
-  expect(row).toContain('(ms\\|s\\|m\\|h)');
+  expect(row).toContain('(ms\\|(\\.[0-9]+)?(s\\|m\\|h))');
   expect(row?.split(/(?<!\\)\|/).length).toBe(8); // 6 cells between 7 bars
 });

@@ -17,7 +17,7 @@ test.each([
   ['250ms', 250],
 ])('parses duration %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
 
-test.each(['', '1d', '10', 'h', '1h x'])('rejects duration "%s"', (text) => expect(parseDuration(text)).toBeUndefined());
+test.each(['', '1d', '10', 'h', '1h x', '0.25ms', '1h0.5ms'])('rejects duration "%s"', (text) => expect(parseDuration(text)).toBeUndefined());
 
 test('accepts a valid spec', () => {
   expect(() => validateSecretSync(ss({ schedule: '*/15 * * * *', timeZone: 'Europe/Berlin' }))).not.toThrow();
@@ -30,6 +30,9 @@ test.each([
   [{ schedule: '* * *' }, /has 3 fields: write 5/],
   [{ schedule: '0 3 * * *', timeZone: 'Mars/Olympus' }, /not an IANA time zone/],
   [{ interval: '5s' }, /shorter than 10s/],
+  // Before: accepted, and 3600000.25 ms asked at a tick answered the same tick (one extra reconcile).
+  [{ interval: '0.25ms1h' }, /spec.refresh.interval "0.25ms1h" is not a duration: use e.g. 30s, 15m, 1h or 1500ms \(whole milliseconds\)/],
+  [{ interval: '10.0001s' }, /is not a whole number of milliseconds/],
 ])('rejects %j with a message that says what to fix', (refresh, msg) => {
   expect(() => validateSecretSync(ss(refresh))).toThrow(InvalidSpecError);
   expect(() => validateSecretSync(ss(refresh))).toThrow(msg);
@@ -74,4 +77,11 @@ test.each(['*/5 * * * * *', '* * * * * *', '0,5 0 0 1 1 *', '0,55 * * * * *'])(
 
 test.each(['*/10 * * * * *', '0,30 * * * * *', '0 * * * * *', '*/15 * * * *'])('accepts refresh.schedule "%s"', (schedule) => {
   expect(() => validateSecretSync(ss({ schedule }))).not.toThrow();
+});
+
+test('the CRD pattern for durations refuses a fraction of a millisecond, and takes fractions of s, m and h', async () => {
+  const { secretSyncSchema } = await import('../../../src/api/schema.js');
+  const pattern = new RegExp(secretSyncSchema.properties?.spec?.properties?.refresh?.properties?.interval?.pattern ?? '^$');
+  for (const ok of ['10s', '1h30m', '1.5h', '250ms', '0.25s', '1h250ms']) expect(pattern.test(ok)).toBe(true);
+  for (const bad of ['0.25ms1h', '1.5ms', '1h0.5ms', '1d', '']) expect(pattern.test(bad)).toBe(false);
 });

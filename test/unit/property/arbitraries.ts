@@ -85,7 +85,7 @@ export const ZONES = ['UTC', 'Asia/Kathmandu', 'Asia/Kolkata', ...DST_ZONES] as 
 const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as const;
 export type DurationUnit = keyof typeof UNIT_MS;
 
-/** A duration as the CRD pattern allows it (`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`), with its value in ms. */
+/** A duration as the CRD pattern allows it (`^([0-9]+(ms|(\.[0-9]+)?(s|m|h)))+$`: whole milliseconds), with its value in ms. */
 export const duration: fc.Arbitrary<{ text: string; ms: number }> = fc
   .array(
     fc.record({
@@ -96,6 +96,7 @@ export const duration: fc.Arbitrary<{ text: string; ms: number }> = fc
     }),
     { minLength: 1, maxLength: 4 },
   )
+  .map((parts) => parts.map((p) => (p.unit === 'ms' ? { ...p, fraction: '' } : p)))
   .map((parts) => ({
     text: parts.map((p) => `${p.whole}${p.fraction}${p.unit}`).join(''),
     ms: parts.reduce((sum, p) => sum + Number(`${p.whole}${p.fraction}`) * UNIT_MS[p.unit], 0),

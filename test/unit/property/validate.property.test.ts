@@ -14,7 +14,7 @@ import { cron, cronField, duration, ZONES } from './arbitraries.js';
 
 const NUM_RUNS = 300;
 /** The CRD's pattern for spec.refresh.interval (src/api/schema.ts DURATION). */
-const DURATION = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
+const DURATION = /^([0-9]+(ms|(\.[0-9]+)?(s|m|h)))+$/;
 
 const ss = (spec: Partial<SecretSync['spec']>): SecretSync => ({
   apiVersion: 'secretsync.io/v1alpha1',

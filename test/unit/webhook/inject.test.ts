@@ -451,6 +451,39 @@ describe('admitPod: refusals to the API server (--webhook-client-ca: the caller 
       message: 'the pod has its own volume "secretsync-db": rename it (volume names starting with "secretsync-" are the injection webhook\'s)',
     });
   });
+
+  // Before, agentOps took any init container named like ours for the agent: the pod's own
+  // "secretsync-agent-init" ran in its place and no secret was delivered, and an app
+  // container of that name made the API server refuse the pod with a duplicate name.
+  it.each<[string, Partial<Pod['spec']>, string]>([
+    ['an init container named secretsync-agent-init', { initContainers: [{ name: 'secretsync-agent-init', image: 'busybox', args: ['true'] }] }, 'secretsync-agent-init'],
+    ['an init container named secretsync-agent-watch', { initContainers: [{ name: 'secretsync-agent-watch', image: 'busybox' }] }, 'secretsync-agent-watch'],
+    ['an init container named secretsync-agent-init-<x>', { initContainers: [{ name: 'secretsync-agent-init-db', image: 'busybox' }] }, 'secretsync-agent-init-db'],
+    ['an app container named secretsync-agent-init', { containers: [{ name: 'app', image: 'app:1' }, { name: 'secretsync-agent-init', image: 'app:1' }] }, 'secretsync-agent-init'],
+    ['an init container of our image with other args', { initContainers: [{ name: 'secretsync-agent-init', image: OPTS.agentImage, args: ['operator'] }] }, 'secretsync-agent-init'],
+  ])('refuses %s with 400: the pod\'s own container is not the agent', (_what, spec, name) => {
+    const pod = aPod({ 'secretsync.io/inject': 'db', 'secretsync.io/watch': 'true', 'secretsync.io/version-db': '2' }, spec);
+    expect(refusal(admit(pod, [aSync('db', { kek: 'vault-transit' })]))).toEqual({
+      code: 400,
+      message: `the pod has its own container "${name}": rename it (container names secretsync-agent-init, secretsync-agent-init-<sync> and secretsync-agent-watch are the injection webhook's)`,
+    });
+  });
+
+  it('still recognises its agent after another webhook pinned the image to a digest', () => {
+    const first = inject(aPod({ 'secretsync.io/inject': 'db' }), [aSync('db')]);
+    const pinned = structuredClone(first);
+    const agent = named(pinned.spec.initContainers, 'secretsync-agent-init');
+    agent.image = `ghcr.io/secretsync/secretsync@sha256:${'a'.repeat(64)}`;
+    expect(admit(pinned, [aSync('db')])).toEqual({ allowed: true, patch: [], injected: ['db'] });
+    agent.image = 'registry.example:5000/other/image:1.2.3';
+    expect(refusal(admit(pinned, [aSync('db')])).code).toBe(400);
+  });
+
+  it('still recognises the agent containers it injected itself (reinvocation), pinned and watching alike', () => {
+    const syncs = [aSync('db', { kek: 'vault-transit' }), aSync('cache')];
+    const out = inject(aPod({ 'secretsync.io/inject': 'db,cache', 'secretsync.io/watch': 'true', 'secretsync.io/version-db': '2' }, { initContainers: [{ name: 'migrate' }] }), syncs);
+    expect(init(out).map((c) => c.name)).toEqual(['secretsync-agent-init', 'secretsync-agent-init-db', 'secretsync-agent-watch', 'migrate']);
+  });
 });
 
 describe('admitPod: reinvocation and patch paths', () => {

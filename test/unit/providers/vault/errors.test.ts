@@ -54,3 +54,13 @@ test('detail is sanitised and known credentials are cut out', () => {
   expect(mapped.message).not.toContain('hvs.abcdefghijklmnopqrstu');
   expect(mapped.message).not.toContain('1234-5678');
 });
+
+// Before: "failed (HTTP 307): Status 307", which said nothing of what to fix (found by the
+// bad-input corpus, hostile-redirect).
+test.each([301, 302, 307, 308])('a redirect (HTTP %i) says the operator does not follow it and what to set instead', (status) => {
+  const mapped = toVaultError(apiError(status, `Status ${status}`), ctx());
+  expect(mapped).toBeInstanceOf(SourceUnavailableError);
+  expect(mapped.message).toBe(
+    `SecretSource/ns/src: Vault read of "app/db" failed: Vault at vault:8200 answered with a redirect (HTTP ${status}), which the operator does not follow so that its token goes to no other host: set the source's address to the one Vault advertises (its api_addr), not a standby or a proxy that redirects`,
+  );
+});
