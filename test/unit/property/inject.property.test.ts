@@ -190,8 +190,9 @@ test('admitting the patched pod again gives an empty patch, for any pod, views a
     }),
     { numRuns: NUM_RUNS },
   );
-  // The generators reach the interesting part: most cases inject something.
-  expect(withPatch).toBeGreaterThan(NUM_RUNS / 4);
+  // The generators reach the interesting part: many cases inject something (396-418 of 1500
+  // in eight runs measured, about 27%; the floor sits far below that, at one in six).
+  expect(withPatch).toBeGreaterThan(NUM_RUNS / 6);
   expect(admitted).toBeGreaterThanOrEqual(withPatch);
 });
 
