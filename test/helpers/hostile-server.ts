@@ -19,6 +19,27 @@ export interface HostileServer {
   close(): Promise<void>;
 }
 
+/**
+ * Answers 200 with a JSON content type and a KV-shaped body whose string value never ends:
+ * `chunk` after `chunk`, honouring back-pressure, until the client closes or the bounds
+ * (maxBytes of this response, maxMs since `started`) are reached.
+ */
+function streamEndless(res: ServerResponse, o: { chunk: Buffer; maxBytes: number; maxMs: number; started?: number; onBytes?: (n: number) => void }): void {
+  const started = o.started ?? Date.now();
+  let own = 0;
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.write('{"data":{"data":{"v":"');
+  const pump = () => {
+    while (!res.destroyed && own < o.maxBytes && Date.now() - started < o.maxMs) {
+      own += o.chunk.length;
+      o.onBytes?.(o.chunk.length);
+      if (!res.write(o.chunk)) return void res.once('drain', pump);
+    }
+    res.destroy();
+  };
+  pump();
+}
+
 export async function startHostileServer(
   mode: HostileMode,
   o: { maxBytes?: number; maxMs?: number; chunkBytes?: number } = {},
@@ -31,20 +52,8 @@ export async function startHostileServer(
   const sockets = new Set<Socket>();
   let maxOpen = 0;
   const stream = (res: ServerResponse) => {
-    const started = Date.now();
-    let own = 0;
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.write('{"data":{"data":{"v":"');
-    const pump = () => {
-      while (!res.destroyed && own < maxBytes && Date.now() - started < maxMs) {
-        own += chunk.length;
-        sent += chunk.length;
-        if (!res.write(chunk)) return void res.once('drain', pump);
-      }
-      res.destroy();
-    };
     res.once('close', () => res.destroy());
-    pump();
+    streamEndless(res, { chunk, maxBytes, maxMs, onBytes: (n) => (sent += n) });
   };
   const server: Server = createServer((req, res) => {
     requests++;
@@ -129,21 +138,9 @@ export async function startHostileVault(o: { maxBytes?: number; maxMs?: number }
         res.end(`{"data":{"data":{"v":${'['.repeat(depth)}${']'.repeat(depth)}},"metadata":{"version":1}}}`);
         return;
       }
-      case 'endless': {
-        const chunk = Buffer.alloc(64 * 1024, 'a');
-        let own = 0;
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.write('{"data":{"data":{"v":"');
-        const pump = () => {
-          while (!res.destroyed && own < maxBytes && Date.now() - started < maxMs) {
-            own += chunk.length;
-            if (!res.write(chunk)) return void res.once('drain', pump);
-          }
-          res.destroy();
-        };
-        pump();
+      case 'endless':
+        streamEndless(res, { chunk: Buffer.alloc(64 * 1024, 'a'), maxBytes, maxMs, started });
         return;
-      }
       case 'slow': {
         res.writeHead(200, { 'content-type': 'application/json' });
         const drip = () => {
