@@ -373,7 +373,7 @@ test(`${N} SecretSyncs: a change wave while OpenBao restarts and the leader is k
     `| what proved the faults bit | ${notReadyInWave.size} SecretSyncs seen Ready=False during the wave; reconcile errors ${show(plus(leaderErrors, followerErrors)) || 'none'} |`,
     `| new versions per SecretSync | ${hist(versionsGrown)} |`,
     `| Secret writes per SecretSync for the wave (watch) | ${hist(writeCounts)} |`,
-    `| operator API writes for the wave (metrics: killed leader + new leader) | ${show(totalWrites)} |`,
+    `| operator API writes for the wave (metrics: the killed leader's scraped just before the kill, so its writes in flight then are missing; + the new leader's) | ${show(totalWrites)} |`,
     `| peak RSS (VmHWM): killed leader / new leader | ${(leaderMem.hwm / MiB).toFixed(0)} MiB / ${(followerMem.hwm / MiB).toFixed(0)} MiB |`,
     `| the test's watches (Secrets, SecretSyncs): restarts | ${watches.map((w) => w.restarts()).join(', ')} |`,
     `| one list of all ${N} Secrets and SecretSyncs (what a 250 ms poll would repeat) | ${listMs} ms |`,
