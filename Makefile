@@ -73,7 +73,7 @@ test-integration: testenv-install ## Integration tests against the real local st
 	  $(JEST) --selectProjects integration-alone --runInBand || rc=$$?; exit $$rc
 
 .PHONY: test-reliability
-test-reliability: testenv-install ## Faults while SecretSyncs sync, on a stack of its own (not in make test): invariants and recovery times, table in bench/results/reliability.md
+test-reliability: testenv-install ## Faults while SecretSyncs sync, and 2,000 SecretSyncs converging through a change wave while OpenBao restarts and the leader is killed, on a stack of its own (not in make test): invariants, recovery times, figures in bench/results/reliability.md
 	$(JEST) --selectProjects reliability --runInBand
 
 .PHONY: test

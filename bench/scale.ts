@@ -42,6 +42,7 @@ import { createSecret as createAwsSecret, keysData, keysRef, putSecret, secretsA
 import { eventually } from '../test/helpers/eventually.js';
 import { apply, createNamespace, createSecret, deleteNamespace, installCrds, kube } from '../test/helpers/kube.js';
 import { getText, imageNodeFlags, startOperator, type RunningOperator } from '../test/helpers/operator.js';
+import { procStatus } from '../test/helpers/proc.js';
 import { awsConfig, requireEnv } from '../test/helpers/stack.js';
 import { kvPut, vaultRoot } from '../test/helpers/vault.js';
 import { repoRoot, stateDir } from '../test/testenv/config.js';
@@ -117,12 +118,6 @@ function parse(argv: string[]): ScaleArgs {
 // Processes: RSS and CPU from /proc.
 
 const CLK_TCK = 100;
-
-function procStatus(pid: number): { rss: number; hwm: number } {
-  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
-}
 
 /** CPU seconds (user + system) `pid` has used so far; 0 when it is gone. */
 function cpuSeconds(pid: number): number {

@@ -29,6 +29,7 @@ import { startProxy, type Proxy } from '../helpers/tcp-proxy.js';
 import { vaultRoot } from '../helpers/vault.js';
 import { http } from '../testenv/http.js';
 import { digestOfValues, InvariantWatch, ready, rollState, type Snapshot } from './invariants.js';
+import { KvHistory, vaultHealthy } from './kv-history.js';
 import { record, rows, writeTable } from './report.js';
 import { compactEtcd, pause, reliabilityDir, resume, start, stop } from './stack-faults.js';
 
@@ -71,14 +72,11 @@ const value = () => randomBytes(12).toString('hex');
 
 // What the sources hold, in order of writing (values never printed): to seed a restarted
 // server with the same versions, and to know the digest a Secret must reach.
-const kvHistory = new Map<string, Record<string, string>[]>();
+const kv = new KvHistory();
 const awsCurrent = new Map<string, { versionId: string; data: Record<string, string> }>();
 const kvPath = (sync: string) => `${id}/${sync}`;
 const awsName = (sync: string) => `${id}-${sync}`;
-async function kvWrite(sync: string, data: Record<string, string>): Promise<void> {
-  await vaultRoot().write(`secret/data/${kvPath(sync)}`, { data });
-  kvHistory.set(sync, [...(kvHistory.get(sync) ?? []), data]);
-}
+const kvWrite = (sync: string, data: Record<string, string>) => kv.write(kvPath(sync), data);
 async function awsWrite(sync: string, data: Record<string, string>, create = false): Promise<void> {
   const versionId = create
     ? ((await sm().send(new CreateSecretCommand({ Name: awsName(sync), SecretString: JSON.stringify(data) }))).VersionId ?? '')
@@ -86,11 +84,9 @@ async function awsWrite(sync: string, data: Record<string, string>, create = fal
   awsCurrent.set(sync, { versionId, data });
 }
 const expectedDigest = (sync: string) =>
-  digestOfValues(VAULT.includes(sync) || sync === CRASH ? (kvHistory.get(sync)?.at(-1) ?? {}) : (awsCurrent.get(sync)?.data ?? {}));
+  VAULT.includes(sync) || sync === CRASH ? kv.digest(kvPath(sync)) : digestOfValues(awsCurrent.get(sync)?.data ?? {});
 
-async function reseedVault(): Promise<void> {
-  for (const [sync, versions] of kvHistory) for (const data of versions) await vaultRoot().write(`secret/data/${kvPath(sync)}`, { data });
-}
+const reseedVault = () => kv.reseed();
 async function reseedAws(): Promise<void> {
   for (const [sync, cur] of awsCurrent) {
     await sm().send(new CreateSecretCommand({ Name: awsName(sync), SecretString: JSON.stringify(cur.data), ClientRequestToken: cur.versionId }));
@@ -99,7 +95,6 @@ async function reseedAws(): Promise<void> {
   }
 }
 
-const vaultHealthy = async () => (await http(`${vaultAddr()}/v1/sys/health`)).status === 200;
 const motoHealthy = async () => {
   await sm().send(new DescribeSecretCommand({ SecretId: 'none' })).catch((e: Error) => {
     if (e.name !== 'ResourceNotFoundException') throw e;
@@ -330,7 +325,7 @@ test('Vault Transit unavailable in envelope mode (the key denied by policy), the
   });
   // Gone before OpenBao restarts (its Transit key would not survive it); no longer watched.
   watched.splice(watched.indexOf(ENVELOPE), 1);
-  kvHistory.delete(ENVELOPE);
+  kv.forget(kvPath(ENVELOPE));
   await custom.deleteNamespacedCustomObject({ group: 'secretsync.io', version: 'v1alpha1', namespace: ns, plural: 'secretsyncs', name: ENVELOPE });
 }, 240_000);
 

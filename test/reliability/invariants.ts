@@ -96,6 +96,46 @@ export class InvariantWatch {
 
   private last: Promise<void> = Promise.resolve();
 
+  /**
+   * Judges one look at synced Secret `name` (absent: `undefined`) against the ones before it.
+   * poll() feeds it; a test with too many Secrets to list every 250 ms feeds it from a watch
+   * instead (names then qualified by namespace), each event in order.
+   */
+  seeSecret(name: string, s: V1Secret | undefined): { resourceVersion: string; digest: string } | undefined {
+    const before = this.secrets.get(name);
+    if (!s) {
+      if (before) this.violate(`Secret ${name} deleted`);
+      return undefined;
+    }
+    const data = s.data ?? {};
+    const keys = Object.keys(data).length;
+    const digest = digestOf(data);
+    const version = Number(s.metadata?.annotations?.[VERSION_ANNOTATION] ?? 0);
+    const uid = s.metadata?.uid ?? '';
+    const resourceVersion = s.metadata?.resourceVersion ?? '';
+    if (keys === 0 || Object.values(data).some((v) => v === '')) this.violate(`Secret ${name} emptied (a key without a value, or no key)`);
+    if (before) {
+      if (before.uid !== uid) this.violate(`Secret ${name} deleted and created again`);
+      if (keys < before.keys) this.violate(`Secret ${name} lost keys (${before.keys} → ${keys})`);
+      if (version < before.version) this.violate(`Secret ${name} moved to an older version (${before.version} → ${version})`);
+      const last = before.digests[before.digests.length - 1];
+      if (digest !== last && before.digests.includes(digest)) this.violate(`Secret ${name} back to content it held before a later one`);
+      if (digest !== last) before.digests.push(digest);
+      Object.assign(before, { uid, resourceVersion, version, keys });
+    } else {
+      this.secrets.set(name, { uid, resourceVersion, version, keys, digests: [digest] });
+    }
+    return { resourceVersion, digest };
+  }
+
+  /** Judges one look at SecretSync `name`'s status.version; returns it. */
+  seeSync(name: string, version: number): number {
+    const before = this.versions.get(name) ?? 0;
+    if (version < before) this.violate(`SecretSync ${name} status.version down (${before} → ${version})`);
+    this.versions.set(name, Math.max(version, before));
+    return version;
+  }
+
   private async pollOnce(): Promise<Snapshot> {
     const [secretList, syncList] = await Promise.all([
       this.k.core.listNamespacedSecret({ namespace: this.namespace }),
@@ -104,39 +144,10 @@ export class InvariantWatch {
     const byName = new Map(secretList.items.map((s: V1Secret) => [s.metadata?.name ?? '', s]));
     const snap: Snapshot = { secrets: {}, versions: {}, syncs: syncList.items };
     for (const name of this.names()) {
-      const s = byName.get(name);
-      const before = this.secrets.get(name);
-      if (!s) {
-        if (before) this.violate(`Secret ${name} deleted`);
-        continue;
-      }
-      const data = s.data ?? {};
-      const keys = Object.keys(data).length;
-      const digest = digestOf(data);
-      const version = Number(s.metadata?.annotations?.[VERSION_ANNOTATION] ?? 0);
-      const uid = s.metadata?.uid ?? '';
-      const resourceVersion = s.metadata?.resourceVersion ?? '';
-      snap.secrets[name] = { resourceVersion, digest };
-      if (keys === 0 || Object.values(data).some((v) => v === '')) this.violate(`Secret ${name} emptied (a key without a value, or no key)`);
-      if (before) {
-        if (before.uid !== uid) this.violate(`Secret ${name} deleted and created again`);
-        if (keys < before.keys) this.violate(`Secret ${name} lost keys (${before.keys} → ${keys})`);
-        if (version < before.version) this.violate(`Secret ${name} moved to an older version (${before.version} → ${version})`);
-        const last = before.digests[before.digests.length - 1];
-        if (digest !== last && before.digests.includes(digest)) this.violate(`Secret ${name} back to content it held before a later one`);
-        if (digest !== last) before.digests.push(digest);
-        Object.assign(before, { uid, resourceVersion, version, keys });
-      } else {
-        this.secrets.set(name, { uid, resourceVersion, version, keys, digests: [digest] });
-      }
+      const seen = this.seeSecret(name, byName.get(name));
+      if (seen) snap.secrets[name] = seen;
     }
-    for (const s of syncList.items) {
-      const v = s.status?.version ?? 0;
-      snap.versions[s.metadata.name] = v;
-      const before = this.versions.get(s.metadata.name) ?? 0;
-      if (v < before) this.violate(`SecretSync ${s.metadata.name} status.version down (${before} → ${v})`);
-      this.versions.set(s.metadata.name, Math.max(v, before));
-    }
+    for (const s of syncList.items) snap.versions[s.metadata.name] = this.seeSync(s.metadata.name, s.status?.version ?? 0);
     this.polls++;
     return snap;
   }

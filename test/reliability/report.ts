@@ -1,7 +1,7 @@
 // The suite's figures: one line per fault as it finishes (`fault → invariants → recovery`),
 // and at the end a markdown table written to bench/results/reliability.md (and printed), for
 // pasting into a note or a doc.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../testenv/config.js';
 
@@ -36,7 +36,30 @@ export function writeTable(file = join(repoRoot, 'bench', 'results', 'reliabilit
   ];
   const text = lines.join('\n');
   mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true });
-  writeFileSync(file, text);
+  // Sections other files wrote (writeSection) stay.
+  const prev = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const at = prev.search(/^## /m);
+  writeFileSync(file, at < 0 ? text : `${text}\n${prev.slice(at)}`);
   process.stdout.write(`\n${text}\n(written to ${file})\n`);
   return text;
+}
+
+/**
+ * Writes `## title` and `body` into the results file in place of a section of that title
+ * (or after everything), leaving the fault table and the other sections as they are.
+ */
+export function writeSection(title: string, body: string, file = join(repoRoot, 'bench', 'results', 'reliability.md')): void {
+  const prev = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const head = `## ${title}\n`;
+  const start = prev.indexOf(head);
+  const section = `${head}\n${body.trim()}\n`;
+  let next: string;
+  if (start < 0) next = `${prev.trimEnd()}\n\n${section}`;
+  else {
+    const end = prev.slice(start + head.length).search(/^## /m);
+    next = `${prev.slice(0, start)}${section}${end < 0 ? '' : `\n${prev.slice(start + head.length + end)}`}`;
+  }
+  mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true });
+  writeFileSync(file, next);
+  process.stdout.write(`\n${section}(written to ${file})\n`);
 }
