@@ -2,8 +2,9 @@
 // prints, and a reporter's error fails the run): keeps each file's test output (console
 // lines, test names, failure messages), then, when every file is done, scans everything
 // kept in SECRETSYNC_LEAK_DIR (test/helpers/leak-record.ts: operator and agent output,
-// /metrics, the cluster's objects at each file's end) for the suite's canary in every form
-// (test/helpers/leak-scan.ts). It prints the places and the result; a finding names the
+// every webhook answer, /metrics, the cluster's objects at each file's end) and what the
+// stack's components logged during the run (.testenv/logs/) for the suite's canary in
+// every form (test/helpers/leak-scan.ts). It prints the places and the result; a finding names the
 // place and the form, never the value. The directory is removed when nothing was found.
 // Plain JS loading the TypeScript through tsx, like global-setup.js.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,13 +32,25 @@ export default class LeakReporter {
     const dir = process.env.SECRETSYNC_LEAK_DIR;
     const value = process.env.SECRETSYNC_TEST_CANARY;
     if (!dir || !value) return;
-    const { scanDir, describeFinding } = await tsImport('../helpers/leak-scan.ts', import.meta.url);
+    const { scanDir, scanStackLogs, describeFinding, STACK_LOGS_FILE } = await tsImport('../helpers/leak-scan.ts', import.meta.url);
     const t0 = Date.now();
     const scan = scanDir(dir, value);
-    const count = Object.values(scan.places).reduce((a, b) => a + b, 0);
-    const kinds = Object.entries(scan.places)
-      .map(([k, n]) => `${k} ${n}${k === 'cluster' ? ` (${scan.lines[k]} objects)` : k === 'operator' || k === 'agent' ? ` (${scan.lines[k]} lines)` : ''}`)
-      .join(', ');
+    // The stack components' own logs, what they wrote during the run (global-setup.js).
+    const stackFile = join(dir, STACK_LOGS_FILE);
+    const stack = existsSync(stackFile) ? scanStackLogs(JSON.parse(readFileSync(stackFile, 'utf8')), value) : { files: {}, findings: [] };
+    scan.findings.push(...stack.findings);
+    const stackBytes = Object.values(stack.files).reduce((a, b) => a + b, 0);
+    scan.bytes += stackBytes;
+    const count = Object.values(scan.places).reduce((a, b) => a + b, 0) + Object.keys(stack.files).length;
+    const size = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e3).toFixed(0)} kB`);
+    const stackKinds = Object.keys(stack.files).length
+      ? [`stack logs ${Object.keys(stack.files).length} (${Object.entries(stack.files).map(([f, n]) => `${f.replace(/\.log$/, '')} ${size(n)}`).join(', ')})`]
+      : [];
+    const unit = { cluster: 'objects', operator: 'lines', agent: 'lines', admission: 'answers' };
+    const kinds = [
+      ...Object.entries(scan.places).map(([k, n]) => `${k} ${n}${unit[k] ? ` (${scan.lines[k]} ${unit[k]})` : ''}`),
+      ...stackKinds,
+    ].join(', ');
     const costFile = join(dir, '_cost-ms');
     const fileEnds = existsSync(costFile) ? readFileSync(costFile, 'utf8').split('\n').filter(Boolean).map(Number) : [];
     const keeping = `${fileEnds.length} file ends kept the cluster's objects in ${(fileEnds.reduce((a, b) => a + b, 0) / 1000).toFixed(1)} s in all`;
