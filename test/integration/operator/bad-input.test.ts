@@ -14,6 +14,7 @@ import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { KubeObject } from '../../helpers/bad-corpus.js';
 import { instantiate, loadCorpus } from '../../helpers/bad-corpus.js';
 import { keysData } from '../../helpers/aws.js';
+import { canary } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
 import { startHostileAws, type HostileAws } from '../../helpers/hostile-aws.js';
 import { startHostileVault, type HostileVault } from '../../helpers/hostile-server.js';
@@ -37,6 +38,9 @@ let caDir: string;
 const tlsServers: Server[] = [];
 const clusterNames: string[] = [];
 let vars: Record<string, string>;
+// The valid SecretSyncs' value, then its change (canary(): the leak scan looks for them).
+const HEALTHY_1 = canary('healthy-1');
+const HEALTHY_2 = canary('healthy-2');
 
 interface Condition {
   type: string;
@@ -117,8 +121,8 @@ beforeAll(async () => {
     createSecret(core, opNs, 'vault-token', { token }),
     createSecret(core, otherNs, 'vault-token', { token }),
     createSecret(core, ns, 'aws-keys', keysData(awsConfig().credentials)),
-    kvPut(`${id}/ok`, { v: 'hello' }),
-    kvPut(`${id}/healthy`, { v: 'healthy-1' }),
+    kvPut(`${id}/ok`, { v: canary('ok') }),
+    kvPut(`${id}/healthy`, { v: HEALTHY_1 }),
     kvPut(`${id}/big`, { v: 'b'.repeat(600 * 1024) }),
     kvPut(`${id}/slash`, { 'a/b': 'x' }),
     kvPut(`${id}/dotdot`, { '..': 'x' }),
@@ -177,9 +181,9 @@ test('each entry is refused or reported as declared; the operator keeps running 
   const pid = op.proc.pid;
   // Without the corpus: one to warm up (the operator's caches, the source's first login),
   // then five valid SecretSyncs, one after the other.
-  await syncLatency('healthy-warm-up', 'healthy-1');
+  await syncLatency('healthy-warm-up', HEALTHY_1);
   const before: number[] = [];
-  for (let i = 0; i < 5; i++) before.push(await syncLatency(`healthy-before-${i}`, 'healthy-1'));
+  for (let i = 0; i < 5; i++) before.push(await syncLatency(`healthy-before-${i}`, HEALTHY_1));
 
   // The whole corpus at once (each entry's objects in order).
   const entries = corpus.map((e) => ({ ...e, docs: instantiate(e.docs, vars), message: instantiate(e.message, vars) }));
@@ -199,13 +203,13 @@ test('each entry is refused or reported as declared; the operator keeps running 
 
   // While the operator digests it: five more, and a change to one synced before.
   const during: number[] = [];
-  await kvPut(`${id}/healthy`, { v: 'healthy-2' });
+  await kvPut(`${id}/healthy`, { v: HEALTHY_2 });
   await patchSync(custom, ns, 'healthy-before-0', { metadata: { annotations: { 'secretsync.io/force-sync': 'corpus' } } });
-  for (let i = 0; i < 5; i++) during.push(await syncLatency(`healthy-during-${i}`, 'healthy-2'));
+  for (let i = 0; i < 5; i++) during.push(await syncLatency(`healthy-during-${i}`, HEALTHY_2));
   await eventually(
     async () => {
       const s = await core.readNamespacedSecret({ name: 'healthy-before-0', namespace: ns });
-      return digest(Buffer.from(s.data?.v ?? '', 'base64').toString('utf8')) === digest('healthy-2') ? true : undefined;
+      return digest(Buffer.from(s.data?.v ?? '', 'base64').toString('utf8')) === digest(HEALTHY_2) ? true : undefined;
     },
     { timeoutMs: 30_000, what: 'the change made during the corpus run synced to healthy-before-0' },
   );
