@@ -41,6 +41,21 @@ export function recordFile(kind: 'admission', what: string): string | undefined 
   return file;
 }
 
+/** The leak directory's list of registered values (bookkeeping: not a place, never scanned itself). */
+export const REGISTERED_VALUES_FILE = '_registered-values';
+
+/**
+ * Makes the suite-wide scan look for `value` too (in every form, everywhere), when a test
+ * has a secret value it could not make with canary(): one the operator generated (a
+ * rotation), or a literal a known-answer test needs. At least 6 bytes; nothing without a
+ * leak directory.
+ */
+export function registerValue(value: string): void {
+  const dir = process.env[LEAK_DIR_ENV];
+  if (Buffer.byteLength(value) < 6) throw new Error('registerValue: a value under 6 bytes would match by chance');
+  if (dir) appendFileSync(join(dir, REGISTERED_VALUES_FILE), `${JSON.stringify(value)}\n`, { mode: 0o600 });
+}
+
 /** Adds `ms` spent on keeping places to the run's total (`_cost-ms`, not a place), read by the reporter. */
 export function recordCost(ms: number): void {
   const dir = process.env[LEAK_DIR_ENV];

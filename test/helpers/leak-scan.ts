@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { leakForms } from './canary.js';
+import { REGISTERED_VALUES_FILE } from './leak-record.js';
 
 export interface Finding {
   place: string;
@@ -14,18 +15,36 @@ export interface Finding {
 
 export const describeFinding = (f: Finding) => `${f.form} in ${f.place}`;
 
-/** The forms of `value` in `text`, each with the 1-based line of its first occurrence. */
-function find(text: string, value: string): { form: string; line: number }[] {
+/**
+ * What to look for: the suite's canary core, or it and values the suite registered
+ * (leak-record.ts registerValue: values a test could not make with canary(), such as the
+ * ones the operator generates when it rotates). A finding of a registered value says so
+ * ("raw (registered value 2)"), never the value.
+ */
+export type Wanted = string | readonly string[];
+
+/** The forms of each wanted value in `text`, each with the 1-based line of its first occurrence. */
+function find(text: string, wanted: Wanted): { form: string; line: number }[] {
   const out: { form: string; line: number }[] = [];
-  for (const [form, s] of leakForms(value)) {
-    const at = text.indexOf(s);
-    if (at >= 0) out.push({ form, line: text.slice(0, at).split('\n').length });
-  }
+  const values = typeof wanted === 'string' ? [wanted] : wanted;
+  values.forEach((value, i) => {
+    for (const [form, s] of leakForms(value)) {
+      const at = text.indexOf(s);
+      if (at >= 0) out.push({ form: i === 0 ? form : `${form} (registered value ${i})`, line: text.slice(0, at).split('\n').length });
+    }
+  });
   return out;
 }
 
+/** The values registered under `dir` (leak-record.ts registerValue), in order. */
+export function registeredValues(dir: string): string[] {
+  const file = join(dir, REGISTERED_VALUES_FILE);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as string);
+}
+
 /** Findings in named texts: `[place, text]` pairs. */
-export function scanPlaces(places: Iterable<readonly [string, string]>, value: string): Finding[] {
+export function scanPlaces(places: Iterable<readonly [string, string]>, value: Wanted): Finding[] {
   return [...places].flatMap(([place, text]) => find(text, value).map(({ form }) => ({ place, form })));
 }
 
@@ -69,7 +88,7 @@ export function decodedPatches(text: string): [number, string][] {
 }
 
 /** Scans every file under `dir` (a place each, named by its path and the line of the find). */
-export function scanDir(dir: string, value: string): DirScan {
+export function scanDir(dir: string, value: Wanted): DirScan {
   const scan: DirScan = { places: {}, lines: {}, bytes: 0, findings: [] };
   for (const file of files(dir)) {
     const name = relative(dir, file);
@@ -118,7 +137,7 @@ export interface StackLogScan {
  * Scans what each stack log wrote since `s.from` (all of a file that is new, or shorter
  * than it was: started again). A finding names the file and its line.
  */
-export function scanStackLogs(s: StackLogs, value: string): StackLogScan {
+export function scanStackLogs(s: StackLogs, value: Wanted): StackLogScan {
   const out: StackLogScan = { files: {}, findings: [] };
   if (!existsSync(s.dir)) return out;
   for (const file of files(s.dir)) {

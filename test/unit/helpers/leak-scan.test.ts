@@ -4,8 +4,8 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canary, leakForms, suiteCanary } from '../../helpers/canary.js';
-import { LEAK_DIR_ENV, recordCost, recordFile, recordPlace, recordStream } from '../../helpers/leak-record.js';
-import { decodedPatches, describeFinding, scanDir, scanPlaces, scanStackLogs, stackLogsNow } from '../../helpers/leak-scan.js';
+import { LEAK_DIR_ENV, recordCost, recordFile, recordPlace, recordStream, registerValue } from '../../helpers/leak-record.js';
+import { decodedPatches, describeFinding, registeredValues, scanDir, scanPlaces, scanStackLogs, stackLogsNow } from '../../helpers/leak-scan.js';
 
 const core = suiteCanary();
 const planted = canary('planted');
@@ -121,4 +121,20 @@ test('stack logs: only what each wrote since the run began is scanned, a find na
   // A log shorter than it was (its component started again) is scanned whole.
   writeFileSync(join(logs, 'kube-apiserver.log'), `${planted}\n`);
   expect(scanStackLogs(at, core).findings.map(describeFinding)).toContain('raw in stack log kube-apiserver.log line 1');
+});
+
+test('registered values (a rotation\'s generated password, a needed literal) are looked for too, named by number, never by value', () => {
+  const generated = 'c0ffee1234567890';
+  registerValue(generated);
+  registerValue('known-answer-literal');
+  expect(() => registerValue('short')).toThrow(/under 6 bytes/);
+  expect(registeredValues(dir)).toEqual([generated, 'known-answer-literal']);
+  recordStream('operator')(`{"msg":"rotated","password":"${generated}"}\n`);
+  recordPlace('metrics', 'port-1', `x{v="${Buffer.from('known-answer-literal').toString('base64')}"} 1\n`);
+  const scan = scanDir(dir, [core, ...registeredValues(dir)]);
+  expect(scan.places).toEqual({ operator: 1, metrics: 1 }); // the registration file is bookkeeping, not a place
+  // A plain ASCII value has several identical forms (raw = JSON-escaped, base64 = base64url): each is listed.
+  expect(scan.findings.map((f) => f.form)).toEqual(expect.arrayContaining(['raw (registered value 1)', 'base64 (registered value 2)']));
+  for (const f of scan.findings) expect(f.place.startsWith(f.form.endsWith('value 1)') ? 'operator/' : 'metrics/')).toBe(true);
+  for (const f of scan.findings) expect(describeFinding(f)).not.toContain(generated);
 });
