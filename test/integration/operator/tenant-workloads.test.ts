@@ -56,7 +56,8 @@ const tenantSync = (name: string) => tenant.custom.getNamespacedCustomObject({ .
 async function newVersion(name: string, value: string): Promise<SecretSync> {
   const before = (await tenantSync(name)).status?.version ?? 0;
   await kvPut(`${id}/${name}`, { v: value });
-  await tenant.custom.patchNamespacedCustomObject({ ...G, name, body: { metadata: { annotations: { 'secretsync.io/force-sync': value } } } }, mergePatch);
+  // The token is not the value: annotations and status are no place for a secret value.
+  await tenant.custom.patchNamespacedCustomObject({ ...G, name, body: { metadata: { annotations: { 'secretsync.io/force-sync': `after-${before}` } } } }, mergePatch);
   return eventually(async () => {
     const s = await tenantSync(name);
     return (s.status?.version ?? 0) > before ? s : undefined;
