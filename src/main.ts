@@ -12,6 +12,7 @@ import type { LeaderElector } from './runtime/leader-election.js';
 import { Manager } from './runtime/manager.js';
 import {
   addEndpoints,
+  admissionRecorder,
   allInformers,
   buildCore,
   leaderElector,
@@ -71,7 +72,8 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     onStopping: (why) => log.info({ why }, 'shutting down'),
   });
   addEndpoints(manager, core);
-  const webhook = webhookServing(core, { inCluster: !!process.env.KUBERNETES_SERVICE_HOST });
+  const onResponse = admissionRecorder(process.env.SECRETSYNC_TEST_ADMISSION_RECORD, log);
+  const webhook = webhookServing(core, { inCluster: !!process.env.KUBERNETES_SERVICE_HOST, ...(onResponse ? { onResponse } : {}) });
   if (webhook) manager.addServer(webhook);
   for (const cache of allInformers(core.informers)) manager.addCache(cache);
   manager.addController(secretSyncs.controller).addController(sources).addController(secretSyncs.kekWatcher);

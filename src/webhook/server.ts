@@ -55,6 +55,8 @@ export interface WebhookServerOptions {
   closeGraceMs?: number;
   /** Require and verify the caller's client certificate (--webhook-client-ca). */
   clientAuth?: ClientAuth;
+  /** Sees each AdmissionReview answer as sent (tests keep them for the leak scan). */
+  onResponse?: (body: string) => void;
 }
 
 class HttpError extends Error {
@@ -197,7 +199,9 @@ export class WebhookServer {
       result = 'error';
     }
     const out: AdmissionReview = { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response };
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
+    const body = JSON.stringify(out);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    this.o.onResponse?.(body);
     done(result);
   }
 }

@@ -63,6 +63,8 @@ export interface WebhookServingDeps {
   clock?: Clock;
   log?: Logger;
   metrics?: WebhookCollectors;
+  /** Sees each AdmissionReview answer as sent (SECRETSYNC_TEST_ADMISSION_RECORD). */
+  onResponse?: (body: string) => void;
 }
 
 export const DEFAULT_WEBHOOK_SECRET_NAME = 'secretsync-webhook-tls';
@@ -149,6 +151,7 @@ export class WebhookServing implements Runnable {
       ...(this.o.clientAuth ? { clientAuth: this.o.clientAuth } : {}),
       metrics: this.d.metrics,
       log: this.d.log,
+      ...(this.d.onResponse ? { onResponse: this.d.onResponse } : {}),
     });
     this.boundPort = await this.server.listen();
     this.served = bundle;

@@ -2,7 +2,7 @@
 // in a minute: core.ts (start-up reads, caches, reader, writer, providers), informers.ts
 // (the eleven caches, one informer factory), secretsyncs.ts, sources.ts and
 // uninjected-pods.ts (a controller each, with the events that feed it), webhook.ts,
-// process.ts (endpoints, leader election) and test-faults.ts. Like main.ts it may import
+// process.ts (endpoints, leader election), test-faults.ts and test-admission-record.ts. Like main.ts it may import
 // any folder; nothing imports it but main.ts. It never imports @kubernetes/client-node:
 // Kubernetes clients come from src/kube/clients.ts.
 export { buildCore, type Core, type CoreInputs } from './core.js';
@@ -10,6 +10,7 @@ export { allInformers, newInformer, operatorInformers, type OperatorInformers } 
 export { addEndpoints, leaderElector } from './process.js';
 export { wireSecretSyncs } from './secretsyncs.js';
 export { wireSources } from './sources.js';
+export { admissionRecorder } from './test-admission-record.js';
 export { testFaults } from './test-faults.js';
 export { wireUninjectedPods } from './uninjected-pods.js';
 export { webhookServing } from './webhook.js';

@@ -9,8 +9,11 @@ import { injectionHandler } from '../webhook/handler.js';
 import { DEFAULT_WEBHOOK_SECRET_NAME, WebhookServing } from '../webhook/serving.js';
 import type { Core } from './core.js';
 
-/** undefined when --webhook-addr is "0". `inCluster`: the operator runs in a pod (registered by Service, not URL). */
-export function webhookServing(core: Core, env: { inCluster: boolean }): WebhookServing | undefined {
+/**
+ * undefined when --webhook-addr is "0". `inCluster`: the operator runs in a pod (registered
+ * by Service, not URL); `onResponse`: the test-only admission record (test-admission-record.ts).
+ */
+export function webhookServing(core: Core, env: { inCluster: boolean; onResponse?: (body: string) => void }): WebhookServing | undefined {
   const { opts, log, metrics, clients } = core;
   const w = opts.webhook;
   if (!w.addr) return undefined;
@@ -44,6 +47,7 @@ export function webhookServing(core: Core, env: { inCluster: boolean }): Webhook
       webhookConfig: new KubeWebhookConfig(clients.admission, onWrite),
       log,
       metrics: metrics.webhook,
+      ...(env.onResponse ? { onResponse: env.onResponse } : {}),
     },
   );
 }

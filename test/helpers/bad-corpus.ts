@@ -7,7 +7,8 @@
 //   # check: <Kind>/<name>   (optional: which object's Ready to check; default the last one)
 //
 // Documents may hold placeholders filled in per run: ${ID} (unique per run, for remote
-// paths and cluster-scoped names), ${NS}, ${OTHER_NS}, addresses such as ${VAULT_ADDR}, and
+// paths and cluster-scoped names), ${NS}, ${OTHER_NS}, addresses such as ${VAULT_ADDR},
+// ${HOSTILE} (startHostileVault) and ${HOSTILE_AWS} (startHostileAws: `<url>/<mode>`), and
 // ${REPEAT:<n>:<c>} (the character c, n times: sizes at and over a limit without a
 // megabyte in the repository). They are filled in after parsing, so a value (a PEM) needs
 // no YAML quoting.

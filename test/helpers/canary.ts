@@ -5,7 +5,7 @@
 // One canary for the whole suite: the integration global setup decides it and passes it to
 // every worker in SECRETSYNC_TEST_CANARY; every value a test plants (canary()) contains it,
 // so the suite-wide scan (test/helpers/leak-scan.ts) looks for that one core everywhere.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 export const CANARY_ENV = 'SECRETSYNC_TEST_CANARY';
 
@@ -30,6 +30,15 @@ export function suiteCanary(): string {
  */
 export function canary(prefix = 'canary'): string {
   return `${prefix}-${suiteCanary()}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Each value of `data` as a short SHA-256 digest: what tests compare (and a failed
+ * expectation prints) instead of planted values, e.g.
+ * `expect(digestsOf(await secretData(core, ns, 'db'))).toEqual(digestsOf({ v: planted }))`.
+ */
+export function digestsOf(data: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, `sha256:${createHash('sha256').update(v).digest('hex').slice(0, 16)}`]));
 }
 
 const jsonEscaped = (v: string) => JSON.stringify(v).slice(1, -1);

@@ -24,7 +24,7 @@ export interface HostileServer {
  * `chunk` after `chunk`, honouring back-pressure, until the client closes or the bounds
  * (maxBytes of this response, maxMs since `started`) are reached.
  */
-function streamEndless(res: ServerResponse, o: { chunk: Buffer; maxBytes: number; maxMs: number; started?: number; onBytes?: (n: number) => void }): void {
+export function streamEndless(res: ServerResponse, o: { chunk: Buffer; maxBytes: number; maxMs: number; started?: number; onBytes?: (n: number) => void }): void {
   const started = o.started ?? Date.now();
   let own = 0;
   res.writeHead(200, { 'content-type': 'application/json' });

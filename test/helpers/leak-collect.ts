@@ -10,8 +10,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { suiteCanary } from './canary.js';
-import { recordCost, recordPlace } from './leak-record.js';
-import { describeFinding, scanPlaces } from './leak-scan.js';
+import { LEAK_DIR_ENV, recordCost, recordPlace } from './leak-record.js';
+import { describeFinding, registeredValues, scanPlaces } from './leak-scan.js';
 import { recordRunningOperatorsMetrics } from './operator.js';
 
 const G = { group: 'secretsync.io', version: 'v1alpha1' };
@@ -82,7 +82,8 @@ export async function leakScanAtFileEnd(kc: KubeConfig): Promise<void> {
   const isLog = ([p]: [string, string]) => p.startsWith('Pod log ');
   recordPlace('cluster', 'objects', places.filter((x) => !isLog(x)).map(([p, json]) => `${p}\t${json}`).join('\n'));
   for (const [p, log] of places.filter(isLog)) recordPlace('pod-logs', p, log);
-  const found = scanPlaces(places, suiteCanary());
+  const dir = process.env[LEAK_DIR_ENV];
+  const found = scanPlaces(places, [suiteCanary(), ...(dir ? registeredValues(dir) : [])]);
   recordCost(performance.now() - t0);
   if (found.length) throw new Error(`the suite's canary leaked: ${found.map(describeFinding).join('; ')}`);
 }

@@ -1,6 +1,7 @@
 // Keeps what the suite's processes and servers said, for the suite-wide leak scan
-// (test/helpers/leak-scan.ts): every operator's and agent's output as it is written, and
-// what each test file left in the cluster and /metrics at its end. Files go under
+// (test/helpers/leak-scan.ts): every operator's and agent's output as it is written, every
+// answer an operator's webhook sent (written by the operator itself), and what each test
+// file left in the cluster and /metrics at its end. Files go under
 // SECRETSYNC_LEAK_DIR (the integration global setup makes one per Jest run); without it
 // (unit tests, a file run outside the suite) nothing is kept.
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -27,6 +28,32 @@ export function recordStream(kind: 'operator' | 'agent' | 'console', what: strin
   if (!file) return () => undefined;
   writeFileSync(file, '');
   return (chunk) => appendFileSync(file, chunk);
+}
+
+/**
+ * A file of the leak directory for a process of the suite to write itself (an operator's
+ * record of its webhook answers, SECRETSYNC_TEST_ADMISSION_RECORD), created empty; undefined
+ * without a leak directory.
+ */
+export function recordFile(kind: 'admission', what: string): string | undefined {
+  const file = placeFile(kind, what);
+  if (file) writeFileSync(file, '');
+  return file;
+}
+
+/** The leak directory's list of registered values (bookkeeping: not a place, never scanned itself). */
+export const REGISTERED_VALUES_FILE = '_registered-values';
+
+/**
+ * Makes the suite-wide scan look for `value` too (in every form, everywhere), when a test
+ * has a secret value it could not make with canary(): one the operator generated (a
+ * rotation), or a literal a known-answer test needs. At least 6 bytes; nothing without a
+ * leak directory.
+ */
+export function registerValue(value: string): void {
+  const dir = process.env[LEAK_DIR_ENV];
+  if (Buffer.byteLength(value) < 6) throw new Error('registerValue: a value under 6 bytes would match by chance');
+  if (dir) appendFileSync(join(dir, REGISTERED_VALUES_FILE), `${JSON.stringify(value)}\n`, { mode: 0o600 });
 }
 
 /** Adds `ms` spent on keeping places to the run's total (`_cost-ms`, not a place), read by the reporter. */

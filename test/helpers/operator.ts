@@ -9,7 +9,7 @@ import { freePort } from '../testenv/ports.js';
 import { repoRoot } from '../testenv/config.js';
 import { parseSamples } from '../../bench/prom.js';
 import { eventually } from './eventually.js';
-import { recordPlace, recordStream } from './leak-record.js';
+import { recordFile, recordPlace, recordStream } from './leak-record.js';
 import { operatorIdentity, type OperatorIdentity } from './rbac.js';
 
 export interface RunningOperator {
@@ -86,6 +86,9 @@ export async function startOperator(args: string[], env: NodeJS.ProcessEnv = {},
     if (!ca) throw new Error('startOperator: webhook.clientAuth needs SECRETSYNC_WEBHOOK_CLIENT_CA (the local stack sets it; an existing cluster cannot)');
     webhookArgs.push(`--webhook-client-ca=${ca}`);
   }
+  // Every AdmissionReview answer its webhook sends, as sent, for the suite-wide leak scan.
+  const admissionRecord = opts.webhook ? recordFile('admission', `webhook-${webhookPort}`) : undefined;
+  if (admissionRecord) env = { ...env, SECRETSYNC_TEST_ADMISSION_RECORD: admissionRecord };
   const proc = spawn(
     process.execPath,
     [

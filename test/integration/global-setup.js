@@ -3,7 +3,7 @@
 // (KUBECONFIG, VAULT_ADDR, ...) are put into process.env for the test workers.
 // Plain JS loading the TypeScript through tsx: Jest runs global setup outside its own
 // module system, where the `.js` -> `.ts` import mapping does not apply.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tsImport } from 'tsx/esm/api';
@@ -34,17 +34,24 @@ export default async function globalSetup() {
   const canaryFile = join(dir, 'handover-canary');
   if (!process.env[CANARY_ENV]) process.env[CANARY_ENV] = handedOver && existsSync(canaryFile) ? readFileSync(canaryFile, 'utf8') : newSuiteCanary();
   rmSync(canaryFile, { force: true });
-  process.env.SECRETSYNC_LEAK_DIR = mkdtempSync(join(tmpdir(), 'secretsync-leaks-'));
+  const leakDir = mkdtempSync(join(tmpdir(), 'secretsync-leaks-'));
+  process.env.SECRETSYNC_LEAK_DIR = leakDir;
+  // The stack's own logs are scanned too, from where they stand once it is up (a reused
+  // stack's logs go back to earlier runs).
+  const { STACK_LOGS_FILE, stackLogsNow } = await tsImport('../helpers/leak-scan.ts', import.meta.url);
+  const keepStackLogs = () => writeFileSync(join(leakDir, STACK_LOGS_FILE), JSON.stringify(stackLogsNow(join(dir, 'logs'))));
   if (isRunning(running)) {
     exportEnv(running);
     // The pod tests run this checkout's image: rebuilt and imported when the sources changed since `up`.
     await ensureImage(running, dir);
     globalThis.__secretsyncTestenvOwned = handedOver;
     if (handedOver) stopOnSignal();
+    keepStackLogs();
     return;
   }
   const state = await up(dir);
   exportEnv(state);
   globalThis.__secretsyncTestenvOwned = true;
   stopOnSignal();
+  keepStackLogs();
 }

@@ -15,6 +15,12 @@ import { DEFAULT_MAX_RESPONSE_BYTES, DeadlineError, boundedBody } from '../limit
  */
 export const DEFAULT_CHAIN = 'sdk-default-chain';
 
+/**
+ * The error name of an answer that parsed but is not what AWS sends (a misconfigured or
+ * hostile endpoint; client.ts): errors.ts says to check spec.aws.endpoint.
+ */
+export const MALFORMED_ANSWER = 'MalformedAnswer';
+
 export interface AwsCredentials {
   accessKeyId: string;
   secretAccessKey: string;

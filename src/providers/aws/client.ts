@@ -17,7 +17,7 @@ import {
   type SecretValueEntry,
 } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { DEFAULT_CHAIN, boundResponses, sdkClientConfig, type AwsClientOptions, type AwsCredentials } from './client-config.js';
+import { DEFAULT_CHAIN, MALFORMED_ANSWER, boundResponses, sdkClientConfig, type AwsClientOptions, type AwsCredentials } from './client-config.js';
 
 // The credential and option types live in client-config.ts (the KMS adapter shares them).
 export { DEFAULT_CHAIN };
@@ -83,14 +83,29 @@ function toValue(e: SecretValueEntry): SecretValue {
   return { arn: e.ARN, name: e.Name, versionId: e.VersionId, secretString: e.SecretString, secretBinary: e.SecretBinary };
 }
 
+const malformed = (why: string) => Object.assign(new Error(why), { name: MALFORMED_ANSWER });
+
+/** Secrets Manager names every secret it answers about (ARN and Name); anything else is not its answer. */
+function namesASecret(e: { ARN?: unknown; Name?: unknown }): boolean {
+  return typeof e.ARN === 'string' || typeof e.Name === 'string';
+}
+
+/** SecretValues / Errors of a BatchGetSecretValue answer: absent, or a list of entries that each name a secret. */
+function entries<T extends { ARN?: unknown; Name?: unknown; SecretId?: unknown }>(list: unknown, field: string): T[] {
+  if (list === undefined || list === null) return [];
+  const ok = Array.isArray(list) && list.every((e) => typeof e === 'object' && e !== null && !Array.isArray(e) && (namesASecret(e as T) || typeof (e as T).SecretId === 'string'));
+  if (!ok) throw malformed(`${field} is not a list of secrets`);
+  return list as T[];
+}
+
 export function createSecretsApi(o: AwsClientOptions): SecretsApi {
   const client = boundResponses(new SecretsManagerClient(sdkClientConfig(o)), o);
   return {
     async batchGetSecretValue(secretIds, nextToken) {
       const out = await client.send(new BatchGetSecretValueCommand({ SecretIdList: secretIds, NextToken: nextToken }));
       return {
-        values: (out.SecretValues ?? []).map(toValue),
-        errors: (out.Errors ?? []).map((e) => ({ secretId: e.SecretId, errorCode: e.ErrorCode, message: e.Message })),
+        values: entries<SecretValueEntry>(out.SecretValues, 'SecretValues').map(toValue),
+        errors: entries<NonNullable<typeof out.Errors>[number]>(out.Errors, 'Errors').map((e) => ({ secretId: e.SecretId, errorCode: e.ErrorCode, message: e.Message })),
         nextToken: out.NextToken || undefined,
       };
     },
@@ -98,6 +113,7 @@ export function createSecretsApi(o: AwsClientOptions): SecretsApi {
       const out = await client.send(
         new GetSecretValueCommand({ SecretId: secretId, VersionId: pin.versionId, VersionStage: pin.versionStage }),
       );
+      if (!namesASecret(out)) throw malformed('it names no secret');
       return toValue(out);
     },
     async describeSecret(secretId) {

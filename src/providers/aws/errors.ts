@@ -16,6 +16,7 @@ import {
   sanitize,
 } from '../../errors.js';
 import type { BatchError } from './client.js';
+import { MALFORMED_ANSWER } from './client-config.js';
 import { SOCKET_ERROR_CODES } from '../network-errors.js';
 import { DeadlineError, ResponseTooLargeError, formatMs, limitErrorOf } from '../limits.js';
 
@@ -244,6 +245,29 @@ function mapAwsError(err: unknown, ctx: AwsErrorContext): SecretSyncError {
   const detail = detailOf(err, ctx.secrets ?? []);
   const what = describeTarget(ctx);
   const tag = code ? ` (${code})` : '';
+  const endpoint = isKms(ctx.operation) ? 'a KMS endpoint' : ctx.operation.startsWith('AssumeRole') ? 'an STS endpoint' : 'a Secrets Manager endpoint';
+  if (status !== undefined && status >= 300 && status < 400) {
+    // The SDK follows no redirect: one would carry the signed request to another host.
+    return new SourceUnavailableError(
+      `${what} failed: the endpoint answered with a redirect (HTTP ${status}), which the operator does not follow; set spec.aws.endpoint to ${endpoint} that answers itself`,
+    );
+  }
+  const unparsable = err instanceof SyntaxError || code === 'SyntaxError';
+  // A body that is not JSON on a 401/403 (moto's XML refusals) or a 5xx: the status says more (below).
+  if ((unparsable || code === MALFORMED_ANSWER) && !(status !== undefined && (status >= 500 || status === 401 || status === 403))) {
+    const why = unparsable ? 'not JSON' : detail;
+    return new SourceUnavailableError(
+      `${what} failed: the answer is not an AWS answer (${why}${status ? `, HTTP ${status}` : ''}); check that spec.aws.endpoint is ${endpoint}`,
+    );
+  }
+  if (/^(ERR_TLS|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED)/.test(code)) {
+    return new SourceUnavailableError(
+      withDetail(
+        `${what} failed${tag}: the endpoint's TLS certificate was not accepted; it must name the host of spec.aws.endpoint and come from a CA the operator trusts (the system's, or NODE_EXTRA_CA_CERTS)`,
+        detail,
+      ),
+    );
+  }
   if (isKms(ctx.operation)) {
     const kms = kmsError(code, { ...ctx, operation: ctx.operation }, what, detail);
     if (kms) return kms;

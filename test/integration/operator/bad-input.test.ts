@@ -7,14 +7,20 @@
 // creating a valid SecretSync to its Secret, without the corpus and while the operator
 // digests it (printed; bounded loosely so a slow machine does not flake).
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { KubeObject } from '../../helpers/bad-corpus.js';
 import { instantiate, loadCorpus } from '../../helpers/bad-corpus.js';
+import { keysData } from '../../helpers/aws.js';
+import { canary } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
+import { startHostileAws, type HostileAws } from '../../helpers/hostile-aws.js';
 import { startHostileVault, type HostileVault } from '../../helpers/hostile-server.js';
 import { createNamespace, createSecret, deleteNamespace, deleteSyncs, installCrds, kube, patchSync } from '../../helpers/kube.js';
 import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
-import { requireEnv, uniqueName } from '../../helpers/stack.js';
+import { awsConfig, requireEnv, uniqueName } from '../../helpers/stack.js';
 import { kvPut } from '../../helpers/vault.js';
 import { generateCerts } from '../../testenv/certs.js';
 
@@ -27,9 +33,14 @@ const G = { group: 'secretsync.io', version: 'v1alpha1' };
 const corpus = loadCorpus();
 let op: RunningOperator;
 let hostile: HostileVault;
+let hostileAws: HostileAws;
+let caDir: string;
 const tlsServers: Server[] = [];
 const clusterNames: string[] = [];
 let vars: Record<string, string>;
+// The valid SecretSyncs' value, then its change (canary(): the leak scan looks for them).
+const HEALTHY_1 = canary('healthy-1');
+const HEALTHY_2 = canary('healthy-2');
 
 interface Condition {
   type: string;
@@ -109,8 +120,9 @@ beforeAll(async () => {
     createSecret(core, ns, 'vault-token', { token }),
     createSecret(core, opNs, 'vault-token', { token }),
     createSecret(core, otherNs, 'vault-token', { token }),
-    kvPut(`${id}/ok`, { v: 'hello' }),
-    kvPut(`${id}/healthy`, { v: 'healthy-1' }),
+    createSecret(core, ns, 'aws-keys', keysData(awsConfig().credentials)),
+    kvPut(`${id}/ok`, { v: canary('ok') }),
+    kvPut(`${id}/healthy`, { v: HEALTHY_1 }),
     kvPut(`${id}/big`, { v: 'b'.repeat(600 * 1024) }),
     kvPut(`${id}/slash`, { 'a/b': 'x' }),
     kvPut(`${id}/dotdot`, { '..': 'x' }),
@@ -124,6 +136,7 @@ beforeAll(async () => {
     }).then((r) => expect(r.status).toBe(200)),
   ]);
   hostile = await startHostileVault({ maxMs: 60_000 });
+  hostileAws = await startHostileAws({ maxMs: 60_000 });
   const [certs, other] = await Promise.all([generateCerts(), generateCerts()]);
   vars = {
     ID: id,
@@ -136,11 +149,20 @@ beforeAll(async () => {
     TLS_RIGHT_NAME: await httpsServer(certs.apiserver, '127.0.0.1'),
     TLS_CA: certs.ca.cert,
     TLS_OTHER_CA: other.ca.cert,
+    HOSTILE_AWS: hostileAws.url,
+    AWS_REGION: requireEnv('AWS_REGION'),
+    // An AWS source has no caBundle: the operator's process trusts the first CA
+    // (NODE_EXTRA_CA_CERTS, below), so only the name is wrong; the other CA nobody trusts.
+    AWS_TLS_WRONG_NAME: '',
+    AWS_TLS_UNKNOWN_CA: await httpsServer(other.apiserver, '127.0.0.1'),
   };
+  vars.AWS_TLS_WRONG_NAME = vars.TLS_WRONG_NAME as string;
+  caDir = mkdtempSync(join(tmpdir(), 'bad-input-ca-'));
+  writeFileSync(join(caDir, 'ca.pem'), certs.ca.cert);
   const tokenAuth = { token: { secretRef: { name: 'vault-token', key: 'token' } } };
   await create({ apiVersion: 'secretsync.io/v1alpha1', kind: 'SecretSource', metadata: { name: 'vault' }, spec: { vault: { address: vars.VAULT_ADDR, auth: tokenAuth } } });
   await create({ apiVersion: 'secretsync.io/v1alpha1', kind: 'SecretSource', metadata: { name: 'hostile' }, spec: { vault: { address: hostile.url, auth: tokenAuth } } });
-  op = await startOperator([`--namespace=${ns}`, `--operator-namespace=${opNs}`, '--source-timeout=2s']);
+  op = await startOperator([`--namespace=${ns}`, `--operator-namespace=${opNs}`, '--source-timeout=2s'], { NODE_EXTRA_CA_CERTS: join(caDir, 'ca.pem') });
 });
 
 afterAll(async () => {
@@ -149,6 +171,8 @@ afterAll(async () => {
   await Promise.all(clusterNames.map((name) => custom.deleteClusterCustomObject({ ...G, plural: 'clustersecretsources', name }).catch(() => undefined)));
   await Promise.all([deleteNamespace(core, ns), deleteNamespace(core, otherNs), deleteNamespace(core, opNs)]);
   await hostile?.close();
+  await hostileAws?.close();
+  if (caDir) rmSync(caDir, { recursive: true, force: true });
   for (const s of tlsServers) s.close();
   expect(code).toBe(0);
 });
@@ -157,9 +181,9 @@ test('each entry is refused or reported as declared; the operator keeps running 
   const pid = op.proc.pid;
   // Without the corpus: one to warm up (the operator's caches, the source's first login),
   // then five valid SecretSyncs, one after the other.
-  await syncLatency('healthy-warm-up', 'healthy-1');
+  await syncLatency('healthy-warm-up', HEALTHY_1);
   const before: number[] = [];
-  for (let i = 0; i < 5; i++) before.push(await syncLatency(`healthy-before-${i}`, 'healthy-1'));
+  for (let i = 0; i < 5; i++) before.push(await syncLatency(`healthy-before-${i}`, HEALTHY_1));
 
   // The whole corpus at once (each entry's objects in order).
   const entries = corpus.map((e) => ({ ...e, docs: instantiate(e.docs, vars), message: instantiate(e.message, vars) }));
@@ -179,13 +203,13 @@ test('each entry is refused or reported as declared; the operator keeps running 
 
   // While the operator digests it: five more, and a change to one synced before.
   const during: number[] = [];
-  await kvPut(`${id}/healthy`, { v: 'healthy-2' });
+  await kvPut(`${id}/healthy`, { v: HEALTHY_2 });
   await patchSync(custom, ns, 'healthy-before-0', { metadata: { annotations: { 'secretsync.io/force-sync': 'corpus' } } });
-  for (let i = 0; i < 5; i++) during.push(await syncLatency(`healthy-during-${i}`, 'healthy-2'));
+  for (let i = 0; i < 5; i++) during.push(await syncLatency(`healthy-during-${i}`, HEALTHY_2));
   await eventually(
     async () => {
       const s = await core.readNamespacedSecret({ name: 'healthy-before-0', namespace: ns });
-      return digest(Buffer.from(s.data?.v ?? '', 'base64').toString('utf8')) === digest('healthy-2') ? true : undefined;
+      return digest(Buffer.from(s.data?.v ?? '', 'base64').toString('utf8')) === digest(HEALTHY_2) ? true : undefined;
     },
     { timeoutMs: 30_000, what: 'the change made during the corpus run synced to healthy-before-0' },
   );
@@ -242,6 +266,8 @@ test('each entry is refused or reported as declared; the operator keeps running 
   expect((await getText(`http://127.0.0.1:${op.healthPort}/healthz`)).status).toBe(200);
   // The redirect was not followed to the other host with the token.
   expect(hostile.tokensAtOtherHost()).toBe(0);
+  // Nor the AWS redirect with a signed request (credentials, signature, session token).
+  expect(hostileAws.signaturesAtOtherHost()).toBe(0);
 
   const refusedByApi = entries.filter((e) => e.expect.kind === 'refused').length;
   console.log(
@@ -251,6 +277,7 @@ test('each entry is refused or reported as declared; the operator keeps running 
       `sync latency of a valid SecretSync, while the operator digests the corpus: median ${median(during)} ms (${during.join(', ')})`,
       `every expectation met ${settledMs} ms after the latency samples taken during the corpus (operator run with --source-timeout=2s)`,
       `hostile server: redirect requests ${hostile.requests('redirect')}, requests at the other host ${hostile.requestsAtOtherHost()}`,
+      `hostile AWS endpoint: redirect requests ${hostileAws.requests('redirect')}, requests at the other host ${hostileAws.requestsAtOtherHost()} (signed: ${hostileAws.signaturesAtOtherHost()})`,
     ].join('\n'),
   );
   // SECRETSYNC_CORPUS_VERBOSE=1 prints what each entry got, to review the messages.

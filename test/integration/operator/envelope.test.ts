@@ -25,6 +25,8 @@ import { kvPut, vaultRoot } from '../../helpers/vault.js';
 const { kc, core, custom } = kube();
 const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
 const CANARY = canary();
+// The other planted values, from canary() too (the suite-wide leak scan looks for them).
+const [FIRST, SECOND, AGENT_ONE, AGENT_TWO] = ['first', 'second', 'agent-one', 'agent-two'].map((p) => canary(p)) as [string, string, string, string];
 const id = uniqueName('env');
 const ns = `${id}-apps`;
 const rotNs = `${id}-rot`;
@@ -194,11 +196,11 @@ test('one data key per version: 200 refreshes of unchanged content make zero Tra
 
 test('rotating the Transit key re-wraps every copy (both versions) with no version bump and no new data key', async () => {
   const names = ['rot-a', 'rot-b', 'rot-c'];
-  await kvPut(`${id}/rot`, { password: 'first' });
+  await kvPut(`${id}/rot`, { password: FIRST });
   const rotSync = (n: string) => sync(rotNs, n, { data: [{ key: 'password', remoteRef: { path: `${id}/rot`, property: 'password' } }], refresh: { interval: '10s' }, target: transitKek() });
   await Promise.all(names.map((n) => apply(custom, rotSync(n))));
   await Promise.all(names.map((n) => waitReady(custom, rotNs, n, 'True')));
-  await kvPut(`${id}/rot`, { password: 'second' }); // a version 2, so each Secret holds two entries
+  await kvPut(`${id}/rot`, { password: SECOND }); // a version 2, so each Secret holds two entries
   await Promise.all(names.map((n) => eventually(async () => ((await getSync(custom, rotNs, n)).status?.version === 2 ? true : undefined), { timeoutMs: 30_000, what: `${n} at version 2` })));
   const before = await Promise.all(names.map(async (n) => entriesByDoc(await readSecret(rotNs, n))));
   const mintsBefore = calls(await metrics(rotOp))['transit-datakey'] ?? 0;
@@ -217,8 +219,8 @@ test('rotating the Transit key re-wraps every copy (both versions) with no versi
     expect(e.current.values).toEqual(before[i]?.current.values); // the same data key: ciphertext untouched
     expect(e.previous?.values).toEqual(before[i]?.previous?.values);
     expect([e.current.kek.version, e.previous?.kek.version]).toEqual(['2', '2']);
-    expect(openByDoc(s, n, e.current, await transitDecrypt(e.current.wrappedKey)).password?.toString()).toBe('second');
-    expect(openByDoc(s, n, e.previous!, await transitDecrypt(e.previous!.wrappedKey)).password?.toString()).toBe('first');
+    expect(openByDoc(s, n, e.current, await transitDecrypt(e.current.wrappedKey)).password?.toString() === SECOND).toBe(true);
+    expect(openByDoc(s, n, e.previous!, await transitDecrypt(e.previous!.wrappedKey)).password?.toString() === FIRST).toBe(true);
     const ss = await eventually(async () => {
       const x = await getSync(custom, rotNs, n);
       return x.status?.keyId?.endsWith(':v2') ? x : undefined;
@@ -338,16 +340,16 @@ describe('the agent opens what the operator wrote, as the pod it runs in', () =>
   });
 
   test('watch follows a new version in place; the old version stays available to pinned pods', async () => {
-    await kvPut(`${id}/agent`, { password: 'agent-one' });
+    await kvPut(`${id}/agent`, { password: AGENT_ONE });
     await apply(custom, sync(ns, 'agent-db', { data: [{ key: 'password', remoteRef: { path: `${id}/agent`, property: 'password' } }], refresh: { interval: '10s' }, target: transitKek(), access: { serviceAccounts: ['app'] } }));
     await waitReady(custom, ns, 'agent-db', 'True');
     const dir = mkdtempSync(join(tmp, 'out-'));
     const w = startAgent(app, ['watch', '--sync', 'agent-db', '--dir', dir, '--namespace', ns, '--insecure-allow-http']);
     try {
       const file = join(dir, 'agent-db', 'password');
-      await eventually(async () => (existsSync(file) && readFileSync(file, 'utf8') === 'agent-one' ? true : undefined), { what: 'first delivery' });
-      await kvPut(`${id}/agent`, { password: 'agent-two' });
-      await eventually(async () => (readFileSync(file, 'utf8') === 'agent-two' ? true : undefined), { timeoutMs: 45_000, what: 'version 2 delivered in place' });
+      await eventually(async () => (existsSync(file) && readFileSync(file, 'utf8') === AGENT_ONE ? true : undefined), { what: 'first delivery' });
+      await kvPut(`${id}/agent`, { password: AGENT_TWO });
+      await eventually(async () => (readFileSync(file, 'utf8') === AGENT_TWO ? true : undefined), { timeoutMs: 45_000, what: 'version 2 delivered in place' });
       expect((await getSync(custom, ns, 'agent-db')).status?.version).toBe(2);
     } finally {
       expect((await w.stop()).code).toBe(0);
@@ -355,7 +357,7 @@ describe('the agent opens what the operator wrote, as the pod it runs in', () =>
     const pinned = mkdtempSync(join(tmp, 'out-'));
     const old = await runAgent(app, ['init', '--sync', 'agent-db', '--version', '1', '--dir', pinned, '--namespace', ns, '--insecure-allow-http']);
     expect(old.code).toBe(0);
-    expect(readFileSync(join(pinned, 'agent-db', 'password'), 'utf8')).toBe('agent-one');
+    expect(readFileSync(join(pinned, 'agent-db', 'password'), 'utf8') === AGENT_ONE).toBe(true);
   }, 90_000);
 
   test('no agent output holds a value or a token', () => {

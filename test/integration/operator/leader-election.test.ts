@@ -2,6 +2,7 @@
 // leader is killed (SIGKILL, no release), the other takes over within the lease
 // duration and keeps syncing; a graceful stop releases the Lease.
 import { CoordinationV1Api } from '@kubernetes/client-node';
+import { canary } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
 import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, installCrds, kube, waitReady } from '../../helpers/kube.js';
 import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
@@ -41,7 +42,7 @@ beforeAll(async () => {
   await createNamespace(core, opNs);
   await createNamespace(core, ns);
   await createSecret(core, ns, 'vault-token', { token: requireEnv('VAULT_TOKEN') });
-  await kvPut(`${id}/s`, { v: 'one' });
+  await kvPut(`${id}/s`, { v: canary('one') });
   await apply(custom, {
     kind: 'SecretSource',
     metadata: { name: 'vault', namespace: ns },

@@ -8,6 +8,7 @@ import { setHeaderOptions } from '@kubernetes/client-node';
 import { FORCE_SYNC_ANNOTATION } from '../../../src/api/annotations.js';
 import type { SecretSync } from '../../../src/api/types.js';
 import { hmacKeyIdOf } from '../../../src/secretsync/content.js';
+import { canary } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
 import { startHttpRecorder, type HttpRecorder } from '../../helpers/http-recorder.js';
 import { apply, deleteNamespace, getSync, kube, vaultTestNamespaces } from '../../helpers/kube.js';
@@ -61,8 +62,8 @@ const readsOf = (path: string, from: number, to: number) =>
   );
 
 beforeAll(async () => {
-  await Promise.all(Array.from({ length: N }, (_, i) => kvPut(`${id}/s/${i}`, { v: 'same' })));
-  await kvPut(`${id}/forced`, { v: 'f' });
+  await Promise.all(Array.from({ length: N }, (_, i) => kvPut(`${id}/s/${i}`, { v: canary('same') })));
+  await kvPut(`${id}/forced`, { v: canary('forced') });
   recorder = await startHttpRecorder(requireEnv('VAULT_ADDR'));
   await vaultTestNamespaces({ kc, core, custom }, ns, opNs, recorder.url);
   op = await startOperator(args);

@@ -4,6 +4,7 @@
 // for one whose pods never come up, and deletion held while a live workload uses the
 // Secret, lifted when it goes, or forced by annotation.
 import { AppsV1Api, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
+import { canary } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
 import { NO_NODE } from '../../helpers/pods.js';
 import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, waitReady } from '../../helpers/kube.js';
@@ -77,7 +78,7 @@ beforeAll(async () => {
   await createNamespace(core, opNs);
   await createNamespace(core, ns);
   await createSecret(core, ns, 'vault-token', { token: requireEnv('VAULT_TOKEN') });
-  for (const n of ['zero', 'stuck', 'held', 'forced', 'idle', 'sets']) await kvPut(`${id}/${n}`, { v: 'one' });
+  for (const n of ['zero', 'stuck', 'held', 'forced', 'idle', 'sets']) await kvPut(`${id}/${n}`, { v: canary('one') });
   await apply(custom, { kind: 'SecretSource', metadata: { name: 'vault', namespace: ns }, spec: { vault: { address: requireEnv('VAULT_ADDR'), auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } } } });
   op = await startOperator([`--namespace=${ns}`, `--operator-namespace=${opNs}`]);
 });
@@ -100,7 +101,7 @@ test('a 0-replica Deployment: rolled once to the new version, RolloutComplete=Tr
   }, { what: 'zero recorded on version 1' });
   expect(first.status?.rollout?.targets).toEqual([expect.objectContaining({ kind: 'Deployment', name: 'zero', version: 1, state: 'Complete' })]);
 
-  const v2 = await newVersion('zero', 'two', 'a');
+  const v2 = await newVersion('zero', canary('two'), 'a');
   expect(v2.status?.version).toBe(2);
   const done = await eventually(async () => {
     const s = await getSync(custom, ns, 'zero');
@@ -123,7 +124,7 @@ test('pods that never become available: RolloutComplete=False naming the Deploym
   await waitReady(custom, ns, 'stuck', 'True');
   await apps.createNamespacedDeployment({ namespace: ns, body: deployment('stuck', 'stuck', { progressDeadlineSeconds: 5 }) });
   await eventually(async () => ((await getSync(custom, ns, 'stuck')).status?.rollout?.targets?.length ? true : undefined), { what: 'stuck recorded' });
-  await newVersion('stuck', 'two', 'a');
+  await newVersion('stuck', canary('two'), 'a');
   const failed = await eventually(async () => {
     const s = await getSync(custom, ns, 'stuck');
     const c = condition(s, 'RolloutComplete');
@@ -199,7 +200,7 @@ test('a StatefulSet and a DaemonSet named as targets: each template set once per
     const t = (await getSync(custom, ns, 'sets')).status?.rollout?.targets ?? [];
     return t.length === 2 && t.every((x) => x.state === 'Complete') ? true : undefined;
   }, { what: 'both recorded on version 1' });
-  await newVersion('sets', 'two', 'a');
+  await newVersion('sets', canary('two'), 'a');
   const done = await eventually(async () => {
     const s = await getSync(custom, ns, 'sets');
     return condition(s, 'RolloutComplete')?.status === 'True' && s.status?.rollout?.targets?.every((t) => t.version === 2) ? s : undefined;

@@ -7,6 +7,7 @@
 import type { SecretSync } from '../../../src/api/types.js';
 import { parseSamples, sumBy } from '../../../bench/prom.js';
 import { createSecret as createAwsSecret, deleteSecrets, keysData, keysRef, putSecret, secretsAdmin } from '../../helpers/aws.js';
+import { canary, digestsOf } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
 import { apply, createSecret, deleteNamespace, deleteSyncs, kube, secretData, vaultTestNamespaces } from '../../helpers/kube.js';
 import { gridPointsIn, nextOnGrid } from '../../helpers/grid.js';
@@ -24,6 +25,9 @@ const INTERVAL = { interval: '10s' };
 const INTERVAL_MS = 10_000;
 const vaultPath = `${id}/shared`;
 const awsName = `${id}/shared`;
+// The shared value, then its change (canary(): the suite-wide leak scan looks for them).
+const ONE = canary('one');
+const TWO = canary('two');
 const G = { group: 'secretsync.io', version: 'v1alpha1' };
 let op: RunningOperator;
 
@@ -60,8 +64,8 @@ const tickOf = (lines: string[]) => {
 };
 
 beforeAll(async () => {
-  await kvPut(vaultPath, { v: 'one' });
-  await createAwsSecret(sm, awsName, { v: 'one' });
+  await kvPut(vaultPath, { v: ONE });
+  await createAwsSecret(sm, awsName, { v: ONE });
   await vaultTestNamespaces({ kc, core, custom }, ns, opNs);
   await createSecret(core, ns, 'aws-keys', keysData(awsConfig().credentials));
   const { region, endpoint } = awsConfig();
@@ -114,10 +118,10 @@ test.each(['vault', 'aws'] as const)('%s: a changed value reaches every SecretSy
   // Changed just after a tick seen now, so the next one is the first after the change.
   const tick = tickOf(await waitForLogLines(op, refreshRead(ns, `${source}-0`), { from: op.logs.length, timeoutMs: 30_000 }));
   const changedAt = Date.now();
-  if (source === 'vault') await kvPut(vaultPath, { v: 'two' });
-  else await putSecret(sm, awsName, { v: 'two' });
+  if (source === 'vault') await kvPut(vaultPath, { v: TWO });
+  else await putSecret(sm, awsName, { v: TWO });
   const items = await allAt(source, 2);
   const due = nextOnGrid(tick, INTERVAL_MS, changedAt);
   for (const s of items) expect(new Date(s.status?.lastSyncTime ?? 0).getTime()).toBeLessThanOrEqual(due + 5_000);
-  expect(await secretData(core, ns, `${source}-${N - 1}`)).toEqual({ v: 'two' });
+  expect(digestsOf(await secretData(core, ns, `${source}-${N - 1}`))).toEqual(digestsOf({ v: TWO }));
 }, 60_000);

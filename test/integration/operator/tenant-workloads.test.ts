@@ -5,6 +5,7 @@
 import { AppsV1Api, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
 import type { SecretSync } from '../../../src/api/types.js';
 import { entriesByDoc, type DocSecret } from '../../helpers/envelope-by-doc.js';
+import { canary } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
 import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, installCrds, kube, waitReady } from '../../helpers/kube.js';
 import { startOperator, type RunningOperator } from '../../helpers/operator.js';
@@ -55,7 +56,8 @@ const tenantSync = (name: string) => tenant.custom.getNamespacedCustomObject({ .
 async function newVersion(name: string, value: string): Promise<SecretSync> {
   const before = (await tenantSync(name)).status?.version ?? 0;
   await kvPut(`${id}/${name}`, { v: value });
-  await tenant.custom.patchNamespacedCustomObject({ ...G, name, body: { metadata: { annotations: { 'secretsync.io/force-sync': value } } } }, mergePatch);
+  // The token is not the value: annotations and status are no place for a secret value.
+  await tenant.custom.patchNamespacedCustomObject({ ...G, name, body: { metadata: { annotations: { 'secretsync.io/force-sync': `after-${before}` } } } }, mergePatch);
   return eventually(async () => {
     const s = await tenantSync(name);
     return (s.status?.version ?? 0) > before ? s : undefined;
@@ -71,7 +73,7 @@ beforeAll(async () => {
   // The platform team gives the namespace a Vault token; the tenant writes the rest.
   await createSecret(core, ns, 'vault-token', { token: requireEnv('VAULT_TOKEN') });
   tenant = await makeTenant(kc, ns);
-  for (const n of ['grab', 'slow']) await kvPut(`${id}/${n}`, { v: 'one' });
+  for (const n of ['grab', 'slow']) await kvPut(`${id}/${n}`, { v: canary('one') });
   await apply(tenant.custom, { kind: 'SecretSource', metadata: { name: 'vault', namespace: ns }, spec: { vault: { address: requireEnv('VAULT_ADDR'), auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } } } });
   op = await startOperator([`--namespace=${ns}`, `--operator-namespace=${opNs}`]);
 }, 120_000);
@@ -92,7 +94,7 @@ test('a tenant SecretSync naming an unrelated Deployment does not roll it (Targe
 
   await apply(tenant.custom, sync('grab', { rollout: { targets: [{ kind: 'Deployment', name: 'other-team' }] } }));
   await waitReady(custom, ns, 'grab', 'True');
-  await newVersion('grab', 'two');
+  await newVersion('grab', canary('two'));
   const refused = await eventually(async () => {
     const s = await tenantSync('grab');
     return condition(s, 'RolloutComplete')?.reason === 'TargetNotUsing' && s.status?.version === 2 ? s : undefined;
@@ -102,7 +104,7 @@ test('a tenant SecretSync naming an unrelated Deployment does not roll it (Targe
   expect(condition(refused, 'RolloutComplete')?.message).toContain('secretsync.io/rollout-from: "grab"');
   expect(refused.status?.rollout?.targets).toEqual([expect.objectContaining({ kind: 'Deployment', name: 'other-team', state: 'NotUsing' })]);
   // Nothing was written to it: no template annotation, no new ReplicaSet (one more version to be sure).
-  await newVersion('grab', 'three');
+  await newVersion('grab', canary('three'));
   await eventually(async () => ((await tenantSync('grab')).status?.observedGeneration ? true : undefined), { what: 'reconciled' });
   expect(await templateAnnotations('other-team')).not.toHaveProperty('secretsync.io/version-grab');
   expect(await replicaSets('other-team')).toHaveLength(1);
@@ -111,7 +113,7 @@ test('a tenant SecretSync naming an unrelated Deployment does not roll it (Targe
   await apps.patchNamespacedDeployment({ name: 'other-team', namespace: ns, body: { metadata: { annotations: { 'secretsync.io/rollout-from': 'grab' } } } }, mergePatch);
   await eventually(async () => (condition(await tenantSync('grab'), 'RolloutComplete')?.status === 'True' ? true : undefined), { what: 'opted in: RolloutComplete=True' });
   expect(await replicaSets('other-team')).toHaveLength(1);
-  const v4 = await newVersion('grab', 'four');
+  const v4 = await newVersion('grab', canary('four'));
   await eventually(async () => ((await templateAnnotations('other-team'))['secretsync.io/version-grab'] === String(v4.status?.version) ? true : undefined), { what: 'other-team rolled to version 4' });
   await eventually(async () => ((await replicaSets('other-team')).length === 2 ? true : undefined), { what: 'a second ReplicaSet' });
 });
@@ -125,11 +127,11 @@ test('envelope mode: a version stays in the Secret while the rollout replacing i
   await eventually(async () => ((await tenantSync('slow')).status?.rollout?.targets?.[0]?.state === 'Progressing' ? true : undefined), { what: 'slow recorded, Progressing' });
   const held = async () => entriesByDoc((await core.readNamespacedSecret({ name: 'slow', namespace: ns })) as unknown as DocSecret).versions;
 
-  await newVersion('slow', 'two');
+  await newVersion('slow', canary('two'));
   await eventually(async () => ((await templateAnnotations('slow'))['secretsync.io/version-slow'] === '2' ? true : undefined), { what: 'rolling to 2' });
   expect(await held()).toEqual([2, 1]);
   // Version 3 arrives while the rollout to 2 still runs pods of version 1: 1 stays (old main dropped it here).
-  await newVersion('slow', 'three');
+  await newVersion('slow', canary('three'));
   await eventually(async () => ((await held())[0] === 3 ? true : undefined), { what: 'version 3 written' });
   expect(await held()).toEqual([3, 2, 1]);
   expect((await tenantSync('slow')).status?.rollout?.targets?.[0]).toMatchObject({ version: 3, state: 'Progressing' });
@@ -137,7 +139,7 @@ test('envelope mode: a version stays in the Secret while the rollout replacing i
   // The workload goes: the next version keeps only the one before it.
   await apps.deleteNamespacedDeployment({ name: 'slow', namespace: ns });
   await eventually(async () => (((await tenantSync('slow')).status?.rollout?.targets ?? []).length === 0 ? true : undefined), { what: 'slow forgotten' });
-  await newVersion('slow', 'four');
+  await newVersion('slow', canary('four'));
   await eventually(async () => ((await held())[0] === 4 ? true : undefined), { what: 'version 4 written' });
   expect(await held()).toEqual([4, 3]);
 });

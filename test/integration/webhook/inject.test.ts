@@ -170,7 +170,8 @@ async function runInit(p: V1Pod, sync: string): Promise<string> {
 test('envelope + injection + rollout: pods of the old ReplicaSet open the old version, pods of the new one the new', async () => {
   const name = 'rolled';
   const kek = { vaultTransit: { sourceRef: { name: 'vault' }, mount: transit, key: 'secretsync', agentAuth: { kubernetes: { mount: authMount, role: 'app' } } } };
-  await kvPut(`${id}/rolled`, { password: 'value-1' });
+  const [v1, v2, v3] = [canary('rolled-1'), canary('rolled-2'), canary('rolled-3')];
+  await kvPut(`${id}/rolled`, { password: v1 });
   await apply(custom, sync(name, { data: [{ key: 'password', remoteRef: { path: `${id}/rolled`, property: 'password' } }], target: { encryption: { kek } }, rollout: { auto: true } }));
   await waitReady(custom, ns, name, 'True');
   const tpl = pod('x', { annotations: { 'secretsync.io/inject': name } });
@@ -199,14 +200,14 @@ test('envelope + injection + rollout: pods of the old ReplicaSet open the old ve
     );
     await eventually(async () => ((await getSync(custom, ns, name)).status?.version === version ? true : undefined), { what: `version ${version}` });
   };
-  await bump('value-2', 'a', 2);
+  await bump(v2, 'a', 2);
   const old = await podOf('2');
-  await bump('value-3', 'b', 3);
+  await bump(v3, 'b', 3);
   const fresh = await podOf('3');
   expect(old.metadata?.annotations?.[`secretsync.io/version-${name}`]).toBe('2');
   // Run after version 3 exists: the old ReplicaSet's pod still opens version 2, the new one 3.
-  expect((await runInit(old, name)) === 'value-2').toBe(true);
-  expect((await runInit(fresh, name)) === 'value-3').toBe(true);
+  expect((await runInit(old, name)) === v2).toBe(true);
+  expect((await runInit(fresh, name)) === v3).toBe(true);
   const sets = (await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: 'app=roller' })).items;
   expect(sets).toHaveLength(3);
   // A KEK rotation re-wraps the data keys: same version, no rollout.

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { AdmissionregistrationV1Api, type V1Pod } from '@kubernetes/client-node';
+import { canary } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
 import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, installCrds, kube, waitReady } from '../../helpers/kube.js';
 import { startOperator, type RunningOperator } from '../../helpers/operator.js';
@@ -87,7 +88,7 @@ function adminClientCert(): { cert: string; key: string } {
 
 beforeAll(async () => {
   await installCrds(kc);
-  await kvPut(`${id}/db`, { v: 'value' });
+  await kvPut(`${id}/db`, { v: canary('db') });
   await createNamespace(core, opNs);
   for (const ns of [victim, locked, attackerNs]) {
     await createNamespace(core, ns);

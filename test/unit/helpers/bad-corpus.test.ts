@@ -4,7 +4,7 @@
 import { fill, instantiate, loadCorpus } from '../../helpers/bad-corpus.js';
 
 const corpus = loadCorpus();
-const VARS = { ID: 'id', NS: 'ns', OTHER_NS: 'other', VAULT_ADDR: 'http://v', HOSTILE: 'http://h', TLS_WRONG_NAME: 'https://w', TLS_RIGHT_NAME: 'https://r', TLS_CA: 'ca', TLS_OTHER_CA: 'ca2' };
+const VARS = { ID: 'id', NS: 'ns', OTHER_NS: 'other', VAULT_ADDR: 'http://v', HOSTILE: 'http://h', TLS_WRONG_NAME: 'https://w', TLS_RIGHT_NAME: 'https://r', TLS_CA: 'ca', TLS_OTHER_CA: 'ca2', HOSTILE_AWS: 'http://a', AWS_REGION: 'us-east-1', AWS_TLS_WRONG_NAME: 'https://aw', AWS_TLS_UNKNOWN_CA: 'https://au' };
 
 test('the corpus has at least 80 entries', () => {
   expect(corpus.length).toBeGreaterThanOrEqual(80);

@@ -1,11 +1,11 @@
 // The suite-wide leak scan can fail: the suite's canary planted in each kind of place the
 // suite records, in each form, is found and reported by place and form, never by value.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canary, leakForms, suiteCanary } from '../../helpers/canary.js';
-import { LEAK_DIR_ENV, recordCost, recordPlace, recordStream } from '../../helpers/leak-record.js';
-import { describeFinding, scanDir, scanPlaces } from '../../helpers/leak-scan.js';
+import { LEAK_DIR_ENV, recordCost, recordFile, recordPlace, recordStream, registerValue } from '../../helpers/leak-record.js';
+import { decodedPatches, describeFinding, registeredValues, scanDir, scanPlaces, scanStackLogs, stackLogsNow } from '../../helpers/leak-scan.js';
 
 const core = suiteCanary();
 const planted = canary('planted');
@@ -78,4 +78,63 @@ test('without a leak directory nothing is recorded', () => {
   recordPlace('metrics', 'p', 'x');
   process.env[LEAK_DIR_ENV] = dir;
   expect(scanDir(dir, core).places).toEqual({});
+});
+
+/** An AdmissionReview answer as the webhook sends it: the JSON Patch base64-encoded. */
+const answer = (patch: unknown[]) =>
+  JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'u', allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') } });
+
+test('webhook answers: the raw answer and its decoded JSON Patch are both scanned (base64 inside the base64 patch found only decoded)', () => {
+  const file = recordFile('admission', 'webhook-1');
+  expect(file).toBeDefined();
+  appendFileSync(file as string, `${answer([{ op: 'add', path: '/metadata/labels/a', value: 'b' }])}\n`);
+  appendFileSync(file as string, `${answer([{ op: 'add', path: '/spec/containers/0/env/-', value: { name: 'P', value: planted } }])}\n`);
+  appendFileSync(file as string, `${answer([{ op: 'add', path: '/metadata/annotations/x', value: Buffer.from(planted).toString('base64') }])}\n`);
+  expect(decodedPatches('{"response":{"allowed":true}}\nnot json\n').length).toBe(0);
+  const scan = scanDir(dir, core);
+  expect(scan.places).toEqual({ admission: 1 });
+  const places = scan.findings.map((f) => f.place.replace(/^admission\/\S+ /, ''));
+  // Line 2: in the raw answer (the patch's base64 of the JSON-escaped value) and decoded.
+  expect(places.filter((p) => p === 'line 2').length).toBeGreaterThan(0);
+  expect(scan.findings.some((f) => f.place.endsWith('line 2 (its JSON Patch, decoded)') && f.form === 'JSON-escaped')).toBe(true);
+  // Line 3: base64 in the patch, base64 again in the answer: only the decoded patch shows it.
+  expect(new Set(places.filter((p) => p.startsWith('line 3')))).toEqual(new Set(['line 3 (its JSON Patch, decoded)']));
+  expect(places).not.toContain('line 1');
+  expect(places).not.toContain('line 1 (its JSON Patch, decoded)');
+  for (const f of scan.findings) expect(describeFinding(f)).not.toContain(core);
+});
+
+test('stack logs: only what each wrote since the run began is scanned, a find named by file and line', () => {
+  const logs = join(dir, 'logs');
+  mkdirSync(join(logs, 'node'), { recursive: true });
+  writeFileSync(join(logs, 'kube-apiserver.log'), `I1 started\nan earlier run's ${planted}\n`);
+  writeFileSync(join(logs, 'openbao.log'), 'core: unsealed\n');
+  const at = stackLogsNow(logs);
+  expect(scanStackLogs(at, core)).toEqual({ files: { 'kube-apiserver.log': 0, 'openbao.log': 0 }, findings: [] });
+  appendFileSync(join(logs, 'kube-apiserver.log'), 'I2 GET /readyz\n');
+  appendFileSync(join(logs, 'openbao.log'), `request ${JSON.stringify({ v: planted })}\n`);
+  writeFileSync(join(logs, 'node', 'kubelet.log'), `x\ny\n${planted}\n`); // new since: scanned whole
+  const scan = scanStackLogs(at, core);
+  expect(Object.keys(scan.files).sort()).toEqual(['kube-apiserver.log', 'node/kubelet.log', 'openbao.log']);
+  expect(scan.files['kube-apiserver.log']).toBe('I2 GET /readyz\n'.length);
+  expect(scan.findings.map(describeFinding).sort()).toEqual(['JSON-escaped in stack log openbao.log line 2', 'raw in stack log node/kubelet.log line 3']);
+  // A log shorter than it was (its component started again) is scanned whole.
+  writeFileSync(join(logs, 'kube-apiserver.log'), `${planted}\n`);
+  expect(scanStackLogs(at, core).findings.map(describeFinding)).toContain('raw in stack log kube-apiserver.log line 1');
+});
+
+test('registered values (a rotation\'s generated password, a needed literal) are looked for too, named by number, never by value', () => {
+  const generated = 'c0ffee1234567890';
+  registerValue(generated);
+  registerValue('known-answer-literal');
+  expect(() => registerValue('short')).toThrow(/under 6 bytes/);
+  expect(registeredValues(dir)).toEqual([generated, 'known-answer-literal']);
+  recordStream('operator')(`{"msg":"rotated","password":"${generated}"}\n`);
+  recordPlace('metrics', 'port-1', `x{v="${Buffer.from('known-answer-literal').toString('base64')}"} 1\n`);
+  const scan = scanDir(dir, [core, ...registeredValues(dir)]);
+  expect(scan.places).toEqual({ operator: 1, metrics: 1 }); // the registration file is bookkeeping, not a place
+  // A plain ASCII value has several identical forms (raw = JSON-escaped, base64 = base64url): each is listed.
+  expect(scan.findings.map((f) => f.form)).toEqual(expect.arrayContaining(['raw (registered value 1)', 'base64 (registered value 2)']));
+  for (const f of scan.findings) expect(f.place.startsWith(f.form.endsWith('value 1)') ? 'operator/' : 'metrics/')).toBe(true);
+  for (const f of scan.findings) expect(describeFinding(f)).not.toContain(generated);
 });

@@ -147,3 +147,24 @@ test('setCertificate: new connections get the new certificate; an open connectio
     agent.destroy();
   }
 });
+
+test('onResponse sees each AdmissionReview answer exactly as sent (the test-only admission record)', async () => {
+  const seen: string[] = [];
+  const recording = new WebhookServer({ host: '127.0.0.1', port: 0, tls: bundle.serving, handler: (r) => handler(r), onResponse: (b) => seen.push(b) });
+  const p = await recording.listen();
+  try {
+    const got = await new Promise<string>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: p, path: '/mutate', method: 'POST', ca: bundle.caBundle, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      });
+      req.on('error', reject);
+      req.end(review('u-rec'));
+    });
+    expect(seen).toEqual([got]);
+    expect((JSON.parse(got) as AdmissionReview).response?.patch).toBeDefined();
+  } finally {
+    await recording.close();
+  }
+});

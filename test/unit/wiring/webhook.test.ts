@@ -1,5 +1,10 @@
-// --webhook-addr parsing, and SECRETSYNC_TEST_FAULT values (the crash-safety tests' hooks).
+// --webhook-addr parsing, SECRETSYNC_TEST_FAULT values (the crash-safety tests' hooks) and
+// the SECRETSYNC_TEST_ADMISSION_RECORD file (the leak scan's record of webhook answers).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createLogger } from '../../../src/observability/logger.js';
+import { admissionRecorder } from '../../../src/wiring/test-admission-record.js';
 import { testFaults } from '../../../src/wiring/test-faults.js';
 import { splitHostPort } from '../../../src/wiring/webhook.js';
 
@@ -24,4 +29,21 @@ test('test faults: none unless set; the three known ones; anything else refused'
   expect(calls).toEqual(['patchSecret 3']);
   expect(() => testFaults('wait-before-rotation-write:', log)).toThrow(/is not a known fault/);
   expect(() => testFaults('explode', log)).toThrow(/is not a known fault/);
+});
+
+test('admission record: none unless a file is named; then one line per answer, appended', () => {
+  const log = createLogger({ level: 'silent' });
+  expect(admissionRecorder(undefined, log)).toBeUndefined();
+  expect(admissionRecorder('', log)).toBeUndefined();
+  const dir = mkdtempSync(join(tmpdir(), 'admission-record-'));
+  try {
+    const record = admissionRecorder(join(dir, 'answers.jsonl'), log);
+    record?.('{"a":1}');
+    record?.('{"b":2}');
+    expect(readFileSync(join(dir, 'answers.jsonl'), 'utf8')).toBe('{"a":1}\n{"b":2}\n');
+    // A file that cannot be written is a warning, never a failed admission.
+    expect(() => admissionRecorder(join(dir, 'no', 'such', 'dir'), log)?.('{}')).not.toThrow();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -153,7 +153,27 @@ test('an error body the SDK could not parse: HTTP 401/403 is an auth failure; th
   const garbled = toAwsError(unreadable(200, '{"SecretString":"canary-1234567'), ctx());
   expect(garbled).toBeInstanceOf(SourceUnavailableError);
   expect(garbled.message).not.toContain('canary');
-  expect(garbled.message).toContain('could not be parsed');
+  expect(garbled.message).toContain('the answer is not an AWS answer (not JSON, HTTP 200); check that spec.aws.endpoint is a Secrets Manager endpoint');
+});
+
+test('a hostile endpoint: a redirect, an answer of the wrong shape, a refused TLS certificate; each says to check spec.aws.endpoint', () => {
+  const redirect = toAwsError(Object.assign(new Error('UnknownError'), { name: 'Unknown', $metadata: meta(307) }), ctx('BatchGetSecretValue'));
+  expect(redirect).toBeInstanceOf(SourceUnavailableError);
+  expect(redirect.message).toBe(
+    'SecretSource/ns/src: AWS Secrets Manager BatchGetSecretValue of secret "prod/db" failed: the endpoint answered with a redirect (HTTP 307), which the operator does not follow; set spec.aws.endpoint to a Secrets Manager endpoint that answers itself',
+  );
+  const shape = toAwsError(Object.assign(new Error('SecretValues is not a list of secrets'), { name: 'MalformedAnswer', $metadata: meta(200) }), ctx('BatchGetSecretValue'));
+  expect(shape).toBeInstanceOf(SourceUnavailableError);
+  expect(shape.message).toContain('the answer is not an AWS answer (SecretValues is not a list of secrets, HTTP 200); check that spec.aws.endpoint is a Secrets Manager endpoint');
+  expect(toAwsError(Object.assign(new Error('x'), { name: 'MalformedAnswer' }), ctx('Decrypt')).message).toContain('is a KMS endpoint');
+  for (const code of ['ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_SIGNATURE_FAILURE', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT']) {
+    const tls = toAwsError(net(code, 'certificate problem'), ctx());
+    expect(tls).toBeInstanceOf(SourceUnavailableError);
+    expect(tls.message).toContain(`(${code}): the endpoint's TLS certificate was not accepted; it must name the host of spec.aws.endpoint`);
+  }
+  // A 500 that is not JSON stays a server error; a 403 that is not JSON stays a refusal.
+  expect(toAwsError(Object.assign(new SyntaxError('Unexpected token'), { $metadata: meta(500) }), ctx()).message).toContain('AWS answered with a server error (HTTP 500)');
+  expect(toAwsError(Object.assign(new SyntaxError('Unexpected token'), { $metadata: meta(403) }), ctx())).toBeInstanceOf(SourceAuthError);
 });
 
 test("a network failure the SDK re-wrapped (its code dropped) is still recognised", () => {
