@@ -774,8 +774,11 @@ test('a watch that goes silent without closing: the API server reached through a
       name: `a watch gone silent without closing (API server connections frozen), watchdog ${SILENCE_MS / 1000} s`,
       changed: [WATCH_ONLY],
       // From the change: the watchdog fires at most one period after the watch's last event
-      // (before the freeze), then a relist (backoff 0.2 s) and one reconcile.
-      boundMs: SILENCE_MS + 15_000,
+      // (before the freeze), then a relist (backoff 0.2 s) and one reconcile. Requests sent on
+      // pooled connections the freeze caught fail at their deadline (30 s) and leave those
+      // SecretSyncs Ready=False, which the stale cache hides from the operator until the
+      // relist: each is Ready again at its next reconcile after it, within one refresh interval.
+      boundMs: SILENCE_MS + REFRESH_S * 1000 + 10_000,
       inject: async () => {
         from = op.logs.length;
         const frozen = apiProxy.freeze();
@@ -786,7 +789,8 @@ test('a watch that goes silent without closing: the API server reached through a
         changedAt = Date.now();
         const fired = await waitForLogLines(op, ['"event":"watchdog-fired"', '"informer":"SecretSync"'], { from, timeoutMs: SILENCE_MS + 30_000 });
         firedAt = loggedAt(fired[0] ?? '');
-        return `${frozen} connections frozen (from the freeze to the SecretSync watch's watchdog); a relist brought the change, recovery counted from the change`;
+        const aborted = logLines(op, ['"sync failed"', 'aborted a request'], from).length;
+        return `${frozen} connections frozen, held until the SecretSync watch's watchdog fired; meanwhile ${aborted} reconciles failed on frozen pooled connections (30 s request deadline); a relist brought the change (recovery counted from the change)`;
       },
       clear: async () => changedAt,
       heldMs: () => firedAt - frozenAt,
