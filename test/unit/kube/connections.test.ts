@@ -19,6 +19,12 @@ beforeAll(async () => {
   server = https.createServer({ cert: bundle.serving.cert, key: bundle.serving.key }, (req, res) => {
     // Namespace "silent": the request is read and never answered, as on a connection gone silent.
     if (req.url?.endsWith('/namespaces/silent')) return;
+    // Namespace "slow": answered after 600 ms of silence.
+    if (req.url?.endsWith('/namespaces/slow')) {
+      res.setHeader('Content-Type', 'application/json');
+      setTimeout(() => res.end(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'slow' } })), 600);
+      return;
+    }
     res.setHeader('Content-Type', 'application/json');
     res.end(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } }));
   });
@@ -94,5 +100,11 @@ describe('shareConnections', () => {
     const t0 = Date.now();
     while (closed === before && Date.now() - t0 < 5_000) await new Promise((r) => setTimeout(r, 20));
     expect(closed).toBe(before + 1);
+  });
+
+  it('the idle timeout closes only pooled connections: a slow answer on one in use still arrives', async () => {
+    const kc = config();
+    shareConnections(kc, { idleSocketMs: 100 });
+    expect((await kc.makeApiClient(CoreV1Api).readNamespace({ name: 'slow' })).metadata?.name).toBe('slow');
   });
 });
