@@ -27,6 +27,8 @@ export interface OperatorOptions {
   kekCheckIntervalMs: number;
   /** How often each cache is relisted in full and compared with the API server. */
   resyncPeriodMs: number;
+  /** A watch that delivers nothing (no event, no bookmark) this long is abandoned and its cache relisted. */
+  watchSilenceMs: number;
   /** Total time per secret-manager request, body included. */
   sourceTimeoutMs: number;
   /** Largest secret-manager response accepted, in bytes. */
@@ -111,6 +113,12 @@ Flags:
                                are re-wrapped in the background, without a new version or a rollout; default 5m
   --resync-period DURATION     how often every cache is relisted in full and compared with the API server, so
                                what a broken watch missed is repaired; default 10m (at least 1s)
+  --watch-silence-timeout DURATION
+                               a watch that delivers nothing, not even the API server's bookmark (about once a
+                               minute), for this long is abandoned and its cache relisted: a connection that went
+                               silent without closing (a proxy that stopped forwarding; TCP keepalive does not
+                               see it) is noticed within it; default 5m (at least 1s; under about a minute,
+                               quiet healthy watches are relisted for nothing)
   --source-timeout DURATION    total time one request to a secret manager may take (Vault, AWS Secrets Manager,
                                STS, KMS): connecting, the headers and the whole body; default 15s. A source's
                                address is chosen by whoever writes the SecretSource, so one that never answers
@@ -188,6 +196,7 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
         'insecure-allow-http': { type: 'boolean' },
         'kek-check-interval': { type: 'string' },
         'resync-period': { type: 'string' },
+        'watch-silence-timeout': { type: 'string' },
         'source-timeout': { type: 'string' },
         'source-max-response-bytes': { type: 'string' },
         'source-concurrency': { type: 'string' },
@@ -227,6 +236,10 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
   if (resync === undefined || resync < 1000) {
     throw new UsageError(`--resync-period must be a duration of at least 1s like 10m, got "${v['resync-period']}"`);
   }
+  const silence = parseDuration(v['watch-silence-timeout'] ?? '5m');
+  if (silence === undefined || silence < 1000) {
+    throw new UsageError(`--watch-silence-timeout must be a duration of at least 1s like 5m, got "${v['watch-silence-timeout']}"`);
+  }
   const sourceTimeout = parseDuration(v['source-timeout'] ?? '15s');
   if (sourceTimeout === undefined || sourceTimeout < 1000 || sourceTimeout > 300_000) {
     throw new UsageError(`--source-timeout must be a duration from 1s to 5m like 15s, got "${v['source-timeout']}"`);
@@ -263,6 +276,7 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
     insecureAllowHttp: v['insecure-allow-http'] ?? false,
     kekCheckIntervalMs: kekCheck,
     resyncPeriodMs: resync,
+    watchSilenceMs: silence,
     sourceTimeoutMs: sourceTimeout,
     sourceMaxResponseBytes: intFlag('source-max-response-bytes', v['source-max-response-bytes'], 4 * 1024 * 1024, 64 * 1024),
     sourceConcurrency: intFlag('source-concurrency', v['source-concurrency'], defaultSourceConcurrency(workers), 1),

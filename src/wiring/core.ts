@@ -48,7 +48,7 @@ export async function buildCore(c: CoreInputs): Promise<Core> {
   const apiAudiences = await learnApiAudiences(clients.kc);
   log.info({ apiAudiences: apiAudiences.audiences, from: apiAudiences.from }, "learned the API server's token audiences; tokens for them are never minted for a source");
 
-  const informers = operatorInformers(clients, { namespace: opts.namespace, resyncMs: opts.resyncPeriodMs }, log);
+  const informers = operatorInformers(clients, { namespace: opts.namespace, resyncMs: opts.resyncPeriodMs, watchdogMs: opts.watchSilenceMs }, log);
   const providerOptions = {
     allowInsecureHttp: opts.insecureAllowHttp,
     timeoutMs: opts.sourceTimeoutMs,

@@ -21,6 +21,8 @@ export interface StoreOptions {
   kind: string;
   /** --resync-period: every cache is relisted in full this often. */
   resyncMs: number;
+  /** --watch-silence-timeout: a watch silent this long is abandoned and relisted (the informer's watchdog). */
+  watchdogMs?: number;
   log: Logger;
 }
 
@@ -30,6 +32,7 @@ export function newInformer<T extends KubeObjectLike>(listWatch: ListWatch<T>, s
   return new Informer<T>({
     listWatch,
     resyncMs: store.resyncMs,
+    ...(store.watchdogMs !== undefined ? { watchdogMs: store.watchdogMs } : {}),
     onEvent: (e: InformerEvent) =>
       e.type === 'watch-error' || e.type === 'watchdog-fired' || e.type === 'gone'
         ? log.warn({ informer: kind, event: e.type, err: e.error }, 'informer')
@@ -55,6 +58,7 @@ export interface InformerScope {
   /** --namespace: watch this namespace only; undefined: all. */
   namespace: string | undefined;
   resyncMs: number;
+  watchdogMs?: number;
 }
 
 export function operatorInformers(clients: Pick<KubeClients, 'listWatch'>, scope: InformerScope, log: Logger): OperatorInformers {
@@ -63,7 +67,7 @@ export function operatorInformers(clients: Pick<KubeClients, 'listWatch'>, scope
   const rbac = '/apis/rbac.authorization.k8s.io/v1';
   const owned = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${OWNER_LABEL}`;
   const cache = <T extends KubeObjectLike>(kind: string, lw: ListWatchOptions) =>
-    newInformer<T>(clients.listWatch<T>(lw), { kind, resyncMs: scope.resyncMs, log });
+    newInformer<T>(clients.listWatch<T>(lw), { kind, resyncMs: scope.resyncMs, ...(scope.watchdogMs !== undefined ? { watchdogMs: scope.watchdogMs } : {}), log });
   // Workloads, for rollouts and the in-use hold on deletion. Every one of the namespaces we
   // serve (a workload uses a Secret by name; nothing to filter on), cached slim: only the
   // fields rollouts read (src/kube/workloads.ts).

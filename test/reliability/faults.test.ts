@@ -12,18 +12,21 @@
 // like. So the sources are reached through a TCP proxy (test/helpers/tcp-proxy.ts) that is
 // down exactly while the server is (connections refused, as from a stopped server) and
 // comes up once the data is back.
-import { AppsV1Api, type V1Deployment } from '@kubernetes/client-node';
+import { AppsV1Api, Watch, type V1Deployment } from '@kubernetes/client-node';
+import { CreateKeyCommand, DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateSecretCommand, DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { FORCE_SYNC_ANNOTATION } from '../../src/api/annotations.js';
 import type { SecretSync } from '../../src/api/types.js';
 import { deleteSecrets, keysData, keysRef, putSecret, secretsAdmin } from '../helpers/aws.js';
+import { entriesByDoc, kmsContextByDoc, openByDoc, type DocSecret } from '../helpers/envelope-by-doc.js';
 import { eventually } from '../helpers/eventually.js';
 import { apply, createSecret, getSync, kube, patchSync, vaultTestNamespaces } from '../helpers/kube.js';
 import { NO_NODE } from '../helpers/pods.js';
-import { refreshRead, startOperator, waitForLogLines, waitIdle, type RunningOperator } from '../helpers/operator.js';
+import { loggedAt, logLines, refreshRead, startOperator, waitForLogLines, waitIdle, type RunningOperator } from '../helpers/operator.js';
+import { operatorIdentity } from '../helpers/rbac.js';
 import { awsConfig, requireEnv, uniqueName } from '../helpers/stack.js';
 import { startProxy, type Proxy } from '../helpers/tcp-proxy.js';
 import { vaultRoot } from '../helpers/vault.js';
@@ -44,7 +47,14 @@ const CRASH = 'r-crash';
 const ALL = [...VAULT, ...AWS, CRASH];
 /** Envelope mode (Vault Transit), for its own fault only: Transit keys do not survive an OpenBao -dev restart. */
 const ENVELOPE = 'e-0';
-/** The SecretSyncs the invariants are watched on: ALL, and ENVELOPE while it exists. */
+/** Envelope mode with AWS KMS, for its own fault (KMS unreachable). */
+const KMS_ENVELOPE = 'k-0';
+/** Envelope mode, data from moto and the KEK in Vault Transit: OpenBao paused while it seals. */
+const SEAL_ENVELOPE = 't-0';
+/** No refresh schedule: a change reaches it only through the watch (the silent-watch fault). */
+const WATCH_ONLY = 'w-0';
+const ENVELOPES = [ENVELOPE, KMS_ENVELOPE, SEAL_ENVELOPE];
+/** The SecretSyncs the invariants are watched on: ALL, and each fault's own while it exists. */
 const watched = [...ALL];
 const DEPLOYMENT = 'web';
 /** Refresh interval of every SecretSync (the shortest the validator allows). */
@@ -84,7 +94,7 @@ async function awsWrite(sync: string, data: Record<string, string>, create = fal
   awsCurrent.set(sync, { versionId, data });
 }
 const expectedDigest = (sync: string) =>
-  VAULT.includes(sync) || sync === CRASH ? kv.digest(kvPath(sync)) : digestOfValues(awsCurrent.get(sync)?.data ?? {});
+  kv.has(kvPath(sync)) ? kv.digest(kvPath(sync)) : digestOfValues(awsCurrent.get(sync)?.data ?? {});
 
 const reseedVault = () => kv.reseed();
 async function reseedAws(): Promise<void> {
@@ -128,6 +138,13 @@ function vaultSync(name: string, extra: Record<string, unknown> = {}) {
     },
   };
 }
+function awsSync(name: string, extra: Record<string, unknown> = {}) {
+  return {
+    kind: 'SecretSync',
+    metadata: { name, namespace: ns },
+    spec: { sourceRef: { name: 'aws' }, dataFrom: [{ remoteRef: { path: awsName(name) } }], refresh: { interval: `${REFRESH_S}s` }, ...extra },
+  };
+}
 const deployment: V1Deployment = {
   metadata: { name: DEPLOYMENT, namespace: ns },
   spec: {
@@ -147,7 +164,7 @@ const deployment: V1Deployment = {
 const allReady = (snap: Snapshot, changed: string[], before?: Snapshot) =>
   watched.every((n) => {
     const s = snap.syncs.find((x) => x.metadata.name === n);
-    const synced = (snap.versions[n] ?? 0) > (before?.versions[n] ?? 0) && (n === ENVELOPE || snap.secrets[n]?.digest === expectedDigest(n));
+    const synced = (snap.versions[n] ?? 0) > (before?.versions[n] ?? 0) && (ENVELOPES.includes(n) || snap.secrets[n]?.digest === expectedDigest(n));
     return s && ready(s) && !s.status?.pendingRotation && (!changed.includes(n) || synced);
   });
 
@@ -166,6 +183,8 @@ interface Fault {
   boundMs?: number;
   /** Other SecretSyncs allowed one new version (a rotation). */
   rotated?: string[];
+  /** How long the fault lasted, when the operator itself ends it rather than clear() (ms; after clear() returned). */
+  heldMs?: () => number;
 }
 
 /** Runs one fault under the invariants and records its row; fails the test when an invariant broke. */
@@ -215,7 +234,7 @@ async function runFault(f: Fault): Promise<void> {
     invariants: broken.length ? `BROKEN: ${broken.join('; ')}` : 'held',
     recoveryMs,
     boundMs: bound,
-    notes: `fault held ${((clearedAt - injectedAt) / 1000).toFixed(1)} s; ${proof}`,
+    notes: `fault held ${((f.heldMs?.() ?? clearedAt - injectedAt) / 1000).toFixed(1)} s; ${proof}`,
   });
   expect(broken).toEqual([]);
 }
@@ -255,13 +274,7 @@ beforeAll(async () => {
   op = await startOp();
   for (const n of VAULT) await apply(custom, vaultSync(n, n === 'v-roll' ? { rollout: { auto: true } } : {}));
   await apply(custom, vaultSync(CRASH, { rotation: { schedule: '0 0 1 1 *', keys: ['password'] } }));
-  for (const n of AWS) {
-    await apply(custom, {
-      kind: 'SecretSync',
-      metadata: { name: n, namespace: ns },
-      spec: { sourceRef: { name: 'aws' }, dataFrom: [{ remoteRef: { path: awsName(n) } }], refresh: { interval: `${REFRESH_S}s` } },
-    });
-  }
+  for (const n of AWS) await apply(custom, awsSync(n));
   await apps.createNamespacedDeployment({ namespace: ns, body: deployment });
   await eventually(async () => (allReady(await new InvariantWatch({ core, custom }, ns, () => ALL).poll(), ALL) ? true : undefined), {
     timeoutMs: 60_000,
@@ -539,3 +552,254 @@ test('the operator killed between a Secret write and its rollout patch', async (
     },
   });
 }, 240_000);
+
+/**
+ * What an envelope Secret must never hold: a value written to its source, raw or in base64
+ * (checked in the Secret's data and in what that data decodes to). Names the Secret, never the value.
+ */
+async function envelopeProblems(name: string, values: string[]): Promise<string[]> {
+  const s = await core.readNamespacedSecret({ name, namespace: ns });
+  const problems: string[] = [];
+  if (s.type !== 'secretsync.io/envelope') problems.push(`Secret ${name} of type ${s.type}, not an envelope`);
+  const held = Object.values(s.data ?? {})
+    .map((v) => `${v}\n${Buffer.from(v, 'base64').toString('latin1')}`)
+    .join('\n');
+  if (values.some((v) => held.includes(v) || held.includes(Buffer.from(v).toString('base64')))) problems.push(`Secret ${name} holds a source value in plaintext`);
+  return problems;
+}
+
+/** The current entry of envelope Secret `name`, opened by the document's decoder with `unwrap`: its version and the digest of its values. */
+async function openCurrent(name: string, unwrap: (wrapped: string) => Promise<Buffer>): Promise<{ version: number; digest: string }> {
+  const s = (await core.readNamespacedSecret({ name, namespace: ns })) as unknown as DocSecret;
+  const { current } = entriesByDoc(s);
+  const opened = openByDoc(s, name, current, await unwrap(current.wrappedKey));
+  return { version: current.version, digest: digestOfValues(Object.fromEntries(Object.entries(opened).map(([k, v]) => [k, v.toString('utf8')]))) };
+}
+
+/** Stops watching SecretSync `name` and deletes it: its fault is over. */
+async function retire(name: string): Promise<void> {
+  watched.splice(watched.indexOf(name), 1);
+  await custom.deleteNamespacedCustomObject({ group: 'secretsync.io', version: 'v1alpha1', namespace: ns, plural: 'secretsyncs', name });
+}
+
+test('AWS KMS unreachable in envelope mode (its endpoint down while a change is pending), then back', async () => {
+  // KMS reached through a SecretSource of its own, behind a proxy of its own: KMS gone (a
+  // regional outage, a VPC endpoint removed: connections fail) while Secrets Manager answers,
+  // so the change is read and only the seal fails. The permission side (a KEK denied) is the
+  // Transit fault above; moto enforces no key policy, and a disabled key is refused at once.
+  const aws = awsConfig();
+  const kmsProxy = await startProxy(...hostPort(aws.endpoint));
+  afterAllKeep.push(() => void kmsProxy.down());
+  const kms = new KMSClient({ region: aws.region, endpoint: aws.endpoint, credentials: aws.credentials });
+  const keyId = (await kms.send(new CreateKeyCommand({ Description: `${id} KEK` }))).KeyMetadata?.KeyId;
+  await apply(custom, {
+    kind: 'SecretSource',
+    metadata: { name: 'aws-kms', namespace: ns },
+    spec: { aws: { region: aws.region, endpoint: `http://127.0.0.1:${kmsProxy.port}`, auth: keysRef('aws-keys') } },
+  });
+  const written: string[] = [];
+  const write = async (create = false) => {
+    const password = value();
+    written.push(password);
+    await awsWrite(KMS_ENVELOPE, { password, user: 'app' }, create);
+  };
+  await write(true);
+  await apply(custom, awsSync(KMS_ENVELOPE, { target: { encryption: { kek: { awsKms: { sourceRef: { name: 'aws-kms' }, keyId } } } } }));
+  await eventually(async () => (ready(await getSync(custom, ns, KMS_ENVELOPE)) ? true : undefined), { what: `${KMS_ENVELOPE} Ready` });
+  watched.push(KMS_ENVELOPE);
+  const unwrap = async (wrapped: string) =>
+    Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: Buffer.from(wrapped, 'base64'), EncryptionContext: kmsContextByDoc(ns, KMS_ENVELOPE) }))).Plaintext as Uint8Array);
+  await runFault({
+    name: 'AWS KMS unreachable in envelope mode (its endpoint down)',
+    changed: [KMS_ENVELOPE],
+    inject: async () => {
+      const before = await core.readNamespacedSecret({ name: KMS_ENVELOPE, namespace: ns });
+      await kmsProxy.down();
+      await write();
+      const down = await someNotReady([KMS_ENVELOPE]);
+      // While it lasts: the last good ciphertext, untouched, and no plaintext.
+      const during = await core.readNamespacedSecret({ name: KMS_ENVELOPE, namespace: ns });
+      const problems = await envelopeProblems(KMS_ENVELOPE, written);
+      if (during.metadata?.resourceVersion !== before.metadata?.resourceVersion) problems.push(`Secret ${KMS_ENVELOPE} written while KMS was down`);
+      if (problems.length) throw new Error(problems.join('; '));
+      return `${down}; its Secret kept its last ciphertext`;
+    },
+    clear: async () => {
+      await kmsProxy.up();
+    },
+  });
+  // Sealed once more, completely: the current entry is the new version and opens to the new value.
+  expect(await envelopeProblems(KMS_ENVELOPE, written)).toEqual([]);
+  const opened = await openCurrent(KMS_ENVELOPE, unwrap);
+  expect(opened.version).toBe((await getSync(custom, ns, KMS_ENVELOPE)).status?.version);
+  expect(opened.digest === expectedDigest(KMS_ENVELOPE)).toBe(true);
+  await retire(KMS_ENVELOPE);
+  kms.destroy();
+}, 240_000);
+
+test('OpenBao paused (SIGSTOP) while the operator seals a new version with Vault Transit, then resumed', async () => {
+  // The data comes from moto, the KEK is a Transit key: the refresh reads the change, then
+  // its data-key call to the paused OpenBao hangs. (A new Transit mount: the first one did
+  // not survive OpenBao's restart, nor would this one; so the fault pauses, not restarts.)
+  const root = vaultRoot();
+  const transit = `transit-seal-${id}`;
+  await root.write(`sys/mounts/${transit}`, { type: 'transit' });
+  await root.write(`${transit}/keys/kek`, { type: 'aes256-gcm96' });
+  await root.write(`sys/policy/${id}-seal`, {
+    policy: [`path "${transit}/datakey/plaintext/kek" { capabilities = ["update"] }`, `path "${transit}/rewrap/kek" { capabilities = ["update"] }`, `path "${transit}/keys/kek" { capabilities = ["read"] }`].join('\n'),
+  });
+  const token = ((await root.write('auth/token/create', { policies: [`${id}-seal`], ttl: '2h' })) as { auth: { client_token: string } }).auth.client_token;
+  await createSecret(core, ns, 'vault-seal-token', { token });
+  // Its own proxy: what the operator asks OpenBao for this KEK is seen there (plain http).
+  const sealProxy = await startProxy(...hostPort(vaultAddr()));
+  afterAllKeep.push(() => void sealProxy.down());
+  await apply(custom, {
+    kind: 'SecretSource',
+    metadata: { name: 'vault-seal', namespace: ns },
+    spec: { vault: { address: `http://127.0.0.1:${sealProxy.port}`, auth: { token: { secretRef: { name: 'vault-seal-token', key: 'token' } } } } },
+  });
+  const written: string[] = [];
+  const write = async (create = false) => {
+    const password = value();
+    written.push(password);
+    await awsWrite(SEAL_ENVELOPE, { password, user: 'app' }, create);
+  };
+  await write(true);
+  const kek = { vaultTransit: { sourceRef: { name: 'vault-seal' }, mount: transit, key: 'kek', agentAuth: { kubernetes: { role: 'app' } } } };
+  await apply(custom, awsSync(SEAL_ENVELOPE, { target: { encryption: { kek } } }));
+  await eventually(async () => (ready(await getSync(custom, ns, SEAL_ENVELOPE)) ? true : undefined), { what: `${SEAL_ENVELOPE} Ready` });
+  watched.push(SEAL_ENVELOPE);
+  // Every write of the envelope Secret, as the API server tells it (a poll could miss two close ones).
+  const writes: string[] = [];
+  const secretWatch = await new Watch(kc).watch(
+    `/api/v1/namespaces/${ns}/secrets`,
+    { fieldSelector: `metadata.name=${SEAL_ENVELOPE}` },
+    (type: string, obj: { metadata?: { resourceVersion?: string } }) => {
+      if (type === 'MODIFIED') writes.push(obj.metadata?.resourceVersion ?? '');
+    },
+    () => undefined,
+  );
+  let writesDuring = -1;
+  try {
+    await runFault({
+      name: 'OpenBao paused (SIGSTOP) while sealing a new version (Vault Transit)',
+      changed: [SEAL_ENVELOPE],
+      inject: async () => {
+        let asked = '';
+        let answered = 0;
+        const untap = sealProxy.tap((direction, chunk) => {
+          if (direction === 'sent') asked += chunk.toString('latin1');
+          else answered += chunk.length;
+        });
+        const fromLog = op.logs.length;
+        pause('openbao');
+        try {
+          await write();
+          // A request for this KEK sent to the paused OpenBao, and 3 s on still no byte back.
+          let since = 0;
+          const hung = await eventually(
+            async () => {
+              const requests = [...asked.matchAll(/(?:GET|POST|PUT) (\/v1\/[^ ?]+)/g)].map((m) => m[1]);
+              if (requests.length === 0 || answered > 0) return undefined;
+              since ||= Date.now();
+              return Date.now() - since >= 3000 ? requests : undefined;
+            },
+            { timeoutMs: (REFRESH_S + 20) * 1000, intervalMs: 100, what: `a request of ${SEAL_ENVELOPE}'s KEK hanging on the paused OpenBao` },
+          );
+          // Held past the operator's --source-timeout (15 s): the call given up, the status says so.
+          const down = await someNotReady([SEAL_ENVELOPE]);
+          writesDuring = writes.length;
+          const minted = logLines(op, ['"minted a data key"', `"secretsync":"${ns}/${SEAL_ENVELOPE}"`], fromLog).length;
+          if (minted > 0) throw new Error(`${SEAL_ENVELOPE}: a data key minted while OpenBao was paused`);
+          return `${hung.join(', ')} hung (no byte back), then ${down}`;
+        } finally {
+          untap();
+        }
+      },
+      clear: async () => {
+        resume('openbao');
+        const at = Date.now();
+        await eventually(async () => ((await vaultHealthy()) ? true : undefined), { what: 'OpenBao answering' });
+        return at;
+      },
+    });
+  } finally {
+    secretWatch.abort();
+  }
+  // Nothing half-written: no write while it hung; then one, whose current entry is the new
+  // version (status agrees) and opens to the new value; the Secret never held plaintext.
+  expect(writesDuring).toBe(0);
+  expect(writes).toHaveLength(1);
+  expect(await envelopeProblems(SEAL_ENVELOPE, written)).toEqual([]);
+  const unwrap = async (wrapped: string) => Buffer.from(((await root.write(`${transit}/decrypt/kek`, { ciphertext: wrapped })) as { data: { plaintext: string } }).data.plaintext, 'base64');
+  const opened = await openCurrent(SEAL_ENVELOPE, unwrap);
+  expect(opened.version).toBe((await getSync(custom, ns, SEAL_ENVELOPE)).status?.version);
+  expect(opened.digest === expectedDigest(SEAL_ENVELOPE)).toBe(true);
+  await retire(SEAL_ENVELOPE);
+}, 240_000);
+
+/** The operator's watchdog period in the silent-watch fault: above the API server's bookmark period (about a minute), so a quiet healthy watch never trips it. */
+const SILENCE_MS = 75_000;
+
+test('a watch that goes silent without closing: the API server reached through a proxy that stops forwarding', async () => {
+  const o = { ...vaultSync(WATCH_ONLY) };
+  delete (o.spec as Partial<typeof o.spec>).refresh;
+  await kvWrite(WATCH_ONLY, { password: value(), user: 'app' });
+  await apply(custom, o);
+  await eventually(async () => (ready(await getSync(custom, ns, WATCH_ONLY)) ? true : undefined), { what: `${WATCH_ONLY} Ready` });
+  watched.push(WATCH_ONLY);
+  // An operator whose every connection to the API server passes the proxy (its own identity,
+  // its kubeconfig's server swapped); TLS end to end, the proxy only moves bytes.
+  const server = kc.getCurrentCluster()?.server ?? '';
+  const apiProxy = await startProxy(...hostPort(server));
+  const identity = await operatorIdentity(opNs);
+  const kubeconfig = join(dirname(identity.kubeconfig), 'kubeconfig-proxied');
+  writeFileSync(kubeconfig, readFileSync(identity.kubeconfig, 'utf8').replace(server, `https://127.0.0.1:${apiProxy.port}`), { mode: 0o600 });
+  await op.stop();
+  op = await startOp([`--kubeconfig=${kubeconfig}`, `--watch-silence-timeout=${SILENCE_MS / 1000}s`], { KUBECONFIG: kubeconfig });
+  const proxied = op;
+  // Its lines, for a post-mortem (its logs hold no secret value).
+  afterAllKeep.push(() => writeFileSync(join(reliabilityDir(), 'logs', 'operator-silent-watch.log'), proxied.logs.join('\n')));
+  let from = 0;
+  let frozenAt = 0;
+  let changedAt = 0;
+  let firedAt = 0;
+  try {
+    await runFault({
+      name: `a watch gone silent without closing (API server connections frozen), watchdog ${SILENCE_MS / 1000} s`,
+      changed: [WATCH_ONLY],
+      // From the change: the watchdog fires at most one period after the watch's last event
+      // (before the freeze), then a relist (backoff 0.2 s) and one reconcile. Requests sent on
+      // pooled connections the freeze caught fail at their deadline (30 s) and leave those
+      // SecretSyncs Ready=False, which the stale cache hides from the operator until the
+      // relist: each is Ready again at its next reconcile after it, within one refresh interval.
+      boundMs: SILENCE_MS + REFRESH_S * 1000 + 10_000,
+      inject: async () => {
+        from = op.logs.length;
+        const frozen = apiProxy.freeze();
+        frozenAt = Date.now();
+        // A change only a watch (or a relist) brings: no refresh schedule, a new value and a forced sync.
+        await kvWrite(WATCH_ONLY, { password: value(), user: 'app' });
+        await patchSync(custom, ns, WATCH_ONLY, { metadata: { annotations: { [FORCE_SYNC_ANNOTATION]: `silent-${Date.now()}` } } });
+        changedAt = Date.now();
+        const fired = await waitForLogLines(op, ['"event":"watchdog-fired"', '"informer":"SecretSync"'], { from, timeoutMs: SILENCE_MS + 30_000 });
+        firedAt = loggedAt(fired[0] ?? '');
+        const aborted = logLines(op, ['"sync failed"', 'aborted a request'], from).length;
+        return `${frozen} connections frozen, held until the SecretSync watch's watchdog fired; meanwhile ${aborted} reconciles failed on frozen pooled connections (30 s request deadline); a relist brought the change (recovery counted from the change)`;
+      },
+      clear: async () => changedAt,
+      heldMs: () => firedAt - frozenAt,
+    });
+  } finally {
+    await op.stop();
+    op = await startOp();
+    await apiProxy.down();
+    await identity.release();
+  }
+  // No watchdog before the freeze (the period is above the bookmarks'), and the change came
+  // with the relist, not before: the first read of WATCH_ONLY after the freeze follows it.
+  expect(logLines(proxied, ['"event":"watchdog-fired"']).filter((l) => loggedAt(l) < frozenAt)).toEqual([]);
+  const firstRead = logLines(proxied, ['"reading the source"', `"secretsync":"${ns}/${WATCH_ONLY}"`], from)[0];
+  expect(loggedAt(firstRead ?? '')).toBeGreaterThanOrEqual(firedAt);
+  await retire(WATCH_ONLY);
+}, 300_000);

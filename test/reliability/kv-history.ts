@@ -17,6 +17,10 @@ export class KvHistory {
     this.versions.set(path, [...(this.versions.get(path) ?? []), data]);
   }
 
+  has(path: string): boolean {
+    return this.versions.has(path);
+  }
+
   forget(path: string): void {
     this.versions.delete(path);
   }

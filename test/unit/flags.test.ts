@@ -36,3 +36,15 @@ describe('--webhook-client-ca / --webhook-client-names', () => {
     expect(() => parseOperatorFlags(['--webhook-client-names=x'])).toThrow(UsageError);
   });
 });
+
+describe('--watch-silence-timeout', () => {
+  test('5m by default, a duration when given, at least 1s', () => {
+    expect(parseOperatorFlags([])).toMatchObject({ watchSilenceMs: 300_000 });
+    expect(parseOperatorFlags(['--watch-silence-timeout=75s'])).toMatchObject({ watchSilenceMs: 75_000 });
+    expect(() => parseOperatorFlags(['--watch-silence-timeout=500ms'])).toThrow('--watch-silence-timeout must be a duration of at least 1s like 5m, got "500ms"');
+  });
+
+  test('is documented in --help', () => {
+    expect(OPERATOR_HELP).toMatch(/^ {2}--watch-silence-timeout DURATION\n\s+a watch that delivers nothing/m);
+  });
+});

@@ -76,3 +76,24 @@ test('the factory: watch errors are warnings naming the kind; routine events are
   expect(lines.find((l) => l.event === 'listed')).toMatchObject({ level: 'debug', informer: 'Widget' });
   expect(lines.find((l) => l.event === 'watch-error')).toMatchObject({ level: 'warn', informer: 'Widget', err: { message: 'connection reset' } });
 });
+
+test('the factory passes --watch-silence-timeout to the watchdog: a watch that delivers nothing is abandoned and relisted', async () => {
+  const sink = new LogSink();
+  let lists = 0;
+  const aborted: number[] = [];
+  const lw: ListWatch<{ metadata: { name: string } }> = {
+    list: async () => ({ items: [], resourceVersion: String(++lists) }),
+    // Open and silent, as a connection a proxy stopped forwarding: no event, no end.
+    watch: async () => ({ abort: () => aborted.push(lists) }),
+  };
+  const inf = newInformer(lw, { kind: 'Widget', resyncMs: 3_600_000, watchdogMs: 50, log: createLogger({ destination: sink, level: 'debug' }) });
+  inf.start();
+  await inf.waitForSync();
+  const deadline = Date.now() + 5_000;
+  while (lists < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await inf.stop();
+  expect(lists).toBeGreaterThanOrEqual(2);
+  expect(aborted[0]).toBe(1);
+  const lines = sink.lines.map((l) => JSON.parse(l) as { level: string; informer: string; event: string });
+  expect(lines.find((l) => l.event === 'watchdog-fired')).toMatchObject({ level: 'warn', informer: 'Widget' });
+});
