@@ -122,22 +122,28 @@ async function otherLeads(was: string, since: number): Promise<string> {
   return `${who} leads after ${((Date.now() - since) / 1000).toFixed(1)} s`;
 }
 
-/** The memory cgroup (v1, the kubelet's cgroupfs driver) of a container: the dir named by its id under kubepods. */
-function containerCgroup(pod: V1Pod): string {
+/**
+ * A container's memory cgroup, as the kubelet made it (the stack's cgroupfs driver): the dir
+ * named by the container id under kubepods, in the v1 memory hierarchy or in the v2 one,
+ * with the file that holds its limit there.
+ */
+function containerCgroup(pod: V1Pod): { dir: string; limitFile: string } {
   const cid = (pod.status?.containerStatuses?.[0]?.containerID ?? '').replace(/^\w+:\/\//, '');
   const find = (dir: string, depth: number): string | undefined => {
     if (!existsSync(dir) || depth < 0) return undefined;
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       if (!e.isDirectory()) continue;
-      if (e.name === cid) return join(dir, e.name);
+      if (e.name.includes(cid)) return join(dir, e.name);
       const hit = find(join(dir, e.name), depth - 1);
       if (hit) return hit;
     }
     return undefined;
   };
-  const dir = cid ? find('/sys/fs/cgroup/memory/kubepods', 3) : undefined;
-  if (!dir) throw new Error(`no memory cgroup for container ${cid || '(none)'} of ${pod.metadata?.name} under /sys/fs/cgroup/memory/kubepods`);
-  return dir;
+  for (const [root, limitFile] of [['/sys/fs/cgroup/memory/kubepods', 'memory.limit_in_bytes'], ['/sys/fs/cgroup/kubepods', 'memory.max']] as const) {
+    const dir = cid ? find(root, 3) : undefined;
+    if (dir) return { dir, limitFile };
+  }
+  throw new Error(`no memory cgroup for container ${cid || '(none)'} of ${pod.metadata?.name} under /sys/fs/cgroup/memory/kubepods or /sys/fs/cgroup/kubepods`);
 }
 
 const forceAll = async (token: string) => {
@@ -284,7 +290,7 @@ describeWithNode()('operator pods under faults (helm install, 2 replicas, memory
       boundMs: LEADER_BOUND_MS,
       run: async () => {
         const { pod, identity } = await leader();
-        const procs = readFileSync(join(containerCgroup(pod), 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+        const procs = readFileSync(join(containerCgroup(pod).dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
         // Killed as the source changes: the leader reads it only at its next refresh tick.
         await kvSet('roll', canary());
         for (const pid of procs) process.kill(pid, 'SIGKILL');
@@ -337,7 +343,8 @@ describeWithNode()('operator pods under faults (helm install, 2 replicas, memory
   test('the leader\'s memory limit reached right after a Secret write: OOMKilled, restarted, nothing half-written', async () => {
     const { pod, identity } = await leader();
     // The node enforces the limit: the kubelet wrote it into the container's memory cgroup.
-    const limit = Number(readFileSync(join(containerCgroup(pod), 'memory.limit_in_bytes'), 'utf8'));
+    const cg = containerCgroup(pod);
+    const limit = Number(readFileSync(join(cg.dir, cg.limitFile), 'utf8'));
     expect(limit).toBe(MEMORY_LIMIT_MIB * 2 ** 20);
     const name = pod.metadata?.name ?? '';
     const restarts0 = pod.status?.containerStatuses?.[0]?.restartCount ?? 0;
