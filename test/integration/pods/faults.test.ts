@@ -54,7 +54,8 @@ async function kvSet(sync: string, value: string): Promise<void> {
   current[sync] = value;
 }
 
-const web: V1Deployment = {
+/** A function: the test app image is known only on a stack with a node (the file is skipped without one). */
+const web = (): V1Deployment => ({
   metadata: { name: 'web', namespace: ns },
   spec: {
     replicas: 1,
@@ -69,7 +70,7 @@ const web: V1Deployment = {
       },
     },
   },
-};
+});
 
 const isReady = (p: V1Pod) => !p.metadata?.deletionTimestamp && p.status?.phase === 'Running' && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
@@ -256,7 +257,7 @@ describeWithNode()('operator pods under faults (helm install, 2 replicas, memory
     }
     for (const n of SYNCS) await waitReady(custom, ns, n, 'True', undefined, 60_000);
     await eventually(() => core.readNamespacedSecret({ namespace: ns, name: 'steady' }), { what: 'Secret steady' });
-    await eventually(() => apps.createNamespacedDeployment({ namespace: ns, body: web }).catch((err: Error) => {
+    await eventually(() => apps.createNamespacedDeployment({ namespace: ns, body: web() }).catch((err: Error) => {
       if (/failed calling webhook|no endpoints|connection refused/i.test(String(err))) return undefined;
       throw err;
     }), { timeoutMs: 30_000, what: 'web created' });
