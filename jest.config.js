@@ -41,6 +41,8 @@ const alone = [
   'operator/tenant-aws-identity',
   // The chart installed for real: its operator pods and the node's CPU.
   'pods/operator-pods',
+  // The chart installed for real, its leader killed, evicted and OOM-killed.
+  'pods/faults',
   'webhook/serving',
 ];
 

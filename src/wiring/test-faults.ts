@@ -3,7 +3,10 @@
 // before its status write; wait-before-rotation-write:<file> holds each rotation write until
 // <file> exists (a test writes at the source meanwhile: "another writer first");
 // exit-before-rollout-patch exits (code 86) at the first rollout patch, after the Secret
-// write of its new version and before the patch and the status write. Never set in
+// write of its new version and before the patch and the status write;
+// oom-after-secret-write:<name> allocates memory without end once a patch of a Secret named
+// <name> has been written (before the status write), so the container's memory limit kills
+// it (OOMKilled); without a limit it gives up at 4 GiB and exits (87). Never set in
 // production; announced loudly when it is.
 import { existsSync } from 'node:fs';
 import type { Logger } from '../observability/logger.js';
@@ -15,8 +18,31 @@ export interface TestFaults extends Pick<ReconcilerDeps, 'faults'> {
   writer?: (w: SyncWriter) => SyncWriter;
 }
 
-export function testFaults(fault: string | undefined, log: Logger): TestFaults {
+/** Off-heap buffers, each page touched, until the kernel kills the process (or `capBytes`). */
+export function allocateUntilKilled(capBytes = 4 * 1024 ** 3): never {
+  const held: Buffer[] = [];
+  for (let total = 0; total < capBytes; total += 16 * 1024 * 1024) held.push(Buffer.alloc(16 * 1024 * 1024, 1));
+  process.exit(87);
+}
+
+export function testFaults(fault: string | undefined, log: Logger, hog: () => void = allocateUntilKilled): TestFaults {
   if (!fault) return {};
+  const oomPrefix = 'oom-after-secret-write:';
+  if (fault.startsWith(oomPrefix) && fault.length > oomPrefix.length) {
+    const target = fault.slice(oomPrefix.length);
+    log.warn({ fault }, 'TEST FAULT INJECTION ENABLED: the process allocates memory until killed after it patches that Secret');
+    return {
+      writer: (w) => ({
+        ...bound(w),
+        patchSecret: async (namespace, name, patch) => {
+          await w.patchSecret(namespace, name, patch);
+          if (name !== target) return;
+          log.warn({ fault }, 'allocating until killed on the injected fault');
+          hog();
+        },
+      }),
+    };
+  }
   if (fault === 'exit-before-rollout-patch') {
     log.warn({ fault }, 'TEST FAULT INJECTION ENABLED: the process exits at its next rollout patch');
     return {
@@ -43,7 +69,7 @@ export function testFaults(fault: string | undefined, log: Logger): TestFaults {
     };
   }
   if (fault !== 'exit-after-rotation-write') {
-    throw new Error(`SECRETSYNC_TEST_FAULT="${fault}" is not a known fault (exit-after-rotation-write, wait-before-rotation-write:<file>, exit-before-rollout-patch)`);
+    throw new Error(`SECRETSYNC_TEST_FAULT="${fault}" is not a known fault (exit-after-rotation-write, wait-before-rotation-write:<file>, exit-before-rollout-patch, oom-after-secret-write:<name>)`);
   }
   log.warn({ fault }, 'TEST FAULT INJECTION ENABLED: the process exits after its next rotation write');
   return {

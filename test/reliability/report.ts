@@ -1,6 +1,8 @@
 // The suite's figures: one line per fault as it finishes (`fault → invariants → recovery`),
 // and at the end a markdown table written to bench/results/reliability.md (and printed), for
-// pasting into a note or a doc.
+// pasting into a note or a doc. A suite run elsewhere (the pod faults, in make test; the load,
+// in load.test.ts) keeps its figures in a section of the same file (writeSection), which
+// writeTable leaves in place.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../testenv/config.js';
@@ -25,13 +27,18 @@ export function record(row: FaultRow): void {
   process.stdout.write(`${row.fault} → invariants ${row.invariants} → recovery ${s(row.recoveryMs)} (bound ${s(row.boundMs)})\n`);
 }
 
+/** The markdown table of `list`: fault, invariants, recovery, bound, notes. */
+export const tableOf = (list: FaultRow[]): string[] => [
+  '| fault | invariants | recovery | bound | notes |',
+  '|---|---|---|---|---|',
+  ...list.map((r) => `| ${r.fault} | ${r.invariants} | ${s(r.recoveryMs)} | ${s(r.boundMs)} | ${r.notes} |`),
+];
+
 export function writeTable(file = join(repoRoot, 'bench', 'results', 'reliability.md')): string {
   const lines = [
     `# make test-reliability, ${new Date().toISOString().slice(0, 16)}Z`,
     '',
-    '| fault | invariants | recovery | bound | notes |',
-    '|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.fault} | ${r.invariants} | ${s(r.recoveryMs)} | ${s(r.boundMs)} | ${r.notes} |`),
+    ...tableOf(rows),
     '',
   ];
   const text = lines.join('\n');

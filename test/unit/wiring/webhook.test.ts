@@ -15,7 +15,7 @@ test('--webhook-addr: HOST:PORT or :PORT', () => {
   for (const bad of ['9443', ':x', ':70000']) expect(() => splitHostPort(bad)).toThrow(/--webhook-addr must be HOST:PORT or :PORT/);
 });
 
-test('test faults: none unless set; the three known ones; anything else refused', () => {
+test('test faults: none unless set; the four known ones; anything else refused', async () => {
   const log = createLogger({ level: 'silent' });
   expect(testFaults(undefined, log)).toEqual({});
   expect(testFaults('', log)).toEqual({});
@@ -27,6 +27,14 @@ test('test faults: none unless set; the three known ones; anything else refused'
   const wrapped = testFaults('exit-before-rollout-patch', log).writer?.(inner);
   void wrapped?.patchSecret('ns', 'name', {} as never);
   expect(calls).toEqual(['patchSecret 3']);
+  // oom-after-secret-write:<name> hogs memory after the patch of that Secret only, once it is written.
+  const hogs: string[] = [];
+  const oom = testFaults('oom-after-secret-write:big', log, () => hogs.push(`hog after ${calls.length} calls`)).writer?.(inner);
+  await oom?.patchSecret('ns', 'small', {} as never);
+  expect(hogs).toEqual([]);
+  await oom?.patchSecret('ns', 'big', {} as never);
+  expect(hogs).toEqual(['hog after 3 calls']);
+  expect(() => testFaults('oom-after-secret-write:', log)).toThrow(/is not a known fault/);
   expect(() => testFaults('wait-before-rotation-write:', log)).toThrow(/is not a known fault/);
   expect(() => testFaults('explode', log)).toThrow(/is not a known fault/);
 });
