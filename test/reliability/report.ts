@@ -34,9 +34,19 @@ export const tableOf = (list: FaultRow[]): string[] => [
   ...list.map((r) => `| ${r.fault} | ${r.invariants} | ${s(r.recoveryMs)} | ${s(r.boundMs)} | ${r.notes} |`),
 ];
 
+/** What the table measures, written above it on every run (the figures change, this does not). */
+const INTRO =
+  'Produced by `make test-reliability` (`node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects reliability --runInBand`) on a 2-core machine; ' +
+  'the fault table by test/reliability/faults.test.ts, the sections below by the files named in them. ' +
+  'Recovery: from the moment the fault cleared (the component healthy again, the process resumed, the new operator process started; for the killed leader, the kill; ' +
+  'for the silent watch, the change made as the connections froze, which only a relist can bring) to every SecretSync Ready with the change made at the fault synced ' +
+  '(status at a new version, the Secret holding it; an envelope Secret, its new version).';
+
 export function writeTable(file = join(repoRoot, 'bench', 'results', 'reliability.md')): string {
   const lines = [
     `# make test-reliability, ${new Date().toISOString().slice(0, 16)}Z`,
+    '',
+    INTRO,
     '',
     ...tableOf(rows),
     '',
