@@ -22,7 +22,7 @@ import { inUseBy, planRollout, type RolloutPlan } from './rollout.js';
 import { throttleMessage, withThrottles, type Throttled } from './throttle.js';
 import { Reason, StaleObjectError } from '../errors.js';
 import { ConditionType, findCondition, setCondition } from '../api/conditions.js';
-import { conflictError, desiredSecret, immutableProblem, isOwnedBy, plainBody, releasePatch, secretWrite, targetName, type SecretWrite, type TargetBody } from './target.js';
+import { conflictError, dataChange, desiredSecret, immutableProblem, isOwnedBy, plainBody, releasePatch, secretWrite, targetName, type SecretWrite, type TargetBody } from './target.js';
 
 export type ReadOutcome =
   | { ok: true; content: Content; sourceVersions: Record<string, string> }
@@ -200,6 +200,11 @@ function planSuccess(o: Observed, due: Due, content: Content, sourceVersions: Re
   const tooLarge = sizeProblem(ss, content);
   if (tooLarge !== undefined) return planFailure(o, tooLarge, memory, forceSyncHandled);
   const { version, unchanged, hmac } = versionFor(o, content);
+  if (ss.spec.target?.encryption) {
+    // Refused before sealing: new content for an immutable envelope gets no data key (planSeal minted none).
+    const refused = immutableProblem(ss, o.target, unchanged ? 'none' : 'data', st.version, version);
+    if (refused) return planFailure(o, refused, memory, forceSyncHandled);
+  }
   let body: TargetBody;
   let keyId: string | undefined;
   if (ss.spec.target?.encryption) {
@@ -211,7 +216,7 @@ function planSuccess(o: Observed, due: Due, content: Content, sourceVersions: Re
     body = plainBody(ss, content, version);
   }
   const secret = secretWrite(o.target, desiredSecret(ss, body));
-  const immutable = immutableProblem(ss, o.target, secret, st.version, version);
+  const immutable = immutableProblem(ss, o.target, dataChange(secret), st.version, version);
   if (immutable) return planFailure(o, immutable, memory, forceSyncHandled);
   const status = successStatus(ss, {
     version,

@@ -183,14 +183,23 @@ export function secretWrite(existing: KubeSecret | undefined, desired: KubeSecre
   };
 }
 
+/** What a write does to a Secret's data: nothing, changes it in place, or replaces the object (a new type). */
+export type DataChange = 'none' | 'data' | 'replace';
+
+/** The DataChange of a planned write. */
+export function dataChange(write: SecretWrite | undefined): DataChange {
+  if (write?.kind === 'replace') return 'replace';
+  return write?.kind === 'patch' && write.patch.data ? 'data' : 'none';
+}
+
 /**
- * spec.target.immutable: why `write` cannot be made to `existing`, or undefined. An immutable
- * Secret's data cannot change, nor can it become mutable again; its metadata can, and a
- * replace (a new type: delete, then create) is a new object. `held` is the version it holds,
- * `next` the one the write would make.
+ * spec.target.immutable: why `change` cannot be made to `existing`, or undefined. An
+ * immutable Secret's data cannot change, nor can it become mutable again; its metadata can,
+ * and a replace (a new type: delete, then create) is a new object. `held` is the version it
+ * holds, `next` the one the write would make.
  */
-export function immutableProblem(ss: SecretSync, existing: KubeSecret | undefined, write: SecretWrite | undefined, held: number | undefined, next: number): TargetImmutableError | undefined {
-  if (!existing?.immutable || write?.kind === 'replace') return undefined;
+export function immutableProblem(ss: SecretSync, existing: KubeSecret | undefined, change: DataChange, held: number | undefined, next: number): TargetImmutableError | undefined {
+  if (!existing?.immutable || change === 'replace') return undefined;
   const where = `Secret ${existing.metadata.namespace}/${existing.metadata.name}`;
   const holds = held !== undefined ? ` and holds version ${held}` : '';
   if (!ss.spec.target?.immutable) {
@@ -199,7 +208,7 @@ export function immutableProblem(ss: SecretSync, existing: KubeSecret | undefine
         'Delete the Secret: the operator re-creates it, mutable, with the current content',
     );
   }
-  if (write?.kind !== 'patch' || !write.patch.data) return undefined;
+  if (change !== 'data') return undefined;
   return new TargetImmutableError(
     `${where} is immutable (spec.target.immutable)${holds}; the content to sync changed (it would be version ${next}), and an immutable Secret's data cannot change: nothing was written. ` +
       `Delete the Secret to take it: the operator re-creates it, immutable, as version ${next} and rolls the workloads that use it`,

@@ -8,7 +8,7 @@ import type { Observed } from '../../../src/secretsync/observe.js';
 import { planSync, type Plan, type ReadOutcome } from '../../../src/secretsync/plan.js';
 import type { KubeSecret } from '../../../src/secretsync/ports.js';
 import { describeRefresh } from '../../../src/secretsync/schedule.js';
-import { immutableProblem } from '../../../src/secretsync/target.js';
+import { dataChange, immutableProblem } from '../../../src/secretsync/target.js';
 import { aSecretSync, asWritten, content, observed, planWrites as writes, remembered, syncedStatus, T0, writtenSecret } from './fixtures.js';
 
 const C1 = content({ password: 'p1' });
@@ -199,8 +199,11 @@ describe('target.immutable', () => {
     const ss = immutable({ target: { immutable: true, labels: { team: 'a' } } });
     const target = writtenSecret({ ...ss, status: syncedStatus(ss, C1) }, C1);
     const write = { kind: 'patch' as const, namespace: 'ns', name: 'db', patch: { metadata: { resourceVersion: '5', labels: { team: 'a' } } } };
-    expect(immutableProblem(ss, target, write, 1, 1)).toBeUndefined();
-    expect(immutableProblem(ss, target, { kind: 'replace', secret: target, oldUid: 'x' }, 1, 2)).toBeUndefined();
-    expect(immutableProblem(ss, target, { ...write, patch: { ...write.patch, data: { a: 'eA==' } } }, 1, 2)).toBeInstanceOf(TargetImmutableError);
+    expect(dataChange(write)).toBe('none');
+    expect(dataChange({ kind: 'replace', secret: target, oldUid: 'x' })).toBe('replace');
+    expect(dataChange({ ...write, patch: { ...write.patch, data: { a: 'eA==' } } })).toBe('data');
+    expect(immutableProblem(ss, target, 'none', 1, 1)).toBeUndefined();
+    expect(immutableProblem(ss, target, 'replace', 1, 2)).toBeUndefined();
+    expect(immutableProblem(ss, target, 'data', 1, 2)).toBeInstanceOf(TargetImmutableError);
   });
 });
