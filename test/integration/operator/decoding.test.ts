@@ -3,7 +3,9 @@
 // as base64, a binary key as base64url) arrive decoded in plain mode, and decoded before
 // sealing in envelope mode (opened by test/helpers/envelope-by-doc.ts, from the format
 // document alone). A value that does not decode is Ready=False with reason DecodingFailed,
-// the Secret kept as it was. On AWS also: OnChange with an immutable Secret.
+// the Secret kept as it was. Also: on AWS, OnChange with an immutable Secret; with Transit,
+// an immutable envelope Secret that refuses a new version without minting a data key.
+import { parseSamples, sumBy } from '../../../bench/prom.js';
 import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { createHash } from 'node:crypto';
 import { createSecret as awsCreate, deleteSecrets, keysData, keysRef, putSecret, secretsAdmin } from '../../helpers/aws.js';
@@ -12,7 +14,7 @@ import { entriesByDoc, kmsContextByDoc, openByDoc, type DocSecret } from '../../
 import { eventually } from '../../helpers/eventually.js';
 import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, patchSync, readyCondition, waitReady } from '../../helpers/kube.js';
 import { expectNoLeak } from '../../helpers/leaks.js';
-import { startOperator, type RunningOperator } from '../../helpers/operator.js';
+import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
 import { awsConfig, requireEnv, uniqueName } from '../../helpers/stack.js';
 import { kvPut, vaultRoot } from '../../helpers/vault.js';
 
@@ -150,6 +152,22 @@ test('AWS: OnChange with an immutable Secret: a new value is read on a spec chan
   expect(again.immutable).toBe(true);
   expect(again.metadata.labels?.edited).toBe('yes');
   expect(digest(Buffer.from(again.data?.v ?? '', 'base64'))).toBe(digest(Buffer.from(NEXT_B)));
+});
+
+test('Vault Transit, envelope and immutable: a new value mints no data key and writes nothing; TargetImmutable says to delete the Secret', async () => {
+  const kek = { vaultTransit: { sourceRef: { name: 'vault' }, mount: transit, key: 'secretsync', agentAuth: { kubernetes: { role: 'app' } } } };
+  await kvPut(`${id}/sealed-imm`, { v: NEXT_A });
+  await apply(custom, sync('sealed-imm', 'vault', { data: [{ key: 'v', remoteRef: { path: `${id}/sealed-imm`, property: 'v' } }], refresh: { interval: '10s' }, target: { immutable: true, encryption: { kek } } }));
+  await waitReady(custom, ns, 'sealed-imm', 'True');
+  const first = await readSecret('sealed-imm');
+  expect(first.immutable).toBe(true);
+  const mints = async () => sumBy(parseSamples((await getText(`http://127.0.0.1:${op.metricsPort}/metrics`)).body), 'secretsync_provider_calls_total', {}, 'operation')['transit-datakey'] ?? 0;
+  const before = await mints();
+  await kvPut(`${id}/sealed-imm`, { v: NEXT_B });
+  const refused = await waitReady(custom, ns, 'sealed-imm', 'False', 'TargetImmutable');
+  expect(readyCondition(refused)?.message).toMatch(/holds version 1.*would be version 2.*Delete the Secret/);
+  expect(await mints()).toBe(before);
+  expect((await readSecret('sealed-imm')).metadata.resourceVersion).toBe(first.metadata.resourceVersion);
 });
 
 test('no planted value in logs, events, status or /metrics', async () => {
