@@ -12,6 +12,7 @@ export const Reason = {
   SourceUnavailable: 'SourceUnavailable',
   KeyNotFound: 'KeyNotFound',
   InvalidValue: 'InvalidValue',
+  DecodingFailed: 'DecodingFailed',
   InvalidSpec: 'InvalidSpec',
   Forbidden: 'Forbidden',
   NamespaceNotAllowed: 'NamespaceNotAllowed',
@@ -22,6 +23,7 @@ export const Reason = {
   SizeLimitExceeded: 'SizeLimitExceeded',
   TargetConflict: 'TargetConflict',
   TargetInvalid: 'TargetInvalid',
+  TargetImmutable: 'TargetImmutable',
   KubernetesError: 'KubernetesError',
   InternalError: 'InternalError',
   /** Not an error: a force-sync / rotate-now request waits for its window (Synced / Rotated keep their status). */
@@ -84,6 +86,10 @@ export class SizeLimitError extends define('ESS_SIZE_LIMIT', Reason.SizeLimitExc
 export class TargetConflictError extends define('ESS_TARGET_CONFLICT', Reason.TargetConflict, true) {}
 /** The API server refuses the target Secret as it would be written (e.g. a type whose required keys are missing). */
 export class TargetInvalidError extends define('ESS_TARGET_INVALID', Reason.TargetInvalid, false) {}
+/** spec.target.immutable: the Secret cannot take new content (or stop being immutable) in place. */
+export class TargetImmutableError extends define('ESS_TARGET_IMMUTABLE', Reason.TargetImmutable, false) {}
+/** A value does not decode under the entry's decodingStrategy (Base64, Base64URL). */
+export class DecodingFailedError extends define('ESS_DECODING_FAILED', Reason.DecodingFailed, false) {}
 /** The Kubernetes API failed in a way that is not the user's to fix. */
 export class KubernetesError extends define('ESS_KUBERNETES', Reason.KubernetesError, true) {}
 /** Our cached copy was stale (409 on a resourceVersion precondition): retried from a fresh cache, never reported. */
@@ -108,6 +114,8 @@ export const errorClasses = [
   SizeLimitError,
   TargetConflictError,
   TargetInvalidError,
+  TargetImmutableError,
+  DecodingFailedError,
   KubernetesError,
 ] as const;
 

@@ -295,9 +295,23 @@ const remoteVersion = str('Pin a provider version: Vault KV v2 a version number;
   maxLength: 128,
 });
 
+const DECODING_STRATEGIES = ['None', 'Base64', 'Base64URL', 'Auto'];
+/** Case-insensitive, as a pattern: [Nn][Oo][Nn][Ee]|... (OpenAPI patterns take no flags). */
+const anyCase = (words: string[]) =>
+  `^(${words.map((w) => [...w].map((c) => (/[a-z]/i.test(c) ? `[${c.toUpperCase()}${c.toLowerCase()}]` : c)).join('')).join('|')})$`;
+const decodingStrategy = (what: string) =>
+  str(
+    `How ${what} is decoded before it is synced, for values stored encoded (certificates, binary keys); the names are External Secrets Operator's, in any case. None (default): kept as stored. Base64: standard base64 (RFC 4648 section 4, padded; line breaks ignored), or Ready=False with reason DecodingFailed naming the key. Base64URL: the URL-safe alphabet (section 5), padding optional, or Ready=False likewise. Auto: decoded as Base64 if it is valid padded Base64, else as Base64URL if it is valid padded Base64URL, else kept as stored (so a value such as "1234" that happens to be valid base64 is decoded too: prefer an explicit strategy). In envelope mode the decoded bytes are what is sealed.`,
+    { pattern: anyCase(DECODING_STRATEGIES), maxLength: 16 },
+  );
+
 const refresh = obj(
-  'When the operator re-reads the source. One of schedule or interval; default interval 1h. Each remote secret sits at a fixed offset of its own inside the interval, and the SecretSyncs that read it share that moment and one read of it (syncs of a batching source such as AWS share one offset, so their reads go out together, 20 secrets a call), so a restart or a leader change neither shifts the schedule nor makes everything due at once. A refresh that finds the same content writes nothing.',
+  'When the operator re-reads the source. policy Periodic (default): on schedule or interval (one of the two; default interval 1h). Each remote secret sits at a fixed offset of its own inside the interval, and the SecretSyncs that read it share that moment and one read of it (syncs of a batching source such as AWS share one offset, so their reads go out together, 20 secrets a call), so a restart or a leader change neither shifts the schedule nor makes everything due at once. A refresh that finds the same content writes nothing. policy OnChange or CreatedOnce: never on a timer (then set neither schedule nor interval).',
   {
+    policy: str(
+      'Periodic (default): the source is read on schedule / interval. OnChange: read only when the spec changes (a new metadata.generation), on the secretsync.io/force-sync annotation, after a failure, or to repair a target Secret someone changed or deleted; never on a timer, and not when the SecretSource changes. CreatedOnce: read only while the target Secret does not exist (first sync, or after someone deleted it); while it exists nothing re-reads the source or rewrites it, not even a spec change or an edit of the Secret; a new secretsync.io/force-sync value reads and writes it once (the one way to update it in place). Rotation needs Periodic or OnChange.',
+      { enum: ['Periodic', 'OnChange', 'CreatedOnce'], default: 'Periodic' },
+    ),
     schedule: str('Cron schedule, 5 fields (minute hour day month weekday) or 6 (with seconds first).', {
       minLength: 9,
       maxLength: 256,
@@ -312,6 +326,10 @@ const refresh = obj(
     rules: [
       { rule: '!(has(self.schedule) && has(self.interval))', message: 'set schedule or interval, not both' },
       { rule: '!has(self.timeZone) || has(self.schedule)', message: 'timeZone applies only to schedule' },
+      {
+        rule: "!has(self.policy) || self.policy == 'Periodic' || (!has(self.schedule) && !has(self.interval))",
+        message: 'refresh.schedule and refresh.interval apply only to policy Periodic: OnChange and CreatedOnce never read on a timer',
+      },
     ],
   },
 );
@@ -385,6 +403,10 @@ const target = obj('The Secret the operator writes.', {
     maximum: 1_048_576,
     default: 524_288,
   }),
+  immutable: bool(
+    'Create the Secret with immutable: true (the API server then refuses any change to its data, and kubelets stop watching it). A new version cannot be written into it: when the source content changes, nothing is written and Ready=False with reason TargetImmutable says which version the Secret holds and how to move on: delete the Secret and the operator re-creates it, immutable, with the new content (and rolls the workloads that use it). Turning immutable off needs the same: delete the Secret. Not with spec.rotation (every rotation is a new version). Envelope mode: a KEK rotation does not re-wrap an immutable Secret (its data keys stay under the KEK version that wrapped them until the Secret is re-created).',
+    { default: false },
+  ),
   encryption,
 }, {
   rules: [
@@ -525,6 +547,7 @@ export const secretSyncSchema: JSONSchemaProps = obj(
                 }),
                 version: remoteVersion,
               }, { required: ['path'] }),
+              decodingStrategy: decodingStrategy('the value'),
             },
             { required: ['key', 'remoteRef'] },
           ),
@@ -536,6 +559,7 @@ export const secretSyncSchema: JSONSchemaProps = obj(
             remoteRef: obj('Where the secret lives in the source.', { path: remotePath, version: remoteVersion }, {
               required: ['path'],
             }),
+            decodingStrategy: decodingStrategy('every property of the secret'),
           }, { required: ['remoteRef'] }),
           { maxItems: 50 },
         ),
@@ -552,6 +576,14 @@ export const secretSyncSchema: JSONSchemaProps = obj(
           {
             rule: '(has(self.data) && size(self.data) > 0) || (has(self.dataFrom) && size(self.dataFrom) > 0)',
             message: 'set at least one entry in data or dataFrom',
+          },
+          {
+            rule: '!has(self.rotation) || !has(self.target) || !has(self.target.immutable) || !self.target.immutable',
+            message: 'spec.rotation writes a new version on every rotation, which an immutable Secret cannot take: remove spec.rotation or spec.target.immutable',
+          },
+          {
+            rule: "!has(self.rotation) || !has(self.refresh) || !has(self.refresh.policy) || self.refresh.policy != 'CreatedOnce'",
+            message: 'spec.rotation needs refresh.policy Periodic or OnChange: with CreatedOnce the rotated values would never reach the Secret',
           },
         ],
       },

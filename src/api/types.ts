@@ -160,15 +160,29 @@ export interface RemoteRef {
   property?: string;
   version?: string;
 }
+/**
+ * How a value stored encoded at the source is decoded before it is synced (ESO's names,
+ * case-insensitive): None keeps it as stored; Base64 / Base64URL decode it or fail; Auto
+ * decodes valid padded Base64, else valid padded Base64URL, else keeps it.
+ */
+export type DecodingStrategy = string;
+
 export interface DataEntry {
   key: string;
   remoteRef: RemoteRef;
+  decodingStrategy?: DecodingStrategy;
 }
 export interface DataFromEntry {
   remoteRef: { path: string; version?: string };
+  /** Applies to every property of the secret. */
+  decodingStrategy?: DecodingStrategy;
 }
 
+/** Periodic (default): on the schedule; OnChange: on a spec change or force-sync; CreatedOnce: while the Secret does not exist. */
+export type RefreshPolicy = 'Periodic' | 'OnChange' | 'CreatedOnce';
+
 export interface RefreshSpec {
+  policy?: RefreshPolicy;
   schedule?: string;
   interval?: string;
   timeZone?: string;
@@ -200,6 +214,8 @@ export interface TargetSpec {
   annotations?: Record<string, string>;
   deletionPolicy?: 'Delete' | 'Retain';
   maxSizeBytes?: number;
+  /** Create the Secret with immutable: true; a new version is then refused (TargetImmutable) until the Secret is deleted. */
+  immutable?: boolean;
   encryption?: EncryptionSpec;
 }
 

@@ -119,4 +119,40 @@ export function validateSecretSync(ss: SecretSync): void {
     if (keys.has(d.key)) throw new InvalidSpecError(`spec.data[${i}].key "${d.key}" appears twice: each key of the target once`);
     keys.add(d.key);
   }
+  validateDecoding(ss);
+}
+
+const STRATEGIES = ['none', 'base64', 'base64url', 'auto'];
+
+/** Whether an entry decodes (a decodingStrategy other than None); throws for a name that is none of the four. */
+function decodes(written: string | undefined, field: string): boolean {
+  if (written === undefined || written === '') return false;
+  if (!STRATEGIES.includes(written.toLowerCase())) {
+    throw new InvalidSpecError(`${field} "${written.slice(0, 32)}" is not a decoding strategy: write None, Base64, Base64URL or Auto`);
+  }
+  return written.toLowerCase() !== 'none';
+}
+
+/**
+ * decodingStrategy names one of the four, and rotation never generates a key that is
+ * decoded: the generator writes text, which Base64 would refuse or Auto turn into other bytes.
+ */
+function validateDecoding(ss: SecretSync): void {
+  const rotated = new Set(ss.spec.rotation?.keys ?? []);
+  const dataKeys = new Set((ss.spec.data ?? []).map((d) => d.key));
+  const refuse = (key: string, field: string) =>
+    new InvalidSpecError(
+      `spec.rotation.keys names "${key}", which ${field} decodes: rotation writes generated text at the source, which would not decode as stored. ` +
+        `Leave "${key}" out of spec.rotation.keys, or set ${field} to None`,
+    );
+  for (const [i, d] of (ss.spec.data ?? []).entries()) {
+    const field = `spec.data[${i}].decodingStrategy`;
+    if (decodes(d.decodingStrategy, field) && rotated.has(d.key)) throw refuse(d.key, field);
+  }
+  for (const [i, d] of (ss.spec.dataFrom ?? []).entries()) {
+    const field = `spec.dataFrom[${i}].decodingStrategy`;
+    if (!decodes(d.decodingStrategy, field)) continue;
+    const key = [...rotated].find((k) => !dataKeys.has(k));
+    if (key !== undefined) throw refuse(key, field);
+  }
 }

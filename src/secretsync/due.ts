@@ -13,7 +13,7 @@ import { admitsNamespace } from './access.js';
 import { kekScopeProblem, readScopeProblem } from './scope.js';
 import { contentHmac, fromSecretData, isLegacyMac, keyOfMac, macEqual } from './content.js';
 import type { Observed } from './observe.js';
-import { latestRefreshAtOrBefore, nextRefreshAfter } from './schedule.js';
+import { latestRefreshAtOrBefore, nextRefreshAfter, refreshPolicy } from './schedule.js';
 import { coordinates } from './kek.js';
 import type { KubeSecret } from './ports.js';
 import { envelopeBody, heldEnvelope, heldEnvelopeKey, rewrappable, staleVersions } from './sealing.js';
@@ -51,6 +51,11 @@ export interface Due {
    * global key) and matches the target; write its per-object HMAC into status, nothing else.
    */
   rekey?: boolean;
+  /**
+   * refresh.policy CreatedOnce, nothing to read: the target exists, so the source is not read
+   * again (a force-sync aside); the plan only brings status up to the spec's generation.
+   */
+  held?: boolean;
 }
 
 const MAX_FORCE_TOKEN = 128;
@@ -232,11 +237,16 @@ function readReason(o: Observed, nextRefresh: Date): DueReason | undefined {
   // once: a throttled force-sync must not turn that into a read per value. Its backoff retries
   // wait the window out too; the plan looks again at its end.
   const retry = (reason: DueReason) => (forceSyncWaiting(o) && forceSyncThrottle(st, o.now) ? undefined : reason);
+  const policy = refreshPolicy(ss.spec.refresh);
   if (!st?.contentHmac || st.version === undefined) return st?.conditions?.length ? retry('first sync') : 'first sync';
+  const forced = forceSyncWaiting(o) && !forceSyncThrottle(st, o.now);
+  // CreatedOnce: while the Secret exists, only a new force-sync value reads the source again.
+  if (policy === 'CreatedOnce' && target) return forced ? 'force-sync' : undefined;
   if (st.observedGeneration !== ss.metadata.generation) return 'spec changed';
   if (findCondition(st.conditions, ConditionType.Ready)?.status !== 'True') return retry('retry after failure');
-  if (forceSyncWaiting(o) && !forceSyncThrottle(st, o.now)) return 'force-sync';
-  if (o.memory && o.memory.sourceVersion !== o.sourceVersion) return 'source changed';
+  if (forced) return 'force-sync';
+  // OnChange and CreatedOnce follow this object's spec only, not edits of the source object.
+  if (policy === 'Periodic' && o.memory && o.memory.sourceVersion !== o.sourceVersion) return 'source changed';
   if (!target) return 'target missing';
   if (ss.spec.target?.encryption) {
     if (envelopeDrifted(o, target, st.version)) return 'target changed';
@@ -251,7 +261,7 @@ function readReason(o: Observed, nextRefresh: Date): DueReason | undefined {
       if (secretWrite(target, desiredSecret(ss, plainBody(ss, content, st.version))) !== undefined) return 'target changed';
     }
   }
-  if (o.memory && nextRefresh.getTime() <= o.now.getTime()) return 'refresh due';
+  if (policy === 'Periodic' && o.memory && nextRefresh.getTime() <= o.now.getTime()) return 'refresh due';
   return undefined;
 }
 
@@ -271,8 +281,12 @@ export function whatIsDue(o: Observed): Due {
   // A read for another reason acts on a waiting force-sync too; without one it waits, shown.
   const throttle = read === undefined && forceSyncWaiting(o) ? forceSyncThrottle(o.ss.status, o.now) : undefined;
   const throttled = throttle ? { throttled: [throttle] } : {};
-  if (read === undefined && o.ss.spec.target?.encryption && rewrapDue(o)) return { nextRefresh, rewrap: true, ...throttled };
+  // An immutable Secret's data cannot be re-wrapped in place: its keys stay under their KEK version.
+  if (read === undefined && o.ss.spec.target?.encryption && !o.target?.immutable && rewrapDue(o)) return { nextRefresh, rewrap: true, ...throttled };
   if (read === undefined && rekeyDue(o)) return { nextRefresh, rekey: true, ...throttled };
+  if (read === undefined && refreshPolicy(o.ss.spec.refresh) === 'CreatedOnce' && o.target && o.ss.status?.contentHmac) {
+    return { nextRefresh, held: true, ...throttled };
+  }
   return read === undefined ? { read, nextRefresh, ...throttled } : { read, notBefore: readNotBefore(o, read, nextRefresh), nextRefresh };
 }
 

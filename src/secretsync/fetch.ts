@@ -1,9 +1,11 @@
 // Reads everything a SecretSync asks for through one provider: data entries (one value
 // each) and dataFrom entries (every property), data winning over dataFrom on a clash.
 // `opts.notBefore` says how old a read the caller accepts (the reconcile's due reason).
+// Each entry's values are decoded by its decodingStrategy (decode.ts) before they merge.
 import type { SecretSync } from '../api/types.js';
 import type { ReadOptions, SecretProvider } from '../providers/provider.js';
 import type { Content } from './content.js';
+import { decodeValue, strategyOf } from './decode.js';
 
 export interface Fetched {
   content: Content;
@@ -27,13 +29,20 @@ export async function fetchContent(ss: SecretSync, provider: SecretProvider, opt
   (ss.spec.dataFrom ?? []).forEach((entry, i) => {
     const m = maps[i];
     if (!m) return;
-    Object.assign(content, m.values);
+    const field = `spec.dataFrom[${i}].decodingStrategy`;
+    const strategy = strategyOf(entry.decodingStrategy, field);
+    for (const [k, v] of Object.entries(m.values)) {
+      content[k] = decodeValue(v, strategy, `property "${k}" of spec.dataFrom[${i}] (path ${entry.remoteRef.path}, ${field} ${strategy})`);
+    }
     sourceVersions[versionKey(entry.remoteRef.path, entry.remoteRef.version)] = m.version;
   });
   (ss.spec.data ?? []).forEach((entry, i) => {
     const v = values[i];
     if (!v) return;
-    content[entry.key] = v.value; // data wins over dataFrom
+    const field = `spec.data[${i}].decodingStrategy`;
+    const strategy = strategyOf(entry.decodingStrategy, field);
+    // data wins over dataFrom
+    content[entry.key] = decodeValue(v.value, strategy, `key "${entry.key}" (spec.data[${i}], path ${entry.remoteRef.path}, ${field} ${strategy})`);
     sourceVersions[versionKey(entry.remoteRef.path, entry.remoteRef.version)] = v.version;
   });
   return { content, sourceVersions };

@@ -22,7 +22,7 @@ import { inUseBy, planRollout, type RolloutPlan } from './rollout.js';
 import { throttleMessage, withThrottles, type Throttled } from './throttle.js';
 import { Reason, StaleObjectError } from '../errors.js';
 import { ConditionType, findCondition, setCondition } from '../api/conditions.js';
-import { conflictError, desiredSecret, isOwnedBy, plainBody, releasePatch, secretWrite, targetName, type SecretWrite, type TargetBody } from './target.js';
+import { conflictError, dataChange, desiredSecret, immutableProblem, isOwnedBy, plainBody, releasePatch, secretWrite, targetName, type SecretWrite, type TargetBody } from './target.js';
 
 export type ReadOutcome =
   | { ok: true; content: Content; sourceVersions: Record<string, string> }
@@ -200,6 +200,11 @@ function planSuccess(o: Observed, due: Due, content: Content, sourceVersions: Re
   const tooLarge = sizeProblem(ss, content);
   if (tooLarge !== undefined) return planFailure(o, tooLarge, memory, forceSyncHandled);
   const { version, unchanged, hmac } = versionFor(o, content);
+  if (ss.spec.target?.encryption) {
+    // Refused before sealing: new content for an immutable envelope gets no data key (planSeal minted none).
+    const refused = immutableProblem(ss, o.target, unchanged ? 'none' : 'data', st.version, version);
+    if (refused) return planFailure(o, refused, memory, forceSyncHandled);
+  }
   let body: TargetBody;
   let keyId: string | undefined;
   if (ss.spec.target?.encryption) {
@@ -211,6 +216,8 @@ function planSuccess(o: Observed, due: Due, content: Content, sourceVersions: Re
     body = plainBody(ss, content, version);
   }
   const secret = secretWrite(o.target, desiredSecret(ss, body));
+  const immutable = immutableProblem(ss, o.target, dataChange(secret), st.version, version);
+  if (immutable) return planFailure(o, immutable, memory, forceSyncHandled);
   const status = successStatus(ss, {
     version,
     hmac,
@@ -282,6 +289,39 @@ function planRekey(o: Observed, due: Due, memory: Memory): Plan {
     memory,
     forceSyncHandled: st.forceSyncHandled,
   };
+}
+
+/**
+ * refresh.policy CreatedOnce, the Secret exists: nothing is read or written but status, and
+ * that only when Ready is not True (a failure found before a read has gone) or the spec has
+ * a new generation (which is not applied while the Secret exists).
+ */
+function planHeld(o: Observed, due: Due, memory: Memory): Plan {
+  const { ss } = o;
+  const st = ss.status ?? {};
+  const ready = findCondition(st.conditions, ConditionType.Ready);
+  const current = ready?.status === 'True' && st.observedGeneration === ss.metadata.generation;
+  const idle: Plan = {
+    finalizers: finalizersFor(o),
+    grants: grantWrites(ss, o.grant.role, o.grant.binding),
+    cleanups: strayCleanups(o),
+    events: [],
+    requeueAfterMs: requeueAt(due.nextRefresh, o.now),
+    result: 'idle',
+    memory,
+    forceSyncHandled: st.forceSyncHandled,
+  };
+  if (current) return idle;
+  const specChanged = st.observedGeneration !== ss.metadata.generation;
+  const message =
+    `Secret ${targetName(ss)} exists with version ${st.version}; refresh.policy CreatedOnce: the source is not read again while it exists` +
+    (specChanged ? `, so this spec (generation ${ss.metadata.generation}) applies only when the Secret is re-created` : '') +
+    ' (delete the Secret, or set a new secretsync.io/force-sync value, to sync now)';
+  const gen = ss.metadata.generation;
+  let conditions = setCondition(st.conditions, { type: ConditionType.Ready, status: 'True', reason: Reason.Synced, message, observedGeneration: gen }, o.now);
+  conditions = setCondition(conditions, { type: ConditionType.Synced, status: 'True', reason: Reason.Synced, message, observedGeneration: gen }, o.now);
+  const status: SecretSyncStatus = { ...st, conditions, ...(gen !== undefined ? { observedGeneration: gen } : {}) };
+  return { ...idle, status: sameStatus(st, status) ? undefined : status };
 }
 
 /**
@@ -359,6 +399,7 @@ function planCore(o: Observed, due: Due, read?: ReadOutcome, sealed?: SealOutcom
   }
   if (due.rewrap && sealed) return planRewrap(o, due, sealed, memory);
   if (due.rekey) return planRekey(o, due, memory);
+  if (due.held) return planHeld(o, due, memory);
   // Nothing to read: only housekeeping that needs no content.
   const ownsTarget = o.target !== undefined;
   return {

@@ -32,6 +32,8 @@ export interface KubeSecret {
   };
   type?: string;
   data?: Record<string, string>;
+  /** spec.target.immutable: the API server refuses any later change of data (and of this field). */
+  immutable?: boolean;
 }
 
 /** The parts of a pod spec that name Secrets: secret and projected volumes, env and envFrom. */
@@ -92,6 +94,8 @@ export interface SecretPatch {
     ownerReferences?: OwnerReference[];
   };
   data?: Record<string, string | null>;
+  /** Only ever true: an immutable Secret cannot be made mutable again. */
+  immutable?: true;
 }
 
 // spec.access: the Role and RoleBinding objects as grants.ts plans them and SyncWriter writes them.

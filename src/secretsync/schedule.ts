@@ -12,7 +12,7 @@
 // A refresh accepts any read that started at or after its tick (latestRefreshAtOrBefore).
 import { createHash } from 'node:crypto';
 import { parseDuration } from '../api/duration.js';
-import { DEFAULTS, type RefreshSpec } from '../api/types.js';
+import { DEFAULTS, type RefreshPolicy, type RefreshSpec } from '../api/types.js';
 import { nextCronTickAfter } from './rotation/schedule.js';
 
 /** Cron jitter: at most a tenth of the period, and never more than this. */
@@ -70,8 +70,16 @@ export function latestRefreshAtOrBefore(refresh: RefreshSpec | undefined, at: Da
   return undefined;
 }
 
+/** spec.refresh.policy, Periodic when unset. */
+export function refreshPolicy(refresh: RefreshSpec | undefined): RefreshPolicy {
+  return refresh?.policy ?? 'Periodic';
+}
+
 /** How the Ready message states the schedule, e.g. `every 30s` or `on "0 * * * *" (UTC)`. */
 export function describeRefresh(refresh: RefreshSpec | undefined): string {
+  const policy = refreshPolicy(refresh);
+  if (policy === 'OnChange') return 'only when the spec changes or on force-sync (refresh.policy OnChange)';
+  if (policy === 'CreatedOnce') return 'only while the Secret does not exist, or once per force-sync (refresh.policy CreatedOnce)';
   if (refresh?.schedule !== undefined) return `on "${refresh.schedule}" (${refresh.timeZone ?? 'UTC'})`;
   return `every ${refresh?.interval ?? DEFAULTS.refreshInterval}`;
 }

@@ -1,8 +1,8 @@
 // Envelope mode: what one reconcile asks of the key service, decided before any call.
-// Nothing (plain mode, a problem found before or during the read, or content over the size
-// limit: planSync refuses that content anyway, so it costs no key-service call), keep the
-// held envelope, re-wrap some of its data keys under the KEK's newest version, or mint a
-// data key for a version. The reconciler makes the calls (at most one per version entry)
+// Nothing (plain mode, a problem found before or during the read, content over the size
+// limit or new content for an immutable Secret: planSync refuses that content anyway, so it
+// costs no key-service call), keep the held envelope, re-wrap some of its data keys under
+// the KEK's newest version, or mint a data key for a version. The reconciler makes the calls (at most one per version entry)
 // and planSync builds the Secret from what they return.
 import type { AnySource } from '../api/types.js';
 import type { Binding, Envelope, KekCoordinates, VersionEnvelope } from '../crypto/envelope.js';
@@ -87,7 +87,14 @@ export function planSeal(o: Observed, due: Due, read: ReadOutcome | undefined): 
   if (read) {
     // Content planSync refuses needs no data key.
     if (!read.ok || sizeProblem(o.ss, read.content) !== undefined) return { kind: 'none' };
-    return sealFor(o, versionFor(o, read.content).version, read.content);
+    const { version, unchanged } = versionFor(o, read.content);
+    if (o.target?.immutable) {
+      // Its data cannot change: the held envelope as it is (no re-wrap either), or, for new
+      // content, no data key at all (planSync refuses it with TargetImmutable).
+      const held = heldEnvelope(o.target, o.macKeys);
+      return unchanged && held ? { kind: 'keep', envelope: held, contentHmac: contentHmac(o.macKeys.content, read.content) } : { kind: 'none' };
+    }
+    return sealFor(o, version, read.content);
   }
   return due.rewrap ? sealFor(o, o.ss.status?.version ?? 0) : { kind: 'none' };
 }

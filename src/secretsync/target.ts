@@ -15,7 +15,7 @@ import {
   type SecretSync,
 } from '../api/types.js';
 import { mountAnnotation } from '../api/delivery.js';
-import { TargetConflictError } from '../errors.js';
+import { TargetConflictError, TargetImmutableError } from '../errors.js';
 import { toSecretData, type Content } from './content.js';
 import type { KubeSecret, OwnerReference, SecretPatch } from './ports.js';
 
@@ -88,6 +88,7 @@ export function desiredSecret(ss: SecretSync, body: TargetBody): KubeSecret {
     },
     type,
     data: body.data,
+    ...(ss.spec.target?.immutable ? { immutable: true } : {}),
   };
 }
 
@@ -163,7 +164,8 @@ export function secretWrite(existing: KubeSecret | undefined, desired: KubeSecre
   const refs = existing.metadata.ownerReferences ?? [];
   const ours = (desired.metadata.ownerReferences ?? [])[0];
   const ownerReferences = ours && !refs.some((r) => r.uid === ours.uid && r.controller === true) ? [...refs.filter((r) => r.uid !== ours.uid), ours] : undefined;
-  if (!data && !labels && !annotations && !ownerReferences) return undefined;
+  const immutable = desired.immutable === true && existing.immutable !== true;
+  if (!data && !labels && !annotations && !ownerReferences && !immutable) return undefined;
   return {
     kind: 'patch',
     namespace: existing.metadata.namespace,
@@ -176,8 +178,41 @@ export function secretWrite(existing: KubeSecret | undefined, desired: KubeSecre
         ...(ownerReferences ? { ownerReferences } : {}),
       },
       ...(data ? { data } : {}),
+      ...(immutable ? { immutable: true as const } : {}),
     },
   };
+}
+
+/** What a write does to a Secret's data: nothing, changes it in place, or replaces the object (a new type). */
+export type DataChange = 'none' | 'data' | 'replace';
+
+/** The DataChange of a planned write. */
+export function dataChange(write: SecretWrite | undefined): DataChange {
+  if (write?.kind === 'replace') return 'replace';
+  return write?.kind === 'patch' && write.patch.data ? 'data' : 'none';
+}
+
+/**
+ * spec.target.immutable: why `change` cannot be made to `existing`, or undefined. An
+ * immutable Secret's data cannot change, nor can it become mutable again; its metadata can,
+ * and a replace (a new type: delete, then create) is a new object. `held` is the version it
+ * holds, `next` the one the write would make.
+ */
+export function immutableProblem(ss: SecretSync, existing: KubeSecret | undefined, change: DataChange, held: number | undefined, next: number): TargetImmutableError | undefined {
+  if (!existing?.immutable || change === 'replace') return undefined;
+  const where = `Secret ${existing.metadata.namespace}/${existing.metadata.name}`;
+  const holds = held !== undefined ? ` and holds version ${held}` : '';
+  if (!ss.spec.target?.immutable) {
+    return new TargetImmutableError(
+      `${where} is immutable${holds}, and spec.target.immutable is no longer true: an immutable Secret cannot be made mutable in place, so nothing was written. ` +
+        'Delete the Secret: the operator re-creates it, mutable, with the current content',
+    );
+  }
+  if (change !== 'data') return undefined;
+  return new TargetImmutableError(
+    `${where} is immutable (spec.target.immutable)${holds}; the content to sync changed (it would be version ${next}), and an immutable Secret's data cannot change: nothing was written. ` +
+      `Delete the Secret to take it: the operator re-creates it, immutable, as version ${next} and rolls the workloads that use it`,
+  );
 }
 
 /** deletionPolicy Retain: our owner reference and labels go, so nothing deletes it or maps it to us. */

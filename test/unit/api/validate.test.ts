@@ -85,3 +85,29 @@ test('the CRD pattern for durations refuses a fraction of a millisecond, and tak
   for (const ok of ['10s', '1h30m', '1.5h', '250ms', '0.25s', '1h250ms']) expect(pattern.test(ok)).toBe(true);
   for (const bad of ['0.25ms1h', '1.5ms', '1h0.5ms', '1d', '']) expect(pattern.test(bad)).toBe(false);
 });
+
+describe('decodingStrategy', () => {
+  const rotating = (data: SecretSync['spec']['data'], dataFrom?: SecretSync['spec']['dataFrom']): SecretSync => ({
+    ...ss(undefined, data as never),
+    spec: { ...ss(undefined, data as never).spec, ...(dataFrom ? { dataFrom } : {}), rotation: { schedule: '0 3 * * *', keys: ['a'] } },
+  });
+
+  test('any case of the four names is accepted; another name is InvalidSpec naming the field', () => {
+    for (const s of ['None', 'base64', 'BASE64URL', 'auto']) expect(() => validateSecretSync(ss(undefined, [{ key: 'a', remoteRef: { path: 'p' }, decodingStrategy: s }] as never))).not.toThrow();
+    expect(() => validateSecretSync(ss(undefined, [{ key: 'a', remoteRef: { path: 'p' }, decodingStrategy: 'hex' }] as never))).toThrow(/spec\.data\[0\]\.decodingStrategy "hex"/);
+  });
+
+  test('a rotated key is never decoded: rotation writes generated text', () => {
+    expect(() => validateSecretSync(rotating([{ key: 'a', remoteRef: { path: 'p', property: 'a' }, decodingStrategy: 'Base64' }]))).toThrow(InvalidSpecError);
+    expect(() => validateSecretSync(rotating([{ key: 'a', remoteRef: { path: 'p', property: 'a' }, decodingStrategy: 'Base64' }]))).toThrow(
+      /spec\.rotation\.keys names "a", which spec\.data\[0\]\.decodingStrategy decodes/,
+    );
+    expect(() => validateSecretSync(rotating([{ key: 'a', remoteRef: { path: 'p', property: 'a' }, decodingStrategy: 'none' }]))).not.toThrow();
+    // A rotated property of a dataFrom secret that decodes.
+    expect(() => validateSecretSync(rotating([], [{ remoteRef: { path: 'p' }, decodingStrategy: 'Auto' }]))).toThrow(/spec\.dataFrom\[0\]\.decodingStrategy decodes/);
+    // Other keys of the same SecretSync may decode.
+    expect(() =>
+      validateSecretSync(rotating([{ key: 'a', remoteRef: { path: 'p', property: 'a' } }, { key: 'cert', remoteRef: { path: 'c' }, decodingStrategy: 'Base64' }])),
+    ).not.toThrow();
+  });
+});

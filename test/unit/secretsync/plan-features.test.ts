@@ -89,6 +89,38 @@ describe('envelope mode', () => {
     expect(writes(plan)).toEqual(expected);
   });
 
+  describe('with target.immutable: the envelope Secret never changes in place', () => {
+    /** Synced once, immutable, with C1 under KEK version 1; seen again at `now` with `latest` the KEK's newest version. */
+    function immutableSynced(now = later(30_001), latest = '1'): Observed {
+      const ss = aSecretSync({ target: { encryption: TRANSIT, immutable: true } });
+      const first = run(withKek(ss)).plan;
+      expect(first.secret).toMatchObject({ kind: 'create', secret: { immutable: true } });
+      return withKek({ ...ss, status: first.status }, { target: applied(first), memory: remembered(T0), now }, latest);
+    }
+
+    test('a newer KEK version: no re-wrap due, nothing written', () => {
+      const o = immutableSynced(later(1), '2');
+      expect(whatIsDue(o).rewrap).toBeFalsy();
+      const { seal: sp, plan } = run(o);
+      expect(sp.kind).toBe('none');
+      expect(writes(plan)).toEqual([]);
+    });
+
+    test('the same content at a refresh, even with a newer KEK version: the envelope is kept, nothing written', () => {
+      const { seal: sp, plan } = run(immutableSynced(later(30_001), '2'), ok(C1));
+      expect(sp.kind).toBe('keep');
+      expect(writes(plan)).toEqual([]);
+    });
+
+    test('new content: no data key minted, TargetImmutable, the Secret untouched', () => {
+      const { seal: sp, plan } = run(immutableSynced(), ok(C2, { db: '2' }));
+      expect(sp.kind).toBe('none');
+      expect(plan.secret).toBeUndefined();
+      expect(writes(plan)).toEqual(['status', 'event TargetImmutable']);
+      expect(condition(plan, 'Ready')?.message).toMatch(/holds version 1.*would be version 2/);
+    });
+  });
+
   test('version 2 keeps version 1 readable and says which KEK version wraps it', () => {
     const { seal: sp, plan } = run(synced(), ok(C2, { db: '2' }));
     expect(sp).toMatchObject({ kind: 'mint', binding: { version: 2, namespace: 'ns', secretsync: 'db', uid: 'u1' }, previous: [{ version: 1 }] });
