@@ -18,6 +18,7 @@ import { awsCanary, awsOverHttp, awsSource, createSecret, keysData, keysRef, sec
 import { startHttpRecorder, type HttpRecorder } from '../../helpers/http-recorder.js';
 import { installCrds } from '../../helpers/kube.js';
 import { startAuthMoto, type AuthMoto } from '../../helpers/moto-auth.js';
+import { digestsOf } from '../../helpers/canary.js';
 import { failureLog } from '../../helpers/rejection.js';
 import { uniqueName } from '../../helpers/stack.js';
 import { createNamespace, createSecret as createKubeSecret, deleteNamespace, deps, kc } from './vault-fixtures.js';
@@ -94,7 +95,7 @@ const sessionAuth = (sessionTokenSecretRef: { name: string; key: string; namespa
 
 test('sessionTokenSecretRef: temporary keys read, every call carrying the session token', async () => {
   const p = provider({ auth: sessionAuth({ name: 'temporary', key: 'session-token' }) });
-  expect((await p.getSecret({ path: secret, property: 'password' })).value.toString()).toBe(CANARY);
+  expect(digestsOf({ v: (await p.getSecret({ path: secret, property: 'password' })).value.toString() })).toEqual(digestsOf({ v: CANARY }));
   const calls = recorder.requests.map((r) => r.notes ?? {});
   expect(calls.map((n) => n.action)).toContain('BatchGetSecretValue');
   expect(calls.every((n) => n.sessionToken === 'sent')).toBe(true);
@@ -108,7 +109,7 @@ test('the same temporary keys without their session token are refused: SourceAut
 
 test('externalId and sessionTags go with STS AssumeRole of roleArn, and moto records the ExternalId', async () => {
   const p = provider({ auth: keysRef('role-user'), roleArn: moto.roleArn, externalId, sessionTags });
-  expect((await p.getSecret({ path: secret, property: 'password' })).value.toString()).toBe(CANARY);
+  expect(digestsOf({ v: (await p.getSecret({ path: secret, property: 'password' })).value.toString() })).toEqual(digestsOf({ v: CANARY }));
   const assumed = recorder.requests.filter((r) => r.notes?.action === 'AssumeRole');
   expect(assumed).toHaveLength(1);
   expect(assumed[0]?.notes).toMatchObject({ externalId, tags: sessionTags.map((t) => `${t.key}=${t.value}`).join(',') });
@@ -122,7 +123,7 @@ test('externalId and sessionTags go with STS AssumeRole of roleArn, and moto rec
 
 test('without externalId nothing of it is sent', async () => {
   const p = provider({ auth: keysRef('role-user'), roleArn: moto.roleArn });
-  expect((await p.getSecret({ path: secret, property: 'password' })).value.toString()).toBe(CANARY);
+  expect(digestsOf({ v: (await p.getSecret({ path: secret, property: 'password' })).value.toString() })).toEqual(digestsOf({ v: CANARY }));
   expect(recorder.requests.find((r) => r.notes?.action === 'AssumeRole')?.notes).toMatchObject({ externalId: '', tags: '' });
 });
 

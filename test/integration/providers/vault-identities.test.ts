@@ -20,6 +20,7 @@ import { ForbiddenError, IdentityNotAllowedError, SourceAuthError, SourceNotFoun
 import type { SecretProvider } from '../../../src/providers/provider.js';
 import { createVaultProviderFactory } from '../../../src/providers/vault/index.js';
 import { eventually } from '../../helpers/eventually.js';
+import { digestsOf } from '../../helpers/canary.js';
 import { failureLog } from '../../helpers/rejection.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
 import { generateCerts, generateClientCerts, type Pem, type TestenvCerts } from '../../testenv/certs.js';
@@ -120,14 +121,14 @@ describe('JWT/OIDC auth', () => {
         deps(namespace, log),
       ),
     );
-    expect((await p.getSecret({ path, property: 'password' })).value.toString()).toBe(value);
+    expect(digestsOf({ v: (await p.getSecret({ path, property: 'password' })).value.toString() })).toEqual(digestsOf({ v: value }));
     expect(log.count('login', 'success')).toBe(1);
   });
 
   test('secretRef: a JWT kept in a Secret of the source namespace logs in and reads', async () => {
     await createSecret(namespace, 'jwt', { token: `${await saToken(['vault'])}\n` });
     const p = track(vaultOverHttp.create(vaultSource(namespace, { auth: { jwt: { mount, role, secretRef: { name: 'jwt', key: 'token' } } } }), deps(namespace)));
-    expect((await p.getSecret({ path, property: 'password' })).value.toString()).toBe(value);
+    expect(digestsOf({ v: (await p.getSecret({ path, property: 'password' })).value.toString() })).toEqual(digestsOf({ v: value }));
   });
 
   test("a JWT in a Secret whose audience is the API server's is never sent: IdentityNotAllowed, no login", async () => {
@@ -206,7 +207,7 @@ describe('Enterprise namespaces (X-Vault-Namespace)', () => {
 
   test(`a secret of namespace team-a is read with spec.vault.namespace`, async () => {
     const p = track(source('team-a-token', teamA));
-    expect((await p.getSecret({ path, property: 'password' })).value.toString()).toBe(value);
+    expect(digestsOf({ v: (await p.getSecret({ path, property: 'password' })).value.toString() })).toEqual(digestsOf({ v: value }));
   });
 
   test('the same path outside the namespace is not: nothing at the root, and the namespace token is refused there', async () => {
@@ -307,14 +308,14 @@ describe('TLS: a client certificate for the listener, and TLS certificate auth',
   test('spec.vault.tls: the certificate from certSecretRef / keySecretRef opens the listener; token auth reads', async () => {
     const tls = { certSecretRef: { name: 'vault-client', key: 'tls.crt' }, keySecretRef: { name: 'vault-client', key: 'tls.key' } };
     const p = track(vaultTls.create(vaultSource(namespace, { address, caBundle: caBundle(), tls, auth: withToken }), deps(namespace)));
-    expect((await p.getSecret({ path, property: 'password' })).value.toString()).toBe(value);
+    expect(digestsOf({ v: (await p.getSecret({ path, property: 'password' })).value.toString() })).toEqual(digestsOf({ v: value }));
   });
 
   test('auth.cert: logs in with the client certificate at auth/cert/login and reads', async () => {
     const log = callLog();
     const auth = { cert: { clientCert: { name: 'vault-client', key: 'tls.crt' }, secretRef: { name: 'vault-client', key: 'tls.key' } } };
     const p = track(vaultTls.create(vaultSource(namespace, { address, caBundle: caBundle(), auth }), deps(namespace, log)));
-    expect((await p.getSecret({ path, property: 'password' })).value.toString()).toBe(value);
+    expect(digestsOf({ v: (await p.getSecret({ path, property: 'password' })).value.toString() })).toEqual(digestsOf({ v: value }));
     expect(log.count('login', 'success')).toBe(1);
   });
 
