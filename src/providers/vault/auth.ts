@@ -67,7 +67,7 @@ export async function loginAt(
 }
 
 /** A credential (token, secret id) from a Secret key of the source namespace, trimmed. */
-export async function readCredential(ctx: AuthContext, sel: SecretKeySelector, what: string): Promise<string> {
+export async function readCredential(ctx: Pick<AuthContext, 'kube' | 'secretNamespace' | 'source'>, sel: SecretKeySelector, what: string): Promise<string> {
   const ref = resolveSecretRef(sel, ctx.secretNamespace);
   let bytes: Buffer;
   try {

@@ -131,17 +131,28 @@ export function createVaultHttp(opts: VaultHttpOptions): VaultHttp {
         agent = httpsAgent(identity);
         return boundedRequest({ agent, ...bounds });
       });
-    rp = (options) => {
-      const pending = (current ??= load());
-      pending.catch(() => {
-        if (current === pending) current = undefined; // not cached: the next request reads the Secrets again
-      });
-      return pending.then((send) => send(options));
-    };
-    reloadIdentity = () => {
+    const reload = (stale: Promise<unknown>) => {
+      if (current !== stale) return; // another request reloaded already
       const old = agent;
       current = undefined;
+      agent = undefined;
       if (old) setTimeout(() => old.destroy(), opts.timeoutMs).unref();
+    };
+    rp = (options) => {
+      const pending = (current ??= load());
+      // A failed load is not cached, nor is an identity whose connection failed (no HTTP
+      // answer: e.g. the listener refused an expired certificate): the next request reads
+      // the Secrets again, so a renewed certificate is picked up without a login.
+      pending.catch(() => reload(pending));
+      return pending.then((send) =>
+        send(options).catch((err: unknown) => {
+          reload(pending);
+          throw err;
+        }),
+      );
+    };
+    reloadIdentity = () => {
+      if (current) reload(current);
     };
   } else {
     const agent = opts.address.startsWith('https:') ? httpsAgent() : new http.Agent({ keepAlive: true, maxSockets });

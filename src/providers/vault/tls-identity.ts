@@ -22,10 +22,9 @@ export function tlsIdentityRefs(spec: VaultProviderSpec) {
 export function tlsIdentityLoader(spec: VaultProviderSpec, ctx: Pick<AuthContext, 'kube' | 'secretNamespace' | 'source'>): (() => Promise<TlsIdentity>) | undefined {
   const refs = tlsIdentityRefs(spec);
   if (!refs) return undefined;
-  const rctx = { ...ctx, http: undefined as never, host: '' };
   return async () => {
-    const cert = await readCredential(rctx, refs.cert, `client certificate of ${refs.field}`);
-    const key = await readCredential(rctx, refs.key, `client key of ${refs.field}`);
+    const cert = await readCredential(ctx, refs.cert, `client certificate of ${refs.field}`);
+    const key = await readCredential(ctx, refs.key, `client key of ${refs.field}`);
     const first = CERT.exec(cert)?.[0];
     let x509: X509Certificate;
     try {

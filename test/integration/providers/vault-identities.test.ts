@@ -311,6 +311,15 @@ describe('TLS: a client certificate for the listener, and TLS certificate auth',
     expect(digestsOf({ v: (await p.getSecret({ path, property: 'password' })).value.toString() })).toEqual(digestsOf({ v: value }));
   });
 
+  test('spec.vault.tls: a certificate the listener refuses is read again after the failure, so a renewed Secret works without a restart', async () => {
+    await createSecret(namespace, 'renewed', { 'tls.crt': stranger.cert, 'tls.key': stranger.key });
+    const tls = { certSecretRef: { name: 'renewed', key: 'tls.crt' }, keySecretRef: { name: 'renewed', key: 'tls.key' } };
+    const p = track(vaultTls.create(vaultSource(namespace, { address, caBundle: caBundle(), tls, auth: withToken }), deps(namespace)));
+    expect(await failure(p.getSecret({ path, property: 'password' }))).toBeInstanceOf(SourceUnavailableError);
+    await core.replaceNamespacedSecret({ name: 'renewed', namespace, body: { metadata: { name: 'renewed' }, stringData: { 'tls.crt': certs.admin.cert, 'tls.key': certs.admin.key } } });
+    expect(digestsOf({ v: (await p.getSecret({ path, property: 'password' })).value.toString() })).toEqual(digestsOf({ v: value }));
+  });
+
   test('auth.cert: logs in with the client certificate at auth/cert/login and reads', async () => {
     const log = callLog();
     const auth = { cert: { clientCert: { name: 'vault-client', key: 'tls.crt' }, secretRef: { name: 'vault-client', key: 'tls.key' } } };
