@@ -66,8 +66,45 @@ const vaultAuth = obj(
       },
       { required: ['roleId', 'secretIdRef'] },
     ),
+    jwt: obj(
+      "Vault's JWT/OIDC auth: a JWT, from a Secret (secretRef) or a short-lived token of a service account (kubernetesServiceAccountToken, TokenRequest API), logged in at auth/<mount>/login with the role. Exactly one of secretRef and kubernetesServiceAccountToken. A JWT whose audience is the API server's is refused either way.",
+      {
+        mount: str('Path where the JWT/OIDC auth method is mounted.', { default: 'jwt', minLength: 1, maxLength: 256 }),
+        role: str('Vault role of the JWT auth method to log in as.', { minLength: 1, maxLength: 512 }),
+        secretRef: secretKeySelector('a JWT, re-read at every login'),
+        kubernetesServiceAccountToken: obj(
+          "A short-lived token of a service account of the source's own namespace (TokenRequest API); the JWT auth method verifies it with the cluster's service-account issuer (its JWKS or public keys).",
+          {
+            serviceAccountRef: obj(
+              "Service account whose token is presented to Vault. Resolved in the source's own namespace.",
+              {
+                name: str('Name of the service account.', { pattern: DNS_SUBDOMAIN, maxLength: 253 }),
+                namespace: str("Namespace of the service account; when set it must be the source's own namespace.", { pattern: DNS_LABEL, maxLength: 63 }),
+              },
+              { required: ['name'] },
+            ),
+            audiences: arr(
+              'Audiences of the requested token; the Vault role\'s `bound_audiences` must include one. Default: ["vault"]. An audience of the API server itself is refused: such a token would authenticate to the API server.',
+              str('An audience.', { minLength: 1, maxLength: 512 }),
+              { maxItems: 16 },
+            ),
+          },
+          { required: ['serviceAccountRef'] },
+        ),
+      },
+      { required: ['role'], rules: [exactlyOne(['secretRef', 'kubernetesServiceAccountToken'], 'JWT source')] },
+    ),
+    cert: obj(
+      "Vault's TLS certificate auth: the client certificate (clientCert) and its private key (secretRef), both read from Secrets, are presented in the TLS handshake of every connection to Vault, and the login at auth/<mount>/login names the certificate's role. Needs an https address. Not together with spec.vault.tls (this certificate is the one presented).",
+      {
+        mount: str('Path where the TLS certificate auth method is mounted.', { default: 'cert', minLength: 1, maxLength: 256 }),
+        clientCert: secretKeySelector('the PEM client certificate (chain)'),
+        secretRef: secretKeySelector('the PEM private key of clientCert'),
+      },
+      { required: ['clientCert', 'secretRef'] },
+    ),
   },
-  { rules: [exactlyOne(['token', 'kubernetes', 'appRole'], 'auth method')] },
+  { rules: [exactlyOne(['token', 'kubernetes', 'appRole', 'jwt', 'cert'], 'auth method')] },
 );
 
 const vaultProvider = obj(
@@ -78,6 +115,14 @@ const vaultProvider = obj(
     caBundle: str('PEM CA certificates to verify the Vault server. Optional; default: the system roots.', {
       maxLength: 65536,
     }),
+    tls: obj(
+      "A client certificate for Vault's listener, for servers that require mutual TLS (tls_require_and_verify_client_cert). Both are read from Secrets of the source's own namespace. Needs an https address; with auth.cert, that certificate is presented instead (set one of them).",
+      {
+        certSecretRef: secretKeySelector('the PEM client certificate (chain)'),
+        keySecretRef: secretKeySelector('the PEM private key of the client certificate'),
+      },
+      { required: ['certSecretRef', 'keySecretRef'] },
+    ),
     kv: obj('The KV secrets engine to read.', {
       mount: str('Mount path of the KV engine.', { default: 'secret', minLength: 1 }),
       version: int('KV engine version: 1 (unversioned) or 2 (versioned).', { enum: [1, 2], default: 2 }),
@@ -95,6 +140,7 @@ const awsAuth = obj(
       {
         accessKeyIdRef: secretKeySelector('the AWS access key id'),
         secretAccessKeyRef: secretKeySelector('the AWS secret access key'),
+        sessionTokenSecretRef: secretKeySelector('the AWS session token, for temporary keys (an STS session): sent with the access key id and secret access key'),
       },
       { required: ['accessKeyIdRef', 'secretAccessKeyRef'] },
     ),
@@ -129,11 +175,36 @@ const awsProvider = obj(
       pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$',
       maxLength: 2048,
     }),
+    externalId: str("ExternalId sent with STS AssumeRole of roleArn, when the role's trust policy requires one (sts:ExternalId). Needs roleArn; not with auth.webIdentity (AssumeRoleWithWebIdentity takes none).", {
+      minLength: 2,
+      maxLength: 1224,
+      pattern: '^[\\w+=,.@:/-]+$',
+    }),
+    sessionTags: arr(
+      'Session tags passed with STS AssumeRole of roleArn (the role\'s trust policy must allow sts:TagSession). Needs roleArn; not with auth.webIdentity.',
+      obj(
+        'One session tag.',
+        {
+          key: str('Tag key.', { minLength: 1, maxLength: 128 }),
+          value: str('Tag value.', { maxLength: 256 }),
+        },
+        { required: ['key', 'value'] },
+      ),
+      { maxItems: 50, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['key'] },
+    ),
     auth: awsAuth,
   },
   {
     required: ['region', 'auth'],
     rules: [
+      {
+        rule: '(!has(self.externalId) && !has(self.sessionTags)) || has(self.roleArn)',
+        message: 'externalId and sessionTags are sent with STS AssumeRole of roleArn: set roleArn, or remove them',
+      },
+      {
+        rule: '!has(self.auth) || !has(self.auth.webIdentity) || (!has(self.externalId) && !has(self.sessionTags))',
+        message: 'externalId and sessionTags go with STS AssumeRole; auth.webIdentity uses AssumeRoleWithWebIdentity, which takes neither: remove them (put conditions on the token in the trust policy instead)',
+      },
       {
         rule: '!has(self.auth) || !has(self.auth.webIdentity) || has(self.roleArn)',
         message: "auth.webIdentity needs roleArn: the IAM role the service account's token is exchanged for (its trust policy names the cluster's OIDC issuer)",

@@ -42,15 +42,43 @@ export interface VaultAppRoleAuth {
   roleId: string;
   secretIdRef: SecretKeySelector;
 }
+/** Vault's JWT/OIDC auth: a JWT from a Secret or a TokenRequest of a service account, logged in at auth/<mount>/login. */
+export interface VaultJwtAuth {
+  mount?: string; // default "jwt"
+  role: string;
+  /** A JWT stored in a Secret of the source namespace. */
+  secretRef?: SecretKeySelector;
+  /** A short-lived token of a service account of the source namespace (TokenRequest). */
+  kubernetesServiceAccountToken?: {
+    serviceAccountRef: { name: string; namespace?: string };
+    /** Default ["vault"]; never one of the API server's. */
+    audiences?: string[];
+  };
+}
+/** Vault's TLS certificate auth: a client certificate and its key from Secrets, presented in the TLS handshake of the login. */
+export interface VaultCertAuth {
+  mount?: string; // default "cert"
+  clientCert: SecretKeySelector;
+  /** The private key of clientCert. */
+  secretRef: SecretKeySelector;
+}
 export interface VaultAuth {
   token?: VaultTokenAuth;
   kubernetes?: VaultKubernetesAuth;
   appRole?: VaultAppRoleAuth;
+  jwt?: VaultJwtAuth;
+  cert?: VaultCertAuth;
+}
+/** A client certificate for Vault's listener (mutual TLS). */
+export interface VaultClientTls {
+  certSecretRef: SecretKeySelector;
+  keySecretRef: SecretKeySelector;
 }
 export interface VaultProviderSpec {
   address: string;
   namespace?: string;
   caBundle?: string;
+  tls?: VaultClientTls;
   kv?: { mount?: string; version?: 1 | 2 }; // defaults: secret, 2
   auth: VaultAuth;
 }
@@ -61,6 +89,10 @@ export interface AwsProviderSpec {
   endpoint?: string;
   /** Role to assume through STS (with webIdentity: the role the token is exchanged for). */
   roleArn?: string;
+  /** ExternalId sent with AssumeRole (the role's trust policy may require it). */
+  externalId?: string;
+  /** Session tags sent with AssumeRole. */
+  sessionTags?: { key: string; value: string }[];
   /** Exactly one; optional here only because objects stored before it was required may lack it (refused). */
   auth?: AwsAuth;
 }
@@ -68,7 +100,7 @@ export interface AwsProviderSpec {
 /** Whose AWS identity a source uses. A SecretSource must name its own: secretRef or webIdentity. */
 export interface AwsAuth {
   /** Static keys from Secrets of the source namespace. */
-  secretRef?: { accessKeyIdRef: SecretKeySelector; secretAccessKeyRef: SecretKeySelector };
+  secretRef?: { accessKeyIdRef: SecretKeySelector; secretAccessKeyRef: SecretKeySelector; sessionTokenSecretRef?: SecretKeySelector };
   /** A token of this service account (source namespace, audience sts.amazonaws.com) exchanged for roleArn. */
   webIdentity?: { serviceAccountRef: { name: string } };
   /** ClusterSecretSource only: the operator's own default credential chain, said explicitly. */
@@ -320,6 +352,8 @@ export const DEFAULTS = {
   kvVersion: 2,
   kubernetesAuthMount: 'kubernetes',
   appRoleMount: 'approle',
+  jwtAuthMount: 'jwt',
+  certAuthMount: 'cert',
   transitMount: 'transit',
   fileMode: '0400',
 } as const;

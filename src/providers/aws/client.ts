@@ -72,8 +72,14 @@ export interface SecretsApi {
   destroy(): void;
 }
 
+/** What AssumeRole sends besides role, session name and duration (spec.aws.externalId, sessionTags). */
+export interface AssumeRoleExtras {
+  externalId?: string;
+  tags?: { key: string; value: string }[];
+}
+
 export interface StsApi {
-  assumeRole(roleArn: string, sessionName: string, durationSeconds: number): Promise<AwsCredentials>;
+  assumeRole(roleArn: string, sessionName: string, durationSeconds: number, extras?: AssumeRoleExtras): Promise<AwsCredentials>;
   /** Unsigned: the web identity token is the credential. */
   assumeRoleWithWebIdentity(roleArn: string, sessionName: string, token: string, durationSeconds: number): Promise<AwsCredentials>;
   destroy(): void;
@@ -158,9 +164,15 @@ function roleCredentials(
 export function createStsApi(o: AwsClientOptions): StsApi {
   const client = boundResponses(new STSClient(sdkClientConfig(o)), o);
   return {
-    async assumeRole(roleArn, sessionName, durationSeconds) {
+    async assumeRole(roleArn, sessionName, durationSeconds, extras = {}) {
       const out = await client.send(
-        new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName, DurationSeconds: durationSeconds }),
+        new AssumeRoleCommand({
+          RoleArn: roleArn,
+          RoleSessionName: sessionName,
+          DurationSeconds: durationSeconds,
+          ...(extras.externalId ? { ExternalId: extras.externalId } : {}),
+          ...(extras.tags?.length ? { Tags: extras.tags.map((t) => ({ Key: t.key, Value: t.value })) } : {}),
+        }),
       );
       return roleCredentials(out.Credentials, 'AssumeRole');
     },

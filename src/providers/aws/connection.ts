@@ -1,6 +1,6 @@
 // One source's AWS clients and their credentials, from exactly one auth method:
-// - secretRef: static keys, read (through resolveSecretRef, so only the source namespace)
-//   when the clients are built;
+// - secretRef: static keys (with a session token for temporary ones), read (through
+//   resolveSecretRef, so only the source namespace) when the clients are built;
 // - webIdentity: a token of the source namespace's service account (TokenRequest,
 //   audience sts.amazonaws.com) exchanged through STS AssumeRoleWithWebIdentity for
 //   roleArn, again (with a fresh token) shortly before the role's credentials expire, as
@@ -8,7 +8,7 @@
 // - operatorIdentity (ClusterSecretSource only): the SDK's default chain, the operator's
 //   own identity. The only way there: no auth at all is refused, never a fallback.
 // With roleArn and secretRef / operatorIdentity, the base credentials only call STS
-// AssumeRole, and Secrets Manager is called with the role's temporary credentials, which
+// AssumeRole (with the spec's externalId and sessionTags), and Secrets Manager is called with the role's temporary credentials, which
 // the SDK asks us to renew shortly before they expire. When AWS refuses the credentials themselves, the clients are retired, so the
 // next call reads the keys again (a rotated Secret takes effect without a restart).
 // KMS key encrypters (envelope mode) are made on first use with the same endpoint and
@@ -161,7 +161,7 @@ export class Connection {
     let base: ClientCredentials = DEFAULT_CHAIN; // operatorIdentity: a ClusterSecretSource that said so
     if (method === 'secretRef') {
       const keys = await this.staticKeys();
-      redact.push(keys.accessKeyId, keys.secretAccessKey);
+      redact.push(keys.accessKeyId, keys.secretAccessKey, keys.sessionToken ?? '');
       base = keys;
     }
     if (!spec.roleArn) {
@@ -180,7 +180,8 @@ export class Connection {
   /** The role's temporary credentials; the SDK calls this again shortly before they expire. */
   private async assumeRole(sts: StsApi, roleArn: string, redact: string[], retire: () => void): Promise<AwsCredentials> {
     try {
-      const creds = await sts.assumeRole(roleArn, this.o.sessionName, this.o.roleDurationSeconds);
+      const { externalId, sessionTags } = this.o.spec;
+      const creds = await sts.assumeRole(roleArn, this.o.sessionName, this.o.roleDurationSeconds, { externalId, tags: sessionTags });
       this.o.onCall?.('AssumeRole', 'success');
       redact.push(creds.accessKeyId, creds.secretAccessKey, creds.sessionToken ?? '');
       return creds;
@@ -221,7 +222,9 @@ export class Connection {
     if (!ref) throw new InvalidSpecError(`${this.o.source}: spec.aws.auth.secretRef is not set`);
     const accessKeyId = await this.readKey(ref.accessKeyIdRef, 'access key id');
     const secretAccessKey = await this.readKey(ref.secretAccessKeyRef, 'secret access key');
-    return { accessKeyId, secretAccessKey };
+    if (!ref.sessionTokenSecretRef) return { accessKeyId, secretAccessKey };
+    const sessionToken = await this.readKey(ref.sessionTokenSecretRef, 'session token');
+    return { accessKeyId, secretAccessKey, sessionToken };
   }
 
   private async readKey(sel: SecretKeySelector, what: string): Promise<string> {

@@ -94,7 +94,9 @@ export function validateAwsSpec(spec: AwsProviderSpec | undefined, secretNamespa
     const ref = spec.auth?.secretRef;
     resolveSecretRef(ref?.accessKeyIdRef ?? { name: '', key: '' }, secretNamespace);
     resolveSecretRef(ref?.secretAccessKeyRef ?? { name: '', key: '' }, secretNamespace);
+    if (ref?.sessionTokenSecretRef) resolveSecretRef(ref.sessionTokenSecretRef, secretNamespace);
   }
+  checkAssumeRoleExtras(spec, method);
   if (method === 'webIdentity') {
     resolveServiceAccountRef(spec.auth?.webIdentity?.serviceAccountRef ?? { name: '' }, secretNamespace);
     if (!spec.roleArn) {
@@ -104,6 +106,32 @@ export function validateAwsSpec(spec: AwsProviderSpec | undefined, secretNamespa
     }
     checkTokenAudiences([STS_AUDIENCE], opts.apiAudiences ?? [], 'spec.aws.auth.webIdentity (audience sts.amazonaws.com)');
   }
+}
+
+const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
+
+/** externalId and sessionTags travel with STS AssumeRole of roleArn, so they need one and no webIdentity. */
+function checkAssumeRoleExtras(spec: AwsProviderSpec, method: AwsAuthMethod): void {
+  const set = [spec.externalId !== undefined ? 'externalId' : '', spec.sessionTags?.length ? 'sessionTags' : ''].filter(Boolean);
+  if (set.length === 0) return;
+  const what = set.join(' and ');
+  if (!spec.roleArn) throw new InvalidSpecError(`spec.aws.${set.join(' and spec.aws.')} ${set.length > 1 ? 'are' : 'is'} sent with STS AssumeRole of spec.aws.roleArn: set roleArn, or remove ${what}`);
+  if (method === 'webIdentity') {
+    throw new InvalidSpecError(
+      `spec.aws.${what} go${set.length > 1 ? '' : 'es'} with STS AssumeRole; auth.webIdentity uses AssumeRoleWithWebIdentity, which takes neither: remove ${what}`,
+    );
+  }
+  if (spec.externalId !== undefined && !EXTERNAL_ID.test(spec.externalId)) {
+    throw new InvalidSpecError('spec.aws.externalId must be 2-1224 characters of letters, digits and +=,.@:/-_ (what STS accepts)');
+  }
+  const keys = new Set<string>();
+  for (const [i, tag] of (spec.sessionTags ?? []).entries()) {
+    if (!tag.key || tag.key.length > 128) throw new InvalidSpecError(`spec.aws.sessionTags[${i}].key must be 1-128 characters`);
+    if ((tag.value ?? '').length > 256) throw new InvalidSpecError(`spec.aws.sessionTags[${i}].value must be at most 256 characters`);
+    if (keys.has(tag.key.toLowerCase())) throw new InvalidSpecError(`spec.aws.sessionTags has key "${tag.key}" twice (STS compares keys case-insensitively): keep one`);
+    keys.add(tag.key.toLowerCase());
+  }
+  if (keys.size > 50) throw new InvalidSpecError('spec.aws.sessionTags has more than 50 tags: STS takes at most 50');
 }
 
 /** A secret name or ARN as Secrets Manager accepts it (1-2048 characters, no control characters). */

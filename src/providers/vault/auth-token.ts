@@ -10,6 +10,7 @@ export function tokenAuthenticator(spec: VaultTokenAuth, ctx: AuthContext): Auth
     method: 'token',
     identity: `the token in Secret "${spec.secretRef.name}"`,
     async login() {
+      ctx.reloadIdentity?.(); // as loginAt does: a renewed client certificate (spec.vault.tls) from here on
       const token = await readCredential(ctx, spec.secretRef, 'Vault token');
       if (!isTokenShaped(token)) {
         throw new SourceAuthError(

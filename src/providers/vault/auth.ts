@@ -18,7 +18,7 @@ export interface LoginResult {
 }
 
 export interface Authenticator {
-  readonly method: 'token' | 'kubernetes' | 'appRole';
+  readonly method: 'token' | 'kubernetes' | 'appRole' | 'jwt' | 'cert';
   /** Who we log in as, for messages that say whose Vault policy to change (no credentials). */
   readonly identity: string;
   login(): Promise<LoginResult>;
@@ -31,6 +31,10 @@ export interface AuthContext {
   secretNamespace: string;
   source: string;
   host: string;
+  /** Reads the TLS client identity (spec.vault.tls or auth.cert) again; called before each login. */
+  reloadIdentity?: () => void;
+  /** The API server's own token audiences (learned at start): a JWT for one of them is never sent. */
+  apiAudiences?: readonly string[];
 }
 
 /** A header-safe token: printable ASCII without spaces (what Vault issues). */
@@ -42,10 +46,11 @@ export function isTokenShaped(token: string): boolean {
 export async function loginAt(
   ctx: AuthContext,
   mount: string,
-  body: Record<string, string>,
+  body: Record<string, string | undefined>,
   secrets: string[],
 ): Promise<LoginResult> {
   const path = `auth/${mount}/login`;
+  ctx.reloadIdentity?.();
   let res: unknown;
   try {
     res = await ctx.http.write(path, body);
@@ -62,7 +67,7 @@ export async function loginAt(
 }
 
 /** A credential (token, secret id) from a Secret key of the source namespace, trimmed. */
-export async function readCredential(ctx: AuthContext, sel: SecretKeySelector, what: string): Promise<string> {
+export async function readCredential(ctx: Pick<AuthContext, 'kube' | 'secretNamespace' | 'source'>, sel: SecretKeySelector, what: string): Promise<string> {
   const ref = resolveSecretRef(sel, ctx.secretNamespace);
   let bytes: Buffer;
   try {

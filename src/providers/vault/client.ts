@@ -17,6 +17,17 @@ export interface VaultHttp {
   read(path: string, token: string): Promise<unknown>;
   /** POST /v1/<path> with a JSON body; `token` may be omitted (login). */
   write(path: string, body: Record<string, unknown>, token?: string): Promise<unknown>;
+  /**
+   * With a TLS client identity: read it again before the next request (a login calls this,
+   * so a rotated certificate Secret takes effect at the next login). No-op without one.
+   */
+  reloadIdentity?(): void;
+}
+
+/** A PEM client certificate (chain) and its private key, presented in the TLS handshake. */
+export interface TlsIdentity {
+  cert: string;
+  key: string;
 }
 
 export interface VaultHttpOptions {
@@ -31,6 +42,11 @@ export interface VaultHttpOptions {
   maxResponseBytes?: number;
   /** Connections per client (per source) at once; more requests wait within their deadline. Default 16. */
   maxSockets?: number;
+  /**
+   * A client certificate for the TLS handshake (mutual TLS to the listener, or Vault's cert
+   * auth), loaded on the first request and again after reloadIdentity(); https only.
+   */
+  identity?: () => Promise<TlsIdentity>;
 }
 
 const noop = () => undefined;
@@ -99,10 +115,49 @@ export function boundedRequest(o: { agent: http.Agent; timeoutMs: number; maxRes
 
 export function createVaultHttp(opts: VaultHttpOptions): VaultHttp {
   const maxSockets = opts.maxSockets ?? 16;
-  const agent = opts.address.startsWith('https:')
-    ? new https.Agent({ keepAlive: true, maxSockets, rejectUnauthorized: true, ...(opts.caBundle ? { ca: opts.caBundle } : {}) })
-    : new http.Agent({ keepAlive: true, maxSockets });
-  const rp = boundedRequest({ agent, timeoutMs: opts.timeoutMs, maxResponseBytes: opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES });
+  const bounds = { timeoutMs: opts.timeoutMs, maxResponseBytes: opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES };
+  const httpsAgent = (identity?: TlsIdentity) =>
+    new https.Agent({ keepAlive: true, maxSockets, rejectUnauthorized: true, ...(opts.caBundle ? { ca: opts.caBundle } : {}), ...identity });
+  let rp: (options: RpOptions) => Promise<RpResponse>;
+  let reloadIdentity: (() => void) | undefined;
+  const loadIdentity = opts.identity;
+  if (loadIdentity && opts.address.startsWith('https:')) {
+    // One agent per loaded identity; a reload makes the next request build a new one, and
+    // the old one's sockets close once requests on them had their time.
+    let current: Promise<ReturnType<typeof boundedRequest>> | undefined;
+    let agent: https.Agent | undefined;
+    const load = () =>
+      loadIdentity().then((identity) => {
+        agent = httpsAgent(identity);
+        return boundedRequest({ agent, ...bounds });
+      });
+    const reload = (stale: Promise<unknown>) => {
+      if (current !== stale) return; // another request reloaded already
+      const old = agent;
+      current = undefined;
+      agent = undefined;
+      if (old) setTimeout(() => old.destroy(), opts.timeoutMs).unref();
+    };
+    rp = (options) => {
+      const pending = (current ??= load());
+      // A failed load is not cached, nor is an identity whose connection failed (no HTTP
+      // answer: e.g. the listener refused an expired certificate): the next request reads
+      // the Secrets again, so a renewed certificate is picked up without a login.
+      pending.catch(() => reload(pending));
+      return pending.then((send) =>
+        send(options).catch((err: unknown) => {
+          reload(pending);
+          throw err;
+        }),
+      );
+    };
+    reloadIdentity = () => {
+      if (current) reload(current);
+    };
+  } else {
+    const agent = opts.address.startsWith('https:') ? httpsAgent() : new http.Agent({ keepAlive: true, maxSockets });
+    rp = boundedRequest({ agent, ...bounds });
+  }
   const client = nodeVault({
     apiVersion: 'v1',
     endpoint: opts.address,
@@ -120,5 +175,6 @@ export function createVaultHttp(opts: VaultHttpOptions): VaultHttp {
   return {
     read: (path, token) => client.read(path, { headers: headers(token) }) as Promise<unknown>,
     write: (path, body, token) => client.write(path, body, { headers: headers(token) }) as Promise<unknown>,
+    ...(reloadIdentity ? { reloadIdentity } : {}),
   };
 }

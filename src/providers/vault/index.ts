@@ -1,5 +1,6 @@
 // The Vault / OpenBao provider (spec.vault of a SecretSource or ClusterSecretSource):
-// KV v1/v2 reads with token, Kubernetes or AppRole auth, one login per client and token
+// KV v1/v2 reads with token, Kubernetes, AppRole, JWT/OIDC or TLS certificate auth
+// (optionally a client certificate for the listener), one login per client and token
 // lifetime, renewal, and revocation on close. This file wires the pieces into the
 // ProviderFactory the registry knows; only client.ts talks to node-vault.
 // Like all of src/providers/, may import src/errors.ts, api/, runtime/, observability/,
@@ -12,11 +13,14 @@ import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_SOURCE_TIMEOUT_MS } from '../limits
 import type { ProviderDeps, ProviderFactory, SecretProvider } from '../provider.js';
 import { sourceKey } from '../../api/source-ref.js';
 import { appRoleAuthenticator } from './auth-approle.js';
+import { certAuthenticator } from './auth-cert.js';
+import { jwtAuthenticator } from './auth-jwt.js';
 import { kubernetesAuthenticator } from './auth-kubernetes.js';
 import { tokenAuthenticator } from './auth-token.js';
 import type { AuthContext, Authenticator } from './auth.js';
 import { createVaultHttp, type VaultHttp } from './client.js';
 import { VaultProvider } from './provider.js';
+import { tlsIdentityLoader } from './tls-identity.js';
 import { authMethodOf, validateVaultSpec } from './validate.js';
 
 export { VaultProvider, type VaultProviderOptions } from './provider.js';
@@ -54,10 +58,12 @@ function vaultSpec(source: AnySource): VaultProviderSpec {
 
 function authenticator(spec: VaultProviderSpec, ctx: AuthContext): Authenticator {
   authMethodOf(spec.auth); // exactly one is set
-  const { token, kubernetes, appRole } = spec.auth;
+  const { token, kubernetes, appRole, jwt, cert } = spec.auth;
   if (token) return tokenAuthenticator(token, ctx);
   if (kubernetes) return kubernetesAuthenticator(kubernetes, ctx);
   if (appRole) return appRoleAuthenticator(appRole, ctx);
+  if (jwt) return jwtAuthenticator(jwt, ctx);
+  if (cert) return certAuthenticator(cert, ctx);
   throw new InvalidSpecError(`${ctx.source}: spec.vault.auth sets no method`);
 }
 
@@ -75,20 +81,24 @@ export function createVaultProviderFactory(opts: VaultFactoryOptions = {}): Prov
     create(source: AnySource, deps: ProviderDeps): SecretProvider {
       const spec = vaultSpec(source);
       validateVaultSpec(spec, deps.secretNamespace, opts);
+      const source_ = sourceKey(source);
       const base = createVaultHttp({
         address: spec.address,
         namespace: spec.namespace,
         caBundle: spec.caBundle,
         timeoutMs: opts.timeoutMs ?? DEFAULT_SOURCE_TIMEOUT_MS,
         maxResponseBytes: opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+        identity: tlsIdentityLoader(spec, { kube: deps.kube, secretNamespace: deps.secretNamespace, source: source_ }),
       });
       const http = opts.wrapHttp ? opts.wrapHttp(base) : base;
       const ctx: AuthContext = {
         http,
         kube: deps.kube,
         secretNamespace: deps.secretNamespace,
-        source: sourceKey(source),
+        source: source_,
         host: new URL(spec.address).host,
+        reloadIdentity: base.reloadIdentity,
+        apiAudiences: opts.apiAudiences,
       };
       return new VaultProvider({
         source: ctx.source,

@@ -3,21 +3,21 @@
 // the operator allows it for development) and CA bundle, a KV version of 1 or 2. Each
 // failure says which field to change and how.
 import { X509Certificate } from 'node:crypto';
-import type { VaultAuth, VaultProviderSpec } from '../../api/types.js';
+import type { VaultAuth, VaultJwtAuth, VaultProviderSpec } from '../../api/types.js';
 import { InvalidSpecError } from '../../errors.js';
 import { checkTokenAudiences, type ApiAudienceOptions } from '../audiences.js';
 import { checkPlaintext, type TransportOptions } from '../insecure-http.js';
 import { resolveSecretRef, resolveServiceAccountRef } from '../secret-ref.js';
 
 export type AuthMethod = keyof VaultAuth;
-const AUTH_METHODS: AuthMethod[] = ['token', 'kubernetes', 'appRole'];
+const AUTH_METHODS: AuthMethod[] = ['token', 'kubernetes', 'appRole', 'jwt', 'cert'];
 
 /** The one auth method `auth` sets; InvalidSpecError for none or several. */
 export function authMethodOf(auth: VaultAuth | undefined): AuthMethod {
   const set = AUTH_METHODS.filter((m) => auth?.[m] !== undefined && auth[m] !== null);
   if (set.length !== 1) {
     const found = set.length === 0 ? 'sets none' : `sets ${set.join(' and ')}`;
-    throw new InvalidSpecError(`spec.vault.auth ${found}: set exactly one of token, kubernetes, appRole`);
+    throw new InvalidSpecError(`spec.vault.auth ${found}: set exactly one of ${AUTH_METHODS.join(', ')}`);
   }
   return set[0] as AuthMethod;
 }
@@ -68,7 +68,7 @@ export function validateVaultSpec(
     throw new InvalidSpecError('spec.vault.kv.mount is empty: write the KV mount path, e.g. secret');
   }
   authMethodOf(spec.auth);
-  const { token, kubernetes, appRole } = spec.auth;
+  const { token, kubernetes, appRole, jwt, cert } = spec.auth;
   if (token) resolveSecretRef(token.secretRef ?? { name: '', key: '' }, secretNamespace);
   if (kubernetes) {
     if (!kubernetes.role) throw new InvalidSpecError('spec.vault.auth.kubernetes.role is empty: name the Vault role to log in as');
@@ -81,5 +81,43 @@ export function validateVaultSpec(
   if (appRole) {
     if (!appRole.roleId) throw new InvalidSpecError('spec.vault.auth.appRole.roleId is empty: write the role_id of the AppRole');
     resolveSecretRef(appRole.secretIdRef ?? { name: '', key: '' }, secretNamespace);
+  }
+  if (jwt) checkJwt(jwt, secretNamespace, opts);
+  if (cert) {
+    if (!spec.address.startsWith('https:')) {
+      throw new InvalidSpecError('spec.vault.auth.cert needs an https address: the client certificate is presented in the TLS handshake');
+    }
+    if (spec.tls) {
+      throw new InvalidSpecError(
+        "spec.vault.tls and spec.vault.auth.cert both name a client certificate, and a connection presents one: remove spec.vault.tls (auth.cert's certificate is presented to the listener too), or use another auth method",
+      );
+    }
+    resolveSecretRef(cert.clientCert ?? { name: '', key: '' }, secretNamespace);
+    resolveSecretRef(cert.secretRef ?? { name: '', key: '' }, secretNamespace);
+  }
+  if (spec.tls) {
+    if (!spec.address.startsWith('https:')) {
+      throw new InvalidSpecError('spec.vault.tls needs an https address: a client certificate is presented in the TLS handshake');
+    }
+    resolveSecretRef(spec.tls.certSecretRef ?? { name: '', key: '' }, secretNamespace);
+    resolveSecretRef(spec.tls.keySecretRef ?? { name: '', key: '' }, secretNamespace);
+  }
+}
+
+function checkJwt(jwt: VaultJwtAuth, secretNamespace: string, opts: ApiAudienceOptions): void {
+  if (!jwt.role) throw new InvalidSpecError('spec.vault.auth.jwt.role is empty: name the role of the JWT auth method to log in as');
+  const sat = jwt.kubernetesServiceAccountToken;
+  if ((jwt.secretRef ? 1 : 0) + (sat ? 1 : 0) !== 1) {
+    throw new InvalidSpecError(
+      'spec.vault.auth.jwt needs exactly one of secretRef (a JWT in a Secret) and kubernetesServiceAccountToken (a token of a service account of this namespace)',
+    );
+  }
+  if (jwt.secretRef) resolveSecretRef(jwt.secretRef, secretNamespace);
+  if (sat) {
+    resolveServiceAccountRef(sat.serviceAccountRef ?? { name: '' }, secretNamespace);
+    if (sat.audiences?.some((a) => !a)) {
+      throw new InvalidSpecError('spec.vault.auth.jwt.kubernetesServiceAccountToken.audiences has an empty entry: remove it or name an audience');
+    }
+    checkTokenAudiences(sat.audiences ?? [], opts.apiAudiences ?? [], 'spec.vault.auth.jwt.kubernetesServiceAccountToken.audiences');
   }
 }

@@ -19,16 +19,18 @@ function setup(kind: AnySource['kind'], auth: AwsAuth | undefined, extra: Partia
   const tokens: { namespace: string; name: string; audiences?: string[] }[] = [];
   const exchanged: { roleArn: string; token: string }[] = [];
   const assumed: string[] = [];
+  const extras: unknown[] = [];
   const kube: ProviderKube = {
-    readSecretKey: async (_ns, _name, key) => Buffer.from(key === 'id' ? 'AKIASTATIC' : 'static-secret'),
+    readSecretKey: async (_ns, _name, key) => Buffer.from(key === 'id' ? 'AKIASTATIC' : key === 'token' ? 'static-session\n' : 'static-secret'),
     requestServiceAccountToken: async (namespace, name, o) => {
       tokens.push({ namespace, name, audiences: o?.audiences });
       return { token: `jwt-${tokens.length}`, expiresAt: new Date(600_000) };
     },
   };
   const sts: StsApi = {
-    assumeRole: async (roleArn) => {
+    assumeRole: async (roleArn, _session, _duration, extra) => {
       assumed.push(roleArn);
+      extras.push(extra);
       return ROLE_CREDS;
     },
     assumeRoleWithWebIdentity: async (roleArn, _session, token) => {
@@ -66,7 +68,7 @@ function setup(kind: AnySource['kind'], auth: AwsAuth | undefined, extra: Partia
       throw new Error('not used');
     },
   });
-  return { connection, made, tokens, exchanged, assumed };
+  return { connection, made, tokens, exchanged, assumed, extras };
 }
 
 /** What the Secrets Manager client's credentials resolve to. */
@@ -82,6 +84,23 @@ test('secretRef: the static keys of the source namespace, never the default chai
   await s.connection.use(async () => undefined);
   expect(await resolved(s.made.secrets[0])).toEqual({ accessKeyId: 'AKIASTATIC', secretAccessKey: 'static-secret' });
   expect(s.made.sts).toEqual([]);
+});
+
+test('secretRef with sessionTokenSecretRef: the session token goes with the keys', async () => {
+  const s = setup('SecretSource', { secretRef: { ...KEYS.secretRef, sessionTokenSecretRef: { name: 'aws', key: 'token' } } });
+  await s.connection.use(async () => undefined);
+  expect(await resolved(s.made.secrets[0])).toEqual({ accessKeyId: 'AKIASTATIC', secretAccessKey: 'static-secret', sessionToken: 'static-session' });
+});
+
+test('roleArn with externalId and sessionTags: both go with AssumeRole; without them nothing extra', async () => {
+  const sessionTags = [{ key: 'team', value: 'a' }];
+  const s = setup('SecretSource', KEYS, { roleArn: ROLE, externalId: 'ext-1', sessionTags });
+  await s.connection.use(async () => undefined);
+  expect(await resolved(s.made.secrets[0])).toEqual(ROLE_CREDS);
+  expect(s.extras).toEqual([{ externalId: 'ext-1', tags: sessionTags }]);
+  const plain = setup('SecretSource', KEYS, { roleArn: ROLE });
+  await resolved(plain.made.secrets[0] ?? (await plain.connection.use(async () => undefined), plain.made.secrets[0]));
+  expect(plain.extras).toEqual([{ externalId: undefined, tags: undefined }]);
 });
 
 test('webIdentity: a token of the source namespace\'s service account for sts.amazonaws.com, exchanged for roleArn', async () => {

@@ -114,3 +114,31 @@ test('a UUID pins a VersionId; anything else a stage; AWSCURRENT and empty mean 
   expect(versionPin('3F2504E0-4F89-11D3-9A0C-0305E82C3301')).toEqual({ versionId: '3F2504E0-4F89-11D3-9A0C-0305E82C3301' });
   expect(() => versionPin('two words')).toThrow(InvalidSpecError);
 });
+
+describe('sessionTokenSecretRef, externalId and sessionTags', () => {
+  const tags = [{ key: 'team', value: 'a' }];
+  test('valid with roleArn and keys (or the operator identity of a ClusterSecretSource)', () => {
+    const withToken = { secretRef: { ...keys().secretRef, sessionTokenSecretRef: { name: 'aws', key: 'token' } } };
+    expect(() => validateAwsSpec(spec({ auth: withToken }), 'apps')).not.toThrow();
+    expect(() => validateAwsSpec(spec({ auth: keys(), roleArn: ROLE, externalId: 'ext-1', sessionTags: tags }), 'apps')).not.toThrow();
+    expect(() => validateAwsSpec(spec({ auth: { operatorIdentity: {} }, roleArn: ROLE, externalId: 'ext-1' }), 'ops', { kind: 'ClusterSecretSource' })).not.toThrow();
+  });
+
+  test('a session token Secret of another namespace is Forbidden', () => {
+    const away = { secretRef: { ...keys().secretRef, sessionTokenSecretRef: { name: 'aws', key: 'token', namespace: 'other' } } };
+    expect(() => validateAwsSpec(spec({ auth: away }), 'apps')).toThrow(ForbiddenError);
+  });
+
+  test.each([
+    ['externalId without roleArn', { auth: keys(), externalId: 'ext-1' }, /externalId is sent with STS AssumeRole .*set roleArn/],
+    ['sessionTags without roleArn', { auth: keys(), sessionTags: tags }, /sessionTags is sent with STS AssumeRole/],
+    ['externalId with webIdentity', { auth: web('app'), roleArn: ROLE, externalId: 'ext-1' }, /AssumeRoleWithWebIdentity, which takes neither/],
+    ['a malformed externalId', { auth: keys(), roleArn: ROLE, externalId: 'has space' }, /externalId must be 2-1224 characters/],
+    ['a tag key twice', { auth: keys(), roleArn: ROLE, sessionTags: [...tags, { key: 'Team', value: 'b' }] }, /key "Team" twice/],
+    ['an empty tag key', { auth: keys(), roleArn: ROLE, sessionTags: [{ key: '', value: 'b' }] }, /sessionTags\[0\].key must be 1-128/],
+  ])('%s is InvalidSpec', (_what, extra, message) => {
+    const err = caught(() => validateAwsSpec(spec(extra as Partial<AwsProviderSpec>), 'apps'));
+    expect(err).toBeInstanceOf(InvalidSpecError);
+    expect(err.message).toMatch(message);
+  });
+});

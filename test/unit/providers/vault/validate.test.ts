@@ -52,3 +52,37 @@ test('kubernetes auth never asks for an audience of the API server (learned, or 
     /^spec.vault.auth.kubernetes.audiences asks for "https:\/\/kubernetes.default.svc", an audience of the API server itself/,
   );
 });
+
+describe('jwt, cert and a client certificate for the listener', () => {
+  const sat = (over: object = {}) => ({ jwt: { role: 'app', kubernetesServiceAccountToken: { serviceAccountRef: { name: 'sa' }, ...over } } });
+  const cert = { cert: { clientCert: { name: 'c', key: 'tls.crt' }, secretRef: { name: 'c', key: 'tls.key' } } };
+  const tls = { certSecretRef: { name: 'c', key: 'tls.crt' }, keySecretRef: { name: 'c', key: 'tls.key' } };
+
+  test('valid forms', () => {
+    expect(() => validateVaultSpec(spec({ auth: sat() }), 'ns')).not.toThrow();
+    expect(() => validateVaultSpec(spec({ auth: { jwt: { role: 'app', mount: 'oidc', secretRef: { name: 'j', key: 'jwt' } } } }), 'ns')).not.toThrow();
+    expect(() => validateVaultSpec(spec({ auth: cert }), 'ns')).not.toThrow();
+    expect(() => validateVaultSpec(spec({ tls }), 'ns')).not.toThrow();
+  });
+
+  test('jwt: a role, exactly one JWT source, no audience of the API server, references in the source namespace', () => {
+    expect(() => validateVaultSpec(spec({ auth: { jwt: { role: '', secretRef: { name: 'j', key: 'jwt' } } } }), 'ns')).toThrow(/jwt.role is empty/);
+    expect(() => validateVaultSpec(spec({ auth: { jwt: { role: 'app' } } }), 'ns')).toThrow(/exactly one of secretRef .* and kubernetesServiceAccountToken/);
+    const both = { jwt: { ...sat().jwt, secretRef: { name: 'j', key: 'jwt' } } };
+    expect(() => validateVaultSpec(spec({ auth: both }), 'ns')).toThrow(/exactly one of secretRef/);
+    expect(() => validateVaultSpec(spec({ auth: sat({ audiences: ['https://kubernetes.default.svc'] }) }), 'ns')).toThrow(IdentityNotAllowedError);
+    expect(() => validateVaultSpec(spec({ auth: sat({ audiences: ['api'] }) }), 'ns', { apiAudiences: ['api'] })).toThrow(IdentityNotAllowedError);
+    expect(() => validateVaultSpec(spec({ auth: sat({ serviceAccountRef: { name: 'sa', namespace: 'other' } }) }), 'ns')).toThrow(ForbiddenError);
+    expect(() => validateVaultSpec(spec({ auth: { jwt: { role: 'app', secretRef: { name: 'j', key: 'jwt', namespace: 'other' } } } }), 'ns')).toThrow(ForbiddenError);
+  });
+
+  test('cert and tls: https only, not both, references in the source namespace', () => {
+    const http = { address: 'http://vault:8200' };
+    expect(() => validateVaultSpec(spec({ ...http, auth: cert }), 'ns', { allowInsecureHttp: true })).toThrow(/auth.cert needs an https address/);
+    expect(() => validateVaultSpec(spec({ ...http, tls }), 'ns', { allowInsecureHttp: true })).toThrow(/tls needs an https address/);
+    expect(() => validateVaultSpec(spec({ tls, auth: cert }), 'ns')).toThrow(/both name a client certificate/);
+    const away = { name: 'c', key: 'tls.key', namespace: 'other' };
+    expect(() => validateVaultSpec(spec({ auth: { cert: { ...cert.cert, secretRef: away } } }), 'ns')).toThrow(ForbiddenError);
+    expect(() => validateVaultSpec(spec({ tls: { ...tls, keySecretRef: away } }), 'ns')).toThrow(ForbiddenError);
+  });
+});
