@@ -123,7 +123,14 @@ test('parseDuration is defined exactly where the schema pattern matches, and giv
 test('a cron in any IANA zone is accepted when its ticks are 10s apart or more, refused with InvalidSpecError when closer', () => {
   fc.assert(
     fc.property(cron, fc.option(fc.constantFrom(...ZONES), { nil: undefined }), (c, timeZone) => {
-      const gap = shortestTickGapMs(c.text, timeZone);
+      // A day that never comes in the months drawn (31 in April, 30 in February) has no ticks:
+      // cron-parser refuses it, and so must the validator.
+      let gap: number;
+      try {
+        gap = shortestTickGapMs(c.text, timeZone);
+      } catch {
+        gap = -1;
+      }
       const refresh = { schedule: c.text, ...(timeZone !== undefined ? { timeZone } : {}) };
       expect(outcome(ss({ refresh }))).toBe(gap >= MIN_REFRESH_MS ? 'accepted' : 'refused');
     }),
@@ -154,4 +161,8 @@ test('shortestTickGapMs is a lower bound of the gaps between real ticks (all fiv
     }),
     { numRuns: 200 },
   );
+});
+
+test('a cron whose day never comes in its months (drawn once: * 0 31 4-4/1 *) is refused with InvalidSpecError', () => {
+  for (const schedule of ['* 0 31 4-4/1 *', '0 0 30 2 *']) expect(outcome(ss({ refresh: { schedule } }))).toBe('refused');
 });
