@@ -22,6 +22,7 @@ export const Reason = {
   SizeLimitExceeded: 'SizeLimitExceeded',
   TargetConflict: 'TargetConflict',
   TargetInvalid: 'TargetInvalid',
+  TemplateError: 'TemplateError',
   KubernetesError: 'KubernetesError',
   InternalError: 'InternalError',
   /** Not an error: a force-sync / rotate-now request waits for its window (Synced / Rotated keep their status). */
@@ -84,6 +85,8 @@ export class SizeLimitError extends define('ESS_SIZE_LIMIT', Reason.SizeLimitExc
 export class TargetConflictError extends define('ESS_TARGET_CONFLICT', Reason.TargetConflict, true) {}
 /** The API server refuses the target Secret as it would be written (e.g. a type whose required keys are missing). */
 export class TargetInvalidError extends define('ESS_TARGET_INVALID', Reason.TargetInvalid, false) {}
+/** spec.target.template does not parse, names a key that is not synced, or renders too much (the message names the template key, line and column, never a value). */
+export class TemplateError extends define('ESS_TEMPLATE', Reason.TemplateError, false) {}
 /** The Kubernetes API failed in a way that is not the user's to fix. */
 export class KubernetesError extends define('ESS_KUBERNETES', Reason.KubernetesError, true) {}
 /** Our cached copy was stale (409 on a resourceVersion precondition): retried from a fresh cache, never reported. */
@@ -108,6 +111,7 @@ export const errorClasses = [
   SizeLimitError,
   TargetConflictError,
   TargetInvalidError,
+  TemplateError,
   KubernetesError,
 ] as const;
 
