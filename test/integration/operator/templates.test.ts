@@ -27,7 +27,7 @@ const transit = `transit-${id}`;
 const authMount = `kubernetes-${id}`;
 const vaultAddr = requireEnv('VAULT_ADDR');
 const root = vaultRoot();
-const [PW1, PW2, REG_PW] = ['pw1', 'pw2', 'registry'].map((p) => canary(p)) as [string, string, string];
+const [PW1, PW2, PW3, REG_PW] = ['pw1', 'pw2', 'pw3', 'registry'].map((p) => canary(p)) as [string, string, string, string];
 let op: RunningOperator;
 let opToken = '';
 
@@ -172,7 +172,7 @@ describe('envelope mode: the template travels sealed, the agent renders it', () 
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('the Secret holds only ciphertext of the used keys and the template; the agent writes the rendered files', async () => {
+  test('the Secret holds only ciphertext of the used keys and the template; the agent writes the rendered files, and the next version after a source change', async () => {
     await apply(custom, {
       kind: 'SecretSync',
       metadata: { name: 'sealed', namespace: ns },
@@ -211,5 +211,15 @@ describe('envelope mode: the template travels sealed, the agent renders it', () 
     expect(readFileSync(join(dir, 'sealed', 'region'), 'utf8')).toBe('eu-west-1');
     expect([...leaksIn(run.stdout + run.stderr, PW2)]).toEqual([]);
     expect(ss.status?.version).toBe(1);
+
+    // A used key changes at the source: version 2, sealed again with the template; the agent renders the new URL.
+    await kvPut(`${id}/db`, { user: 'app', password: PW3, host: 'db.internal', unused: 'u2' });
+    await patchSync(custom, ns, 'sealed', { metadata: { annotations: { 'secretsync.io/force-sync': 'pw3' } } });
+    await eventually(async () => ((await getSync(custom, ns, 'sealed')).status?.version === 2 ? true : undefined), { timeoutMs: 40_000, what: 'version 2 of the sealed sync' });
+    expect(entriesByDoc(await readSecret('sealed')).format).toBe('secretsync.io/envelope/v2');
+    const dir2 = mkdtempSync(join(tmp, 'out-'));
+    const run2 = await runAgent(app, ['init', '--sync', 'sealed', '--dir', dir2, '--namespace', ns, '--insecure-allow-http']);
+    expect(run2.code).toBe(0);
+    expect(digestsOf({ u: readFileSync(join(dir2, 'sealed', 'DATABASE_URL'), 'utf8') })).toEqual(digestsOf({ u: url(PW3) }));
   }, 120_000);
 });
