@@ -85,7 +85,7 @@ interface Expr {
   terms: Term[];
   filters: { name: string; at: number }[];
 }
-type Part = { kind: 'text'; value: string } | { kind: 'expr'; expr: Expr; at: number };
+type Part = { kind: 'text'; value: string; at: number } | { kind: 'expr'; expr: Expr; at: number };
 
 const KEY = /[-._a-zA-Z0-9]+/y;
 const FILTER = /[a-zA-Z0-9_]+/y;
@@ -133,10 +133,10 @@ export function parseTemplate(key: string, src: string): Part[] {
     // In a run of braces the expression opens at the last two ({"a":{{{ k | json }}:1}}): the others are text.
     while (open >= 0 && src[open + 2] === '{') open += 1;
     if (open < 0) {
-      parts.push({ kind: 'text', value: src.slice(i) });
+      parts.push({ kind: 'text', value: src.slice(i), at: i });
       break;
     }
-    if (open > i) parts.push({ kind: 'text', value: src.slice(i, open) });
+    if (open > i) parts.push({ kind: 'text', value: src.slice(i, open), at: i });
     i = open + 2;
     skip();
     const terms = [term()];
@@ -176,11 +176,6 @@ export function referencedKeys(t: TargetTemplate): Set<string> {
     }
   }
   return keys;
-}
-
-/** Checks every template of `t` parses (no values needed); TemplateError for the first that does not. */
-export function checkTemplate(t: TargetTemplate): void {
-  for (const [key, src] of Object.entries(t.data)) parseTemplate(key, src);
 }
 
 /**
@@ -228,7 +223,7 @@ export function renderTemplate(t: TargetTemplate, values: Record<string, Buffer>
         }
       }
       total += v.length;
-      if (total > maxBytes) over(at(part.kind === 'expr' ? part.at : 0));
+      if (total > maxBytes) over(at(part.at));
       chunks.push(v);
     }
     out.push([key, Buffer.concat(chunks)]);

@@ -191,3 +191,7 @@ describe('errors name key, line and column and never a value', () => {
     }
   });
 });
+
+test('literal text over the limit is located where it starts', () => {
+  expect(errorOf(() => render({ k: '{{ v }}\n' + 'x'.repeat(50) }, { v: 'a' }, 40)).message).toMatch(/line 1 column 8: the rendered content is over 40 bytes/);
+});
