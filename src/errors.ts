@@ -24,6 +24,7 @@ export const Reason = {
   TargetConflict: 'TargetConflict',
   TargetInvalid: 'TargetInvalid',
   TargetImmutable: 'TargetImmutable',
+  TemplateError: 'TemplateError',
   KubernetesError: 'KubernetesError',
   InternalError: 'InternalError',
   /** Not an error: a force-sync / rotate-now request waits for its window (Synced / Rotated keep their status). */
@@ -90,6 +91,8 @@ export class TargetInvalidError extends define('ESS_TARGET_INVALID', Reason.Targ
 export class TargetImmutableError extends define('ESS_TARGET_IMMUTABLE', Reason.TargetImmutable, false) {}
 /** A value does not decode under the entry's decodingStrategy (Base64, Base64URL). */
 export class DecodingFailedError extends define('ESS_DECODING_FAILED', Reason.DecodingFailed, false) {}
+/** spec.target.template does not parse, names a key that is not synced, or renders too much (the message names the template key, line and column, never a value). */
+export class TemplateError extends define('ESS_TEMPLATE', Reason.TemplateError, false) {}
 /** The Kubernetes API failed in a way that is not the user's to fix. */
 export class KubernetesError extends define('ESS_KUBERNETES', Reason.KubernetesError, true) {}
 /** Our cached copy was stale (409 on a resourceVersion precondition): retried from a fresh cache, never reported. */
@@ -116,6 +119,7 @@ export const errorClasses = [
   TargetInvalidError,
   TargetImmutableError,
   DecodingFailedError,
+  TemplateError,
   KubernetesError,
 ] as const;
 

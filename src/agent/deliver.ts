@@ -3,7 +3,9 @@
 // open every value, all or nothing) and write them atomically. Reading and opening are
 // split from writing so `init` can refuse before anything is written, for every --sync.
 import { join } from 'node:path';
-import { EnvelopeError, open } from '../crypto/envelope.js';
+import { renderTemplate } from '../api/template.js';
+import { EnvelopeError, openEntry } from '../crypto/envelope.js';
+import { TemplateError } from '../errors.js';
 import type { AgentKube } from '../kube/agent-kube.js';
 import { KubeReadError } from '../kube/agent-kube.js';
 import type { Logger } from '../observability/logger.js';
@@ -13,6 +15,9 @@ import { AgentCode, AgentError } from './errors.js';
 import { isObjectName, type SyncFlag, type SyncTarget } from './flags.js';
 import type { KeyAccess } from './key-access.js';
 import { checkOwner, envelopeRefusal, planDelivery, type DeliveryRequest } from './plan.js';
+
+/** The most a template may render to in the pod: what a Secret may hold (the operator checked spec.target.maxSizeBytes already). */
+const MAX_RENDERED_BYTES = 1_048_576;
 
 /** Files ready to write, and what they are. */
 export interface Prepared {
@@ -168,9 +173,20 @@ export class Deliverer {
     if (plan.mode === 'plain') return { ...base, files: plan.files };
     const dataKey = await this.o.keys.unwrap(plan.entry, plan.context);
     try {
-      return { ...base, files: open(dataKey, plan.binding, plan.entry.values) };
+      const opened = openEntry(dataKey, plan.binding, plan.entry);
+      if (!opened.template) return { ...base, files: opened.values };
+      // envelope/v2: spec.target.template travels sealed with the values it uses and is
+      // rendered here, so the rendered files exist only in this pod's memory volume.
+      try {
+        return { ...base, files: renderTemplate(opened.template, opened.values, MAX_RENDERED_BYTES) };
+      } finally {
+        for (const b of Object.values(opened.values)) b.fill(0);
+      }
     } catch (err) {
       if (err instanceof EnvelopeError) throw envelopeRefusal(r, err);
+      if (err instanceof TemplateError) {
+        throw new AgentError(AgentCode.InvalidContent, `SecretSync ${r.namespace}/${r.sync} version ${plan.version}: ${err.message}. Nothing was written; fix the template`);
+      }
       throw err;
     } finally {
       dataKey.fill(0);

@@ -3,6 +3,7 @@
 // can reject (shapes, enums, exactly-one-of, names) it rejects here; the controller
 // rejects the rest with Ready=False (see validate.ts).
 import { arr, bool, exactlyOne, int, map, obj, str, type JSONSchemaProps } from './openapi.js';
+import { MAX_TEMPLATE_CHARS, MAX_TEMPLATE_KEYS } from './template.js';
 import { MINTING_TYPES } from './types.js';
 
 const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
@@ -479,6 +480,24 @@ const target = obj('The Secret the operator writes.', {
     { default: false },
   ),
   encryption,
+  template: obj(
+    'Build the keys of the Secret from the synced keys (spec.data keys and dataFrom properties) instead of copying them: a database URL, a config file, a .dockerconfigjson. With a template the Secret holds exactly the keys of template.data. Syntax (docs/templates.md): text with {{ key }}, {{ a ~ ":" ~ b }} (concatenation, "..." a JSON string literal) and filters {{ key | b64enc }}: b64enc, b64dec, json, yaml, trim, upper, lower. No logic, no property access beyond the synced keys. In envelope mode the template is sealed with the values and the agent renders it inside the pod.',
+    {
+      data: map(
+        'Key of the Secret (also the file name under /run/secrets/<sync>/) to its template. A template without {{ }} is a literal value.',
+        str('The template text.', { maxLength: MAX_TEMPLATE_CHARS }),
+        {
+          minProperties: 1,
+          maxProperties: MAX_TEMPLATE_KEYS,
+          'x-kubernetes-validations': [
+            { rule: "self.all(k, k.matches('^[-._a-zA-Z0-9]+$') && size(k) <= 253)", message: 'template.data keys are Secret keys: letters, digits, -, _ and ., at most 253 characters' },
+            { rule: "self.all(k, k != '.' && k != '..' && k != '__proto__')", message: 'template.data keys must not be ., .. or __proto__' },
+          ],
+        },
+      ),
+    },
+    { required: ['data'] },
+  ),
 }, {
   rules: [
     {

@@ -1,6 +1,7 @@
 // The API of secretsync.io/v1alpha1 as TypeScript types. The OpenAPI schema in
 // schema.ts is the source of truth for what the apiserver accepts; these types
 // mirror it (a unit test checks that every schema property has a field here).
+import type { TargetTemplate } from './template.js';
 
 export const GROUP = 'secretsync.io';
 export const VERSION = 'v1alpha1';
@@ -249,6 +250,8 @@ export interface TargetSpec {
   /** Create the Secret with immutable: true; a new version is then refused (TargetImmutable) until the Secret is deleted. */
   immutable?: boolean;
   encryption?: EncryptionSpec;
+  /** Target keys built from the synced keys (docs/templates.md); the Secret then holds exactly these keys. */
+  template?: TargetTemplate;
 }
 
 export interface MountSpec {

@@ -17,6 +17,7 @@ import type { Envelope } from '../crypto/envelope.js';
 import { grantWrites, type GrantWrite } from './grants.js';
 import { keyIdOf } from './kek.js';
 import { envelopeBody } from './sealing.js';
+import type { TemplateSource } from './render.js';
 import { rotationEvent, withRotation, type RotationOutcome } from './rotate.js';
 import { inUseBy, planRollout, type RolloutPlan } from './rollout.js';
 import { throttleMessage, withThrottles, type Throttled } from './throttle.js';
@@ -25,7 +26,14 @@ import { ConditionType, findCondition, setCondition } from '../api/conditions.js
 import { conflictError, dataChange, desiredSecret, immutableProblem, isOwnedBy, plainBody, releasePatch, secretWrite, targetName, type SecretWrite, type TargetBody } from './target.js';
 
 export type ReadOutcome =
-  | { ok: true; content: Content; sourceVersions: Record<string, string> }
+  | {
+      ok: true;
+      /** The target's content (rendered, with spec.target.template). */
+      content: Content;
+      sourceVersions: Record<string, string>;
+      /** Envelope mode with a template: what is sealed instead of `content` (render.ts). */
+      rendered?: TemplateSource;
+    }
   | { ok: false; error: unknown };
 
 export type Cleanup =

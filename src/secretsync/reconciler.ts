@@ -29,6 +29,7 @@ import { pendingStatus, withRotationStep, type RotationOutcome, type RotationSte
 import { generate } from './rotation/generator.js';
 import { newPendingRotation, planRotation, rotationDone, rotationFailed, rotationWrites } from './rotation/plan.js';
 import { carryOutSeal } from './seal-calls.js';
+import { renderRead } from './render.js';
 import { planSeal } from './seal-plan.js';
 
 export interface ProviderSource {
@@ -116,7 +117,8 @@ export class SecretSyncReconciler {
     let read: ReadOutcome | undefined;
     if (wanted) {
       this.d.log.debug({ secretsync: key, due: wanted.reason }, 'reading the source');
-      read = await this.read(o, wanted.notBefore);
+      // spec.target.template, applied in memory (pure): the content compared and written is the rendered one.
+      read = renderRead(o.ss, await this.read(o, wanted.notBefore));
     }
     const sealed = await carryOutSeal(key, planSeal(o, due, read), {
       encrypter: (source, ref) => this.keyEncrypter(source, ref),

@@ -3,7 +3,7 @@
 // one data key minted for a new version entry — and the envelope they make. It decides
 // nothing; a failed call becomes the outcome's error, which planSync reports.
 import type { AnySource } from '../api/types.js';
-import { heldVersions, seal as sealValues, type VersionEnvelope } from '../crypto/envelope.js';
+import { heldVersions, sealEntry, type VersionEnvelope } from '../crypto/envelope.js';
 import type { KeyEncrypter } from '../crypto/key-encrypter.js';
 import type { Logger } from '../observability/logger.js';
 import { keyIdOf, type KekRef } from './kek.js';
@@ -60,7 +60,7 @@ export async function carryOutSeal(key: string, plan: SealPlan, d: SealDeps): Pr
         version,
         kek: { ...want, version: dk.kekVersion },
         wrappedKey: dk.wrapped,
-        values: sealValues(dk.plaintext, plan.binding, plan.content),
+        ...sealEntry(dk.plaintext, plan.binding, plan.content, plan.template),
       };
       d.log.debug({ secretsync: key, version, keyId: keyIdOf(current.kek) }, 'minted a data key');
       return { ok: true, envelope: { current, ...(plan.previous ? { previous: plan.previous } : {}) }, contentHmac: plan.contentHmac };

@@ -14,6 +14,8 @@ import type { KekRef } from './kek.js';
 import type { Observed } from './observe.js';
 import { sizeProblem, versionFor, type ReadOutcome } from './plan.js';
 import { heldContentHmac, heldEnvelope, sealAction } from './sealing.js';
+import type { TemplateSource } from './render.js';
+import type { TargetTemplate } from '../api/template.js';
 
 /** The KEK a key-service call goes to: its source, its reference, and the coordinates the spec names (version aside). */
 export interface KekVia {
@@ -38,6 +40,8 @@ export type SealPlan =
   | {
       kind: 'mint';
       content: Content;
+      /** Sealed with the values: the agent renders them by it (envelope/v2 entries). */
+      template?: TargetTemplate;
       previous?: VersionEnvelope[];
       dropped?: number[];
       contentHmac: string;
@@ -51,7 +55,7 @@ export type SealPlan =
  * `content` sealed under a freshly minted data key. Without `content` (a re-wrap with
  * nothing read) only the held envelope can be kept or re-wrapped.
  */
-function sealFor(o: Observed, version: number, content?: Content): SealPlan {
+function sealFor(o: Observed, version: number, content?: Content, rendered?: TemplateSource): SealPlan {
   const kek = o.kek;
   const want = wantedKek(o);
   if (!kek?.source || !want) return { kind: 'fail', error: new InvalidSpecError('spec.target.encryption.kek cannot be resolved') };
@@ -68,7 +72,9 @@ function sealFor(o: Observed, version: number, content?: Content): SealPlan {
   if (!content || hmac === undefined) return { kind: 'fail', error: new InvalidSpecError('envelope mode: nothing to seal') };
   return {
     kind: 'mint',
-    content,
+    // With a template: the synced keys it uses and the template; the HMAC stays the rendered content's.
+    content: rendered?.values ?? content,
+    ...(rendered ? { template: rendered.template } : {}),
     ...(action.previous ? { previous: action.previous } : {}),
     ...(action.dropped ? { dropped: action.dropped } : {}),
     contentHmac: hmac,
@@ -94,7 +100,7 @@ export function planSeal(o: Observed, due: Due, read: ReadOutcome | undefined): 
       const held = heldEnvelope(o.target, o.macKeys);
       return unchanged && held ? { kind: 'keep', envelope: held, contentHmac: contentHmac(o.macKeys.content, read.content) } : { kind: 'none' };
     }
-    return sealFor(o, version, read.content);
+    return sealFor(o, version, read.content, read.rendered);
   }
   return due.rewrap ? sealFor(o, o.ss.status?.version ?? 0) : { kind: 'none' };
 }

@@ -21,7 +21,7 @@ export function targetKeys(secret: KubeSecret | undefined): string[] {
   return Object.keys(secret.data ?? {}).sort();
 }
 
-/** The declared keys of a SecretSync (spec.data), for when the target is not written yet. */
+/** The declared keys of a SecretSync (spec.data), for when the target is not written yet (no template). */
 function declaredKeys(ss: SecretSync): string[] {
   return (ss.spec.data ?? []).map((d) => d.key).sort();
 }
@@ -29,7 +29,9 @@ function declaredKeys(ss: SecretSync): string[] {
 export function syncView(ss: SecretSync, target: KubeSecret | undefined): SyncView {
   const ready = findCondition(ss.status?.conditions, ConditionType.Ready);
   const kek = ss.spec.target?.encryption?.kek;
-  const keys = targetKeys(target);
+  // With a template the files are its keys, in both modes (an envelope seals the keys it reads, not these).
+  const template = ss.spec.target?.template;
+  const keys = template ? Object.keys(template.data).sort() : targetKeys(target);
   return {
     name: ss.metadata.name,
     targetSecret: targetName(ss),

@@ -13,6 +13,8 @@ export interface DocEntry {
   kek: DocKek;
   wrappedKey: string;
   values: Record<string, string>;
+  /** envelope/v2: the sealed template. */
+  template?: string;
 }
 
 export interface DocSecret {
@@ -44,9 +46,12 @@ export function openByDoc(s: DocSecret, name: string, entry: DocEntry, dataKey: 
   const owner = (s.metadata.ownerReferences ?? []).find((o) => o.kind === 'SecretSync' && o.controller === true);
   if (!owner || owner.name !== name) throw new Error('not controlled by that SecretSync');
   const out: Record<string, Buffer> = {};
-  for (const [key, b64] of Object.entries(entry.values)) {
+  // An entry with a template: every ciphertext under the v2 prefix, the template under the key "/template".
+  const prefix = entry.template === undefined ? 'secretsync.io/envelope/v1' : 'secretsync.io/envelope/v2';
+  const sealed = { ...entry.values, ...(entry.template !== undefined ? { '/template': entry.template } : {}) };
+  for (const [key, b64] of Object.entries(sealed)) {
     const raw = Buffer.from(b64, 'base64');
-    const aad = ['secretsync.io/envelope/v1', s.metadata.namespace ?? '', name, owner.uid, key, String(entry.version)].join('\0');
+    const aad = [prefix, s.metadata.namespace ?? '', name, owner.uid, key, String(entry.version)].join('\0');
     const d = createDecipheriv('aes-256-gcm', dataKey, raw.subarray(0, 12));
     d.setAAD(Buffer.from(aad, 'utf8'));
     d.setAuthTag(raw.subarray(raw.length - 16));

@@ -23,7 +23,7 @@ test('the samples make run promises are there', () => {
   const all = files.flatMap(objects);
   const names = (kind: string) => all.filter((o) => o.kind === kind).map((o) => o.metadata.name).sort();
   expect(names('SecretSource')).toEqual(['aws', 'vault']);
-  expect(names('SecretSync')).toEqual(['api-keys', 'app-token', 'aws-db-creds', 'db-creds', 'db-creds-sealed']);
+  expect(names('SecretSync')).toEqual(['api-keys', 'app-token', 'aws-db-creds', 'db-creds', 'db-creds-sealed', 'db-url']);
   expect(names('Deployment')).toEqual(['web']);
   expect(names('Pod')).toEqual(['injected']);
 });

@@ -48,6 +48,7 @@ test('every example but the injected pod passes a server-side dry run (CRD schem
       'secretsync.secretsync.io/aws-db-creds',
       'secretsync.secretsync.io/db-creds',
       'secretsync.secretsync.io/db-creds-sealed',
+      'secretsync.secretsync.io/db-url',
     ].map((o) => `${o} created (server dry run)`),
   );
 });

@@ -6,9 +6,11 @@ import {
   decodeEnvelope,
   encodeEnvelope,
   open,
+  openEntry,
   pickVersion,
   randomDataKey,
   seal,
+  sealEntry,
   type Binding,
   type Envelope,
   type VersionEnvelope,
@@ -169,7 +171,7 @@ describe('the envelope Secret layout', () => {
     [
       'an unknown format',
       { format: b64('secretsync.io/envelope/v9'), current: b64('1'), v1: entry(version(1)) },
-      'unknown envelope format "secretsync.io/envelope/v9" (this agent reads secretsync.io/envelope/v1)',
+      'unknown envelope format "secretsync.io/envelope/v9" (this agent reads secretsync.io/envelope/v1 and secretsync.io/envelope/v2)',
     ],
     ['a current that is no number', { format: b64('secretsync.io/envelope/v1'), current: b64('latest') }, 'the "current" entry is not a version number'],
     [
@@ -219,5 +221,58 @@ describe('the envelope Secret layout', () => {
     expect(pickVersion(e, 3)).toBe(e.previous?.[0]);
     expect(errorOf(() => pickVersion(e, 2)).message).toBe('version 2 is not in the Secret (it holds version 4 and 3)');
     expect(errorOf(() => pickVersion({ current: version(4) }, 3)).message).toBe('version 3 is not in the Secret (it holds version 4)');
+  });
+});
+
+describe('envelope/v2: a template sealed with the values', () => {
+  const template = { data: { url: 'postgres://{{ user }}:{{ password }}@db' } };
+
+  test('round trip: values and template open; the format is v2 while a templated entry is held', () => {
+    const key = randomDataKey();
+    const secret = b(canary());
+    const sealed = sealEntry(key, binding, { user: b('app'), password: secret }, template);
+    expect(typeof sealed.template).toBe('string');
+    // The template is ciphertext too: not readable in the Secret.
+    expect(Buffer.from(sealed.template as string, 'base64').toString('latin1')).not.toContain('postgres');
+    const opened = openEntry(key, binding, sealed);
+    expect(opened.template).toEqual(template);
+    expect(sameBytes(opened.values.password, secret)).toBe(true);
+
+    const v = { ...version(7), ...sealed };
+    const data = encodeEnvelope({ current: v, previous: [version(6)] });
+    expect(Buffer.from(data.format as string, 'base64').toString()).toBe('secretsync.io/envelope/v2');
+    const back = decodeEnvelope(data);
+    expect(back.current.template).toBe(sealed.template);
+    expect(back.previous?.[0]?.template).toBeUndefined();
+    // Without a templated entry the Secret stays v1, readable by agents that know only v1.
+    expect(Buffer.from(encodeEnvelope({ current: version(6) }).format as string, 'base64').toString()).toBe('secretsync.io/envelope/v1');
+  });
+
+  test('an entry without a template opens as before (v1 entries in a v2 Secret)', () => {
+    const key = randomDataKey();
+    const opened = openEntry(key, binding, sealEntry(key, binding, { k: b('v') }));
+    expect(opened.template).toBeUndefined();
+    expect(opened.values.k?.toString()).toBe('v');
+  });
+
+  test('stripping the template (or adding one) makes the values fail to open', () => {
+    const key = randomDataKey();
+    const sealed = sealEntry(key, binding, { password: b(canary()) }, template);
+    expect(errorOf(() => openEntry(key, binding, { values: sealed.values })).message).toContain('value "password" of version 7 does not open');
+    const plain = sealEntry(key, binding, { password: b(canary()) });
+    expect(errorOf(() => openEntry(key, binding, { ...plain, template: sealed.template })).message).toContain('value "password" of version 7 does not open');
+  });
+
+  test('a template swapped for another one (or copied from another version) does not open', () => {
+    const key = randomDataKey();
+    const sealed = sealEntry(key, binding, { user: b('u') }, template);
+    const other = sealEntry(key, { ...binding, version: 8 }, { user: b('u') }, { data: { url: 'https://evil.example/{{ user }}' } });
+    expect(errorOf(() => openEntry(key, binding, { ...sealed, template: other.template })).message).toContain('the template of version 7 does not open');
+  });
+
+  test('a v1 Secret whose entry carries a template is refused (a v1 reader would write unrendered values)', () => {
+    const v = { ...version(3), template: 'AAAA' };
+    const err = errorOf(() => decodeEnvelope({ format: b64('secretsync.io/envelope/v1'), current: b64('3'), v3: entry(v) }));
+    expect(err.message).toBe('entry v3 carries a template, which secretsync.io/envelope/v1 does not');
   });
 });

@@ -4,7 +4,7 @@
 // rotation, rollouts and grants; plain syncs are in plan.test.ts.
 import { FINALIZER, ROTATE_NOW_ANNOTATION } from '../../../src/api/annotations.js';
 import type { SecretSync } from '../../../src/api/types.js';
-import { heldVersions, seal, type VersionEnvelope } from '../../../src/crypto/envelope.js';
+import { heldVersions, sealEntry, type VersionEnvelope } from '../../../src/crypto/envelope.js';
 import { InvalidSpecError, SourceAuthError, SourceUnavailableError } from '../../../src/errors.js';
 import { readFor, whatIsDue } from '../../../src/secretsync/due.js';
 import type { KubeRole, KubeRoleBinding } from '../../../src/secretsync/grants.js';
@@ -15,6 +15,7 @@ import type { KubeSecret, KubeWorkload } from '../../../src/secretsync/ports.js'
 import { pendingStatus, withRotationStep, type RotationOutcome } from '../../../src/secretsync/rotate.js';
 import { newPendingRotation, planRotation, rotationDone, rotationFailed, rotationWrites } from '../../../src/secretsync/rotation/plan.js';
 import { planSeal, type SealPlan } from '../../../src/secretsync/seal-plan.js';
+import { renderRead } from '../../../src/secretsync/render.js';
 import { asWritten, aSecretSync, content, observed, planWrites as writes, remembered, syncedStatus, T0, vaultSource, writtenSecret } from './fixtures.js';
 
 const C1 = content({ password: 'p1' });
@@ -56,7 +57,7 @@ describe('envelope mode', () => {
       }
       case 'mint': {
         const { version } = p.binding;
-        const current = { version, kek: { ...p.kek.want, version: kekVersion }, wrappedKey: `minted for ${version}`, values: seal(Buffer.alloc(32, 7), p.binding, p.content) };
+        const current = { version, kek: { ...p.kek.want, version: kekVersion }, wrappedKey: `minted for ${version}`, ...sealEntry(Buffer.alloc(32, 7), p.binding, p.content, p.template) };
         return { ok: true, envelope: { current, ...(p.previous ? { previous: p.previous } : {}) }, contentHmac: p.contentHmac };
       }
     }
@@ -125,6 +126,27 @@ describe('envelope mode', () => {
     const { seal: sp, plan } = run(synced(), ok(C2, { db: '2' }));
     expect(sp).toMatchObject({ kind: 'mint', binding: { version: 2, namespace: 'ns', secretsync: 'db', uid: 'u1' }, previous: [{ version: 1 }] });
     expect(plan.status).toMatchObject({ version: 2, keyId: 'vault-transit:transit/secretsync:v1' });
+  });
+
+  test('with a template: the used keys and the template are sealed; the version follows the rendered content', () => {
+    const template = { data: { url: 'db://{{ user }}:{{ password }}' } };
+    const ss = aSecretSync({ target: { encryption: TRANSIT, template } });
+    const src = (password: string, other: string) => content({ user: 'u', password, other });
+    const step = (o: Observed, c: ReturnType<typeof content>) => run(o, renderRead(o.ss, ok(c)) as ReadOutcome);
+    const first = step(withKek(ss), src('p1', 'o1'));
+    expect(first.seal).toMatchObject({ kind: 'mint', template });
+    expect(Object.keys((first.seal as { content: object }).content).sort()).toEqual(['password', 'user']);
+    const secret = applied(first.plan);
+    expect(Buffer.from(secret.data?.format ?? '', 'base64').toString()).toBe('secretsync.io/envelope/v2');
+    const o = withKek({ ...ss, status: first.plan.status }, { target: secret, memory: remembered(T0), now: later(30_001) });
+    // An unused key changed: the rendered content is the same, the envelope kept, nothing written.
+    const quiet = step(o, src('p1', 'o2'));
+    expect(quiet.seal.kind).toBe('keep');
+    expect(writes(quiet.plan)).toEqual([]);
+    // A used key changed: version 2, minted with the template again.
+    const moved = step(o, src('p2', 'o2'));
+    expect(moved.seal).toMatchObject({ kind: 'mint', template, binding: { version: 2 } });
+    expect(moved.plan.status?.version).toBe(2);
   });
 
   test('a re-wrap keeps the version and the ciphertext, and records the new KEK version', () => {

@@ -81,6 +81,10 @@ test('the view: keys from the target (envelope: the current version), else the d
   expect(syncView(ss({ target: kek }), env)).toMatchObject({ keys: ['x', 'y'], kek: 'aws-kms' });
   expect(syncView(ss({ mount: { mode: '0440', uid: 1000 } }), undefined).mount).toEqual({ uid: 1000 });
   expect(syncView(ss({}, 'False'), undefined)).toMatchObject({ ready: false, readyReason: 'SourceNotFound' });
+  // spec.target.template: the files are the template's keys, whatever the envelope seals (the keys it reads).
+  const template = { data: { URL: '{{ x }}', 'app.yaml': '{{ y }}' } };
+  expect(syncView(ss({ target: { ...kek, template } }), env).keys).toEqual(['URL', 'app.yaml']);
+  expect(syncView(ss({ target: { template } }), undefined).keys).toEqual(['URL', 'app.yaml']);
 });
 
 test("a pod is served only SecretSyncs of its own namespace: another namespace's name is looked up in the pod's, and namespace/name is refused", async () => {
