@@ -326,14 +326,17 @@ describe('values users of other operators rely on', () => {
     expect(podSpec(objs).serviceAccountName).toBe('existing-sa');
     for (const o of objs.filter((x) => x.kind.endsWith('Binding'))) expect(o.subjects).toEqual([{ kind: 'ServiceAccount', name: 'existing-sa', namespace: ns }]);
     await expect(template(release, ns, { 'serviceAccount.create': false })).rejects.toThrow(/serviceAccount.name: with serviceAccount.create=false, name the existing ServiceAccount/);
+    await expect(template(release, ns, { 'serviceAccount.create': false, 'serviceAccount.name': 'x', 'serviceAccount.annotations.a': 'b' })).rejects.toThrow(/serviceAccount.annotations: the chart creates no ServiceAccount/);
     // create (the default) with a name: that name, created.
     expect(find(await template(release, ns, { 'serviceAccount.name': 'mine' }), 'ServiceAccount').metadata.name).toBe('mine');
   });
 
   test('rbac.create=false: no Role, ClusterRole or binding at all (aggregated ones included); everything else unchanged', async () => {
-    const objs = await template(release, ns, { 'rbac.create': false, 'rbac.tokenNamespaces[0]': apps });
+    const objs = await template(release, ns, { 'rbac.create': false });
     expect(objs.filter((o) => o.apiVersion.startsWith('rbac.authorization.k8s.io/'))).toEqual([]);
     expect(objs.map((o) => o.kind).sort()).toEqual(['Deployment', 'MutatingWebhookConfiguration', 'PodDisruptionBudget', 'Service', 'ServiceAccount']);
+    // A value that would then do nothing is refused, not ignored.
+    await expect(template(release, ns, { 'rbac.create': false, 'rbac.tokenNamespaces[0]': apps })).rejects.toThrow(/rbac.tokenNamespaces: the chart makes no Role with rbac.create=false/);
   });
 
   test('the aggregated edit and view roles: SecretSyncs and SecretSources only, edit read/write, view read; never ClusterSecretSources or status', async () => {
