@@ -109,5 +109,5 @@ HELM = $(shell bash hack/testenv/install.sh helm 2>/dev/null | tail -1)/bin/helm
 
 .PHONY: chart-lint
 chart-lint: ## helm lint charts/secretsync (default values and each mode, --strict); builds helm into the cache on first use
-	@for v in "" "--set watchNamespace=apps" "--set webhook.enabled=false" "--set serviceMonitor.enabled=true" "--set networkPolicy.enabled=true"; do \
+	@for v in "" "--set watchNamespace=apps" "--set webhook.enabled=false" "--set serviceMonitor.enabled=true" "--set networkPolicy.enabled=true" "--set serviceAccount.create=false --set serviceAccount.name=ops --set rbac.create=false"; do \
 	  echo "helm lint --strict $$v"; $(HELM) lint --strict charts/secretsync $$v || exit 1; done

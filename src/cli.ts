@@ -4,6 +4,7 @@ import { AGENT_HELP, parseAgentFlags } from './agent/index.js';
 import { renderCrds } from './api/crds.js';
 import { UsageError } from './errors.js';
 import { OPERATOR_HELP, parseOperatorFlags } from './flags.js';
+import { readVersion } from './version.js';
 
 const HELP = `Usage: secretsync <command> [flags]
 
@@ -11,6 +12,7 @@ Commands:
   operator   run the controller (see: secretsync operator --help)
   agent      deliver SecretSyncs into a pod as files: agent init | agent watch (see: secretsync agent --help)
   crds       print the CustomResourceDefinitions (kubectl apply -f - to install them)
+  version    print the version (also: secretsync --version)
   help       show this help
 `;
 
@@ -38,6 +40,10 @@ async function main(argv: string[]): Promise<number> {
     case 'crds':
       process.stdout.write(renderCrds().map((c) => c.yaml).join('---\n'));
       return 0;
+    case 'version':
+    case '--version':
+      process.stdout.write(`secretsync ${readVersion()}\n`);
+      return 0;
     case undefined:
     case 'help':
     case '-h':
@@ -55,7 +61,9 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof UsageError) {
-      const help = process.argv[2] === 'agent' ? AGENT_HELP : HELP;
+      // The help of the command whose flags were wrong, so the fix is on the same screen.
+      const cmd = process.argv[2];
+      const help = cmd === 'agent' ? AGENT_HELP : cmd === 'operator' ? OPERATOR_HELP : HELP;
       process.stderr.write(`secretsync: ${err.message}\n\n${help}`);
       process.exitCode = 2;
     } else {

@@ -1,6 +1,11 @@
-// Structured JSON logs (pino) that cannot carry a secret: known secret-bearing paths are
-// censored by pino's redaction, and every value logged under a key that smells of a
-// credential is replaced by the serializer below. Callers log names and ids, never data.
+// Structured JSON logs (pino) that cannot carry a secret: every value logged under a key
+// that holds secret material (REDACT_PATHS, at the top level and one level down) is
+// censored by pino's redaction, and errors are reduced to type, code and message
+// (safeError). Callers log names and ids, never data.
+// Names are not values: an object's name goes under a key that says it is a name
+// (NAME_KEYS: `secretName`, `secretsync`, `source`, ...), which is never redacted, so a
+// line says which Secret it is about. A name logged under a redacted key (`secret`) is
+// hidden as if it were a value; that fails safe, and a unit test finds such calls in src/.
 // `format: 'text'` renders the same (already redacted) records as readable lines.
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { textDestination, type LogFormat } from './log-text.js';
@@ -9,8 +14,13 @@ export type { Logger };
 
 const CENSOR = '[redacted]';
 
-/** Paths pino redacts wherever they appear (one and two levels deep, and in `err`). */
-export const REDACT_PATHS = [
+/**
+ * Keys whose values are secret material wherever they are logged (top level and one level
+ * down): credentials, and the shapes values take in the SDKs' answers (Vault's `data`,
+ * AWS's `SecretString` / `SecretBinary` / `Plaintext`). `secret` is one: a bare "secret"
+ * may be a value, so a Secret's *name* is logged as `secretName`.
+ */
+export const SECRET_KEYS = [
   'token',
   'password',
   'secret',
@@ -24,17 +34,24 @@ export const REDACT_PATHS = [
   'clientToken',
   'client_token',
   'authorization',
+  'privateKey',
+  'SecretString',
+  'SecretBinary',
+  'Plaintext',
+  'plaintext',
+] as const;
+
+/**
+ * Keys that name objects, never redacted: what a log line is about. A Secret's name is
+ * `secretName`, never `secret` (a SECRET_KEYS member).
+ */
+export const NAME_KEYS = ['name', 'namespace', 'secretName', 'secretsync', 'source', 'config'] as const;
+
+/** Paths pino redacts wherever they appear (one and two levels deep, and in `err`). */
+export const REDACT_PATHS = [
+  ...SECRET_KEYS,
+  ...SECRET_KEYS.map((k) => `*.${k}`),
   'headers.authorization',
-  '*.token',
-  '*.password',
-  '*.secret',
-  '*.value',
-  '*.values',
-  '*.data',
-  '*.stringData',
-  '*.jwt',
-  '*.secret_id',
-  '*.client_token',
   '*.headers.authorization',
   '*.headers["x-vault-token"]',
   'err.config',

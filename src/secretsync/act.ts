@@ -106,7 +106,7 @@ export async function act(o: Observed, plan: Plan, w: SyncWriter, log: Logger): 
           const c = step.cleanup;
           if (c.kind === 'delete') await w.deleteSecret(c.namespace, c.name, c.uid);
           else await w.patchSecret(c.namespace, c.name, c.patch);
-          log.info({ secretsync: o.key, secret: c.name, action: c.kind }, c.kind === 'delete' ? 'deleted a Secret this SecretSync no longer targets' : 'released a Secret this SecretSync no longer targets');
+          log.info({ secretsync: o.key, secretName: c.name, action: c.kind }, c.kind === 'delete' ? 'deleted a Secret this SecretSync no longer targets' : 'released a Secret this SecretSync no longer targets');
           break;
         }
         case 'status':

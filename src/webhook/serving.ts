@@ -141,7 +141,7 @@ export class WebhookServing implements Runnable {
   async start(): Promise<void> {
     this.stopped = false;
     const { bundle, wrote } = await this.certs();
-    if (wrote) this.d.log?.info({ secret: this.o.secretName, ...wrote }, 'webhook certificates written');
+    if (wrote) this.d.log?.info({ secretName: this.o.secretName, ...wrote }, 'webhook certificates written');
     this.server = new WebhookServer({
       host: this.o.host ?? (this.o.service ? '0.0.0.0' : '127.0.0.1'),
       port: this.o.port,
@@ -187,7 +187,7 @@ export class WebhookServing implements Runnable {
   private async runRound(): Promise<void> {
     if (this.stopped || !this.server) return;
     const { bundle, wrote } = await this.certs();
-    if (wrote) this.d.log?.info({ secret: this.o.secretName, ...wrote }, 'webhook certificates written');
+    if (wrote) this.d.log?.info({ secretName: this.o.secretName, ...wrote }, 'webhook certificates written');
     const trustChanged = bundle.caBundle !== this.registeredBundle;
     // Always through register(): it compares first, and repairs a deleted or edited configuration.
     await this.register(bundle);
@@ -196,7 +196,7 @@ export class WebhookServing implements Runnable {
     if (this.stopped) return;
     this.server.setCertificate(bundle.serving);
     this.served = bundle;
-    this.d.log?.info({ secret: this.o.secretName }, 'webhook serving certificate swapped');
+    this.d.log?.info({ secretName: this.o.secretName }, 'webhook serving certificate swapped');
   }
 
   private schedule(delayMs?: number): void {

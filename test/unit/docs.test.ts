@@ -91,7 +91,7 @@ test('a broken link or anchor is found', () => {
 test('every operator and agent flag the user docs name is one --help lists', () => {
   const known = new Set([...`${OPERATOR_HELP}\n${AGENT_HELP}`.matchAll(/--[a-z][a-z0-9-]*/g)].map((m) => m[0]));
   // Flags of other programs these pages name: kubectl, helm, kube-apiserver.
-  const others = new Set(['--server-side', '--from-literal', '--overwrite', '--create-namespace', '--set', '--for', '--field-selector', '--strict', '--admission-control-config-file', '--api-audiences']);
+  const others = new Set(['--server-side', '--force-conflicts', '--from-literal', '--overwrite', '--create-namespace', '--set', '--for', '--field-selector', '--strict', '--admission-control-config-file', '--api-audiences']);
   // Not here: development.md and benchmarks.md, whose flags are the bench harness's, node's and ctr's.
   const userDocs = docs.filter((f) => !['docs/api.md', 'docs/development.md', 'docs/benchmarks.md'].includes(f));
   expect(userDocs).toEqual(expect.arrayContaining(['README.md', 'docs/install.md', 'docs/injection.md', 'docs/security.md']));

@@ -1,14 +1,29 @@
-{{/* The release's full name: every object's name, the ClusterRole's and the webhook configuration's included. */}}
+{{/* The chart's name (nameOverride): the app.kubernetes.io/name label. */}}
+{{- define "secretsync.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The release's full name (fullnameOverride): every object's name, the ClusterRole's and the webhook configuration's included. */}}
 {{- define "secretsync.fullname" -}}
-{{- if contains .Chart.Name .Release.Name -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "secretsync.name" . -}}
+{{- if contains $name .Release.Name -}}
 {{- .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
+{{/* serviceAccount.create false: the given name, which must exist (nothing else would do). */}}
 {{- define "secretsync.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
 {{- default (include "secretsync.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- required "serviceAccount.name: with serviceAccount.create=false, name the existing ServiceAccount the operator runs as" .Values.serviceAccount.name -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "secretsync.webhookService" -}}
@@ -20,7 +35,7 @@
 {{- end -}}
 
 {{- define "secretsync.selectorLabels" -}}
-app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/name: {{ include "secretsync.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 

@@ -140,6 +140,10 @@ describe.each([
     expect(lease.spec?.holderIdentity).toBeTruthy();
     const secrets = (await core.listNamespacedSecret({ namespace: ns })).items.map((s) => s.metadata?.name);
     expect(secrets).toEqual(expect.arrayContaining(['secretsync-hmac-key', 'secretsync-webhook-tls']));
+    // Its log names that Secret (a name is not a value: never `secret=[redacted]`).
+    const written = (op?.logs ?? []).filter((l) => l.includes('webhook certificates written'));
+    expect(written.length).toBeGreaterThan(0);
+    for (const l of written) expect(JSON.parse(l)).toMatchObject({ secretName: 'secretsync-webhook-tls' });
     // The operator added the caBundle to Helm's object and changed nothing else Helm set.
     const mwc = await eventually(async () => {
       const m = await reg.readMutatingWebhookConfiguration({ name: fullname });

@@ -33,6 +33,28 @@ const modes: Record<string, Record<string, string | number | boolean>> = {
     'networkPolicy.enabled': true,
     'networkPolicy.webhookFrom[0].ipBlock.cidr': '10.0.0.10/32',
   },
+  // The values users coming from ESO's chart expect, all at once.
+  'bring your own': {
+    fullnameOverride: `${id}-ss`,
+    'serviceAccount.create': false,
+    'serviceAccount.name': 'existing-sa',
+    'webhook.port': 10250,
+    'extraEnv[0].name': 'NODE_EXTRA_CA_CERTS',
+    'extraEnv[0].value': '/etc/secretsync/webhook-cert/ca.crt',
+    'extraVolumes[0].name': 'webhook-cert',
+    'extraVolumes[0].secret.secretName': 'secretsync-webhook-cert',
+    'extraVolumeMounts[0].name': 'webhook-cert',
+    'extraVolumeMounts[0].mountPath': '/etc/secretsync/webhook-cert',
+    'extraVolumeMounts[0].readOnly': true,
+    'extraArgs[0]': '--webhook-cert-dir=/etc/secretsync/webhook-cert',
+    'topologySpreadConstraints[0].maxSkew': 1,
+    'topologySpreadConstraints[0].topologyKey': 'topology.kubernetes.io/zone',
+    'topologySpreadConstraints[0].whenUnsatisfiable': 'ScheduleAnyway',
+    revisionHistoryLimit: 3,
+    'podSecurityContext.runAsUser': 'null',
+    'podSecurityContext.runAsGroup': 'null',
+  },
+  'no RBAC': { 'rbac.create': false },
 };
 
 const expand = (rules: PolicyRule[]) =>
@@ -85,8 +107,9 @@ test.each(Object.keys(modes))('the apiserver accepts every object (kubectl apply
 test('the default: 2 leader-elected, locked-down replicas with probes, resources, webhook, PDB; no ServiceMonitor or NetworkPolicy', async () => {
   const objs = await template(release, ns);
   expect(objs.map((o) => o.kind).sort()).toEqual(
-    ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'MutatingWebhookConfiguration', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
+    ['ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'MutatingWebhookConfiguration', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
   );
+  expect(find(objs, 'Deployment')).toMatchObject({ spec: { revisionHistoryLimit: 10 } });
   expect(find(objs, 'Deployment')).toMatchObject({ spec: { replicas: 2 } });
   const pod = podSpec(objs);
   const c = operatorContainer(objs);
@@ -135,7 +158,7 @@ test('image values: repository, tag (default appVersion) and pullPolicy; the age
 test('cluster-wide mode: the ClusterRole and the Role carry exactly src/api/rbac.ts', async () => {
   const objs = await template(release, ns);
   // The webhook configuration by the release's name (--webhook-config-name).
-  expect(expand(find(objs, 'ClusterRole').rules as PolicyRule[])).toEqual(expand([...clusterRules, webhookConfigRule(release)]));
+  expect(expand(find(objs, 'ClusterRole', release).rules as PolicyRule[])).toEqual(expand([...clusterRules, webhookConfigRule(release)]));
   expect(expand(find(objs, 'Role').rules as PolicyRule[])).toEqual(expand(operatorNamespaceRules));
   for (const kind of ['ClusterRoleBinding', 'RoleBinding']) {
     expect(find(objs, kind).subjects).toEqual([{ kind: 'ServiceAccount', name: release, namespace: ns }]);
@@ -149,9 +172,9 @@ test('namespaced mode: --namespace, a Role in the watched namespace, the cluster
   const watched = find(objs, 'Role', `${release}-watched`);
   expect(watched.metadata.namespace).toBe(apps);
   expect(expand(watched.rules as PolicyRule[])).toEqual(expand(m.watched));
-  expect(expand(find(objs, 'ClusterRole').rules as PolicyRule[])).toEqual(expand([...m.cluster, webhookConfigRule(release)]));
+  expect(expand(find(objs, 'ClusterRole', release).rules as PolicyRule[])).toEqual(expand([...m.cluster, webhookConfigRule(release)]));
   // Tokens: only in the watched and the operator namespace, never through the ClusterRole.
-  expect(expand(find(objs, 'ClusterRole').rules as PolicyRule[]).filter((x) => x.includes('token'))).toEqual([]);
+  expect(expand(find(objs, 'ClusterRole', release).rules as PolicyRule[]).filter((x) => x.includes('token'))).toEqual([]);
   const own = find(objs, 'Role', release);
   expect(own.metadata.namespace).toBe(ns);
   expect(expand(own.rules as PolicyRule[])).toEqual(expand(m.operatorNamespace));
@@ -160,7 +183,7 @@ test('namespaced mode: --namespace, a Role in the watched namespace, the cluster
 
 test('rbac.tokenNamespaces: no token minting in the ClusterRole (so none in kube-system); a Role + RoleBinding for it in each listed namespace and the release namespace', async () => {
   const objs = await template(release, ns, { 'rbac.tokenNamespaces[0]': apps });
-  expect(expand(find(objs, 'ClusterRole').rules as PolicyRule[])).toEqual(expand([...clusterRules.filter((r) => r !== TOKEN_RULE), webhookConfigRule(release)]));
+  expect(expand(find(objs, 'ClusterRole', release).rules as PolicyRule[])).toEqual(expand([...clusterRules.filter((r) => r !== TOKEN_RULE), webhookConfigRule(release)]));
   const token = find(objs, 'Role', `${release}-token`);
   expect(token.metadata.namespace).toBe(apps);
   expect(token.rules).toEqual([TOKEN_RULE]);
@@ -277,4 +300,131 @@ test('NOTES.txt says how to create a first SecretSource and SecretSync', async (
   expect(notes).toMatch(/kind: SecretSource/);
   expect(notes).toMatch(/kind: SecretSync/);
   expect(notes).toMatch(/get secretsyncs/);
+});
+
+describe('values users of other operators rely on', () => {
+  test('nameOverride and fullnameOverride name every object; the label follows nameOverride', async () => {
+    const renamed = await template('rel', ns, { nameOverride: 'vault-sync' });
+    for (const o of renamed) expect([o.kind, o.metadata.name]).toEqual([o.kind, expect.stringMatching(/^rel-vault-sync(-|$)/)]);
+    expect(find(renamed, 'Deployment').metadata.labels?.['app.kubernetes.io/name']).toBe('vault-sync');
+    const full = await template('rel', ns, { fullnameOverride: 'ss' });
+    for (const o of full) expect([o.kind, o.metadata.name]).toEqual([o.kind, expect.stringMatching(/^ss(-|$)/)]);
+    const args = operatorContainer(full).args ?? [];
+    expect(args).toEqual(expect.arrayContaining(['--owner-deployment=ss', '--leader-election-id=ss-leader', '--webhook-config-name=ss', '--webhook-service=ss-webhook']));
+    expect(find(full, 'MutatingWebhookConfiguration').metadata.name).toBe('ss');
+    expect(podSpec(full).serviceAccountName).toBe('ss');
+    // The selector keeps the chart's labels: the Deployment's pods, the PDB's and the Service's agree.
+    const selector = { 'app.kubernetes.io/name': 'secretsync', 'app.kubernetes.io/instance': 'rel' };
+    expect(find(full, 'Deployment')).toMatchObject({ spec: { selector: { matchLabels: selector } } });
+    expect(find(full, 'Service')).toMatchObject({ spec: { selector } });
+    await expect(template('rel', ns, { fullnameOverride: 'Not_A_Name' })).rejects.toThrow(/fullnameOverride/);
+  });
+
+  test('serviceAccount.create=false: no ServiceAccount, the named one runs the pods and is what the RBAC binds; without a name, a message saying so', async () => {
+    const objs = await template(release, ns, { 'serviceAccount.create': false, 'serviceAccount.name': 'existing-sa' });
+    expect(objs.filter((o) => o.kind === 'ServiceAccount')).toEqual([]);
+    expect(podSpec(objs).serviceAccountName).toBe('existing-sa');
+    for (const o of objs.filter((x) => x.kind.endsWith('Binding'))) expect(o.subjects).toEqual([{ kind: 'ServiceAccount', name: 'existing-sa', namespace: ns }]);
+    await expect(template(release, ns, { 'serviceAccount.create': false })).rejects.toThrow(/serviceAccount.name: with serviceAccount.create=false, name the existing ServiceAccount/);
+    await expect(template(release, ns, { 'serviceAccount.create': false, 'serviceAccount.name': 'x', 'serviceAccount.annotations.a': 'b' })).rejects.toThrow(/serviceAccount.annotations: the chart creates no ServiceAccount/);
+    // create (the default) with a name: that name, created.
+    expect(find(await template(release, ns, { 'serviceAccount.name': 'mine' }), 'ServiceAccount').metadata.name).toBe('mine');
+  });
+
+  test('rbac.create=false: no Role, ClusterRole or binding at all (aggregated ones included); everything else unchanged', async () => {
+    const objs = await template(release, ns, { 'rbac.create': false });
+    expect(objs.filter((o) => o.apiVersion.startsWith('rbac.authorization.k8s.io/'))).toEqual([]);
+    expect(objs.map((o) => o.kind).sort()).toEqual(['Deployment', 'MutatingWebhookConfiguration', 'PodDisruptionBudget', 'Service', 'ServiceAccount']);
+    // A value that would then do nothing is refused, not ignored.
+    await expect(template(release, ns, { 'rbac.create': false, 'rbac.tokenNamespaces[0]': apps })).rejects.toThrow(/rbac.tokenNamespaces: the chart makes no Role with rbac.create=false/);
+  });
+
+  test('the aggregated edit and view roles: SecretSyncs and SecretSources only, edit read/write, view read; never ClusterSecretSources or status', async () => {
+    const objs = await template(release, ns);
+    const edit = find(objs, 'ClusterRole', `${release}-edit`);
+    const view = find(objs, 'ClusterRole', `${release}-view`);
+    expect(edit.metadata.labels).toMatchObject({ 'rbac.authorization.k8s.io/aggregate-to-edit': 'true', 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' });
+    expect(edit.metadata.labels?.['rbac.authorization.k8s.io/aggregate-to-view']).toBeUndefined();
+    expect(view.metadata.labels).toMatchObject({ 'rbac.authorization.k8s.io/aggregate-to-view': 'true' });
+    expect(view.metadata.labels?.['rbac.authorization.k8s.io/aggregate-to-edit']).toBeUndefined();
+    const rw = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
+    expect(expand(edit.rules as PolicyRule[])).toEqual(expand([{ apiGroups: ['secretsync.io'], resources: ['secretsyncs', 'secretsources'], verbs: rw }]));
+    expect(expand(view.rules as PolicyRule[])).toEqual(expand([{ apiGroups: ['secretsync.io'], resources: ['secretsyncs', 'secretsources'], verbs: ['get', 'list', 'watch'] }]));
+    expect(JSON.stringify([edit.rules, view.rules])).not.toMatch(/clustersecretsources|\/status|\*/);
+    // Each can be left out.
+    const without = await template(release, ns, { 'rbac.aggregateToEdit': false, 'rbac.aggregateToView': false });
+    expect(without.filter((o) => o.kind === 'ClusterRole').map((o) => o.metadata.name)).toEqual([release]);
+  });
+
+  test('webhook.port: the container port, --webhook-addr and the NetworkPolicy; the Service still listens on 443', async () => {
+    const objs = await template(release, ns, { 'webhook.port': 10250, 'networkPolicy.enabled': true });
+    const c = operatorContainer(objs);
+    expect(c.args).toContain('--webhook-addr=:10250');
+    expect(c.ports).toContainEqual({ name: 'webhook', containerPort: 10250 });
+    expect(find(objs, 'Service', `${release}-webhook`)).toMatchObject({ spec: { ports: [{ port: 443, targetPort: 'webhook' }] } });
+    expect(find(objs, 'NetworkPolicy')).toMatchObject({ spec: { ingress: [{ ports: [{ port: 10250, protocol: 'TCP' }] }] } });
+  });
+
+  test('extraEnv, extraVolumes, extraVolumeMounts: after the chart\'s own (a cert-manager Secret for --webhook-cert-dir beside the client CA)', async () => {
+    const objs = await template(release, ns, { ...modes['bring your own'], 'webhook.clientAuth.caBundle': FAKE_PEM });
+    const c = operatorContainer(objs);
+    expect(c.env).toEqual([
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'NODE_EXTRA_CA_CERTS', value: '/etc/secretsync/webhook-cert/ca.crt' },
+    ]);
+    expect(c.volumeMounts).toEqual([
+      { name: 'webhook-client-ca', mountPath: '/etc/secretsync/webhook-client-ca', readOnly: true },
+      { name: 'webhook-cert', mountPath: '/etc/secretsync/webhook-cert', readOnly: true },
+    ]);
+    expect(podSpec(objs).volumes).toEqual([
+      { name: 'webhook-client-ca', configMap: { name: `${id}-ss-webhook-client-ca` } },
+      { name: 'webhook-cert', secret: { secretName: 'secretsync-webhook-cert' } },
+    ]);
+    expect(c.args).toContain('--webhook-cert-dir=/etc/secretsync/webhook-cert');
+    // Alone, without the client CA.
+    const alone = await template(release, ns, { 'extraVolumes[0].name': 'v', 'extraVolumes[0].emptyDir.medium': 'Memory', 'extraVolumeMounts[0].name': 'v', 'extraVolumeMounts[0].mountPath': '/v' });
+    expect(operatorContainer(alone).volumeMounts).toEqual([{ name: 'v', mountPath: '/v' }]);
+    expect(podSpec(alone).volumes).toEqual([{ name: 'v', emptyDir: { medium: 'Memory' } }]);
+    await expect(template(release, ns, { 'extraVolumeMounts[0].name': 'v' })).rejects.toThrow(/mountPath/);
+    await expect(template(release, ns, { 'extraEnv[0].value': 'x' })).rejects.toThrow(/name/);
+  });
+
+  test('securityContext overrides: OpenShift drops runAsUser/runAsGroup and keeps the rest; a whole container securityContext replaces the default', async () => {
+    const openshift = podSpec(await template(release, ns, { 'podSecurityContext.runAsUser': 'null', 'podSecurityContext.runAsGroup': 'null' }));
+    expect(openshift.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    const c = operatorContainer(await template(release, ns, { 'securityContext.allowPrivilegeEscalation': false, 'securityContext.readOnlyRootFilesystem': true, 'securityContext.capabilities.drop[0]': 'ALL', 'securityContext.runAsUser': 1000680000 }));
+    expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, runAsUser: 1000680000 });
+    const pod = podSpec(await template(release, ns));
+    expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+  });
+
+  test('topologySpreadConstraints: as given, selecting this release\'s pods unless a labelSelector is given; revisionHistoryLimit', async () => {
+    const objs = await template(release, ns, {
+      ...Object.fromEntries(Object.entries(modes['bring your own'] ?? {}).filter(([k]) => k.startsWith('topologySpreadConstraints'))),
+      'topologySpreadConstraints[1].maxSkew': 2,
+      'topologySpreadConstraints[1].topologyKey': 'kubernetes.io/hostname',
+      'topologySpreadConstraints[1].whenUnsatisfiable': 'DoNotSchedule',
+      'topologySpreadConstraints[1].labelSelector.matchLabels.team': 'platform',
+      revisionHistoryLimit: 3,
+    });
+    expect(podSpec(objs).topologySpreadConstraints).toEqual([
+      { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'secretsync', 'app.kubernetes.io/instance': release } } },
+      { maxSkew: 2, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { team: 'platform' } } },
+    ]);
+    expect(find(objs, 'Deployment')).toMatchObject({ spec: { revisionHistoryLimit: 3 } });
+    expect(podSpec(await template(release, ns)).topologySpreadConstraints).toBeUndefined();
+    await expect(template(release, ns, { 'topologySpreadConstraints[0].maxSkew': 1 })).rejects.toThrow(/topologyKey|whenUnsatisfiable/);
+  });
+
+  test.each([
+    [{ 'serviceAccount.create': 'yes' }, /create/],
+    [{ 'rbac.aggregateToAdmin': true }, /aggregateToAdmin/],
+    [{ revisionHistoryLimit: -1 }, /revisionHistoryLimit/],
+    [{ extraEnvs: 'x' }, /extraEnvs/],
+    [{ 'securityContext': 'privileged' }, /securityContext/],
+  ])('the schema still refuses unknown keys and wrong values among the new ones: %j', async (values, message) => {
+    const err = await template(release, ns, values).then(() => undefined, (e: Error) => e.message);
+    expect(err).toMatch(/schema|additional properties|got/);
+    expect(err).toMatch(message);
+  });
 });

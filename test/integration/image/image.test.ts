@@ -133,6 +133,13 @@ test("/app holds exactly what fresh runs of the build stage and the production i
   expect(dist).toContain('cli.js');
 });
 
+test("the image's ENTRYPOINT --version prints package.json's version, read from the image's own /app/package.json", async () => {
+  const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+  const { cmd, args } = entry();
+  const { stdout } = await run(cmd, [...args, '--version'], { cwd: app, env: env() });
+  expect(stdout).toBe(`secretsync ${version}\n`);
+});
+
 test('only production dependencies are installed, and every module of dist/ loads with them', async () => {
   const pkg = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
   // @types/node comes along as a dependency of @kubernetes/client-node (type files only);
