@@ -164,8 +164,21 @@ export interface DataEntry {
   key: string;
   remoteRef: RemoteRef;
 }
+/** dataFrom[].find: secrets discovered under a path, by name and (AWS) tags. */
+export interface FindSpec {
+  path?: string;
+  name?: { regexp: string };
+  tags?: Record<string, string>;
+}
+/** dataFrom[].rewrite[]: a key rewrite (regexp replace-all). */
+export interface RewriteRule {
+  regexp: { source: string; target: string };
+}
+/** Exactly one of remoteRef or find (the CRD's rule). */
 export interface DataFromEntry {
-  remoteRef: { path: string; version?: string };
+  remoteRef?: { path: string; version?: string };
+  find?: FindSpec;
+  rewrite?: RewriteRule[];
 }
 
 export interface RefreshSpec {

@@ -1,9 +1,14 @@
 // Reads everything a SecretSync asks for through one provider: data entries (one value
-// each) and dataFrom entries (every property), data winning over dataFrom on a clash.
-// `opts.notBefore` says how old a read the caller accepts (the reconcile's due reason).
+// each) and dataFrom entries (every property of a named secret, or of every secret a find
+// discovers), data winning over dataFrom on a clash. A find lists first (names only), keeps
+// what discovery.ts selects (within the namespace's path prefixes, at most `maxSecrets`),
+// then reads those like remoteRefs, all at once. `opts.notBefore` says how old a read the
+// caller accepts (the reconcile's due reason).
 import type { SecretSync } from '../api/types.js';
+import { InvalidSpecError } from '../errors.js';
 import type { ReadOptions, SecretProvider } from '../providers/provider.js';
 import type { Content } from './content.js';
+import { listingLimit, mergeDataFrom, selectFound, type DataFromRead } from './discovery.js';
 
 export interface Fetched {
   content: Content;
@@ -11,25 +16,51 @@ export interface Fetched {
   sourceVersions: Record<string, string>;
 }
 
+/** What bounds a dataFrom find. */
+export interface FindBounds {
+  /** Secrets one find may keep (--find-max-secrets). */
+  maxSecrets: number;
+  /** The namespace's path prefixes on a ClusterSecretSource; undefined: any path. */
+  prefixes?: readonly string[];
+}
+
+export const DEFAULT_FIND_MAX_SECRETS = 100;
+
 function versionKey(path: string, version?: string): string {
   return version ? `${path}@${version}` : path;
 }
 
-export async function fetchContent(ss: SecretSync, provider: SecretProvider, opts?: ReadOptions): Promise<Fetched> {
+/** The paths each dataFrom entry reads: its remoteRef, or what its find lists and keeps. */
+async function dataFromPaths(ss: SecretSync, provider: SecretProvider, bounds: FindBounds): Promise<{ path: string; version?: string }[][]> {
+  return Promise.all(
+    (ss.spec.dataFrom ?? []).map(async (e, i) => {
+      if (e.remoteRef) return [e.remoteRef];
+      const find = e.find ?? {};
+      if (!provider.listSecrets) throw new InvalidSpecError(`spec.dataFrom[${i}].find: this source cannot list secrets; name them with remoteRef`);
+      const listed = await provider.listSecrets(find, { maxListed: listingLimit(bounds.maxSecrets) });
+      return selectFound(listed, find, bounds.prefixes, bounds.maxSecrets, `spec.dataFrom[${i}]`).map((path) => ({ path }));
+    }),
+  );
+}
+
+export async function fetchContent(ss: SecretSync, provider: SecretProvider, opts?: ReadOptions, bounds: FindBounds = { maxSecrets: DEFAULT_FIND_MAX_SECRETS }): Promise<Fetched> {
+  const paths = await dataFromPaths(ss, provider, bounds);
   // All reads at once: a batching provider serves them in one call, and identical
   // references are de-duplicated by the provider.
   const [maps, values] = await Promise.all([
-    Promise.all((ss.spec.dataFrom ?? []).map((e) => provider.getSecretMap(e.remoteRef, opts))),
+    Promise.all(paths.map((refs) => Promise.all(refs.map((r) => provider.getSecretMap(r, opts))))),
     Promise.all((ss.spec.data ?? []).map((e) => provider.getSecret(e.remoteRef, opts))),
   ]);
-  const content: Content = {};
   const sourceVersions: Record<string, string> = {};
-  (ss.spec.dataFrom ?? []).forEach((entry, i) => {
-    const m = maps[i];
-    if (!m) return;
-    Object.assign(content, m.values);
-    sourceVersions[versionKey(entry.remoteRef.path, entry.remoteRef.version)] = m.version;
-  });
+  const reads: DataFromRead[] = (ss.spec.dataFrom ?? []).map((entry, i) => ({
+    entry,
+    secrets: (paths[i] ?? []).map((r, j) => {
+      const m = maps[i]?.[j] ?? { values: {}, version: '' };
+      sourceVersions[versionKey(r.path, r.version)] = m.version;
+      return { path: r.path, values: m.values, version: m.version };
+    }),
+  }));
+  const content: Content = mergeDataFrom(reads);
   (ss.spec.data ?? []).forEach((entry, i) => {
     const v = values[i];
     if (!v) return;

@@ -43,6 +43,7 @@ function setup(kind: AnySource['kind'], auth: AwsAuth | undefined, extra: Partia
     describeSecret: async () => ({ versionIdsToStages: {} }),
     putSecretValue: async () => '',
     updateSecretVersionStage: async () => undefined,
+    listSecrets: async () => ({ secrets: [] }),
     destroy: () => undefined,
   };
   const connection = new Connection({
