@@ -563,7 +563,7 @@ export const secretSyncSchema: JSONSchemaProps = obj(
               obj('One rewrite.', {
                 regexp: obj('A regular-expression replacement.', {
                   source: str('An RE2 regular expression (no backreferences or lookaround; linear time).', { minLength: 1, maxLength: 256 }),
-                  target: str('The replacement: $1 or ${1} for a group, ${name} for a named group, $$ for a dollar sign.', { maxLength: 253 }),
+                  target: str('The replacement, expanded as Go\'s regexp does (ESO\'s rewrite): $1 or ${1} for a group by number, $name or ${name} by name, $$ for a dollar sign; a group that does not exist expands to nothing.', { maxLength: 253 }),
                 }, { required: ['source', 'target'] }),
               }, { required: ['regexp'] }),
               { maxItems: 16 },

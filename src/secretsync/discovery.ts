@@ -71,13 +71,7 @@ const KEY = /^[-._a-zA-Z0-9]+$/;
 export function rewriteKey(key: string, rules: readonly RewriteRule[] | undefined, field: string): string {
   let out = key;
   for (const [i, r] of (rules ?? []).entries()) {
-    const re = compileRe2(r.regexp.source, `${field}.rewrite[${i}].regexp.source`);
-    try {
-      out = re.matcher(out).replaceAll(r.regexp.target);
-    } catch (err) {
-      const why = err instanceof Error ? err.message : String(err);
-      throw new InvalidSpecError(`${field}.rewrite[${i}].regexp.target "${shown(r.regexp.target)}" cannot be applied (${why}): refer only to groups the source has`);
-    }
+    out = replaceAll(compileRe2(r.regexp.source, `${field}.rewrite[${i}].regexp.source`), out, r.regexp.target);
   }
   if (rules?.length && (out.length > 253 || !KEY.test(out) || out === '.' || out === '..' || out === '__proto__')) {
     throw new InvalidSpecError(
@@ -85,6 +79,32 @@ export function rewriteKey(key: string, rules: readonly RewriteRule[] | undefine
     );
   }
   return out;
+}
+
+/**
+ * Every match of `re` in `input` replaced by `template`, expanded as Go's regexp does (ESO's
+ * rewrite is Go's ReplaceAllString): `$1` / `${1}` a group by number, `$name` / `${name}` by
+ * name, `$$` a dollar sign; a group that does not exist or did not match expands to nothing.
+ */
+export function replaceAll(re: RE2JS, input: string, template: string): string {
+  const named = re.namedGroups() as Record<string, number>;
+  const m = re.matcher(input);
+  let out = '';
+  let last = 0;
+  while (m.find()) {
+    out += input.slice(last, m.start()) + expand(template, (ref) => {
+      const n = /^\d+$/.test(ref) ? Number(ref) : Object.hasOwn(named, ref) ? named[ref] : undefined;
+      return n !== undefined && n <= m.groupCount() ? (m.group(n) ?? '') : '';
+    });
+    last = m.end();
+  }
+  return out + input.slice(last);
+}
+
+function expand(template: string, group: (ref: string) => string): string {
+  return template.replace(/\$(?:\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g, (whole, braced?: string, bare?: string) =>
+    whole === '$$' ? '$' : group(braced ?? bare ?? ''),
+  );
 }
 
 /** One secret a dataFrom entry read: its remote path, properties and version. */
