@@ -229,11 +229,12 @@ describe('team-b, as an attacker, through the shared source', () => {
 });
 
 describe('AWS (moto)', () => {
-  test('by name prefix and tags; AWS ignores case in its name filter, the operator does not', async () => {
+  test('by name prefix and tags; a name of other case stays out (AWS documents its name filter as case-insensitive, moto is not: the operator matches case-sensitively whatever the filter returns, see the unit tests)', async () => {
     await awsSecret(`${nsA}/svc/api`, { api_key: 'k1' }, { team: 'a', env: 'prod' });
     await awsSecret(`${nsA}/svc/web`, { web_key: 'k2' }, { team: 'a', env: 'dev' });
     await awsSecret(`${nsA}/svcx/other`, { other_key: 'k3' }, { team: 'a', env: 'prod' });
-    // Same letters, other case: outside team-a's prefix, and outside find.path.
+    // Same letters, other case: outside team-a's prefix and find.path. moto's filter drops it
+    // already; against AWS, which may return it, selectFound drops it (unit-tested).
     await awsSecret(`${nsA.toUpperCase()}/svc/shouted`, { shouted: 'k4' }, { team: 'a', env: 'prod' });
     await sync(nsA, 'aws-prefix', AWS, [{ find: { path: `${nsA}/svc/` } }]);
     await sync(nsA, 'aws-tags', AWS, [{ find: { path: `${nsA}/`, tags: { env: 'prod' } } }]);
