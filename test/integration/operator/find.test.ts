@@ -16,6 +16,7 @@ import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, get
 import { expectNoLeak } from '../../helpers/leaks.js';
 import { metricSum, startOperator, waitIdle, type RunningOperator } from '../../helpers/operator.js';
 import { awsConfig, requireEnv, uniqueName } from '../../helpers/stack.js';
+import { rejection } from '../../helpers/rejection.js';
 import { tenant, type Tenant } from '../../helpers/tenant.js';
 import { kvPut, vaultRoot } from '../../helpers/vault.js';
 
@@ -115,6 +116,19 @@ afterAll(async () => {
   await deleteNamespace(core, opNs);
 });
 
+test('the API server refuses a dataFrom entry with both remoteRef and find, or neither, and a find naming nothing', async () => {
+  const cases: [unknown, string][] = [
+    [{ remoteRef: { path: 'a' }, find: { path: 'a' } }, 'a dataFrom entry needs exactly one of remoteRef or find'],
+    [{ rewrite: [{ regexp: { source: '^', target: 'x' } }] }, 'a dataFrom entry needs exactly one of remoteRef or find'],
+    [{ find: {} }, 'find: set path, name.regexp or tags'],
+    [{ find: { path: 'a' }, rewrite: [{ regexp: { source: '^' } }] }, 'target'],
+  ];
+  for (const [entry, message] of cases) {
+    const err = await rejection(sync(nsA, 'bad', VAULT, [entry]));
+    expect(JSON.stringify((err as { body?: unknown }).body ?? err.message)).toContain(message);
+  }
+});
+
 describe('Vault', () => {
   test('nested folders under find.path, filtered by name.regexp, keys rewritten; a new secret moves the version at the next refresh', async () => {
     await sync(nsA, 'app', VAULT, [
@@ -181,7 +195,7 @@ describe('Vault', () => {
     expect(Object.keys(await secretData(core, nsA, 'many')).sort()).toEqual(['k10', 'k11', 'k12', 'k13', 'k14', 'k15', 'k16', 'k17', 'k18', 'k19']);
   });
 
-  test('a regexp that is not RE2 and rotation with a find are Ready=False InvalidSpec before any request', async () => {
+  test('a regexp that is not RE2 (Ready=False InvalidSpec) and rotation with a find are refused before any request', async () => {
     await sync(nsA, 'backref', VAULT, [{ find: { path: `${nsA}/app`, name: { regexp: '(a)\\1' } } }]);
     expect(readyCondition(await waitReady(custom, nsA, 'backref', 'False', 'InvalidSpec'))?.message).toMatch(/find\.name\.regexp .* is not an RE2 regular expression/);
     await sync(nsA, 'rotating', VAULT, [{ find: { path: `${nsA}/app` } }], { rotation: { schedule: '0 3 * * *', keys: ['user'] } });
