@@ -35,7 +35,7 @@ export interface OperatorOptions {
   sourceMaxResponseBytes: number;
   /** Reconciles reaching one namespace's SecretSources at once. */
   sourceConcurrency: number;
-  /** Secrets one dataFrom find may discover. */
+  /** Secrets one SecretSync's dataFrom finds may discover in all. */
   findMaxSecrets: number;
   webhook: WebhookFlags;
 }
@@ -134,9 +134,9 @@ Flags:
                                a worker, in order. Reconciles through ClusterSecretSources only are not limited.
                                Default: a quarter of --workers (at least 1), so a namespace whose sources hang
                                holds at most that many workers and the rest serve everyone else
-  --find-max-secrets N         at most N secrets one spec.dataFrom[].find may discover (each one is read at every
-                               refresh); more is Ready=False (FindLimitExceeded), and so is a listing that visits
-                               more than 20 times N names. Default 100
+  --find-max-secrets N         at most N secrets one SecretSync's spec.dataFrom[].find entries may discover in all
+                               (each one is read at every refresh); more is Ready=False (FindLimitExceeded), and
+                               so is listing more than 20 times N names (shared among its finds). Default 100
   --webhook-addr HOST:PORT     serve the pod-injection admission webhook (TLS) here; default :9443 ("0" disables).
                                Every replica serves it, leader or not. Its CA and serving certificate are
                                self-managed in Secret secretsync-webhook-tls of the operator namespace (renewed

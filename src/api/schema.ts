@@ -537,7 +537,7 @@ export const secretSyncSchema: JSONSchemaProps = obj(
               required: ['path'],
             }),
             find: obj(
-              'Discovers secrets (as External Secrets Operator\'s dataFrom.find): every secret under path, optionally only those whose name matches name.regexp and (AWS) carrying every one of tags. Each one found contributes its properties as keys, as with remoteRef; the latest version of each is read. At most --find-max-secrets secrets (default 100) per find, else Ready=False (reason FindLimitExceeded). A secret appearing or going under the path changes the content at the next refresh. Not with spec.rotation.',
+              'Discovers secrets (as External Secrets Operator\'s dataFrom.find): every secret under path, optionally only those whose name matches name.regexp and (AWS) carrying every one of tags. Each one found contributes its properties as keys, as with remoteRef; the latest version of each is read. At most --find-max-secrets secrets (default 100) for all the finds of a SecretSync, else Ready=False (reason FindLimitExceeded). A secret appearing or going under the path changes the content at the next refresh. Not with spec.rotation.',
               {
                 path: str('Vault: the folder under the KV mount to list, recursively (KV v2 metadata), e.g. payments/app. AWS: a prefix of the secret names, matched case-sensitively. Absent: the whole mount (Vault) or every secret (AWS); required when the ClusterSecretSource scopes paths for the namespace, and then within one of its prefixes.', {
                   minLength: 1,

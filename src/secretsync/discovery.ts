@@ -53,7 +53,7 @@ export function selectFound(listed: readonly string[], find: FindSpec, prefixes:
     .sort();
   if (kept.length > max) {
     throw new FindLimitError(
-      `${field}.find found ${kept.length} secrets, more than the ${max} the operator allows per find (--find-max-secrets): ` +
+      `${field}.find found ${kept.length} secrets, more than the ${max} the operator allows per SecretSync (--find-max-secrets): ` +
         'narrow find.path, find.name.regexp or find.tags, or split the SecretSync',
     );
   }

@@ -5,7 +5,7 @@
 // then reads those like remoteRefs, all at once. `opts.notBefore` says how old a read the
 // caller accepts (the reconcile's due reason).
 import type { SecretSync } from '../api/types.js';
-import { InvalidSpecError } from '../errors.js';
+import { FindLimitError, InvalidSpecError } from '../errors.js';
 import type { ReadOptions, SecretProvider } from '../providers/provider.js';
 import type { Content } from './content.js';
 import { listingLimit, mergeDataFrom, selectFound, type DataFromRead } from './discovery.js';
@@ -16,9 +16,9 @@ export interface Fetched {
   sourceVersions: Record<string, string>;
 }
 
-/** What bounds a dataFrom find. */
+/** What bounds the dataFrom finds of one SecretSync. */
 export interface FindBounds {
-  /** Secrets one find may keep (--find-max-secrets). */
+  /** Secrets its finds may keep in all (--find-max-secrets). */
   maxSecrets: number;
   /** The namespace's path prefixes on a ClusterSecretSource; undefined: any path. */
   prefixes?: readonly string[];
@@ -30,17 +30,32 @@ function versionKey(path: string, version?: string): string {
   return version ? `${path}@${version}` : path;
 }
 
-/** The paths each dataFrom entry reads: its remoteRef, or what its find lists and keeps. */
+/**
+ * The paths each dataFrom entry reads: its remoteRef, or what its find lists and keeps. The
+ * bounds are per SecretSync, not per find (a SecretSync may have 50 dataFrom entries): the
+ * finds share the listing budget, and what they keep counts against one limit.
+ */
 async function dataFromPaths(ss: SecretSync, provider: SecretProvider, bounds: FindBounds): Promise<{ path: string; version?: string }[][]> {
-  return Promise.all(
-    (ss.spec.dataFrom ?? []).map(async (e, i) => {
+  const entries = ss.spec.dataFrom ?? [];
+  const finds = entries.filter((e) => e.find !== undefined).length;
+  const maxListed = Math.max(bounds.maxSecrets, Math.ceil(listingLimit(bounds.maxSecrets) / Math.max(1, finds)));
+  const paths = await Promise.all(
+    entries.map(async (e, i) => {
       if (e.remoteRef) return [e.remoteRef];
       const find = e.find ?? {};
       if (!provider.listSecrets) throw new InvalidSpecError(`spec.dataFrom[${i}].find: this source cannot list secrets; name them with remoteRef`);
-      const listed = await provider.listSecrets(find, { maxListed: listingLimit(bounds.maxSecrets) });
+      const listed = await provider.listSecrets(find, { maxListed });
       return selectFound(listed, find, bounds.prefixes, bounds.maxSecrets, `spec.dataFrom[${i}]`).map((path) => ({ path }));
     }),
   );
+  const found = new Set(paths.flatMap((refs, i) => (entries[i]?.find ? refs.map((r) => r.path) : [])));
+  if (found.size > bounds.maxSecrets) {
+    throw new FindLimitError(
+      `spec.dataFrom's ${finds} finds found ${found.size} secrets in all, more than the ${bounds.maxSecrets} the operator allows per SecretSync (--find-max-secrets): ` +
+        'narrow them, or split the SecretSync',
+    );
+  }
+  return paths;
 }
 
 export async function fetchContent(ss: SecretSync, provider: SecretProvider, opts?: ReadOptions, bounds: FindBounds = { maxSecrets: DEFAULT_FIND_MAX_SECRETS }): Promise<Fetched> {

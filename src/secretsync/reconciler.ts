@@ -53,7 +53,7 @@ export interface ReconcilerDeps {
   metrics?: Metrics;
   /** Newest KEK versions known to this process (shared with the KEK watcher). */
   kekVersions?: KekVersions;
-  /** Secrets one dataFrom find may discover (--find-max-secrets). */
+  /** Secrets one SecretSync's dataFrom finds may discover in all (--find-max-secrets). */
   findMaxSecrets?: number;
   /** Test hooks: fault injection at the points crash-safety is about (SECRETSYNC_TEST_FAULT). */
   faults?: { afterRotationWrite?(): void; beforeRotationWrite?(): Promise<void> };

@@ -78,7 +78,7 @@ export class AwsProvider implements SecretProvider {
       seen += page.secrets.length;
       if (seen > opts.maxListed) {
         throw new FindLimitError(
-          `${this.p.source}: find lists more than ${opts.maxListed} secrets (20 times --find-max-secrets): narrow find.path or find.tags, or split the SecretSync`,
+          `${this.p.source}: find lists more than ${opts.maxListed} secrets (its share of 20 times --find-max-secrets): narrow find.path or find.tags, or split the SecretSync`,
         );
       }
       for (const s of page.secrets) {

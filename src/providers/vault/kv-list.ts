@@ -39,7 +39,7 @@ export async function walkKv(root: string, maxListed: number, list: (folder: str
       seen += keys.length;
       if (seen > maxListed) {
         throw new FindLimitError(
-          `${field} lists more than ${maxListed} names under "${start}" (20 times --find-max-secrets): set find.path to a narrower folder, or split the SecretSync`,
+          `${field} lists more than ${maxListed} names under "${start}" (its share of 20 times --find-max-secrets): set find.path to a narrower folder, or split the SecretSync`,
         );
       }
       for (const k of keys) {

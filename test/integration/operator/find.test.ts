@@ -182,7 +182,7 @@ describe('Vault', () => {
   test('more secrets than --find-max-secrets: Ready=False FindLimitExceeded, nothing read', async () => {
     await sync(nsA, 'many', VAULT, [{ find: { path: `${nsA}/many` } }]);
     const ss = await waitReady(custom, nsA, 'many', 'False', 'FindLimitExceeded');
-    expect(readyCondition(ss)?.message).toContain('spec.dataFrom[0].find found 26 secrets, more than the 25 the operator allows per find (--find-max-secrets)');
+    expect(readyCondition(ss)?.message).toContain('spec.dataFrom[0].find found 26 secrets, more than the 25 the operator allows per SecretSync (--find-max-secrets)');
     expect(vaultRequests().filter((r) => r.startsWith(`GET /v1/secret/data/${nsA}/many/`))).toEqual([]);
     // Narrowed by a regexp, it syncs.
     await custom.patchNamespacedCustomObject({

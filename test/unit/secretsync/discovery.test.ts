@@ -287,3 +287,19 @@ describe('replaceAll expands the target as Go does', () => {
     expect(replaceAll(compileRe2(source, 'f'), input, target)).toBe(want);
   });
 });
+
+describe('the limit is per SecretSync', () => {
+  test('two finds within the limit each, over it together: FindLimitExceeded, nothing read', async () => {
+    const { provider, calls } = memoryProvider({ 'a/1': { x: '1' }, 'a/2': { y: '2' }, 'b/1': { z: '3' } });
+    const listed: number[] = [];
+    const list = provider.listSecrets!;
+    provider.listSecrets = (find, opts) => {
+      listed.push(opts.maxListed);
+      return list(find, opts);
+    };
+    const ss = aSecretSync({ data: undefined, dataFrom: [{ find: { path: 'a/' } }, { find: { path: 'b/' } }] });
+    await expect(fetchContent(ss, provider, undefined, { maxSecrets: 2 })).rejects.toThrow(/2 finds found 3 secrets in all, more than the 2 .* per SecretSync/);
+    expect(calls.read).toEqual([]);
+    expect(listed).toEqual([20, 20]); // 20 x 2 names, shared by the two finds
+  });
+});
