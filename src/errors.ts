@@ -21,6 +21,8 @@ export const Reason = {
   RotationNotAllowed: 'RotationNotAllowed',
   IdentityNotAllowed: 'IdentityNotAllowed',
   SizeLimitExceeded: 'SizeLimitExceeded',
+  KeyCollision: 'KeyCollision',
+  FindLimitExceeded: 'FindLimitExceeded',
   TargetConflict: 'TargetConflict',
   TargetInvalid: 'TargetInvalid',
   TargetImmutable: 'TargetImmutable',
@@ -83,6 +85,10 @@ export class KekNotAllowedError extends define('ESS_KEK_NOT_ALLOWED', Reason.Kek
 export class RotationNotAllowedError extends define('ESS_ROTATION_NOT_ALLOWED', Reason.RotationNotAllowed, false) {}
 /** The synced content is larger than spec.target.maxSizeBytes. */
 export class SizeLimitError extends define('ESS_SIZE_LIMIT', Reason.SizeLimitExceeded, false) {}
+/** Two dataFrom secrets (or properties) give the same key of the target, after rewrite: refused, naming both. */
+export class KeyCollisionError extends define('ESS_KEY_COLLISION', Reason.KeyCollision, false) {}
+/** A dataFrom find discovers (or would list) more secrets than the operator allows (--find-max-secrets). */
+export class FindLimitError extends define('ESS_FIND_LIMIT', Reason.FindLimitExceeded, false) {}
 /** The target Secret exists and is not ours, or has a type we refuse to write. */
 export class TargetConflictError extends define('ESS_TARGET_CONFLICT', Reason.TargetConflict, true) {}
 /** The API server refuses the target Secret as it would be written (e.g. a type whose required keys are missing). */
@@ -115,6 +121,8 @@ export const errorClasses = [
   KekNotAllowedError,
   RotationNotAllowedError,
   SizeLimitError,
+  KeyCollisionError,
+  FindLimitError,
   TargetConflictError,
   TargetInvalidError,
   TargetImmutableError,

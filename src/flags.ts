@@ -35,6 +35,8 @@ export interface OperatorOptions {
   sourceMaxResponseBytes: number;
   /** Reconciles reaching one namespace's SecretSources at once. */
   sourceConcurrency: number;
+  /** Secrets one SecretSync's dataFrom finds may discover in all. */
+  findMaxSecrets: number;
   webhook: WebhookFlags;
 }
 
@@ -132,6 +134,9 @@ Flags:
                                a worker, in order. Reconciles through ClusterSecretSources only are not limited.
                                Default: a quarter of --workers (at least 1), so a namespace whose sources hang
                                holds at most that many workers and the rest serve everyone else
+  --find-max-secrets N         at most N secrets one SecretSync's spec.dataFrom[].find entries may discover in all
+                               (each one is read at every refresh); more is Ready=False (FindLimitExceeded), and
+                               so is listing more than 20 times N names (shared among its finds). Default 100
   --webhook-addr HOST:PORT     serve the pod-injection admission webhook (TLS) here; default :9443 ("0" disables).
                                Every replica serves it, leader or not. Its CA and serving certificate are
                                self-managed in Secret secretsync-webhook-tls of the operator namespace (renewed
@@ -200,6 +205,7 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
         'source-timeout': { type: 'string' },
         'source-max-response-bytes': { type: 'string' },
         'source-concurrency': { type: 'string' },
+        'find-max-secrets': { type: 'string' },
         'webhook-addr': { type: 'string' },
         'webhook-cert-dir': { type: 'string' },
         'webhook-config-name': { type: 'string' },
@@ -280,6 +286,7 @@ export function parseOperatorFlags(argv: string[]): OperatorOptions | 'help' {
     sourceTimeoutMs: sourceTimeout,
     sourceMaxResponseBytes: intFlag('source-max-response-bytes', v['source-max-response-bytes'], 4 * 1024 * 1024, 64 * 1024),
     sourceConcurrency: intFlag('source-concurrency', v['source-concurrency'], defaultSourceConcurrency(workers), 1),
+    findMaxSecrets: intFlag('find-max-secrets', v['find-max-secrets'], 100, 1),
     webhook: {
       addr: webhookAddr === '0' ? undefined : webhookAddr,
       certDir: v['webhook-cert-dir'],

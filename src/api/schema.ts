@@ -644,13 +644,47 @@ export const secretSyncSchema: JSONSchemaProps = obj(
           { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['key'], maxItems: 500 },
         ),
         dataFrom: arr(
-          'Secrets whose every property becomes a key of the target. Keys from data win over dataFrom.',
-          obj('A whole remote secret.', {
+          'Secrets whose every property becomes a key of the target: one named secret (remoteRef) or every secret a find discovers. Keys from data win over dataFrom; two dataFrom secrets giving the same key (after rewrite) are refused with both named.',
+          obj('A whole remote secret, or the secrets a find discovers. Exactly one of remoteRef or find.', {
             remoteRef: obj('Where the secret lives in the source.', { path: remotePath, version: remoteVersion }, {
               required: ['path'],
             }),
-            decodingStrategy: decodingStrategy('every property of the secret'),
-          }, { required: ['remoteRef'] }),
+            decodingStrategy: decodingStrategy('every property of the secret (of every secret a find discovers)'),
+            find: obj(
+              'Discovers secrets (as External Secrets Operator\'s dataFrom.find): every secret under path, optionally only those whose name matches name.regexp and (AWS) carrying every one of tags. Each one found contributes its properties as keys, as with remoteRef; the latest version of each is read. At most --find-max-secrets secrets (default 100) for all the finds of a SecretSync, else Ready=False (reason FindLimitExceeded). A secret appearing or going under the path changes the content at the next refresh. Not with spec.rotation.',
+              {
+                path: str('Vault: the folder under the KV mount to list, recursively (KV v2 metadata), e.g. payments/app. AWS: a prefix of the secret names, matched case-sensitively. Absent: the whole mount (Vault) or every secret (AWS); required when the ClusterSecretSource scopes paths for the namespace, and then within one of its prefixes.', {
+                  minLength: 1,
+                  maxLength: 2048,
+                  pattern: '^[^/].*$',
+                }),
+                name: obj('Keeps only the secrets whose name matches.', {
+                  regexp: str('An RE2 regular expression (no backreferences or lookaround; linear time), matched anywhere in the secret\'s full path or name (anchor it with ^ and $).', { minLength: 1, maxLength: 256 }),
+                }, { required: ['regexp'] }),
+                tags: map('AWS only: keeps only the secrets carrying every one of these tags with exactly this value.', str('A tag value.', { maxLength: 256 }), { maxProperties: 16 }),
+              },
+              {
+                rules: [
+                  {
+                    rule: 'has(self.path) || has(self.name) || (has(self.tags) && size(self.tags) > 0)',
+                    message: 'find: set path, name.regexp or tags',
+                  },
+                ],
+              },
+            ),
+            rewrite: arr(
+              'Rewrites the keys this entry gives, in order (as External Secrets Operator\'s dataFrom.rewrite): each rule replaces every match of regexp.source in a key with regexp.target. A prefix: source "^", target "db_". A key rewritten to an invalid key name is refused.',
+              obj('One rewrite.', {
+                regexp: obj('A regular-expression replacement.', {
+                  source: str('An RE2 regular expression (no backreferences or lookaround; linear time).', { minLength: 1, maxLength: 256 }),
+                  target: str('The replacement, expanded as Go\'s regexp does (ESO\'s rewrite): $1 or ${1} for a group by number, $name or ${name} by name, $$ for a dollar sign; a group that does not exist expands to nothing.', { maxLength: 253 }),
+                }, { required: ['source', 'target'] }),
+              }, { required: ['regexp'] }),
+              { maxItems: 16 },
+            ),
+          }, {
+            rules: [{ rule: 'has(self.remoteRef) != has(self.find)', message: 'a dataFrom entry needs exactly one of remoteRef or find' }],
+          }),
           { maxItems: 50 },
         ),
         refresh,

@@ -205,9 +205,22 @@ export interface DataEntry {
   remoteRef: RemoteRef;
   decodingStrategy?: DecodingStrategy;
 }
+/** dataFrom[].find: secrets discovered under a path, by name and (AWS) tags. */
+export interface FindSpec {
+  path?: string;
+  name?: { regexp: string };
+  tags?: Record<string, string>;
+}
+/** dataFrom[].rewrite[]: a key rewrite (regexp replace-all). */
+export interface RewriteRule {
+  regexp: { source: string; target: string };
+}
+/** Exactly one of remoteRef or find (the CRD's rule). */
 export interface DataFromEntry {
-  remoteRef: { path: string; version?: string };
-  /** Applies to every property of the secret. */
+  remoteRef?: { path: string; version?: string };
+  find?: FindSpec;
+  rewrite?: RewriteRule[];
+  /** Applies to every property of the secret (of every secret found). */
   decodingStrategy?: DecodingStrategy;
 }
 

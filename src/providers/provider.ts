@@ -6,7 +6,7 @@
 // one crash-safe write of new property values, planned on a version the caller read.
 // Reads take a freshness bound (ReadOptions.notBefore) instead of a cache switch: a caller
 // says how old a read it accepts, so syncs due at the same tick can share one read.
-import type { AnySource, RemoteRef } from '../api/types.js';
+import type { AnySource, FindSpec, RemoteRef } from '../api/types.js';
 import type { KeyEncrypter } from '../crypto/key-encrypter.js';
 
 export interface RemoteValue {
@@ -63,6 +63,14 @@ export interface SecretProvider {
   getSecret(ref: RemoteRef, opts?: ReadOptions): Promise<RemoteValue>;
   /** Every top-level property of a secret (dataFrom). */
   getSecretMap(ref: { path: string; version?: string }, opts?: ReadOptions): Promise<RemoteMap>;
+  /**
+   * dataFrom[].find: the paths (Vault) or names (AWS) of the secrets under `find.path`,
+   * with (AWS) every one of `find.tags`; names only, no values. The caller filters by
+   * name.regexp and the namespace's prefixes. More than `maxListed` names visited is a
+   * FindLimitError, so a listing is bounded whatever it finds. InvalidSpecError for what
+   * this provider cannot find by (tags on Vault).
+   */
+  listSecrets?(find: FindSpec, opts: { maxListed: number }): Promise<string[]>;
   /**
    * The KEK of envelope mode, with this source's credentials and call metrics: Vault
    * Transit (`{mount, key}`) or AWS KMS (`{keyId}`). InvalidSpecError for the form this

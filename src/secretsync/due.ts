@@ -10,6 +10,7 @@ import { validateSecretSync } from '../api/validate.js';
 import type { KekCoordinates } from '../crypto/envelope.js';
 import { InvalidSpecError, NamespaceNotAllowedError, SourceRefNotFoundError, TargetConflictError } from '../errors.js';
 import { admitsNamespace } from './access.js';
+import { checkDataFromRegexes } from './discovery.js';
 import { kekScopeProblem, readScopeProblem } from './scope.js';
 import { contentHmac, fromSecretData, isLegacyMac, keyOfMac, macEqual } from './content.js';
 import type { Observed } from './observe.js';
@@ -114,6 +115,7 @@ export function readNotBefore(o: Observed, reason: DueReason, nextRefresh: Date)
 function failureBeforeRead(o: Observed): unknown {
   try {
     validateSecretSync(o.ss);
+    (o.ss.spec.dataFrom ?? []).forEach((e, i) => checkDataFromRegexes(e, `spec.dataFrom[${i}]`));
   } catch (err) {
     return err;
   }
@@ -134,6 +136,10 @@ function failureBeforeRead(o: Observed): unknown {
   }
   const sourceProblem = sourceFailure(o, o.sourceRef, o.source, undefined, o.sourceInvalid);
   if (sourceProblem) return sourceProblem;
+  const tagged = (ss.spec.dataFrom ?? []).findIndex((e) => Object.keys(e.find?.tags ?? {}).length > 0);
+  if (tagged >= 0 && !o.source?.spec.aws) {
+    return new InvalidSpecError(`spec.dataFrom[${tagged}].find.tags selects AWS secrets by tag, and ${o.sourceRef.kind} ${o.sourceRef.name} is not an AWS source: use find.path and find.name.regexp`);
+  }
   // spec.namespaceScopes of a shared source: a path outside this namespace's prefixes is never read.
   const scopeProblem = o.source ? readScopeProblem(ss, o.source, o.namespaceLabels) : undefined;
   if (scopeProblem) return scopeProblem;

@@ -18,7 +18,7 @@ import { act } from './act.js';
 import type { HmacKey } from './content.js';
 import { describeError } from './describe-error.js';
 import { readFor, whatIsDue } from './due.js';
-import { fetchContent } from './fetch.js';
+import { DEFAULT_FIND_MAX_SECRETS, fetchContent, type FindBounds } from './fetch.js';
 import { planDeletion } from './finalizer.js';
 import { encrypterSpec, type KekRef } from './kek.js';
 import type { KekVersions } from './kek-versions.js';
@@ -30,6 +30,7 @@ import { generate } from './rotation/generator.js';
 import { newPendingRotation, planRotation, rotationDone, rotationFailed, rotationWrites } from './rotation/plan.js';
 import { carryOutSeal } from './seal-calls.js';
 import { renderRead } from './render.js';
+import { readPrefixes } from './scope.js';
 import { planSeal } from './seal-plan.js';
 
 export interface ProviderSource {
@@ -53,6 +54,8 @@ export interface ReconcilerDeps {
   metrics?: Metrics;
   /** Newest KEK versions known to this process (shared with the KEK watcher). */
   kekVersions?: KekVersions;
+  /** Secrets one SecretSync's dataFrom finds may discover in all (--find-max-secrets). */
+  findMaxSecrets?: number;
   /** Test hooks: fault injection at the points crash-safety is about (SECRETSYNC_TEST_FAULT). */
   faults?: { afterRotationWrite?(): void; beforeRotationWrite?(): Promise<void> };
 }
@@ -204,7 +207,7 @@ export class SecretSyncReconciler {
       this.d.log.info({ secretsync: o.key, rotation: pending.id }, 'finishing an interrupted rotation');
     } else {
       try {
-        const { sourceVersions } = await fetchContent(o.ss, source);
+        const { sourceVersions } = await fetchContent(o.ss, source, undefined, this.findBounds(o));
         pending = newPendingRotation(step, plan.targets, sourceVersions, randomUUID(), o.now);
       } catch (err) {
         return fail(err, false);
@@ -271,9 +274,14 @@ export class SecretSyncReconciler {
   private async read(o: Observed, notBefore: number): Promise<ReadOutcome> {
     try {
       const client = this.providerFor(o.source as AnySource);
-      return { ok: true, ...(await fetchContent(o.ss, client, { notBefore })) };
+      return { ok: true, ...(await fetchContent(o.ss, client, { notBefore }, this.findBounds(o))) };
     } catch (error) {
       return { ok: false, error };
     }
+  }
+
+  /** What bounds a dataFrom find: the operator's limit and the namespace's path prefixes on a ClusterSecretSource. */
+  private findBounds(o: Observed): FindBounds {
+    return { maxSecrets: this.d.findMaxSecrets ?? DEFAULT_FIND_MAX_SECRETS, prefixes: readPrefixes(o.ss, o.source, o.namespaceLabels) };
   }
 }

@@ -101,8 +101,16 @@ const within = (path: string, prefixes: string[]) => prefixes.some((p) => path.s
 export function remotePaths(ss: SecretSync): { field: string; path: string }[] {
   return [
     ...(ss.spec.data ?? []).map((e, i) => ({ field: `spec.data[${i}].remoteRef.path`, path: e.remoteRef?.path ?? '' })),
-    ...(ss.spec.dataFrom ?? []).map((e, i) => ({ field: `spec.dataFrom[${i}].remoteRef.path`, path: e.remoteRef?.path ?? '' })),
+    ...(ss.spec.dataFrom ?? []).flatMap((e, i) =>
+      e.find ? (e.find.path === undefined ? [] : [{ field: `spec.dataFrom[${i}].find.path`, path: e.find.path }]) : [{ field: `spec.dataFrom[${i}].remoteRef.path`, path: e.remoteRef?.path ?? '' }],
+    ),
   ];
+}
+
+/** The path prefixes the SecretSync's namespace may read through `src`; undefined: any path (also for a SecretSource). */
+export function readPrefixes(ss: SecretSync, src: AnySource | undefined, labels: Record<string, string> | undefined): string[] | undefined {
+  if (src?.kind !== 'ClusterSecretSource') return undefined;
+  return scopeOf(src, ss.metadata.namespace ?? '', labels).paths;
 }
 
 function shapeAdvice(problem: string): string {
@@ -128,8 +136,18 @@ export function readScopeProblem(ss: SecretSync, src: AnySource, labels: Record<
     );
   }
   const provider = providerOf(src);
+  // A find lists what lies under its path: with prefixes, that path must be within one, so
+  // the listing itself (not only the reads) stays inside (fetch.ts filters what it lists too).
+  const unbounded = (ss.spec.dataFrom ?? []).findIndex((e) => e.find !== undefined && e.find.path === undefined);
+  if (scope.paths !== undefined && unbounded >= 0) {
+    return new PathNotAllowedError(
+      `spec.dataFrom[${unbounded}].find has no path, so it would list every secret of the source, and namespace ${namespace} may read only under prefixes ${list(scope.paths)} through ${name}: ` +
+        'set find.path to a path under one of them',
+    );
+  }
   for (const { field, path } of remotePaths(ss)) {
-    const shape = pathShapeProblem(path, provider, scope.paths !== undefined);
+    // find.path may end in one "/" (a name prefix such as payments/ for AWS).
+    const shape = pathShapeProblem(field.endsWith('.find.path') ? path.replace(/\/$/, '') : path, provider, scope.paths !== undefined);
     if (shape) {
       return new PathNotAllowedError(`${field} "${shown(path)}" ${shape}, which ${name} refuses because it scopes paths per namespace: ${shapeAdvice(shape)}`);
     }

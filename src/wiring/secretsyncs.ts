@@ -36,6 +36,7 @@ export function wireSecretSyncs(core: Core, testFaults: TestFaults): SecretSyncW
     log,
     metrics,
     kekVersions,
+    findMaxSecrets: opts.findMaxSecrets,
     ...faults,
   });
   const queue: WorkQueue = new WorkQueue({

@@ -1,5 +1,5 @@
 // The only file that imports the AWS SDK. It exposes just the calls the provider makes
-// (BatchGetSecretValue, GetSecretValue, STS AssumeRole, and for rotation DescribeSecret,
+// (BatchGetSecretValue, GetSecretValue, ListSecrets for dataFrom find, STS AssumeRole, and for rotation DescribeSecret,
 // PutSecretValue and UpdateSecretVersionStage) as plain data, so nothing else
 // handles SDK types. Each client makes exactly one attempt per call (we retry, back off
 // and count calls ourselves) and ignores AWS_ENDPOINT_URL* and config-file endpoints, so
@@ -11,6 +11,7 @@ import {
   BatchGetSecretValueCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  ListSecretsCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
@@ -53,6 +54,12 @@ export interface SecretDescription {
   versionIdsToStages: Record<string, string[]>;
 }
 
+/** One page of ListSecrets: each secret's name and tags. */
+export interface SecretListPage {
+  secrets: { name: string; tags: Record<string, string> }[];
+  nextToken?: string;
+}
+
 /** One UpdateSecretVersionStage: move `versionStage` to a version, off a version, or both. */
 export interface StageMove {
   versionStage: string;
@@ -66,6 +73,8 @@ export interface SecretsApi {
   /** GetSecretValue, optionally pinned to a VersionId or a staging label. */
   getSecretValue(secretId: string, pin?: { versionId?: string; versionStage?: string }): Promise<SecretValue>;
   describeSecret(secretId: string): Promise<SecretDescription>;
+  /** One page of ListSecrets (names and tags, never values), AND-ed filters as AWS takes them. */
+  listSecrets(filters: { key: 'name' | 'tag-key' | 'tag-value'; values: string[] }[], nextToken?: string): Promise<SecretListPage>;
   /** PutSecretValue of a SecretString; ClientRequestToken makes a repeat of the same call a no-op. Returns the VersionId. */
   putSecretValue(secretId: string, put: { clientRequestToken: string; secretString: string; versionStages: string[] }): Promise<string>;
   updateSecretVersionStage(secretId: string, move: StageMove): Promise<void>;
@@ -125,6 +134,18 @@ export function createSecretsApi(o: AwsClientOptions): SecretsApi {
     async describeSecret(secretId) {
       const out = await client.send(new DescribeSecretCommand({ SecretId: secretId }));
       return { arn: out.ARN, name: out.Name, versionIdsToStages: out.VersionIdsToStages ?? {} };
+    },
+    async listSecrets(filters, nextToken) {
+      const out = await client.send(
+        new ListSecretsCommand({ Filters: filters.map((f) => ({ Key: f.key, Values: f.values })), NextToken: nextToken, MaxResults: 100 }),
+      );
+      if (out.SecretList !== undefined && !Array.isArray(out.SecretList)) throw malformed('SecretList is not a list');
+      return {
+        secrets: (out.SecretList ?? [])
+          .filter((e) => typeof e.Name === 'string')
+          .map((e) => ({ name: e.Name as string, tags: Object.fromEntries((e.Tags ?? []).flatMap((t) => (t.Key !== undefined ? [[t.Key, t.Value ?? '']] : []))) })),
+        nextToken: out.NextToken || undefined,
+      };
     },
     async putSecretValue(secretId, put) {
       const out = await client.send(

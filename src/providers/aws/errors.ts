@@ -22,7 +22,7 @@ import { DeadlineError, ResponseTooLargeError, formatMs, limitErrorOf } from '..
 
 export type KmsOperation = 'GenerateDataKey' | 'Decrypt' | 'ReEncrypt' | 'DescribeKey';
 export type RotationOperation = 'DescribeSecret' | 'PutSecretValue' | 'UpdateSecretVersionStage';
-export type AwsOperation = 'BatchGetSecretValue' | 'GetSecretValue' | 'AssumeRole' | 'AssumeRoleWithWebIdentity' | KmsOperation | RotationOperation;
+export type AwsOperation = 'BatchGetSecretValue' | 'GetSecretValue' | 'ListSecrets' | 'AssumeRole' | 'AssumeRoleWithWebIdentity' | KmsOperation | RotationOperation;
 
 /** Every action a rotation needs (its GetSecretValue included), for denial messages. */
 export const ROTATION_ACTIONS = [
@@ -294,7 +294,9 @@ function mapAwsError(err: unknown, ctx: AwsErrorContext): SecretSyncError {
         ? 'allow sts:AssumeRole on the role for the base identity, and trust that identity in the role'
         : isKms(ctx.operation)
           ? `allow ${KMS_ACTIONS[ctx.operation]} on key "${ctx.target}" for this identity (IAM policy and key policy)`
-          : ctx.rotation
+          : ctx.operation === 'ListSecrets'
+            ? 'dataFrom[].find needs secretsmanager:ListSecrets (on "*": AWS scopes it by no resource) and secretsmanager:BatchGetSecretValue and GetSecretValue on the secrets found: allow them in the IAM policy'
+            : ctx.rotation
             ? `rotation needs ${ROTATION_ACTIONS.join(', ')} on the secret: allow them in the IAM policy`
             : 'allow secretsmanager:BatchGetSecretValue and secretsmanager:GetSecretValue on the secret in the IAM policy';
     return new SourceAuthError(withDetail(`${what} was denied${tag}: ${fix}`, detail));

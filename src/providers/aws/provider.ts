@@ -9,13 +9,14 @@
 // fast: the reconcile retries them with its own backoff. rotate (rotate.ts) writes a new
 // version through the gate and then forgets the reads of that secret the reader shares
 // (in flight or recent, see ReadOptions.notBefore), so the next read sees it.
-import type { RemoteRef } from '../../api/types.js';
+import type { FindSpec, RemoteRef } from '../../api/types.js';
 import type { KeyContext, KeyEncrypter } from '../../crypto/key-encrypter.js';
-import { InvalidSpecError } from '../../errors.js';
+import { FindLimitError, InvalidSpecError } from '../../errors.js';
 import type { ReadOptions, RemoteMap, RemoteValue, RotationResult, RotationWrite, SecretProvider } from '../provider.js';
 import type { CallGate } from './call-gate.js';
 import type { SecretValue } from './client.js';
 import type { Connection } from './connection.js';
+import { toAwsError, isRetryable } from './errors.js';
 import { AwsRotation } from './rotate.js';
 import type { SecretReader } from './secret-reader.js';
 import { remoteMap, remoteValue } from './secret-value.js';
@@ -45,6 +46,48 @@ export class AwsProvider implements SecretProvider {
   async getSecretMap(ref: { path: string; version?: string }, opts?: ReadOptions): Promise<RemoteMap> {
     const secret = await this.read(ref.path, ref.version, opts?.notBefore);
     return remoteMap(secret, this.what(ref.path, ref.version));
+  }
+
+  /**
+   * dataFrom[].find: the names of the secrets whose name starts with find.path and that
+   * carry every one of find.tags, from ListSecrets pages (AWS filters by name prefix and tag
+   * server side, ignoring case; the exact, case-sensitive match is made here). Their values
+   * are then read like remoteRefs, so the batcher serves them 20 a call.
+   */
+  async listSecrets(find: FindSpec, opts: { maxListed: number }): Promise<string[]> {
+    if (this.closing) throw this.p.gate.closedError();
+    const tags = Object.entries(find.tags ?? {});
+    const filters = [
+      ...(find.path !== undefined ? [{ key: 'name' as const, values: [find.path] }] : []),
+      ...tags.flatMap(([k, v]) => [
+        { key: 'tag-key' as const, values: [k] },
+        { key: 'tag-value' as const, values: [v] },
+      ]),
+    ];
+    const names: string[] = [];
+    let seen = 0;
+    let nextToken: string | undefined;
+    do {
+      const token = nextToken;
+      let page;
+      try {
+        page = await this.p.gate.run('ListSecrets', () => this.p.connection.use((api) => api.listSecrets(filters, token)), { isRetryable });
+      } catch (err) {
+        throw toAwsError(err, { source: this.p.source, operation: 'ListSecrets', target: find.path ?? '*', secrets: this.p.connection.redactions() });
+      }
+      seen += page.secrets.length;
+      if (seen > opts.maxListed) {
+        throw new FindLimitError(
+          `${this.p.source}: find lists more than ${opts.maxListed} secrets (its share of 20 times --find-max-secrets): narrow find.path or find.tags, or split the SecretSync`,
+        );
+      }
+      for (const s of page.secrets) {
+        if (find.path !== undefined && !s.name.startsWith(find.path)) continue;
+        if (tags.every(([k, v]) => s.tags[k] === v)) names.push(s.name);
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return names;
   }
 
   /** A crash-safe rotation write (ClientRequestToken = w.id); see rotate.ts. */

@@ -18,7 +18,7 @@ import { SOCKET_ERROR_CODES } from '../network-errors.js';
 import { DeadlineError, formatMs, limitErrorOf } from '../limits.js';
 
 export type TransitOperation = 'transit-datakey' | 'transit-decrypt' | 'transit-rewrap' | 'transit-read-key';
-export type VaultOperation = 'login' | 'renew' | 'read' | 'kv-write' | 'revoke' | 'lookup' | TransitOperation;
+export type VaultOperation = 'login' | 'renew' | 'read' | 'list' | 'kv-write' | 'revoke' | 'lookup' | TransitOperation;
 
 export interface VaultErrorContext {
   /** The source, as sourceKey() names it. */

@@ -8,7 +8,7 @@
 // one read; a caller's notBefore says how old a read it accepts. Nothing else is cached:
 // rotate drops the shared reads of its path, so a read after a rotation sees the new version.
 import { constantTimeEqual } from '../../crypto/compare.js';
-import type { RemoteRef } from '../../api/types.js';
+import type { FindSpec, RemoteRef } from '../../api/types.js';
 import type { KeyEncrypter } from '../../crypto/key-encrypter.js';
 import { InvalidSpecError, KeyNotFoundError, SourceAuthError } from '../../errors.js';
 import { FreshReads } from '../fresh-reads.js';
@@ -18,6 +18,7 @@ import type { Authenticator } from './auth.js';
 import type { VaultHttp } from './client.js';
 import { statusOf, toVaultError, type TransitOperation, type VaultErrorContext, type VaultOperation } from './errors.js';
 import { kvReadPath, parseKvAnswer, type KvSecret, type KvSettings } from './kv.js';
+import { kvListPath, parseKvList, walkKv } from './kv-list.js';
 import { isCasMismatch, kvWriteBody, kvWritePath, parseKvWriteAnswer } from './kv-write.js';
 import { TokenCheck } from './token-check.js';
 import { TokenSession } from './token-session.js';
@@ -70,6 +71,33 @@ export class VaultProvider implements SecretProvider {
   async getSecretMap(ref: { path: string; version?: string }, opts?: ReadOptions): Promise<RemoteMap> {
     const secret = await this.read(ref.path, ref.version, opts?.notBefore);
     return { values: encodeMap(secret.data, `${this.o.source}: Vault secret "${ref.path}"${ref.version ? ` version ${ref.version}` : ''}`), version: secret.version };
+  }
+
+  /**
+   * dataFrom[].find: every secret path under find.path (the whole mount without one),
+   * listed recursively through KV metadata. A folder Vault does not know (404) lists nothing.
+   */
+  async listSecrets(find: FindSpec, opts: { maxListed: number }): Promise<string[]> {
+    if (Object.keys(find.tags ?? {}).length > 0) {
+      throw new InvalidSpecError(`${this.o.source} is a Vault source: find.tags selects AWS secrets; use find.path and find.name.regexp`);
+    }
+    const list = async (folder: string): Promise<string[] | undefined> => {
+      const apiPath = kvListPath(this.o.kv, folder);
+      const ctx: VaultErrorContext = { source: this.o.source, host: this.o.host, operation: 'list', path: folder };
+      const what = `${this.o.source}: listing Vault folder "${folder}"`;
+      const send = async (t: string): Promise<string[] | undefined> => {
+        try {
+          return parseKvList(await this.get(apiPath, t, 'list'), what);
+        } catch (err) {
+          // A plain 404 (no errors in the body) is an empty or absent folder; a 404 with a
+          // reason (no mount there) is a failure.
+          if (statusOf(err) === 404 && !hasErrors(err)) return undefined;
+          throw err;
+        }
+      };
+      return this.authorized(ctx, send, () => this.listDenied(folder, apiPath));
+    };
+    return walkKv(find.path ?? '', opts.maxListed, list, 'find.path');
   }
 
   /** Transit with this source's token session; `{keyId}` (KMS) is not a Vault key. */
@@ -182,6 +210,15 @@ export class VaultProvider implements SecretProvider {
     );
   }
 
+  /** A valid token refused a LIST: its policy lacks list on the metadata path. */
+  private listDenied(folder: string, apiPath: string): SourceAuthError {
+    const policyPath = apiPath.replace(/\?.*$/, '').replace(/\/$/, '');
+    return new SourceAuthError(
+      `${this.o.source}: Vault denied listing "${folder}" with a valid token: the policy of ${this.o.auth.identity} ` +
+        `does not allow list on "${policyPath}/*". Grant it in that Vault policy: path "${policyPath}/*" { capabilities = ["list"] }`,
+    );
+  }
+
   /** A valid token refused a rotation: its policy lacks read, create or update on the data path. */
   private rotationDenied(path: string, apiPath: string): SourceAuthError {
     return new SourceAuthError(
@@ -212,13 +249,13 @@ export class VaultProvider implements SecretProvider {
     return send(await this.session.token());
   }
 
-  private async get(apiPath: string, token: string): Promise<unknown> {
+  private async get(apiPath: string, token: string, operation: 'read' | 'list' = 'read'): Promise<unknown> {
     try {
       const body = await this.o.http.read(apiPath, token);
-      this.o.onCall?.('read', 'success');
+      this.o.onCall?.(operation, 'success');
       return body;
     } catch (err) {
-      this.o.onCall?.('read', 'error');
+      this.o.onCall?.(operation, 'error');
       throw err;
     }
   }
@@ -233,4 +270,10 @@ export class VaultProvider implements SecretProvider {
       throw err;
     }
   }
+}
+
+/** Whether a node-vault error's body lists errors (Vault's reasons). */
+function hasErrors(err: unknown): boolean {
+  const errors = (err as { response?: { body?: { errors?: unknown } } } | null)?.response?.body?.errors;
+  return Array.isArray(errors) && errors.length > 0;
 }

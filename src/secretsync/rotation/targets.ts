@@ -30,6 +30,15 @@ export function rotationTargets(ss: SecretSync): RotationTarget[] {
   const data = ss.spec.data ?? [];
   const dataFrom = ss.spec.dataFrom ?? [];
   if (rotation.keys.length === 0) throw new InvalidSpecError('spec.rotation.keys is empty: list the target keys to rotate');
+  // A rotation writes named secrets; what a find discovers changes with the source, and a
+  // rotated key could come from any of them (or from none at the next refresh).
+  const found = dataFrom.findIndex((e) => e.find !== undefined);
+  if (found >= 0) {
+    throw new InvalidSpecError(
+      `spec.rotation cannot be used with spec.dataFrom[${found}].find: a rotation writes secrets named in the spec, and which secrets a find discovers changes at the source; ` +
+        'name the secrets to rotate with spec.data or dataFrom[].remoteRef, or sync the discovered ones in a SecretSync without rotation',
+    );
+  }
 
   const byPath = new Map<string, Resolved[]>();
   const listed = new Map<string, number>();
@@ -44,8 +53,12 @@ export function rotationTargets(ss: SecretSync): RotationTarget[] {
     if (d >= 0) {
       path = data[d]!.remoteRef.path;
       r = { key, property: data[d]!.remoteRef.property, from: `spec.data[${d}]` };
+    } else if (dataFrom.length === 1 && dataFrom[0]!.rewrite?.length) {
+      throw new InvalidSpecError(
+        `${field} is not a key of spec.data, and spec.dataFrom[0] rewrites its keys, so which property it is cannot be told: add a spec.data entry with key "${key}" and the remoteRef (path, property) to rotate`,
+      );
     } else if (dataFrom.length === 1) {
-      path = dataFrom[0]!.remoteRef.path;
+      path = dataFrom[0]!.remoteRef!.path; // no find: refused above
       r = { key, property: key, from: 'spec.dataFrom[0]' };
     } else if (dataFrom.length === 0) {
       throw new InvalidSpecError(
@@ -73,7 +86,7 @@ function readsOf(ss: SecretSync, path: string): { field: string; version?: strin
       e.remoteRef.path === path ? [{ field: `spec.data[${i}]`, version: e.remoteRef.version, properties: e.remoteRef.property !== undefined }] : [],
     ),
     ...(ss.spec.dataFrom ?? []).flatMap((e, i) =>
-      e.remoteRef.path === path ? [{ field: `spec.dataFrom[${i}]`, version: e.remoteRef.version, properties: true }] : [],
+      e.remoteRef?.path === path ? [{ field: `spec.dataFrom[${i}]`, version: e.remoteRef.version, properties: true }] : [],
     ),
   ];
 }

@@ -45,6 +45,7 @@ function setup(kind: AnySource['kind'], auth: AwsAuth | undefined, extra: Partia
     describeSecret: async () => ({ versionIdsToStages: {} }),
     putSecretValue: async () => '',
     updateSecretVersionStage: async () => undefined,
+    listSecrets: async () => ({ secrets: [] }),
     destroy: () => undefined,
   };
   const connection = new Connection({

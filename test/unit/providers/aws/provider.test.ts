@@ -67,6 +67,7 @@ function fakeApi(
     describeSecret: () => Promise.reject(new Error('not scripted: rotation is tested in rotate.test.ts')),
     putSecretValue: () => Promise.reject(new Error('not scripted')),
     updateSecretVersionStage: () => Promise.reject(new Error('not scripted')),
+    listSecrets: () => Promise.reject(new Error('not scripted')),
     destroy: () => void destroyed++,
   };
   return { api, batches, singles, destroyed: () => destroyed };

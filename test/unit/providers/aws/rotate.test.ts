@@ -98,6 +98,7 @@ function fakeSecretsManager(initial: string) {
       }
       return put.clientRequestToken;
     },
+    listSecrets: () => Promise.reject(new Error('not scripted')),
     async updateSecretVersionStage(_id, m) {
       calls.push(`stage ${m.versionStage} ${m.removeFromVersionId ?? '-'} -> ${m.moveToVersionId ?? '-'}`);
       const now = holder(m.versionStage);
