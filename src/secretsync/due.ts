@@ -51,6 +51,12 @@ export interface Due {
    * global key) and matches the target; write its per-object HMAC into status, nothing else.
    */
   rekey?: boolean;
+  /**
+   * Envelope mode, a read that acts on a new force-sync value: ask the key service for the
+   * KEK's current version first, so a key rotated since the KEK watcher's last pass
+   * (--kek-check-interval) is re-wrapped by this sync, not at the watcher's next pass.
+   */
+  kekCheck?: boolean;
 }
 
 const MAX_FORCE_TOKEN = 128;
@@ -273,7 +279,10 @@ export function whatIsDue(o: Observed): Due {
   const throttled = throttle ? { throttled: [throttle] } : {};
   if (read === undefined && o.ss.spec.target?.encryption && rewrapDue(o)) return { nextRefresh, rewrap: true, ...throttled };
   if (read === undefined && rekeyDue(o)) return { nextRefresh, rekey: true, ...throttled };
-  return read === undefined ? { read, nextRefresh, ...throttled } : { read, notBefore: readNotBefore(o, read, nextRefresh), nextRefresh };
+  if (read === undefined) return { read, nextRefresh, ...throttled };
+  // The read records a waiting force-sync value as handled (planSuccess), whatever it is for.
+  const kekCheck = !!o.ss.spec.target?.encryption && o.kek?.source !== undefined && forceSyncWaiting(o);
+  return { read, notBefore: readNotBefore(o, read, nextRefresh), nextRefresh, ...(kekCheck ? { kekCheck } : {}) };
 }
 
 /**
