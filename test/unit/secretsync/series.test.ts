@@ -1,0 +1,36 @@
+// syncSeries: what the per-SecretSync metrics show after a reconcile, from the status it
+// left, whether it synced, what this process showed before, and now.
+import type { SecretSyncStatus } from '../../../src/api/types.js';
+import { syncSeries } from '../../../src/secretsync/series.js';
+import { T0 } from './fixtures.js';
+
+const cond = (type: string, status: string, reason: string) => ({ type, status, reason, message: 'm', lastTransitionTime: T0.toISOString() });
+const ready: SecretSyncStatus = { conditions: [cond('Ready', 'True', 'Synced'), cond('Synced', 'True', 'Synced')], lastSyncTime: '2025-12-01T00:00:00Z' };
+const broken: SecretSyncStatus = { conditions: [cond('Ready', 'False', 'SourceNotFound'), cond('Synced', 'False', 'SourceNotFound')], lastSyncTime: '2025-12-01T00:00:00Z' };
+const now = new Date('2026-01-01T00:10:00Z');
+const s = (d: Date | string) => new Date(d).getTime() / 1000;
+
+test('exports Ready, Rotated and RolloutComplete as status has them; not Synced, not InUse', () => {
+  const st: SecretSyncStatus = {
+    conditions: [...ready.conditions!, cond('Rotated', 'Unknown', 'Scheduled'), cond('RolloutComplete', 'False', 'RolloutInProgress'), cond('InUse', 'True', 'InUse')],
+  };
+  expect(syncSeries(undefined, st, true, now).conditions).toEqual([
+    { type: 'Ready', status: 'True', reason: 'Synced' },
+    { type: 'Rotated', status: 'Unknown', reason: 'Scheduled' },
+    { type: 'RolloutComplete', status: 'False', reason: 'RolloutInProgress' },
+  ]);
+  expect(syncSeries(undefined, undefined, false, now)).toEqual({ conditions: [] }); // never reconciled to a status: nothing
+});
+
+test.each<[string, { lastSyncSeconds?: number } | undefined, SecretSyncStatus, boolean, number | undefined]>([
+  ['synced now', { lastSyncSeconds: 1 }, ready, true, s(now)],
+  ['Ready, nothing read: where it was', { lastSyncSeconds: 1 }, ready, false, 1],
+  ['a read that failed: where it was', { lastSyncSeconds: 1 }, broken, true, 1],
+  ['first seen Ready (a new leader, a restart): now, as the refresh schedule counts', undefined, ready, false, s(now)],
+  ['first seen failing: the last content written (status.lastSyncTime)', undefined, broken, false, s('2025-12-01T00:00:00Z')],
+  ['first seen failing, never synced: none', undefined, { conditions: broken.conditions }, false, undefined],
+])('last sync: %s', (_what, prev, status, synced, want) => {
+  const got = syncSeries(prev ? { conditions: [], ...prev } : undefined, status, synced, now);
+  expect(got.lastSyncSeconds).toBe(want);
+  if (want === undefined) expect(got).not.toHaveProperty('lastSyncSeconds');
+});
