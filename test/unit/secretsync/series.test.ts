@@ -1,10 +1,10 @@
 // syncSeries: what the per-SecretSync metrics show after a reconcile, from the status it
 // left, whether it synced, what this process showed before, and now.
-import type { SecretSyncStatus } from '../../../src/api/types.js';
+import type { Condition, SecretSyncStatus } from '../../../src/api/types.js';
 import { syncSeries } from '../../../src/secretsync/series.js';
 import { T0 } from './fixtures.js';
 
-const cond = (type: string, status: string, reason: string) => ({ type, status, reason, message: 'm', lastTransitionTime: T0.toISOString() });
+const cond = (type: string, status: Condition['status'], reason: string): Condition => ({ type, status, reason, message: 'm', lastTransitionTime: T0.toISOString() });
 const ready: SecretSyncStatus = { conditions: [cond('Ready', 'True', 'Synced'), cond('Synced', 'True', 'Synced')], lastSyncTime: '2025-12-01T00:00:00Z' };
 const broken: SecretSyncStatus = { conditions: [cond('Ready', 'False', 'SourceNotFound'), cond('Synced', 'False', 'SourceNotFound')], lastSyncTime: '2025-12-01T00:00:00Z' };
 const now = new Date('2026-01-01T00:10:00Z');
