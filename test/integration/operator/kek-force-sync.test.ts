@@ -3,16 +3,19 @@
 // reconcile without a force-sync leaves the envelope on the old key version; a force-sync
 // re-wraps it at once, under the new version, with the same data key, the same content
 // and the same SecretSync version (a re-wrap is not a new version: nothing rolls), and the
-// other SecretSync of that KEK is re-wrapped with it. Decoded by
+// other SecretSync of that KEK is re-wrapped with it. The same for an AWS KMS alias moved to
+// another key in moto (re-wrapped with ReEncrypt). Decoded by
 // test/helpers/envelope-by-doc.ts, written from docs/envelope-format.md alone.
+import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, KMSClient, UpdateAliasCommand } from '@aws-sdk/client-kms';
 import { parseSamples } from '../../../bench/prom.js';
+import { keysData, keysRef } from '../../helpers/aws.js';
 import { canary } from '../../helpers/canary.js';
-import { entriesByDoc, openByDoc, type DocSecret } from '../../helpers/envelope-by-doc.js';
+import { entriesByDoc, kmsContextByDoc, openByDoc, type DocSecret } from '../../helpers/envelope-by-doc.js';
 import { eventually } from '../../helpers/eventually.js';
 import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, patchSync, waitReady } from '../../helpers/kube.js';
 import { expectNoLeak } from '../../helpers/leaks.js';
 import { getText, startOperator, waitIdle, type RunningOperator } from '../../helpers/operator.js';
-import { requireEnv, uniqueName } from '../../helpers/stack.js';
+import { awsConfig, requireEnv, uniqueName } from '../../helpers/stack.js';
 import { kvPut, vaultRoot } from '../../helpers/vault.js';
 
 const { kc, core, custom } = kube();
@@ -23,6 +26,8 @@ const opNs = `${id}-system`;
 const transit = `transit-${id}`;
 const vaultAddr = requireEnv('VAULT_ADDR');
 const CANARY = canary(id);
+const aws = awsConfig();
+const kms = new KMSClient({ region: aws.region, endpoint: aws.endpoint, credentials: aws.credentials });
 let op: RunningOperator;
 
 const sync = (name: string) => ({
@@ -69,6 +74,8 @@ beforeAll(async () => {
   await createNamespace(core, ns);
   await createSecret(core, ns, 'vault-token', { token });
   await apply(custom, { kind: 'SecretSource', metadata: { name: 'vault', namespace: ns }, spec: { vault: { address: vaultAddr, auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } } } });
+  await createSecret(core, ns, 'aws-keys', keysData({ accessKeyId: aws.credentials.accessKeyId, secretAccessKey: aws.credentials.secretAccessKey }));
+  await apply(custom, { kind: 'SecretSource', metadata: { name: 'aws', namespace: ns }, spec: { aws: { region: aws.region, endpoint: aws.endpoint, auth: keysRef('aws-keys') } } });
   op = await startOperator([`--namespace=${ns}`, `--operator-namespace=${opNs}`, '--kek-check-interval=1h']);
 }, 60_000);
 
@@ -78,6 +85,7 @@ afterAll(async () => {
   await deleteNamespace(core, ns);
   await deleteNamespace(core, opNs);
   await root.delete(`sys/mounts/${transit}`).catch(() => undefined);
+  kms.destroy();
 });
 
 test('Transit key rotated: nothing before the interval without a force-sync; a force-sync re-wraps at once, same data key, content and version', async () => {
@@ -139,6 +147,45 @@ test('Transit key rotated: nothing before the interval without a force-sync; a f
   expect(events.items.filter((ev) => ev.reason === 'Rewrapped').map((ev) => ev.involvedObject.name).sort()).toEqual(['db', 'db-other']);
   console.log(`force-sync to re-wrap under the rotated Transit key: ${tookMs} ms (--kek-check-interval=1h)`);
 }, 90_000);
+
+test('AWS KMS alias moved to another key: a force-sync re-wraps at once with ReEncrypt, same data key and version', async () => {
+  const k1 = (await kms.send(new CreateKeyCommand({ Description: `${id}-1` }))).KeyMetadata;
+  const k2 = (await kms.send(new CreateKeyCommand({ Description: `${id}-2` }))).KeyMetadata;
+  const alias = `alias/${id}`;
+  await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: k1?.KeyId }));
+  await apply(custom, {
+    kind: 'SecretSync',
+    metadata: { name: 'kms-db', namespace: ns },
+    spec: {
+      sourceRef: { name: 'vault' },
+      data: [{ key: 'password', remoteRef: { path: `${id}/db`, property: 'password' } }],
+      refresh: { interval: '1h' },
+      target: { encryption: { kek: { awsKms: { sourceRef: { name: 'aws' }, keyId: alias } } } },
+    },
+  });
+  expect((await waitReady(custom, ns, 'kms-db', 'True')).status?.keyId).toBe(`aws-kms:${k1?.Arn}`);
+  const before = entriesByDoc(await readSecret('kms-db'));
+  await waitIdle(op);
+  await kms.send(new UpdateAliasCommand({ AliasName: alias, TargetKeyId: k2?.KeyId }));
+  const reEncrypts = await calls('kms-re-encrypt');
+  await patchSync(custom, ns, 'kms-db', { metadata: { annotations: { 'secretsync.io/force-sync': 'moved-alias' } } });
+  const s = await eventually(async () => {
+    const sec = await readSecret('kms-db');
+    return entriesByDoc(sec).current.kek.version === k2?.Arn ? sec : undefined;
+  }, { timeoutMs: 15_000, intervalMs: 100, what: 'kms-db re-wrapped under the second key' });
+  const e = entriesByDoc(s);
+  expect(e.current.values).toEqual(before.current.values);
+  expect(e.current.version).toBe(1);
+  const out = await kms.send(new DecryptCommand({ CiphertextBlob: Buffer.from(e.current.wrappedKey, 'base64'), EncryptionContext: kmsContextByDoc(ns, 'kms-db') }));
+  expect(out.KeyId).toBe(k2?.Arn);
+  expect(openByDoc(s, 'kms-db', e.current, Buffer.from(out.Plaintext as Uint8Array)).password?.toString('utf8') === CANARY).toBe(true);
+  expect(await calls('kms-re-encrypt')).toBeGreaterThan(reEncrypts);
+  const ss = await eventually(async () => {
+    const x = await getSync(custom, ns, 'kms-db');
+    return x.status?.keyId === `aws-kms:${k2?.Arn}` ? x : undefined;
+  }, { what: 'kms-db keyId the second key' });
+  expect(ss.status?.version).toBe(1);
+}, 60_000);
 
 test('no value in events, status, logs or metrics', async () => {
   await expectNoLeak({ core, custom }, ns, op, CANARY);
