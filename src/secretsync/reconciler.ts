@@ -2,10 +2,11 @@
 // it). A short pipeline in which every decision is a pure function and this file only
 // reads and carries out: observe (caches only) → whatIsDue and the rotation step (pure) →
 // the rotation's writes at the source, when one is due (planned by rotation/plan.ts) → read
-// the source, only when due (readFor) → the key-service calls (planned by planSeal, made
-// by seal-calls.ts) → planSync (pure) → act (writes, in order). When act stops (a write
-// failed, or a create found the name taken), what follows is planned too and carried out
-// by another act. Deletion plans through finalizer.ts.
+// the source, only when due (readFor) → the KEK's version, when a force-sync asks for it
+// (due.kekCheck) → the key-service calls (planned by planSeal, made by seal-calls.ts) →
+// planSync (pure) → act (writes, in order) → the metrics of what it came to (series.ts).
+// When act stops (a write failed, or a create found the name taken), what follows is
+// planned too and carried out by another act. Deletion plans through finalizer.ts.
 import { randomUUID } from 'node:crypto';
 import { sourceKey } from '../api/source-ref.js';
 import { providerName, type AnySource, type PendingRotation, type SecretSync } from '../api/types.js';
@@ -30,8 +31,8 @@ import { pendingStatus, withRotationStep, type RotationOutcome, type RotationSte
 import { generate } from './rotation/generator.js';
 import { newPendingRotation, planRotation, rotationDone, rotationFailed, rotationWrites } from './rotation/plan.js';
 import { carryOutSeal } from './seal-calls.js';
-import { syncSeries } from './series.js';
 import { planSeal } from './seal-plan.js';
+import { syncSeries } from './series.js';
 
 export interface ProviderSource {
   client(source: AnySource, deps: ProviderDeps): SecretProvider;
