@@ -9,6 +9,8 @@ import { Gauge, type Registry } from 'prom-client';
 
 /** What the series of one SecretSync show; made by secretsync/series.ts from the status a reconcile left. */
 export interface SyncSeries {
+  /** The SecretSync's uid (a new object of the same name starts afresh); not exported. */
+  uid?: string;
   /** The conditions exported (Ready, Rotated, RolloutComplete), as status holds them. */
   conditions: { type: string; status: string; reason: string }[];
   /** Unix seconds of the last successful sync; absent until one is known. */

@@ -48,6 +48,8 @@ export interface ActOutcome {
   ss: SecretSync;
   /** The rollouts made (pod templates set), also when a later write failed. */
   rolled: TemplatePatch[];
+  /** The plan's status was written (it is `ss.status` now). */
+  statusWritten: boolean;
   /** The write that failed; nothing after it was carried out. */
   failed?: unknown;
   /** A create found the name taken by a Secret the cache does not hold; nothing after it was carried out. */
@@ -85,6 +87,7 @@ export async function act(o: Observed, plan: Plan, w: SyncWriter, log: Logger): 
   };
   const all = steps(plan);
   const rolled: TemplatePatch[] = [];
+  let statusWritten = false;
   try {
     for (const step of all) {
       switch (step.kind) {
@@ -93,7 +96,7 @@ export async function act(o: Observed, plan: Plan, w: SyncWriter, log: Logger): 
           break;
         case 'secret': {
           const taken = await writeSecret(step.write, w);
-          if (taken) return { ss, rolled, taken };
+          if (taken) return { ss, rolled, statusWritten, taken };
           break;
         }
         case 'grant':
@@ -116,14 +119,15 @@ export async function act(o: Observed, plan: Plan, w: SyncWriter, log: Logger): 
         case 'status':
           moved(await w.writeStatus(ss, step.status));
           ss.status = step.status;
+          statusWritten = true;
           break;
         case 'event':
           break; // below, once every write is made
       }
     }
   } catch (failed) {
-    return { ss, rolled, failed };
+    return { ss, rolled, statusWritten, failed };
   }
   for (const step of all) if (step.kind === 'event') await w.event(ss, step.event.type, step.event.reason, step.event.message);
-  return { ss, rolled };
+  return { ss, rolled, statusWritten };
 }

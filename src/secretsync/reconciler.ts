@@ -65,6 +65,8 @@ interface Carried {
   ss: SecretSync;
   /** Workloads rolled. */
   rolled: TemplatePatch[];
+  /** A status was written (the plan's, or the failure's). */
+  statusWritten: boolean;
   /** A write failed (the failure recorded in status, when that write worked). */
   writeFailed: boolean;
   /** The error the reconcile ends with. */
@@ -121,7 +123,7 @@ export class SecretSyncReconciler {
       this.memory.delete(key);
       const plan = planDeletion(o);
       if (!plan) {
-        this.recordMetrics(o, { ss: o.ss, rolled: [] }, undefined, false);
+        this.recordMetrics(o, { ss: o.ss, rolled: [], statusWritten: false, writeFailed: false }, undefined, false);
         return {};
       }
       const done = await this.carryOut(o, plan);
@@ -158,17 +160,21 @@ export class SecretSyncReconciler {
   }
 
   /**
-   * The metrics of a reconcile: the workloads it rolled, the rotation it attempted, and the
-   * SecretSync's series from the status it left (`synced`: it read the source and wrote
-   * everything it planned).
+   * The metrics of a reconcile: the workloads it rolled and the rotation it attempted, once
+   * its writes are all made (a reconcile from a cache that is behind fails its status write
+   * and is retried: what it did again is not counted twice), and the SecretSync's series
+   * (`synced`: it read the source and wrote everything it planned).
    */
-  private recordMetrics(o: Observed, done: Pick<Carried, 'ss' | 'rolled'>, rotation: RotationOutcome | undefined, synced: boolean): void {
+  private recordMetrics(o: Observed, done: Omit<Carried, 'error'>, rotation: RotationOutcome | undefined, synced: boolean): void {
     const m = this.d.metrics;
     if (!m) return;
     const namespace = o.ss.metadata.namespace ?? '';
-    for (const r of done.rolled) m.rollouts.inc({ namespace, kind: r.kind });
-    if (rotation) m.rotations.inc({ namespace, result: rotation.ok ? 'succeeded' : 'failed' });
-    m.secretsyncs.set(o.key, syncSeries(m.secretsyncs.get(o.key), done.ss.status, synced, this.now()));
+    if (!done.writeFailed) {
+      for (const r of done.rolled) m.rollouts.inc({ namespace, kind: r.kind });
+      if (rotation) m.rotations.inc({ namespace, result: rotation.ok ? 'succeeded' : 'failed' });
+    }
+    const status = { cached: o.ss.status, ...(done.statusWritten ? { written: done.ss.status } : {}) };
+    m.secretsyncs.set(o.key, syncSeries(m.secretsyncs.get(o.key), o.ss.metadata.uid ?? '', status, synced, this.now()));
   }
 
   /**
@@ -200,6 +206,7 @@ export class SecretSyncReconciler {
   private async carryOut(o: Observed, plan: Plan): Promise<Carried> {
     let out = await act(o, plan, this.d.writer, this.d.log);
     const rolled = [...out.rolled];
+    let statusWritten = out.statusWritten;
     let failed = out.failed;
     if (out.taken) {
       o = { ...o, ss: out.ss };
@@ -213,6 +220,7 @@ export class SecretSyncReconciler {
         plan = next.repair;
         out = await act(o, plan, this.d.writer, this.d.log);
         rolled.push(...out.rolled);
+        statusWritten ||= out.statusWritten;
         // Taken again right after it was read: the cache is behind; look again from fresh caches.
         failed = out.taken ? new StaleObjectError(`Secret ${out.taken.namespace}/${out.taken.name} was recreated meanwhile; retrying`) : out.failed;
       } else {
@@ -220,15 +228,17 @@ export class SecretSyncReconciler {
       }
     }
     const ss = out.ss;
-    if (failed === undefined) return { ss, rolled, writeFailed: false, ...(plan.error ? { error: { ...plan.error, requeueAfterMs: plan.requeueAfterMs } } : {}) };
-    if (isStale(failed)) return { ss, rolled, writeFailed: true, error: { cause: failed, retryable: true, requeueAfterMs: plan.requeueAfterMs } };
+    if (failed === undefined) {
+      return { ss, rolled, statusWritten, writeFailed: false, ...(plan.error ? { error: { ...plan.error, requeueAfterMs: plan.requeueAfterMs } } : {}) };
+    }
+    if (isStale(failed)) return { ss, rolled, statusWritten, writeFailed: true, error: { cause: failed, retryable: true, requeueAfterMs: plan.requeueAfterMs } };
     const failure = planWriteFailure({ ...o, ss }, plan, failed);
     const recorded = await act({ ...o, ss }, failure, this.d.writer, this.d.log);
     if (recorded.failed !== undefined) {
       this.d.log.warn({ secretsync: o.key, err: describeError(recorded.failed).message }, 'could not record the failure in status');
     }
     const error = failure.error ?? { cause: failed, retryable: true };
-    return { ss: recorded.ss, rolled, writeFailed: true, error: { ...error, requeueAfterMs: failure.requeueAfterMs } };
+    return { ss: recorded.ss, rolled, statusWritten: statusWritten || recorded.statusWritten, writeFailed: true, error: { ...error, requeueAfterMs: failure.requeueAfterMs } };
   }
 
   /**

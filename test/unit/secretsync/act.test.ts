@@ -78,6 +78,7 @@ test('act makes the writes in that order, our own writes moving the resourceVers
   expect(out).toEqual({
     ss: expect.objectContaining({ metadata: expect.objectContaining({ resourceVersion: '12' }), status: everything.status }),
     rolled: everything.rollouts,
+    statusWritten: true,
   });
 });
 
@@ -96,5 +97,5 @@ test('a failed write: act stops there, records nothing and sends no event', asyn
   expect(calls).toEqual(['setFinalizers @10', 'createSecret', 'writeGrant', 'setTemplateAnnotation']);
   expect(out.failed).toBeInstanceOf(KubernetesError);
   expect(out.rolled).toEqual([]); // the rollout's write failed
-  expect(out.ss.status).toEqual(o.ss.status);
+  expect([out.ss.status, out.statusWritten]).toEqual([o.ss.status, false]);
 });

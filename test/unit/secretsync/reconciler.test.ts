@@ -824,6 +824,20 @@ describe('metrics', () => {
     });
   });
 
+  test('a reconcile from a cache behind this process\'s own status write (its write refused as stale) changes no series', async () => {
+    const w = world({ password: 'one' });
+    await w.reconciler.reconcile('ns/db');
+    const shown = await samples(w, 'secretsync_status_condition');
+    const written = w.status() as SecretSyncStatus;
+    w.setStatus({ conditions: [{ type: 'Ready', status: 'False', reason: 'SourceNotFound', message: 'old', lastTransitionTime: w.now().toISOString() }] });
+    w.fail('status', new StaleObjectError('the object has been modified'));
+    w.tick(1_000);
+    await expect(w.reconciler.reconcile('ns/db')).rejects.toBeInstanceOf(RecordedError);
+    expect(await samples(w, 'secretsync_status_condition')).toEqual(shown);
+    expect(await samples(w, 'secretsync_condition_reason')).toEqual({});
+    w.setStatus(written);
+  });
+
   test('a replica that stopped leading exports no per-SecretSync series, even from a reconcile still running', async () => {
     const w = world({ password: 'one' });
     await w.reconciler.reconcile('ns/db');
