@@ -112,7 +112,8 @@ Flags:
   --kek-check-interval DURATION
                                envelope mode: how often each key-encryption key in use is asked for its current
                                version (one call per KEK, not per SecretSync); after a rotation the data keys
-                               are re-wrapped in the background, without a new version or a rollout; default 5m
+                               are re-wrapped in the background, without a new version or a rollout; default 5m.
+                               A force-sync of a SecretSync asks its KEK at once
   --resync-period DURATION     how often every cache is relisted in full and compared with the API server, so
                                what a broken watch missed is repaired; default 10m (at least 1s)
   --watch-silence-timeout DURATION

@@ -65,6 +65,8 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   const manager = new Manager({
     onLeading: (leading) => {
       metrics.leader.set(leading ? 1 : 0);
+      // Per-SecretSync series come from the leader's reconciles: a replica that lost the lease exports none.
+      if (!leading) metrics.secretsyncs.stopLeading();
       if (leading) uninjectedPods.reportCached();
       if (leading) log.info({ workers: opts.workers, sourceConcurrency: opts.sourceConcurrency }, 'controllers started');
       else if (opts.leaderElect) log.error('lost the leader lease; stopping so a fresh process can rejoin');

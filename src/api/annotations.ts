@@ -6,7 +6,7 @@
 
 // --- On a SecretSync ---
 
-/** Annotation whose every new value asks for a sync now. */
+/** Annotation whose every new value asks for a sync now (in envelope mode also a check of the KEK's version). */
 export const FORCE_SYNC_ANNOTATION = 'secretsync.io/force-sync';
 /** Annotation whose every new value rotates once (spec.rotation must be set). */
 export const ROTATE_NOW_ANNOTATION = 'secretsync.io/rotate-now';

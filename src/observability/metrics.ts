@@ -4,6 +4,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { Reason, SecretSyncError } from '../errors.js';
 import type { WorkQueueMetrics } from '../runtime/workqueue.js';
+import { SecretSyncSeries } from './secretsync-series.js';
 
 /** What the scrape-time gauges read from a queue. */
 export interface WorkInProgress {
@@ -26,6 +27,12 @@ export interface WorkQueueCollectors {
 export interface Metrics {
   registry: Registry;
   syncs: Counter<'namespace' | 'result'>;
+  /** Per-SecretSync conditions and last sync time (secretsync-series.ts). */
+  secretsyncs: SecretSyncSeries;
+  /** Rotation attempts by namespace and result (succeeded, failed): per namespace, so series do not grow with SecretSyncs. */
+  rotations: Counter<'namespace' | 'result'>;
+  /** Workloads rolled (pod template set to a new version), by namespace and kind. */
+  rollouts: Counter<'namespace' | 'kind'>;
   reconcileDuration: Histogram<'controller' | 'result'>;
   reconcileErrors: Counter<'controller' | 'reason'>;
   workqueue: WorkQueueCollectors;
@@ -144,6 +151,19 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'secretsync_syncs_total',
       help: 'SecretSync reconciles by result: synced (content written), unchanged, error.',
       labelNames: ['namespace', 'result'],
+      registers,
+    }),
+    secretsyncs: new SecretSyncSeries(registers),
+    rotations: new Counter({
+      name: 'secretsync_rotations_total',
+      help: 'Rotation attempts by namespace and result: succeeded (new values written at the source), failed (retried; the SecretSync\'s Rotated condition says why).',
+      labelNames: ['namespace', 'result'],
+      registers,
+    }),
+    rollouts: new Counter({
+      name: 'secretsync_rollouts_total',
+      help: 'Workloads rolled to a new version (their pod-template annotation set), by namespace and kind (Deployment, StatefulSet, DaemonSet).',
+      labelNames: ['namespace', 'kind'],
       registers,
     }),
     reconcileDuration: new Histogram({

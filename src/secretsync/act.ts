@@ -44,8 +44,12 @@ export function steps(plan: Plan): Step[] {
 }
 
 export interface ActOutcome {
-  /** The SecretSync as act leaves it: our own writes move its resourceVersion forward. */
+  /** The SecretSync as act leaves it: our own writes move its resourceVersion forward, and a status written is its status. */
   ss: SecretSync;
+  /** The rollouts made (pod templates set), also when a later write failed. */
+  rolled: TemplatePatch[];
+  /** The plan's status was written (it is `ss.status` now). */
+  statusWritten: boolean;
   /** The write that failed; nothing after it was carried out. */
   failed?: unknown;
   /** A create found the name taken by a Secret the cache does not hold; nothing after it was carried out. */
@@ -82,6 +86,8 @@ export async function act(o: Observed, plan: Plan, w: SyncWriter, log: Logger): 
     if (rv) ss.metadata.resourceVersion = rv;
   };
   const all = steps(plan);
+  const rolled: TemplatePatch[] = [];
+  let statusWritten = false;
   try {
     for (const step of all) {
       switch (step.kind) {
@@ -90,7 +96,7 @@ export async function act(o: Observed, plan: Plan, w: SyncWriter, log: Logger): 
           break;
         case 'secret': {
           const taken = await writeSecret(step.write, w);
-          if (taken) return { ss, taken };
+          if (taken) return { ss, rolled, statusWritten, taken };
           break;
         }
         case 'grant':
@@ -99,6 +105,7 @@ export async function act(o: Observed, plan: Plan, w: SyncWriter, log: Logger): 
         case 'rollout': {
           const r = step.patch;
           await w.setTemplateAnnotation({ kind: r.kind, namespace: r.namespace, name: r.name }, r.key, r.value);
+          rolled.push(r);
           log.info({ secretsync: o.key, workload: `${r.kind}/${r.name}`, version: r.value }, 'rolled a workload to a new version');
           break;
         }
@@ -111,14 +118,16 @@ export async function act(o: Observed, plan: Plan, w: SyncWriter, log: Logger): 
         }
         case 'status':
           moved(await w.writeStatus(ss, step.status));
+          ss.status = step.status;
+          statusWritten = true;
           break;
         case 'event':
           break; // below, once every write is made
       }
     }
   } catch (failed) {
-    return { ss, failed };
+    return { ss, rolled, statusWritten, failed };
   }
   for (const step of all) if (step.kind === 'event') await w.event(ss, step.event.type, step.event.reason, step.event.message);
-  return { ss };
+  return { ss, rolled, statusWritten };
 }

@@ -57,6 +57,12 @@ export interface Due {
    * again (a force-sync aside); the plan only brings status up to the spec's generation.
    */
   held?: boolean;
+  /**
+   * Envelope mode, a read that acts on a new force-sync value: ask the key service for the
+   * KEK's current version first, so a key rotated since the KEK watcher's last pass
+   * (--kek-check-interval) is re-wrapped by this sync, not at the watcher's next pass.
+   */
+  kekCheck?: boolean;
 }
 
 const MAX_FORCE_TOKEN = 128;
@@ -293,7 +299,10 @@ export function whatIsDue(o: Observed): Due {
   if (read === undefined && refreshPolicy(o.ss.spec.refresh) === 'CreatedOnce' && o.target && o.ss.status?.contentHmac) {
     return { nextRefresh, held: true, ...throttled };
   }
-  return read === undefined ? { read, nextRefresh, ...throttled } : { read, notBefore: readNotBefore(o, read, nextRefresh), nextRefresh };
+  if (read === undefined) return { read, nextRefresh, ...throttled };
+  // The read records a waiting force-sync value as handled (planSuccess), whatever it is for.
+  const kekCheck = !!o.ss.spec.target?.encryption && o.kek?.source !== undefined && forceSyncWaiting(o);
+  return { read, notBefore: readNotBefore(o, read, nextRefresh), nextRefresh, ...(kekCheck ? { kekCheck } : {}) };
 }
 
 /**

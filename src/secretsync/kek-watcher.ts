@@ -57,6 +57,19 @@ export class KekWatcher {
     });
   }
 
+  /** Enqueues every SecretSync using KEK `kekId` (its version moved: KekVersions' onMoved). */
+  enqueueUsers(kekId: string): void {
+    for (const ss of this.d.listSecretSyncs()) {
+      let ref: KekRef | undefined;
+      try {
+        ref = kekRefOf(ss);
+      } catch {
+        continue;
+      }
+      if (ref?.id === kekId && !ss.metadata.deletionTimestamp) this.d.enqueue(`${ss.metadata.namespace ?? ''}/${ss.metadata.name}`);
+    }
+  }
+
   /** One pass: every KEK in use, checked once; SecretSyncs of a moved KEK enqueued. */
   async checkAll(): Promise<void> {
     const byKek = new Map<string, { ref: KekRef; keys: string[] }>();

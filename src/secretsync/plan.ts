@@ -198,7 +198,15 @@ export function sizeProblem(ss: SecretSync, content: Content): unknown {
 }
 
 /** Envelope mode: the envelope to store, as the reconciler made it (minted, re-wrapped or kept). */
-export type SealOutcome = { ok: true; envelope: Envelope; contentHmac: string | undefined } | { ok: false; error: unknown };
+export type SealOutcome =
+  /** `rewrapped`: the held envelope's data keys were re-wrapped under the KEK's newest version. */
+  | { ok: true; envelope: Envelope; contentHmac: string | undefined; rewrapped?: boolean }
+  | { ok: false; error: unknown };
+
+/** The event of a re-wrap: the same version under the KEK's newest version. */
+function rewrapEvent(ss: SecretSync, keyId: string | undefined): PlannedEvent {
+  return { type: 'Normal', reason: 'Rewrapped', message: `re-wrapped the data keys of Secret ${targetName(ss)} under ${keyId} (version ${ss.status?.version} unchanged)` };
+}
 
 function planSuccess(o: Observed, due: Due, content: Content, sourceVersions: Record<string, string>, sealed: SealOutcome | undefined): Plan {
   const { ss, now } = o;
@@ -239,6 +247,8 @@ function planSuccess(o: Observed, due: Due, content: Content, sourceVersions: Re
   const events: PlannedEvent[] = [];
   if (!unchanged) {
     events.push({ type: 'Normal', reason: 'Synced', message: `synced version ${version} into Secret ${targetName(ss)}` });
+  } else if (secret && sealed?.ok && sealed.rewrapped) {
+    events.push(rewrapEvent(ss, keyId)); // a force-sync found the KEK rotated
   } else if (secret && !onlyMacsChange(secret)) {
     // (Re-keying an upgraded envelope rewrites only its MAC annotations: quietly.)
     events.push({ type: 'Normal', reason: 'Updated', message: `updated Secret ${targetName(ss)} to version ${version} (${due.read ?? 'refresh'})` });
@@ -270,7 +280,7 @@ function planRewrap(o: Observed, due: Due, sealed: SealOutcome, memory: Memory):
     grants: grantWrites(ss, o.grant.role, o.grant.binding),
     cleanups: [],
     status: sameStatus(st, status) ? undefined : status,
-    events: secret ? [{ type: 'Normal', reason: 'Rewrapped', message: `re-wrapped the data keys of Secret ${targetName(ss)} under ${keyId} (version ${st.version} unchanged)` }] : [],
+    events: secret ? [rewrapEvent(ss, keyId)] : [],
     requeueAfterMs: requeueAt(due.nextRefresh, now),
     result: secret ? 'synced' : 'idle',
     memory,

@@ -2,13 +2,14 @@
 // it). A short pipeline in which every decision is a pure function and this file only
 // reads and carries out: observe (caches only) → whatIsDue and the rotation step (pure) →
 // the rotation's writes at the source, when one is due (planned by rotation/plan.ts) → read
-// the source, only when due (readFor) → the key-service calls (planned by planSeal, made
-// by seal-calls.ts) → planSync (pure) → act (writes, in order). When act stops (a write
-// failed, or a create found the name taken), what follows is planned too and carried out
-// by another act. Deletion plans through finalizer.ts.
+// the source, only when due (readFor) → the KEK's version, when a force-sync asks for it
+// (due.kekCheck) → the key-service calls (planned by planSeal, made by seal-calls.ts) →
+// planSync (pure) → act (writes, in order) → the metrics of what it came to (series.ts).
+// When act stops (a write failed, or a create found the name taken), what follows is
+// planned too and carried out by another act. Deletion plans through finalizer.ts.
 import { randomUUID } from 'node:crypto';
 import { sourceKey } from '../api/source-ref.js';
-import { providerName, type AnySource, type PendingRotation } from '../api/types.js';
+import { providerName, type AnySource, type PendingRotation, type SecretSync } from '../api/types.js';
 import type { KeyEncrypter } from '../crypto/key-encrypter.js';
 import { InvalidSpecError, StaleObjectError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -25,6 +26,7 @@ import type { KekVersions } from './kek-versions.js';
 import { observe, type Memory, type Observed } from './observe.js';
 import { isStale, planSync, planTakenName, planWriteFailure, type Plan, type ReadOutcome } from './plan.js';
 import type { SyncReader, SyncWriter } from './ports.js';
+import type { TemplatePatch } from './rollout.js';
 import { pendingStatus, withRotationStep, type RotationOutcome, type RotationStep } from './rotate.js';
 import { generate } from './rotation/generator.js';
 import { newPendingRotation, planRotation, rotationDone, rotationFailed, rotationWrites } from './rotation/plan.js';
@@ -32,6 +34,7 @@ import { carryOutSeal } from './seal-calls.js';
 import { renderRead } from './render.js';
 import { readPrefixes } from './scope.js';
 import { planSeal } from './seal-plan.js';
+import { syncSeries } from './series.js';
 
 export interface ProviderSource {
   client(source: AnySource, deps: ProviderDeps): SecretProvider;
@@ -58,6 +61,20 @@ export interface ReconcilerDeps {
   findMaxSecrets?: number;
   /** Test hooks: fault injection at the points crash-safety is about (SECRETSYNC_TEST_FAULT). */
   faults?: { afterRotationWrite?(): void; beforeRotationWrite?(): Promise<void> };
+}
+
+/** What carrying out a plan came to. */
+interface Carried {
+  /** The SecretSync as the writes left it (its status, when one was written). */
+  ss: SecretSync;
+  /** Workloads rolled. */
+  rolled: TemplatePatch[];
+  /** A status was written (the plan's, or the failure's). */
+  statusWritten: boolean;
+  /** A write failed (the failure recorded in status, when that write worked). */
+  writeFailed: boolean;
+  /** The error the reconcile ends with. */
+  error?: { cause: unknown; retryable: boolean; requeueAfterMs: number };
 }
 
 /** Thrown to the controller after the failure is recorded in status; carries retryability. */
@@ -103,14 +120,19 @@ export class SecretSyncReconciler {
     );
     if (!o) {
       this.memory.delete(key);
+      this.d.metrics?.secretsyncs.delete(key);
       return {};
     }
     if (o.ss.metadata.deletionTimestamp) {
       this.memory.delete(key);
       const plan = planDeletion(o);
-      if (!plan) return {};
-      const error = await this.carryOut(o, plan);
-      if (error) throw new RecordedError(error.cause, error.retryable);
+      if (!plan) {
+        this.recordMetrics(o, { ss: o.ss, rolled: [], statusWritten: false, writeFailed: false }, undefined, false);
+        return {};
+      }
+      const done = await this.carryOut(o, plan);
+      this.recordMetrics(o, done, undefined, false);
+      if (done.error) throw new RecordedError(done.error.cause, done.error.retryable);
       return {};
     }
     const { due, step } = withRotationStep(o, whatIsDue(o));
@@ -123,6 +145,7 @@ export class SecretSyncReconciler {
       // spec.target.template, applied in memory (pure): the content compared and written is the rendered one.
       read = renderRead(o.ss, await this.read(o, wanted.notBefore));
     }
+    if (due.kekCheck) o = await this.checkKek(o);
     const sealed = await carryOutSeal(key, planSeal(o, due, read), {
       encrypter: (source, ref) => this.keyEncrypter(source, ref),
       kekVersions: this.d.kekVersions,
@@ -130,7 +153,9 @@ export class SecretSyncReconciler {
     });
     const plan = planSync(o, due, read, sealed, rotation);
     this.memory.set(key, plan.memory);
-    const error = await this.carryOut(o, plan);
+    const done = await this.carryOut(o, plan);
+    const error = done.error;
+    this.recordMetrics(o, done, rotation, read?.ok === true && !done.writeFailed);
     if (plan.result !== 'idle') this.d.metrics?.syncs.inc({ namespace: o.ss.metadata.namespace ?? '', result: error ? 'error' : plan.result });
     if (!error) return { requeueAfterMs: plan.requeueAfterMs };
     if (isStale(error.cause)) throw new RecordedError(error.cause, true); // a stale cache: quietly again
@@ -140,13 +165,53 @@ export class SecretSyncReconciler {
   }
 
   /**
+   * The metrics of a reconcile: the workloads it rolled and the rotation it attempted, once
+   * its writes are all made (a reconcile from a cache that is behind fails its status write
+   * and is retried: what it did again is not counted twice), and the SecretSync's series
+   * (`synced`: it read the source and wrote everything it planned).
+   */
+  private recordMetrics(o: Observed, done: Omit<Carried, 'error'>, rotation: RotationOutcome | undefined, synced: boolean): void {
+    const m = this.d.metrics;
+    if (!m) return;
+    const namespace = o.ss.metadata.namespace ?? '';
+    if (!done.writeFailed) {
+      for (const r of done.rolled) m.rollouts.inc({ namespace, kind: r.kind });
+      if (rotation) m.rotations.inc({ namespace, result: rotation.ok ? 'succeeded' : 'failed' });
+    }
+    const status = { cached: o.ss.status, ...(done.statusWritten ? { written: done.ss.status } : {}) };
+    m.secretsyncs.set(o.key, syncSeries(m.secretsyncs.get(o.key), o.ss.metadata.uid ?? '', status, synced, this.now()));
+  }
+
+  /**
+   * Envelope mode, a force-sync (due.kekCheck): the KEK's current version from the key
+   * service, so a key rotated since the watcher's last pass is re-wrapped now. A failed
+   * check leaves what was known (the seal's own call reports a key service that is down).
+   */
+  private async checkKek(o: Observed): Promise<Observed> {
+    const kek = o.kek;
+    if (!kek?.source) return o;
+    try {
+      const version = await this.keyEncrypter(kek.source, kek.ref).currentVersion();
+      this.d.kekVersions?.observe(kek.ref.id, version);
+      return { ...o, kek: { ...kek, latest: version } };
+    } catch (err) {
+      const d = describeError(err);
+      this.d.log.warn({ secretsync: o.key, kek: kek.ref.id, reason: d.reason, err: d.message }, 'could not check the KEK version');
+      return o;
+    }
+  }
+
+  /**
    * Carries out `plan`. When act stops, what follows is planned and carried out in turn: a
    * create that found the name taken reads that Secret (the cache holds only ours) and
    * plans the repair or the conflict; a failed write becomes Ready=False (a stale cache is
-   * not reported). Returns the error the reconcile ends with, if any.
+   * not reported). Returns the error the reconcile ends with, if any, and the SecretSync as
+   * the writes left it.
    */
-  private async carryOut(o: Observed, plan: Plan): Promise<{ cause: unknown; retryable: boolean; requeueAfterMs: number } | undefined> {
+  private async carryOut(o: Observed, plan: Plan): Promise<Carried> {
     let out = await act(o, plan, this.d.writer, this.d.log);
+    const rolled = [...out.rolled];
+    let statusWritten = out.statusWritten;
     let failed = out.failed;
     if (out.taken) {
       o = { ...o, ss: out.ss };
@@ -159,21 +224,26 @@ export class SecretSyncReconciler {
       if ('repair' in next) {
         plan = next.repair;
         out = await act(o, plan, this.d.writer, this.d.log);
+        rolled.push(...out.rolled);
+        statusWritten ||= out.statusWritten;
         // Taken again right after it was read: the cache is behind; look again from fresh caches.
         failed = out.taken ? new StaleObjectError(`Secret ${out.taken.namespace}/${out.taken.name} was recreated meanwhile; retrying`) : out.failed;
       } else {
         failed = next.failed;
       }
     }
-    if (failed === undefined) return plan.error ? { ...plan.error, requeueAfterMs: plan.requeueAfterMs } : undefined;
-    if (isStale(failed)) return { cause: failed, retryable: true, requeueAfterMs: plan.requeueAfterMs };
-    const failure = planWriteFailure({ ...o, ss: out.ss }, plan, failed);
-    const recorded = await act({ ...o, ss: out.ss }, failure, this.d.writer, this.d.log);
+    const ss = out.ss;
+    if (failed === undefined) {
+      return { ss, rolled, statusWritten, writeFailed: false, ...(plan.error ? { error: { ...plan.error, requeueAfterMs: plan.requeueAfterMs } } : {}) };
+    }
+    if (isStale(failed)) return { ss, rolled, statusWritten, writeFailed: true, error: { cause: failed, retryable: true, requeueAfterMs: plan.requeueAfterMs } };
+    const failure = planWriteFailure({ ...o, ss }, plan, failed);
+    const recorded = await act({ ...o, ss }, failure, this.d.writer, this.d.log);
     if (recorded.failed !== undefined) {
       this.d.log.warn({ secretsync: o.key, err: describeError(recorded.failed).message }, 'could not record the failure in status');
     }
     const error = failure.error ?? { cause: failed, retryable: true };
-    return { ...error, requeueAfterMs: failure.requeueAfterMs };
+    return { ss: recorded.ss, rolled, statusWritten: statusWritten || recorded.statusWritten, writeFailed: true, error: { ...error, requeueAfterMs: failure.requeueAfterMs } };
   }
 
   /**

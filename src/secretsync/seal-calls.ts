@@ -42,7 +42,7 @@ export async function carryOutSeal(key: string, plan: SealPlan, d: SealDeps): Pr
         }),
       );
       const [current, ...previous] = entries as [VersionEnvelope, ...VersionEnvelope[]];
-      return { ok: true, envelope: { current, ...(previous.length > 0 ? { previous } : {}) }, contentHmac: plan.contentHmac };
+      return { ok: true, envelope: { current, ...(previous.length > 0 ? { previous } : {}) }, contentHmac: plan.contentHmac, rewrapped: true };
     }
     const { version } = plan.binding;
     if (plan.dropped) {

@@ -24,7 +24,9 @@ export interface SecretSyncWiring {
 export function wireSecretSyncs(core: Core, testFaults: TestFaults): SecretSyncWiring {
   const { opts, log, metrics, clients, informers, reader, providers } = core;
   const { writer: faultyWriter, ...faults } = testFaults;
-  const kekVersions = new KekVersions();
+  // A KEK version learned to have moved (by a mint, a re-wrap, a force-sync's check or the
+  // watcher) enqueues every SecretSync of that KEK.
+  const kekVersions = new KekVersions((kekId) => kekWatcher.enqueueUsers(kekId));
   const reconciler = new SecretSyncReconciler({
     reader,
     writer: faultyWriter ? faultyWriter(core.writer) : core.writer,

@@ -92,7 +92,7 @@ test.each(Object.keys(modes))('the apiserver accepts every object (kubectl apply
   expect(out.trim().split('\n')).toHaveLength(applied.length);
   const monitor = objs.find((o) => o.kind === 'ServiceMonitor');
   if (mode === 'ServiceMonitor on') {
-    expect(monitor).toMatchObject({ apiVersion: 'monitoring.coreos.com/v1', spec: { endpoints: [{ port: 'metrics', path: '/metrics' }] } });
+    expect(monitor).toMatchObject({ apiVersion: 'monitoring.coreos.com/v1', spec: { endpoints: [{ port: 'metrics', path: '/metrics', honorLabels: true }] } });
     const svc = find(objs, 'Service', `${release}-metrics`);
     expect((monitor as K8sObject & { spec: { selector: { matchLabels: unknown } } }).spec.selector.matchLabels).toEqual(svc.metadata.labels && {
       'app.kubernetes.io/name': 'secretsync',

@@ -59,3 +59,10 @@ test('reconcile errors count by the typed reason, found through wrappers, else I
   expect(await value(m, 'secretsync_reconcile_errors_total', { controller: 'secretsync', reason: 'SourceUnavailable' })).toBe(2);
   expect(await value(m, 'secretsync_reconcile_errors_total', { controller: 'secretsync', reason: 'InternalError' })).toBe(2);
 });
+
+test('every metric the operator registers is in the table of docs/operations.md', async () => {
+  const { readFileSync } = await import('node:fs');
+  const doc = readFileSync(new URL('../../../docs/operations.md', import.meta.url), 'utf8');
+  const names = createMetrics().registry.getMetricsAsArray().map((x) => x.name);
+  expect(names.filter((n) => !doc.includes(`\`${n}\``))).toEqual([]);
+});

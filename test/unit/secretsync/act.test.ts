@@ -74,7 +74,12 @@ test('act makes the writes in that order, our own writes moving the resourceVers
   const { w, calls } = recorder();
   const out = await act(o, everything, w, log);
   expect(calls).toEqual(['setFinalizers @10', 'createSecret', 'writeGrant', 'setTemplateAnnotation', 'deleteSecret', 'writeStatus @11', 'event Synced @12']);
-  expect(out).toEqual({ ss: expect.objectContaining({ metadata: expect.objectContaining({ resourceVersion: '12' }) }) });
+  // It says what it rolled and leaves the SecretSync with the status it wrote (for the metrics).
+  expect(out).toEqual({
+    ss: expect.objectContaining({ metadata: expect.objectContaining({ resourceVersion: '12' }), status: everything.status }),
+    rolled: everything.rollouts,
+    statusWritten: true,
+  });
 });
 
 test('a create that finds the name taken: act stops there and says so, without reading the Secret or deciding anything', async () => {
@@ -91,4 +96,6 @@ test('a failed write: act stops there, records nothing and sends no event', asyn
   const out = await act(o, everything, w, log);
   expect(calls).toEqual(['setFinalizers @10', 'createSecret', 'writeGrant', 'setTemplateAnnotation']);
   expect(out.failed).toBeInstanceOf(KubernetesError);
+  expect(out.rolled).toEqual([]); // the rollout's write failed
+  expect([out.ss.status, out.statusWritten]).toEqual([o.ss.status, false]);
 });

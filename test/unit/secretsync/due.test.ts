@@ -164,3 +164,30 @@ describe('a source its provider refuses (issue 18: stored without credentials of
     expect(whatIsDue(o).failure).toBe(refused);
   });
 });
+
+describe('kekCheck: a read that handles a new force-sync value in envelope mode asks for the KEK version first', () => {
+  const env = aSecretSync({ target: { encryption: { kek: { vaultTransit: { sourceRef: { name: 'vault' }, key: 'k', agentAuth: { kubernetes: { role: 'app' } } } } } } });
+  /** Ready=False (so the read is a retry and needs no envelope to compare), with these annotations and status fields. */
+  const failing = (ss: SecretSync, annotations: Record<string, string>, st: Partial<SecretSync['status']> = {}): Observed => {
+    const s: SecretSync = {
+      ...ss,
+      metadata: { ...ss.metadata, annotations },
+      status: { ...syncedStatus(ss, C1), conditions: [{ type: 'Ready', status: 'False', reason: 'SourceUnavailable', message: 'down', lastTransitionTime: T0.toISOString() }], ...st },
+    };
+    const ref = kekRefOf(s);
+    return observed({ ss: s, now: at(60_000), memory: remembered(T0), ...(ref ? { kek: { ref, source: observed({ ss: s }).source, latest: '1' } } : {}) });
+  };
+
+  test.each<[string, Observed, boolean]>([
+    ['envelope mode, a new force-sync value', failing(env, { [FORCE_SYNC_ANNOTATION]: '1' }), true],
+    ['envelope mode, the value already handled', failing(env, { [FORCE_SYNC_ANNOTATION]: '1' }, { forceSyncHandled: '1' }), false],
+    ['envelope mode, no force-sync', failing(env, {}), false],
+    ['plain mode, a new force-sync value', failing(aSecretSync(), { [FORCE_SYNC_ANNOTATION]: '1' }), false],
+    // Within 10 s of the last one: the value waits, and the retry with it.
+    ['envelope mode, a force-sync that waits for its window', failing(env, { [FORCE_SYNC_ANNOTATION]: '2' }, { forceSyncHandled: '1', lastForceSyncTime: at(55_000).toISOString() }), false],
+  ])('%s', (_what, o, check) => {
+    const due = whatIsDue(o);
+    expect(due.kekCheck === true).toBe(check);
+    if (check) expect(due.read).toBe('retry after failure');
+  });
+});

@@ -161,3 +161,18 @@ test('stop() during a pass: the pass finishes, no further pass is scheduled', as
   expect(t.asked).toEqual(['SecretSource/a/aws|kms:k1']); // stopped before the second KEK
   expect(t.clock.pendingTimers()).toBe(0);
 });
+
+test('KekVersions tells onMoved of a version that moved, never of one first learned; the watcher enqueues that KEK’s users', () => {
+  const moved: string[] = [];
+  const v = new KekVersions((id) => moved.push(id));
+  expect(v.observe('k', '1')).toBe(true);
+  expect(v.observe('k', '1')).toBe(false);
+  expect(moved).toEqual([]);
+  expect(v.observe('k', '2')).toBe(true);
+  expect(moved).toEqual(['k']);
+
+  const t = setup([sync('x', 'a', 'k1'), sync('y', 'b', 'k1'), sync('z', 'a', 'k2'), sync('gone', 'a', 'k1', { deletionTimestamp: '2026-01-01T00:00:00Z' }), sync('plain', 'a', undefined)]);
+  t.watcher.enqueueUsers('SecretSource/a/aws|kms:k1');
+  expect(t.enqueued).toEqual(['a/x']); // y reads k1 through namespace b's own source: another KEK
+  expect(t.asked).toEqual([]); // no key-service call
+});

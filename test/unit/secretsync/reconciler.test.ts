@@ -6,6 +6,7 @@ import type { RemoteRef, SecretSync, SecretSyncStatus } from '../../../src/api/t
 import { SourceAuthError, SourceNotFoundError, StaleObjectError, TargetInvalidError } from '../../../src/errors.js';
 import { ENVELOPE_SECRET_TYPE, decodeEnvelope, open } from '../../../src/crypto/envelope.js';
 import { createLogger } from '../../../src/observability/logger.js';
+import { createMetrics } from '../../../src/observability/metrics.js';
 import type { ReadOptions, SecretProvider } from '../../../src/providers/provider.js';
 import { contentHmac, hmacKey } from '../../../src/secretsync/content.js';
 import { envelopeMac } from '../../../src/secretsync/sealing.js';
@@ -32,8 +33,9 @@ function world(values: Record<string, string>, spec: Partial<SecretSync['spec']>
     }
   };
   const grants = new Map<string, KubeRole | KubeRoleBinding>();
+  let gone = false;
   const reader: SyncReader = {
-    getSecretSync: () => ss,
+    getSecretSync: () => (gone ? undefined : ss),
     getSource: () => vaultSource,
     getNamespaceLabels: () => ({}),
     // The cache holds only Secrets carrying our label, as the real informer does.
@@ -132,6 +134,7 @@ function world(values: Record<string, string>, spec: Partial<SecretSync['spec']>
   let now = new Date('2026-01-01T00:00:00Z');
   const sink = new LogSink();
   const faults: { afterRotationWrite?(): void } = {};
+  const metrics = createMetrics();
   const make = (key = hmacKey(Buffer.alloc(32, 1))) =>
     new SecretSyncReconciler({
       faults,
@@ -144,6 +147,7 @@ function world(values: Record<string, string>, spec: Partial<SecretSync['spec']>
       now: () => now,
       log: createLogger({ destination: sink, level: 'trace' }),
       kekVersions,
+      metrics,
     });
   return {
     reconciler: make(),
@@ -170,6 +174,9 @@ function world(values: Record<string, string>, spec: Partial<SecretSync['spec']>
     source,
     faults,
     annotate: (k: string, v: string) => (ss = { ...ss, metadata: { ...ss.metadata, annotations: { ...ss.metadata.annotations, [k]: v } } }),
+    metrics,
+    /** The SecretSync is gone from the cache (deleted). */
+    remove: () => (gone = true),
   };
 }
 
@@ -728,5 +735,165 @@ describe('rotation', () => {
     await w.reconciler.reconcile('ns/db');
     expect(w.source.writes).toBe(2);
     expect(w.status()?.conditions?.find((c) => c.type === 'Rotated')).toMatchObject({ status: 'True', reason: 'Rotated' });
+  });
+});
+
+describe('metrics', () => {
+  /** The samples of one metric as `label=value,...` → value, in a stable order. */
+  const samples = async (w: ReturnType<typeof world>, name: string) => {
+    const got = await w.metrics.registry.getSingleMetric(name)?.get();
+    return Object.fromEntries((got?.values ?? []).map((v) => [Object.entries(v.labels).map(([k, l]) => `${k}=${l}`).join(','), v.value]));
+  };
+  const seconds = (d: Date) => d.getTime() / 1000;
+
+  test('Ready, then its source breaks (reason), then it is deleted: the series follow, and go', async () => {
+    const w = world({ password: 'one' });
+    await w.reconciler.reconcile('ns/db');
+    expect(await samples(w, 'secretsync_status_condition')).toEqual({
+      'namespace=ns,name=db,condition=Ready,status=True': 1,
+      'namespace=ns,name=db,condition=Ready,status=False': 0,
+    });
+    expect(await samples(w, 'secretsync_condition_reason')).toEqual({});
+    expect(await samples(w, 'secretsync_last_sync_timestamp_seconds')).toEqual({ 'namespace=ns,name=db': seconds(w.now()) });
+    const synced = seconds(w.now());
+
+    delete w.values.password;
+    w.tick(10_001);
+    await expect(w.reconciler.reconcile('ns/db')).rejects.toBeInstanceOf(RecordedError);
+    expect(await samples(w, 'secretsync_status_condition')).toEqual({
+      'namespace=ns,name=db,condition=Ready,status=True': 0,
+      'namespace=ns,name=db,condition=Ready,status=False': 1,
+    });
+    expect(await samples(w, 'secretsync_condition_reason')).toEqual({ 'namespace=ns,name=db,condition=Ready,reason=SourceNotFound': 1 });
+    // The last successful sync stays where it was.
+    expect(await samples(w, 'secretsync_last_sync_timestamp_seconds')).toEqual({ 'namespace=ns,name=db': synced });
+
+    w.values.password = 'one';
+    w.tick(10_001);
+    await w.reconciler.reconcile('ns/db');
+    expect(await samples(w, 'secretsync_condition_reason')).toEqual({});
+    expect(await samples(w, 'secretsync_last_sync_timestamp_seconds')).toEqual({ 'namespace=ns,name=db': seconds(w.now()) });
+
+    w.remove();
+    await w.reconciler.reconcile('ns/db');
+    for (const name of ['secretsync_status_condition', 'secretsync_condition_reason', 'secretsync_last_sync_timestamp_seconds']) {
+      expect(await samples(w, name)).toEqual({});
+    }
+    expect(await w.metrics.registry.metrics()).not.toContain('name="db"');
+  });
+
+  test('a refresh that finds the same content moves the last sync; a reconcile without a read does not', async () => {
+    const w = world({ password: 'one' });
+    await w.reconciler.reconcile('ns/db');
+    const first = seconds(w.now());
+    w.tick(1_000);
+    await w.reconciler.reconcile('ns/db'); // nothing due
+    expect(await samples(w, 'secretsync_last_sync_timestamp_seconds')).toEqual({ 'namespace=ns,name=db': first });
+    w.tick(10_001);
+    await w.reconciler.reconcile('ns/db'); // a refresh, unchanged
+    expect(w.writes.filter((x) => x === 'patch')).toEqual([]);
+    expect(await samples(w, 'secretsync_last_sync_timestamp_seconds')).toEqual({ 'namespace=ns,name=db': seconds(w.now()) });
+  });
+
+  test('a new process starts from the moment it first finds the SecretSync Ready, without reading', async () => {
+    const w = world({ password: 'one' });
+    await w.reconciler.reconcile('ns/db');
+    w.tick(5_000);
+    w.reads.length = 0;
+    // A fresh process: no memory, and no series of its own yet.
+    w.metrics.secretsyncs.delete('ns/db');
+    const next = w.restart();
+    await next.reconcile('ns/db');
+    expect(w.reads).toEqual([]);
+    expect(await samples(w, 'secretsync_last_sync_timestamp_seconds')).toEqual({ 'namespace=ns,name=db': seconds(w.now()) });
+  });
+
+  test('rotations count by namespace and result; the Rotated condition shows per SecretSync', async () => {
+    const w = world({ password: 'old' }, { rotation: { schedule: '0 * * * *', keys: ['password'], generator: { length: 24, charset: 'hex' } } });
+    await w.reconciler.reconcile('ns/db');
+    w.tick(3_600_000);
+    w.fail('rotate', new SourceAuthError('permission denied'));
+    await expect(w.reconciler.reconcile('ns/db')).rejects.toBeInstanceOf(RecordedError);
+    expect(await samples(w, 'secretsync_rotations_total')).toEqual({ 'namespace=ns,result=failed': 1 });
+    expect(await samples(w, 'secretsync_condition_reason')).toEqual({ 'namespace=ns,name=db,condition=Rotated,reason=SourceAuthFailed': 1 });
+    await w.reconciler.reconcile('ns/db');
+    expect(await samples(w, 'secretsync_rotations_total')).toEqual({ 'namespace=ns,result=failed': 1, 'namespace=ns,result=succeeded': 1 });
+    expect(await samples(w, 'secretsync_status_condition')).toMatchObject({
+      'namespace=ns,name=db,condition=Rotated,status=True': 1,
+      'namespace=ns,name=db,condition=Rotated,status=False': 0,
+    });
+  });
+
+  test('a reconcile from a cache behind this process\'s own status write (its write refused as stale) changes no series', async () => {
+    const w = world({ password: 'one' });
+    await w.reconciler.reconcile('ns/db');
+    const shown = await samples(w, 'secretsync_status_condition');
+    const written = w.status() as SecretSyncStatus;
+    w.setStatus({ conditions: [{ type: 'Ready', status: 'False', reason: 'SourceNotFound', message: 'old', lastTransitionTime: w.now().toISOString() }] });
+    w.fail('status', new StaleObjectError('the object has been modified'));
+    w.tick(1_000);
+    await expect(w.reconciler.reconcile('ns/db')).rejects.toBeInstanceOf(RecordedError);
+    expect(await samples(w, 'secretsync_status_condition')).toEqual(shown);
+    expect(await samples(w, 'secretsync_condition_reason')).toEqual({});
+    w.setStatus(written);
+  });
+
+  test('a replica that stopped leading exports no per-SecretSync series, even from a reconcile still running', async () => {
+    const w = world({ password: 'one' });
+    await w.reconciler.reconcile('ns/db');
+    w.metrics.secretsyncs.stopLeading();
+    w.tick(10_001);
+    await w.reconciler.reconcile('ns/db');
+    expect(await samples(w, 'secretsync_status_condition')).toEqual({});
+    expect(await samples(w, 'secretsync_last_sync_timestamp_seconds')).toEqual({});
+  });
+});
+
+describe('force-sync in envelope mode', () => {
+  const transit = {
+    target: { encryption: { kek: { vaultTransit: { sourceRef: { name: 'vault' }, key: 'secretsync', agentAuth: { kubernetes: { role: 'app' } } } } } },
+  } as Partial<SecretSync['spec']>;
+  const held = (w: ReturnType<typeof world>) => decodeEnvelope(w.secrets.get('db')?.data);
+
+  test('asks the key service for the KEK version: a key rotated since is re-wrapped by that sync, the version kept', async () => {
+    const w = world({ password: 'one' }, transit);
+    await w.reconciler.reconcile('ns/db');
+    const before = held(w);
+    w.kek.rotate(); // nobody told this process (the watcher's pass is far off)
+    w.kek.calls.length = 0;
+    w.writes.length = 0;
+    w.tick(1_000);
+    await w.reconciler.reconcile('ns/db'); // without force-sync: nothing
+    expect([w.kek.calls, w.writes]).toEqual([[], []]);
+
+    w.annotate(FORCE_SYNC_ANNOTATION, '1');
+    await w.reconciler.reconcile('ns/db');
+    expect(w.kek.calls).toEqual(['currentVersion', 'rewrap']);
+    expect(w.writes).toEqual(['patch', 'status', 'event Normal Rewrapped']);
+    const after = held(w);
+    expect(after.current.kek.version).toBe('2');
+    expect(after.current.values).toEqual(before.current.values); // the same data key: content and version untouched
+    expect(w.status()).toMatchObject({ version: 1, keyId: 'vault-transit:transit/secretsync:v2', forceSyncHandled: '1' });
+    expect(w.kekVersions.get('SecretSource/ns/vault|transit:transit/secretsync')).toBe('2');
+  });
+
+  test('a KEK at its newest version: the check, no re-wrap; a failed check still syncs', async () => {
+    const w = world({ password: 'one' }, transit);
+    await w.reconciler.reconcile('ns/db');
+    w.kek.calls.length = 0;
+    w.writes.length = 0;
+    w.tick(11_000);
+    w.annotate(FORCE_SYNC_ANNOTATION, '1');
+    await w.reconciler.reconcile('ns/db');
+    expect(w.kek.calls).toEqual(['currentVersion']);
+    expect(w.writes).toEqual(['status']); // forceSyncHandled recorded
+    w.kek.currentVersion = async () => {
+      throw new SourceAuthError('permission denied');
+    };
+    w.tick(11_000);
+    w.annotate(FORCE_SYNC_ANNOTATION, '2');
+    await w.reconciler.reconcile('ns/db');
+    expect(w.status()).toMatchObject({ forceSyncHandled: '2' });
+    expect(w.sink.lines.some((l) => l.includes('could not check the KEK version'))).toBe(true);
   });
 });
