@@ -76,7 +76,7 @@ export function convertDocuments(docs: { source: string; index: number; doc: unk
         converted = { apiVersion: API_VERSION, kind: 'SecretSync', metadata, spec: convertExternalSecret(spec, info) };
       } else {
         const info: StoreInfo = {};
-        const ourSpec: Obj = convertStoreSpec(spec, kind === 'ClusterSecretStore', info);
+        const ourSpec: Obj = convertStoreSpec(spec, { cluster: kind === 'ClusterSecretStore', namespace: ns }, info);
         stores.set(storeKey(kind, ns, metadata.name as string), info);
         converted = { apiVersion: API_VERSION, kind: kind === 'SecretStore' ? 'SecretSource' : 'ClusterSecretSource', metadata, spec: ourSpec };
       }
@@ -125,7 +125,8 @@ function convertMetadata(m: Fields | undefined): Obj {
 
 // ---------------------------------------------------------------- stores
 
-function convertStoreSpec(spec: Fields, cluster: boolean, info: StoreInfo): Obj {
+function convertStoreSpec(spec: Fields, ctx: StoreCtx, info: StoreInfo): Obj {
+  const cluster = ctx.cluster;
   const out: Obj = {};
   const provider = spec.sub('provider');
   if (!provider) throw new Unconvertible('spec.provider is missing');
@@ -134,8 +135,8 @@ function convertStoreSpec(spec: Fields, cluster: boolean, info: StoreInfo): Obj 
   for (const k of Object.keys(provider.obj)) {
     if (k !== 'vault' && k !== 'aws') provider.cannot(k, `the ${k} provider: secretsync reads Vault/OpenBao and AWS Secrets Manager only`);
   }
-  if (vault) out.vault = convertVault(vault, info);
-  else if (aws) out.aws = convertAws(aws, cluster);
+  if (vault) out.vault = convertVault(vault, info, ctx);
+  else if (aws) out.aws = convertAws(aws, ctx);
   else throw new Unconvertible('no vault or aws provider (see the lines above)');
   spec.cannot('controller', 'ours has no controller classes: every operator serves every source');
   spec.cannot('retrySettings', 'ours retries with its own backoff');
@@ -174,20 +175,37 @@ function convertConditions(conditions: ReturnType<Fields['list']>): Partial<Clus
   return out;
 }
 
-function secretKeyRef(f: Fields | undefined, required = true): { name: string; key: string; namespace?: string } | undefined {
+/** Where a store's references resolve: its own namespace (a SecretStore) or, for ours, the operator's (a ClusterSecretStore). */
+interface StoreCtx {
+  cluster: boolean;
+  namespace?: string;
+}
+
+/**
+ * A namespace on a reference: ours resolves references in the source's own namespace (the
+ * operator's for a ClusterSecretSource), so another namespace is reported and left out.
+ */
+function refNamespace(f: Fields, ctx: StoreCtx): void {
+  const ns = f.obj.namespace;
+  if (ns === undefined || ns === null) return;
+  if (!ctx.cluster && ns === ctx.namespace) {
+    f.take('namespace');
+    return;
+  }
+  f.cannot('namespace', ctx.cluster ? "ours reads a ClusterSecretSource's references in the operator's namespace: put the object there" : "ours reads a SecretSource's references in its own namespace: put the object there");
+}
+
+function secretKeyRef(f: Fields | undefined, ctx: StoreCtx): { name: string; key: string } | undefined {
   if (!f) return undefined;
   const name = f.str('name');
   const key = f.str('key');
-  const namespace = f.str('namespace');
+  refNamespace(f, ctx);
   f.done();
-  if (!name || !key) {
-    if (required) throw new Unconvertible(`${f.path} needs name and key`);
-    return undefined;
-  }
-  return namespace ? { name, key, namespace } : { name, key };
+  if (!name || !key) throw new Unconvertible(`${f.path} needs name and key`);
+  return { name, key };
 }
 
-function convertVault(v: Fields, info: StoreInfo): VaultProviderSpec {
+function convertVault(v: Fields, info: StoreInfo, ctx: StoreCtx): VaultProviderSpec {
   const address = v.str('server');
   if (!address) throw new Unconvertible(`${v.path}.server is missing`);
   const out: Partial<VaultProviderSpec> = { address };
@@ -207,8 +225,8 @@ function convertVault(v: Fields, info: StoreInfo): VaultProviderSpec {
   info.vaultMount = kv.mount ?? 'secret';
   const tls = v.sub('tls');
   if (tls) {
-    const cert = secretKeyRef(tls.sub('certSecretRef'));
-    const key = secretKeyRef(tls.sub('keySecretRef'));
+    const cert = secretKeyRef(tls.sub('certSecretRef'), ctx);
+    const key = secretKeyRef(tls.sub('keySecretRef'), ctx);
     if (cert && key) out.tls = { certSecretRef: cert, keySecretRef: key };
     else if (cert || key) tls.cannot(cert ? 'certSecretRef' : 'keySecretRef', 'ours needs both the certificate and its key');
     tls.done();
@@ -219,14 +237,14 @@ function convertVault(v: Fields, info: StoreInfo): VaultProviderSpec {
   v.cannot('checkAndSet', 'ours always uses check-and-set when it rotates');
   const auth = v.sub('auth');
   if (!auth) throw new Unconvertible(`${v.path}.auth is missing`);
-  out.auth = convertVaultAuth(auth);
+  out.auth = convertVaultAuth(auth, ctx);
   v.done();
   return out as VaultProviderSpec;
 }
 
-function convertVaultAuth(a: Fields): VaultAuth {
+function convertVaultAuth(a: Fields, ctx: StoreCtx): VaultAuth {
   const out: VaultAuth = {};
-  const token = secretKeyRef(a.sub('tokenSecretRef'));
+  const token = secretKeyRef(a.sub('tokenSecretRef'), ctx);
   if (token) out.token = { secretRef: token };
   const k = a.sub('kubernetes');
   if (k) {
@@ -237,7 +255,7 @@ function convertVaultAuth(a: Fields): VaultAuth {
     if (role && sa) {
       const name = sa.str('name');
       const aud = sa.take('audiences') as string[] | undefined;
-      sa.cannot('namespace', 'ours takes the source\'s own namespace');
+      refNamespace(sa, ctx);
       sa.done();
       if (name) out.kubernetes = { role, serviceAccountRef: { name }, ...(mount ? { mount } : {}), ...(aud?.length ? { audiences: aud } : {}) };
     } else if (role) {
@@ -250,7 +268,7 @@ function convertVaultAuth(a: Fields): VaultAuth {
     const roleId = ar.str('roleId');
     const mount = ar.str('path');
     ar.cannot('roleRef', 'ours takes roleId inline: copy it from that Secret');
-    const secretIdRef = secretKeyRef(ar.sub('secretRef'));
+    const secretIdRef = secretKeyRef(ar.sub('secretRef'), ctx);
     if (roleId && secretIdRef) out.appRole = { roleId, secretIdRef, ...(mount ? { mount } : {}) };
     ar.done();
   }
@@ -258,14 +276,14 @@ function convertVaultAuth(a: Fields): VaultAuth {
   if (jwt) {
     const role = jwt.str('role');
     const mount = jwt.str('path');
-    const secretRef = secretKeyRef(jwt.sub('secretRef'));
+    const secretRef = secretKeyRef(jwt.sub('secretRef'), ctx);
     const kt = jwt.sub('kubernetesServiceAccountToken');
     let kst: NonNullable<VaultAuth['jwt']>['kubernetesServiceAccountToken'];
     if (kt) {
       const sa = kt.sub('serviceAccountRef');
       const saName = sa?.str('name');
       const aud = [...((kt.take('audiences') as string[] | undefined) ?? []), ...((sa?.take('audiences') as string[] | undefined) ?? [])];
-      sa?.cannot('namespace', "ours takes the source's own namespace");
+      if (sa) refNamespace(sa, ctx);
       sa?.done();
       kt.cannot('expirationSeconds', 'ours requests tokens of the API server\'s default lifetime');
       if (saName) kst = { serviceAccountRef: { name: saName }, ...(aud.length ? { audiences: [...new Set(aud)] } : {}) };
@@ -277,8 +295,8 @@ function convertVaultAuth(a: Fields): VaultAuth {
   }
   const cert = a.sub('cert');
   if (cert) {
-    const clientCert = secretKeyRef(cert.sub('clientCert'));
-    const key = secretKeyRef(cert.sub('secretRef'));
+    const clientCert = secretKeyRef(cert.sub('clientCert'), ctx);
+    const key = secretKeyRef(cert.sub('secretRef'), ctx);
     const mount = cert.str('path');
     if (clientCert && key) out.cert = { clientCert, secretRef: key, ...(mount ? { mount } : {}) };
     cert.done();
@@ -293,7 +311,7 @@ function convertVaultAuth(a: Fields): VaultAuth {
   return out;
 }
 
-function convertAws(a: Fields, cluster: boolean): AwsProviderSpec {
+function convertAws(a: Fields, ctx: StoreCtx): AwsProviderSpec {
   const service = a.str('service');
   if (service !== 'SecretsManager') throw new Unconvertible(`${a.path}.service ${service ?? '(missing)'}: ours reads AWS Secrets Manager only`);
   const region = a.str('region');
@@ -314,9 +332,9 @@ function convertAws(a: Fields, cluster: boolean): AwsProviderSpec {
   if (auth) {
     const s = auth.sub('secretRef');
     if (s) {
-      const accessKeyIdRef = secretKeyRef(s.sub('accessKeyIDSecretRef'));
-      const secretAccessKeyRef = secretKeyRef(s.sub('secretAccessKeySecretRef'));
-      const sessionTokenSecretRef = secretKeyRef(s.sub('sessionTokenSecretRef'));
+      const accessKeyIdRef = secretKeyRef(s.sub('accessKeyIDSecretRef'), ctx);
+      const secretAccessKeyRef = secretKeyRef(s.sub('secretAccessKeySecretRef'), ctx);
+      const sessionTokenSecretRef = secretKeyRef(s.sub('sessionTokenSecretRef'), ctx);
       if (accessKeyIdRef && secretAccessKeyRef) out.auth = { secretRef: { accessKeyIdRef, secretAccessKeyRef, ...(sessionTokenSecretRef ? { sessionTokenSecretRef } : {}) } };
       s.done();
     }
@@ -325,7 +343,7 @@ function convertAws(a: Fields, cluster: boolean): AwsProviderSpec {
       const sa = jwt.sub('serviceAccountRef');
       const name = sa?.str('name');
       sa?.take('audiences');
-      sa?.cannot('namespace', "ours takes the source's own namespace");
+      if (sa) refNamespace(sa, ctx);
       sa?.done();
       if (name && role) out.auth = { webIdentity: { serviceAccountRef: { name } } };
       else if (name) jwt.cannot('serviceAccountRef', "ESO reads the role from the service account's eks.amazonaws.com/role-arn annotation; ours needs it in roleArn: add it");
@@ -334,7 +352,7 @@ function convertAws(a: Fields, cluster: boolean): AwsProviderSpec {
     auth.done();
   }
   if (!out.auth) {
-    if (cluster) out.auth = { operatorIdentity: {} };
+    if (ctx.cluster) out.auth = { operatorIdentity: {} };
     else throw new Unconvertible(`${a.path}.auth: a SecretSource must name its own identity (auth.secretRef or auth.jwt with role); ESO's default is the controller's own`);
   }
   a.done();
