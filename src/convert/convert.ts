@@ -362,7 +362,8 @@ function convertAws(a: Fields, ctx: StoreCtx): AwsProviderSpec {
 // ---------------------------------------------------------------- ExternalSecret
 
 /** ESO's remoteRef.key for a Vault KV store may start with the mount (and "data/" for v2); ours is below the mount. */
-function ourPath(key: string, info: StoreInfo | undefined): string {
+function ourPath(written: string, info: StoreInfo | undefined): string {
+  const key = written.replace(/^\/+/, ''); // ours is relative: no leading slash
   const mount = info?.vaultMount;
   if (!mount) return key;
   for (const prefix of [`${mount}/data/`, `${mount}/`]) if (key.startsWith(prefix)) return key.slice(prefix.length);
