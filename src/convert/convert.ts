@@ -3,7 +3,7 @@
 // Pure: every field of the input is either carried over or named in a line saying why not
 // (Fields.done() reports any field nobody read). The CLI (src/cli.ts) does the I/O.
 import { parseDuration } from '../api/duration.js';
-import { API_VERSION } from '../api/types.js';
+import { API_VERSION, STS_AUDIENCE } from '../api/types.js';
 import type { AwsProviderSpec, ClusterSecretSourceSpec, DataEntry, DataFromEntry, RefreshSpec, SecretSyncSpec, TargetSpec, VaultAuth, VaultProviderSpec } from '../api/types.js';
 import { Fields, isObj } from './fields.js';
 import type { Obj } from './fields.js';
@@ -342,7 +342,10 @@ function convertAws(a: Fields, ctx: StoreCtx): AwsProviderSpec {
     if (jwt) {
       const sa = jwt.sub('serviceAccountRef');
       const name = sa?.str('name');
-      sa?.take('audiences');
+      const aud = sa?.take('audiences');
+      if (Array.isArray(aud) && aud.some((x) => x !== STS_AUDIENCE)) {
+        sa?.note('audiences', `ours always asks for the audience ${STS_AUDIENCE}, which STS expects`);
+      }
       if (sa) refNamespace(sa, ctx);
       sa?.done();
       if (name && role) out.auth = { webIdentity: { serviceAccountRef: { name } } };
@@ -430,6 +433,7 @@ function convertExternalSecret(spec: Fields, info: StoreInfo | undefined): Secre
       continue;
     }
     const path = r.str('key');
+    if (!path) r.note('key', 'missing: entry left out');
     const entry: DataEntry = { key, remoteRef: { path: ourPath(path ?? '', info) } };
     const property = r.str('property');
     if (property) entry.remoteRef.property = property;
