@@ -231,7 +231,7 @@ function convertVault(v: Fields, info: StoreInfo, ctx: StoreCtx): VaultProviderS
     else if (cert || key) tls.cannot(cert ? 'certSecretRef' : 'keySecretRef', 'ours needs both the certificate and its key');
     tls.done();
   }
-  v.cannot('readYourWrites', 'ours reads after its own writes through check-and-set versions, not this header');
+  v.cannot('readYourWrites', 'ours has no read-your-writes option (it is for Vault performance standbys)');
   v.cannot('forwardInconsistent', 'ours has no forwarding option');
   v.cannot('headers', 'ours sends no custom headers');
   v.cannot('checkAndSet', 'ours always uses check-and-set when it rotates');
