@@ -3,6 +3,7 @@
 // Pure: every field of the input is either carried over or named in a line saying why not
 // (Fields.done() reports any field nobody read). The CLI (src/cli.ts) does the I/O.
 import { parseDuration } from '../api/duration.js';
+import { referencedKeys } from '../api/template.js';
 import { API_VERSION, STS_AUDIENCE } from '../api/types.js';
 import type { AwsProviderSpec, ClusterSecretSourceSpec, DataEntry, DataFromEntry, RefreshSpec, SecretSyncSpec, TargetSpec, VaultAuth, VaultProviderSpec } from '../api/types.js';
 import { Fields, isObj } from './fields.js';
@@ -519,6 +520,15 @@ function convertExternalSecret(spec: Fields, info: StoreInfo | undefined): Secre
     t.done();
   }
   if (Object.keys(target).length > 0) out.target = target;
+  // Without dataFrom the synced keys are known: a template naming one that was not carried
+  // (an entry left out above) would be Ready=False TemplateError; say so here.
+  if (target.template && !out.dataFrom && t) {
+    const synced = new Set((out.data ?? []).map((d) => d.key));
+    const missing = [...referencedKeys(target.template)].filter((k) => !synced.has(k));
+    if (missing.length > 0) {
+      t.note('template', `names ${missing.map((k) => `"${k}"`).join(', ')}, which no converted data entry syncs: the operator would refuse it (TemplateError) until you sync ${missing.length > 1 ? 'them' : 'it'}`);
+    }
+  }
   return out;
 }
 

@@ -122,7 +122,7 @@ test('the CLI: a DIR recursively, stdin, and exit 1 when nothing converted', () 
   const dir = cli([relative(repoRoot, corpus)]);
   expect(dir.status).toBe(0);
   expect(dir.stdout).toBe(readFileSync(join(expected, 'output.yaml'), 'utf8'));
-  expect(dir.stderr).toBe(readFileSync(join(expected, 'stderr.txt'), 'utf8') + 'secretsync convert: 13 object(s) converted, 27 line(s) above\n');
+  expect(dir.stderr).toBe(readFileSync(join(expected, 'stderr.txt'), 'utf8') + 'secretsync convert: 13 object(s) converted, 28 line(s) above\n');
   const none = cli(['-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a }\n');
   expect(none.status).toBe(1);
   expect(none.stdout).toBe('');
