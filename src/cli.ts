@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // `secretsync <command>`: the entrypoint of the npm package and the container image.
 import { AGENT_HELP, parseAgentFlags } from './agent/index.js';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { renderCrds } from './api/crds.js';
+import { convertTexts } from './convert/index.js';
 import { UsageError } from './errors.js';
 import { OPERATOR_HELP, parseOperatorFlags } from './flags.js';
 import { readVersion } from './version.js';
@@ -11,6 +14,7 @@ const HELP = `Usage: secretsync <command> [flags]
 Commands:
   operator   run the controller (see: secretsync operator --help)
   agent      deliver SecretSyncs into a pod as files: agent init | agent watch (see: secretsync agent --help)
+  convert    convert External Secrets Operator YAML to ours: convert [FILE|DIR|-] (see README.md, "From External Secrets Operator")
   crds       print the CustomResourceDefinitions (kubectl apply -f - to install them)
   version    print the version (also: secretsync --version)
   help       show this help
@@ -37,6 +41,8 @@ async function main(argv: string[]): Promise<number> {
       const { runAgent } = await import('./agent/run.js');
       return runAgent(opts);
     }
+    case 'convert':
+      return convert(rest);
     case 'crds':
       process.stdout.write(renderCrds().map((c) => c.yaml).join('---\n'));
       return 0;
@@ -53,6 +59,28 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command "${cmd}"`);
   }
+}
+
+/** The *.yaml / *.yml files under a directory, recursively, in a stable order. */
+function yamlFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((e) => (e.isDirectory() ? yamlFiles(join(dir, e.name)) : /\.ya?ml$/.test(e.name) ? [join(dir, e.name)] : []));
+}
+
+/** `secretsync convert [FILE|DIR|-]`: ours on stdout, a line per field not carried over on stderr; 1 when nothing converted. */
+function convert(args: string[]): number {
+  if (args.length > 1) throw new UsageError('convert takes one FILE, DIR or - (stdin)');
+  const arg = args[0] ?? '-';
+  const files =
+    arg === '-'
+      ? [{ source: '-', text: readFileSync(0, 'utf8') }]
+      : (statSync(arg).isDirectory() ? yamlFiles(arg) : [arg]).map((f) => ({ source: f, text: readFileSync(f, 'utf8') }));
+  const out = convertTexts(files);
+  process.stdout.write(out.yaml);
+  for (const line of out.lines) process.stderr.write(`${line}\n`);
+  process.stderr.write(`secretsync convert: ${out.converted} object(s) converted, ${out.lines.length} line(s) above\n`);
+  return out.converted > 0 ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(

@@ -28,6 +28,8 @@ test.each([
   ['the agent importing the composition root', 'src/agent/flags.ts', uses('OPERATOR_HELP', '../flags.js'), /never an outer layer or the composition root/],
   ['the runtime importing the API', 'src/runtime/clock.ts', uses('GROUP', '../api/types.js'), /src\/runtime\/ imports nothing of the domain/],
   ['one provider importing another', 'src/providers/aws/provider.ts', uses('statusOf', '../vault/errors.js'), /One provider does not import another/],
+  ['the converter importing the domain', 'src/convert/convert.ts', uses('targetName', '../secretsync/target.js'), /src\/convert\/ \(the ESO converter\) is pure/],
+  ['the agent importing the converter', 'src/agent/flags.ts', uses('convertTexts', '../convert/index.js'), /Folder matrix.*src\/agent\/ may import only/],
   ['a shared provider file importing one provider', 'src/providers/registry.ts', uses('vaultProvider', './vault/index.js'), /depends on no single provider/],
 ])('%s fails', async (_what, file, code, message) => {
   const problems = await importProblems(file, code);
