@@ -20,7 +20,7 @@ import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, get
 import { expectNoLeak } from '../../helpers/leaks.js';
 import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
 import { awsConfig, requireEnv, uniqueName } from '../../helpers/stack.js';
-import { kvPut, vaultRoot } from '../../helpers/vault.js';
+import { kvPut, vaultRoot, transitOperatorToken } from '../../helpers/vault.js';
 
 const { kc, core, custom } = kube();
 const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
@@ -71,18 +71,7 @@ async function sourcesIn(namespace: string): Promise<void> {
 
 beforeAll(async () => {
   await installCrds(kc);
-  await root.write(`sys/mounts/${transit}`, { type: 'transit' });
-  await root.write(`${transit}/keys/secretsync`, { type: 'aes256-gcm96' });
-  // The operator's policy as docs/envelope.md gives it: read the KV paths, mint and re-wrap, read the key's version. No decrypt.
-  await root.write(`sys/policy/${id}-operator`, {
-    policy: [
-      `path "secret/data/${id}/*" { capabilities = ["read"] }`,
-      `path "${transit}/datakey/plaintext/secretsync" { capabilities = ["update"] }`,
-      `path "${transit}/rewrap/secretsync" { capabilities = ["update"] }`,
-      `path "${transit}/keys/secretsync" { capabilities = ["read"] }`,
-    ].join('\n'),
-  });
-  opToken = ((await root.write('auth/token/create', { policies: [`${id}-operator`], ttl: '2h' })) as { auth: { client_token: string } }).auth.client_token;
+  opToken = await transitOperatorToken(transit, id);
   await kvPut(`${id}/db`, { password: CANARY });
   const key = await kms.send(new CreateKeyCommand({ Description: id }));
   kmsAlias = `alias/${id}`;

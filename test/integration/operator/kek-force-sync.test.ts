@@ -16,7 +16,7 @@ import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, get
 import { expectNoLeak } from '../../helpers/leaks.js';
 import { getText, startOperator, waitIdle, type RunningOperator } from '../../helpers/operator.js';
 import { awsConfig, requireEnv, uniqueName } from '../../helpers/stack.js';
-import { kvPut, vaultRoot } from '../../helpers/vault.js';
+import { kvPut, vaultRoot, transitOperatorToken } from '../../helpers/vault.js';
 
 const { kc, core, custom } = kube();
 const root = vaultRoot();
@@ -57,18 +57,7 @@ async function transitDecrypt(wrapped: string): Promise<Buffer> {
 
 beforeAll(async () => {
   await installCrds(kc);
-  await root.write(`sys/mounts/${transit}`, { type: 'transit' });
-  await root.write(`${transit}/keys/secretsync`, { type: 'aes256-gcm96' });
-  // The operator's policy as docs/envelope.md gives it: no decrypt.
-  await root.write(`sys/policy/${id}-operator`, {
-    policy: [
-      `path "secret/data/${id}/*" { capabilities = ["read"] }`,
-      `path "${transit}/datakey/plaintext/secretsync" { capabilities = ["update"] }`,
-      `path "${transit}/rewrap/secretsync" { capabilities = ["update"] }`,
-      `path "${transit}/keys/secretsync" { capabilities = ["read"] }`,
-    ].join('\n'),
-  });
-  const token = ((await root.write('auth/token/create', { policies: [`${id}-operator`], ttl: '1h' })) as { auth: { client_token: string } }).auth.client_token;
+  const token = await transitOperatorToken(transit, id, '1h');
   await kvPut(`${id}/db`, { password: CANARY });
   await createNamespace(core, opNs);
   await createNamespace(core, ns);

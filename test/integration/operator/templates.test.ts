@@ -17,7 +17,7 @@ import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, get
 import { expectNoLeak } from '../../helpers/leaks.js';
 import { startOperator, type RunningOperator } from '../../helpers/operator.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
-import { kvPut, vaultRoot } from '../../helpers/vault.js';
+import { kvPut, vaultRoot, transitOperatorToken } from '../../helpers/vault.js';
 
 const { kc, core, custom } = kube();
 const id = uniqueName('tpl');
@@ -49,17 +49,7 @@ const decoded = (data: Record<string, string>) => Object.fromEntries(Object.entr
 
 beforeAll(async () => {
   await installCrds(kc);
-  await root.write(`sys/mounts/${transit}`, { type: 'transit' });
-  await root.write(`${transit}/keys/secretsync`, { type: 'aes256-gcm96' });
-  await root.write(`sys/policy/${id}-operator`, {
-    policy: [
-      `path "secret/data/${id}/*" { capabilities = ["read"] }`,
-      `path "${transit}/datakey/plaintext/secretsync" { capabilities = ["update"] }`,
-      `path "${transit}/rewrap/secretsync" { capabilities = ["update"] }`,
-      `path "${transit}/keys/secretsync" { capabilities = ["read"] }`,
-    ].join('\n'),
-  });
-  opToken = ((await root.write('auth/token/create', { policies: [`${id}-operator`], ttl: '2h' })) as { auth: { client_token: string } }).auth.client_token;
+  opToken = await transitOperatorToken(transit, id);
   await kvPut(`${id}/db`, { user: 'app', password: PW1, host: 'db.internal', unused: 'u1' });
   await kvPut(`${id}/registry`, { user: 'ci-bot', password: REG_PW });
   await createNamespace(core, opNs);
