@@ -7,9 +7,8 @@
 // `shape` (200, SecretValues that is a string). Anything else: a ResourceNotFoundException
 // as Secrets Manager writes it. The Vault side of the corpus is startHostileVault
 // (hostile-server.ts); bounded the same way.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import { streamEndless } from './hostile-server.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { hostileTimers, listenWithOtherHost, streamEndless } from './hostile-server.js';
 
 export interface HostileAws {
   url: string;
@@ -29,15 +28,8 @@ export async function startHostileAws(o: { maxBytes?: number; maxMs?: number } =
   const counts = new Map<string, number>();
   let requestsElsewhere = 0;
   let signedElsewhere = 0;
-  const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
-  const later = (fn: () => void, ms: number) => {
-    const t = setTimeout(() => {
-      timers.delete(t);
-      fn();
-    }, ms);
-    timers.add(t);
-  };
+  const timers = hostileTimers();
+  const later = timers.later;
   let otherUrl = '';
   const handle = (elsewhere: boolean) => (req: IncomingMessage, res: ServerResponse) => {
     req.resume();
@@ -94,29 +86,13 @@ export async function startHostileAws(o: { maxBytes?: number; maxMs?: number } =
           .end('{"__type":"ResourceNotFoundException","message":"Secrets Manager can\'t find the specified secret."}');
     }
   };
-  const listen = async (server: Server, host: string): Promise<string> => {
-    server.on('connection', (s) => {
-      sockets.add(s);
-      s.once('close', () => sockets.delete(s));
-    });
-    await new Promise<void>((resolve) => server.listen(0, host, resolve));
-    const addr = server.address();
-    return `http://${host}:${typeof addr === 'object' && addr ? addr.port : 0}`;
-  };
-  const main = createServer(handle(false));
-  const other = createServer(handle(true));
-  const url = await listen(main, '127.0.0.1');
-  otherUrl = await listen(other, '127.0.0.2');
-  const closeOne = (s: Server) => new Promise<void>((resolve) => s.close(() => resolve()));
+  const served = await listenWithOtherHost(handle, timers);
+  otherUrl = served.otherUrl;
   return {
-    url,
+    url: served.url,
     requests: (mode) => counts.get(mode) ?? 0,
     requestsAtOtherHost: () => requestsElsewhere,
     signaturesAtOtherHost: () => signedElsewhere,
-    close: async () => {
-      for (const t of timers) clearTimeout(t);
-      for (const s of sockets) s.destroy();
-      await Promise.all([closeOne(main), closeOne(other)]);
-    },
+    close: served.close,
   };
 }

@@ -2,7 +2,7 @@
 // accepts connections and never answers; `endless` answers 200 with a JSON content type
 // and streams chunks until the client closes. Its own loops are bounded in bytes and time
 // (maxBytes, maxMs) so a test always ends, even if the client under test never stops.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 export type HostileMode = 'hang' | 'endless';
@@ -109,15 +109,8 @@ export async function startHostileVault(o: { maxBytes?: number; maxMs?: number }
   const counts = new Map<string, number>();
   let tokensElsewhere = 0;
   let requestsElsewhere = 0;
-  const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
-  const later = (fn: () => void, ms: number) => {
-    const t = setTimeout(() => {
-      timers.delete(t);
-      fn();
-    }, ms);
-    timers.add(t);
-  };
+  const timers = hostileTimers();
+  const later = timers.later;
   let otherUrl = '';
   const handle = (elsewhere: boolean) => (req: IncomingMessage, res: ServerResponse) => {
     req.resume();
@@ -173,6 +166,44 @@ export async function startHostileVault(o: { maxBytes?: number; maxMs?: number }
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[]}');
     }
   };
+  const served = await listenWithOtherHost(handle, timers);
+  otherUrl = served.otherUrl;
+  return {
+    url: served.url,
+    requests: (mode) => counts.get(mode) ?? 0,
+    requestsAtOtherHost: () => requestsElsewhere,
+    tokensAtOtherHost: () => tokensElsewhere,
+    close: served.close,
+  };
+}
+
+/** Timers a hostile server arms (slow bodies, hangs): `later` runs one, `clear` drops all that have not run. */
+export function hostileTimers(): { later: (fn: () => void, ms: number) => void; clear: () => void } {
+  const timers = new Set<NodeJS.Timeout>();
+  return {
+    later: (fn, ms) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        fn();
+      }, ms);
+      timers.add(t);
+    },
+    clear: () => {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+    },
+  };
+}
+
+/**
+ * Serves `handle(false)` on 127.0.0.1 and `handle(true)` on 127.0.0.2, the other host a
+ * redirect points to; `close` ends every connection, both servers and `timers`.
+ */
+export async function listenWithOtherHost(
+  handle: (elsewhere: boolean) => RequestListener,
+  timers: { clear: () => void },
+): Promise<{ url: string; otherUrl: string; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
   const listen = async (server: Server, host: string): Promise<string> => {
     server.on('connection', (s) => {
       sockets.add(s);
@@ -185,15 +216,13 @@ export async function startHostileVault(o: { maxBytes?: number; maxMs?: number }
   const main = createServer(handle(false));
   const other = createServer(handle(true));
   const url = await listen(main, '127.0.0.1');
-  otherUrl = await listen(other, '127.0.0.2');
+  const otherUrl = await listen(other, '127.0.0.2');
   const closeOne = (s: Server) => new Promise<void>((resolve) => s.close(() => resolve()));
   return {
     url,
-    requests: (mode) => counts.get(mode) ?? 0,
-    requestsAtOtherHost: () => requestsElsewhere,
-    tokensAtOtherHost: () => tokensElsewhere,
+    otherUrl,
     close: async () => {
-      for (const t of timers) clearTimeout(t);
+      timers.clear();
       for (const s of sockets) s.destroy();
       await Promise.all([closeOne(main), closeOne(other)]);
     },
