@@ -1,18 +1,21 @@
 // spec.target.template: the target's keys built from the synced values (docs/templates.md).
-// A small evaluator over a grammar with no logic and no property access, shared by the
-// operator (plain mode, and the content HMAC in envelope mode) and the agent (envelope
-// mode renders inside the pod):
+// The templates are Mustache, parsed and rendered by mustache.js, shared by the operator
+// (plain mode, and the content HMAC in envelope mode) and the agent (envelope mode renders
+// inside the pod). What we add around the library is the sandbox and the bounds:
 //
-//   template := ( text | "{{" expr "}}" )*   in a run of braces, the last two open the expression
-//   expr     := term ( "~" term )* ( "|" filter )*
-//   term     := KEY | STRING            KEY: [-._a-zA-Z0-9]+, a synced key; STRING: a JSON string literal
-//   filter   := b64enc | b64dec | json | yaml | trim | upper | lower
+// - names are looked up in a Map of the synced keys (never a JavaScript property, so
+//   {{constructor}}, {{__proto__}} or {{user.length}} are unknown keys), by their exact name
+//   (dots included: {{tls.crt}} is the key "tls.crt");
+// - the only sections are the filters ({{#b64enc}}…{{/b64enc}}), applied to the rendered
+//   bytes of their content; inverted sections and partials are refused, so there is no
+//   condition, loop or include, and nothing reads files, the environment or the network;
+// - nothing is escaped: {{key}} is the value byte for byte;
+// - every template is checked before anything renders, so an error names the template key,
+//   line and column and never a value; the output and every intermediate result are bounded.
 //
-// Sandboxed by construction: a KEY is looked up in a Map of the synced keys (never a
-// JavaScript property, so constructor, __proto__ and friends are unknown keys), filters
-// are a fixed table, there are no loops, includes or calls out; every intermediate result
-// and the whole output are bounded. Errors name the template key, line and column, never
-// a value.
+// Bytes, not text: values, templates and output travel as "binary strings" (one char per
+// byte, latin1), so a binary value or a b64dec result is copied exactly.
+import Mustache from 'mustache';
 import { TemplateError } from '../errors.js';
 
 export interface TargetTemplate {
@@ -31,6 +34,9 @@ function text(v: Buffer): string {
   }
 }
 const str = (s: string) => Buffer.from(s, 'utf8');
+/** A binary string (one char per byte) and back. */
+const toBinary = (b: Buffer) => b.toString('latin1');
+const fromBinary = (s: string) => Buffer.from(s, 'latin1');
 
 class FilterFailure extends Error {}
 
@@ -57,11 +63,20 @@ export const FILTERS: ReadonlyMap<string, Filter> = new Map<string, Filter>([
   ['upper', (v) => str(text(v).toUpperCase())],
   ['lower', (v) => str(text(v).toLowerCase())],
 ]);
+const FILTER_NAMES = [...FILTERS.keys()].join(', ');
 
 /** Longest template text per key, in characters (the CRD says the same). */
 export const MAX_TEMPLATE_CHARS = 65_536;
 /** Most keys one template builds (the CRD says the same). */
 export const MAX_TEMPLATE_KEYS = 100;
+/** Deepest nesting of filter sections. */
+export const MAX_FILTER_DEPTH = 8;
+/**
+ * Longest run of white space. mustache.js looks for a tag's end with /\s*\}\}/, which is
+ * quadratic in a run of white space inside an unclosed tag (1.6 s for 65,000 spaces); runs of
+ * at most 256 keep the worst template under 10 ms.
+ */
+export const MAX_WHITESPACE_RUN = 256;
 
 interface Pos {
   key: string;
@@ -73,160 +88,236 @@ function fail(p: Pos, what: string): never {
   throw new TemplateError(`spec.target.template.data["${p.key}"] line ${p.line} column ${p.column}: ${what}`);
 }
 
-/** Line and column (1-based) of offset `i` in `src`. */
-function position(key: string, src: string, i: number): Pos {
-  const before = src.slice(0, i);
+/** Line and column (1-based, in characters) of offset `i` in the binary string `bin`. */
+function position(key: string, bin: string, i: number): Pos {
+  const before = fromBinary(bin.slice(0, i)).toString('utf8');
   const line = before.split('\n').length;
-  return { key, line, column: i - (before.lastIndexOf('\n') + 1) + 1 };
+  return { key, line, column: before.length - (before.lastIndexOf('\n') + 1) + 1 };
 }
 
-type Term = { kind: 'key'; name: string; at: number } | { kind: 'literal'; value: string; at: number };
-interface Expr {
-  terms: Term[];
-  filters: { name: string; at: number }[];
+/** A mustache.js token: [type, name or text, start, end, children, end of the section's content]. */
+type Token = Mustache.TemplateSpans[number];
+
+interface Parsed {
+  /** The template as a binary string (offsets in the tokens index it). */
+  bin: string;
+  tokens: Mustache.TemplateSpans;
+  /** Every {{key}} with its offset, in order. */
+  names: { name: string; at: number }[];
 }
-type Part = { kind: 'text'; value: string; at: number } | { kind: 'expr'; expr: Expr; at: number };
 
-const KEY = /[-._a-zA-Z0-9]+/y;
-const FILTER = /[a-zA-Z0-9_]+/y;
-const SPACE = /\s*/y;
+const name = (t: Token) => fromBinary(t[1]).toString('utf8');
 
-/** Parses one template; TemplateError at the first thing that is not the grammar. */
-export function parseTemplate(key: string, src: string): Part[] {
-  const at = (i: number) => position(key, src, i);
-  if (src.length > MAX_TEMPLATE_CHARS) fail(at(0), `the template is longer than ${MAX_TEMPLATE_CHARS} characters`);
-  const parts: Part[] = [];
-  let i = 0;
-  const skip = () => {
-    SPACE.lastIndex = i;
-    SPACE.exec(src);
-    i = SPACE.lastIndex;
-  };
-  const word = (re: RegExp): string | undefined => {
-    re.lastIndex = i;
-    const m = re.exec(src);
-    if (!m) return undefined;
-    i = re.lastIndex;
-    return m[0];
-  };
-  const term = (): Term => {
-    const start = i;
-    if (src[i] === '"') {
-      let j = i + 1;
-      while (j < src.length && src[j] !== '"' && src[j] !== '\n') j += src[j] === '\\' ? 2 : 1;
-      if (src[j] !== '"') fail(at(start), 'a string literal is not closed with " on its line');
-      let value: unknown;
-      try {
-        value = JSON.parse(src.slice(i, j + 1));
-      } catch {
-        fail(at(start), 'a string literal is not a valid JSON string');
-      }
-      i = j + 1;
-      return { kind: 'literal', value: value as string, at: start };
-    }
-    const name = word(KEY);
-    if (name === undefined) fail(at(start), 'expected a key name or a "string" here');
-    return { kind: 'key', name, at: start };
-  };
-  while (i < src.length) {
-    let open = src.indexOf('{{', i);
-    // In a run of braces the expression opens at the last two ({"a":{{{ k | json }}:1}}): the others are text.
-    while (open >= 0 && src[open + 2] === '{') open += 1;
-    if (open < 0) {
-      parts.push({ kind: 'text', value: src.slice(i), at: i });
-      break;
-    }
-    if (open > i) parts.push({ kind: 'text', value: src.slice(i, open), at: i });
-    i = open + 2;
-    skip();
-    const terms = [term()];
-    skip();
-    while (src[i] === '~') {
-      i += 1;
-      skip();
-      terms.push(term());
-      skip();
-    }
-    const filters: Expr['filters'] = [];
-    while (src[i] === '|') {
-      i += 1;
-      skip();
-      const start = i;
-      const name = word(FILTER);
-      if (name === undefined) fail(at(start), 'expected a filter name after |');
-      if (!FILTERS.has(name)) fail(at(start), `unknown filter "${name.slice(0, 40)}" (filters: ${[...FILTERS.keys()].join(', ')})`);
-      filters.push({ name, at: start });
-      skip();
-    }
-    if (!src.startsWith('}}', i)) {
-      fail(at(i), i >= src.length ? 'the expression opened with {{ is not closed with }}' : 'expected ~, | or }} here');
-    }
-    parts.push({ kind: 'expr', expr: { terms, filters }, at: open });
-    i += 2;
+/** mustache.js's parse errors ("Unclosed tag at 12") in our words, at their position. */
+function parseFailure(key: string, bin: string, err: unknown): never {
+  const message = err instanceof Error ? err.message : String(err);
+  const m = /^(Unclosed tag|Unopened section "(.*)"|Unclosed section "(.*)"|Invalid tags)[^]*? at (\d+)$/.exec(message) ?? /^(Invalid tags)/.exec(message);
+  const at = position(key, bin, m?.[4] === undefined ? 0 : Number(m[4]));
+  const quote = (s: string | undefined) => JSON.stringify(fromBinary(s ?? '').toString('utf8').slice(0, 60));
+  if (!m) fail(at, `does not parse as Mustache`);
+  if (m[1] === 'Unclosed tag') fail(at, 'a tag opened with {{ is not closed with }}');
+  if (m[2] !== undefined) fail(at, `{{/${quote(m[2]).slice(1, -1)}}} closes no open section`);
+  if (m[3] !== undefined) fail(at, `the section ${quote(m[3])} is not closed (end it with {{/${quote(m[3]).slice(1, -1)}}})`);
+  fail(at, 'set delimiters need two tags, e.g. {{=<% %>=}}');
+}
+
+/** Parses and checks one template; TemplateError at the first thing the sandbox does not allow. */
+function parse(key: string, src: string): Parsed {
+  if (src.length > MAX_TEMPLATE_CHARS) fail({ key, line: 1, column: 1 }, `the template is longer than ${MAX_TEMPLATE_CHARS} characters`);
+  const bin = toBinary(str(src));
+  const run = new RegExp(`\\s{${MAX_WHITESPACE_RUN + 1}}`).exec(bin);
+  if (run) fail(position(key, bin, run.index), `more than ${MAX_WHITESPACE_RUN} white-space characters in a row`);
+  const writer = new Mustache.Writer();
+  // Ours below is bounded; the library's (a property its types do not declare) grows forever.
+  (writer as unknown as { templateCache: undefined }).templateCache = undefined;
+  let tokens: Mustache.TemplateSpans;
+  try {
+    tokens = writer.parse(bin) as Mustache.TemplateSpans;
+  } catch (err) {
+    parseFailure(key, bin, err);
   }
-  return parts;
+  const names: Parsed['names'] = [];
+  const walk = (list: Mustache.TemplateSpans, depth: number) => {
+    for (const t of list) {
+      const at = () => position(key, bin, t[2]);
+      switch (t[0]) {
+        case 'text':
+        case '!':
+        case '=':
+          break;
+        case 'name':
+        case '&':
+          if (FILTERS.has(name(t))) fail(at(), `${name(t)} is a filter: write {{#${name(t)}}}…{{/${name(t)}}} around what it applies to`);
+          names.push({ name: name(t), at: t[2] });
+          break;
+        case '#':
+          if (!FILTERS.has(name(t))) {
+            fail(at(), `sections are filters only, and ${JSON.stringify(name(t).slice(0, 60))} is none (filters: ${FILTER_NAMES}); there are no conditions or loops`);
+          }
+          if (depth >= MAX_FILTER_DEPTH) fail(at(), `filters nested more than ${MAX_FILTER_DEPTH} deep`);
+          walk(t[4] as Mustache.TemplateSpans, depth + 1);
+          break;
+        case '^':
+          fail(at(), 'inverted sections ({{^…}}) are conditions; templates have none');
+          break;
+        case '>':
+          fail(at(), 'partials ({{>…}}) are not supported: a template is one text');
+          break;
+        default:
+          fail(at(), `the tag {{${t[0]}…}} is not supported`);
+      }
+    }
+  };
+  walk(tokens, 0);
+  return { bin, tokens, names };
+}
+
+// Parsed templates by their text, least recently used first, bounded in characters: a
+// template is parsed once, not on every refresh of every SecretSync that uses it.
+const CACHE_CHARS = 4 << 20;
+const cache = new Map<string, Parsed>();
+let cachedChars = 0;
+
+/** Only templates that parse are cached, so an error is always raised anew, naming its own key. */
+function parsed(key: string, src: string): Parsed {
+  const hit = cache.get(src);
+  if (hit) {
+    cache.delete(src);
+    cache.set(src, hit);
+    return hit;
+  }
+  const p = parse(key, src);
+  if (src.length <= CACHE_CHARS / 4) {
+    cache.set(src, p);
+    cachedChars += src.length;
+    for (const [old] of cache) {
+      if (cachedChars <= CACHE_CHARS) break;
+      cache.delete(old);
+      cachedChars -= old.length;
+    }
+  }
+  return p;
+}
+
+/** Checks one template (TemplateError naming key, line and column when it is not ours). */
+export function checkTemplate(key: string, src: string): void {
+  parsed(key, src);
 }
 
 /** The synced keys the templates of `t` name (TemplateError when one does not parse). */
 export function referencedKeys(t: TargetTemplate): Set<string> {
   const keys = new Set<string>();
-  for (const [key, src] of Object.entries(t.data)) {
-    for (const p of parseTemplate(key, src)) {
-      if (p.kind === 'expr') for (const term of p.expr.terms) if (term.kind === 'key') keys.add(term.name);
-    }
-  }
+  for (const [key, src] of Object.entries(t.data)) for (const n of parsed(key, src).names) keys.add(n.name);
   return keys;
 }
 
 /**
+ * The library's writer with our lookup and our sections: a {{key}} is the synced key's bytes,
+ * a {{#filter}} section is the filter of its rendered content. Counts what it produces: the
+ * output (with the keys) at most `maxBytes`, and the content of any section at most twice that.
+ */
+class SandboxWriter extends Mustache.Writer {
+  /** Bytes produced at each depth: [0] is the output, the others the open sections' content. */
+  private readonly produced: number[] = [];
+
+  constructor(
+    private readonly values: ReadonlyMap<string, string>,
+    private readonly p: Parsed,
+    private readonly key: string,
+    private readonly maxBytes: number,
+    private readonly known: () => string,
+  ) {
+    super(); // never parses: it renders tokens parsed (and checked) by parse()
+  }
+
+  private at(t: Token): Pos {
+    return position(this.key, this.p.bin, t[2]);
+  }
+
+  private add(t: Token, s: string): string {
+    const depth = this.produced.length - 1;
+    this.produced[depth] = (this.produced[depth] ?? 0) + s.length;
+    if (depth === 0 && (this.produced[0] ?? 0) > this.maxBytes) {
+      fail(this.at(t), `the rendered content is over ${this.maxBytes} bytes (spec.target.maxSizeBytes)`);
+    }
+    if (depth > 0 && (this.produced[depth] ?? 0) > 2 * this.maxBytes) {
+      fail(this.at(t), `a filter's content is over ${2 * this.maxBytes} bytes (twice spec.target.maxSizeBytes)`);
+    }
+    return s;
+  }
+
+  /** Renders the template's tokens; `before` counts what the Secret holds already (its keys and earlier values). */
+  renderAll(before: number): string {
+    this.produced.push(before);
+    return this.renderTokens(this.p.tokens as unknown as string[][], new Mustache.Context(Object.create(null)), undefined, this.p.bin, undefined);
+  }
+
+  override rawValue(token: string[]): string {
+    return this.add(token as Token, token[1] ?? '');
+  }
+
+  override unescapedValue(token: string[]): string {
+    const t = token as Token;
+    const value = this.values.get(name(t));
+    if (value === undefined) fail(this.at(t), `unknown key ${JSON.stringify(name(t).slice(0, 253))} (the synced keys: ${this.known()})`);
+    return this.add(t, value);
+  }
+
+  override escapedValue(token: string[]): string {
+    return this.unescapedValue(token); // no escaping: {{key}} and {{{key}}} are the same bytes
+  }
+
+  override renderSection(token: string[], context: Mustache.Context, partials: undefined, bin: string): string {
+    const t = token as Token;
+    this.produced.push(0);
+    const inner = this.renderTokens(t[4] as unknown as string[][], context, partials, bin, undefined);
+    this.produced.pop();
+    let out: string;
+    try {
+      out = toBinary((FILTERS.get(name(t)) as Filter)(fromBinary(inner)));
+    } catch (err) {
+      if (err instanceof FilterFailure) fail(this.at(t), `filter ${name(t)}: ${err.message}`);
+      throw err;
+    }
+    return this.add(t, out);
+  }
+
+  override renderInverted(token: string[]): string {
+    fail(this.at(token as Token), 'inverted sections are not supported');
+  }
+
+  override renderPartial(token: string[]): string {
+    fail(this.at(token as Token), 'partials are not supported');
+  }
+}
+
+/**
  * Renders every key of `t` from `values` (the synced keys). The output is at most
- * `maxBytes` in all (keys and values, as spec.target.maxSizeBytes counts them); so is
- * every intermediate result. Throws TemplateError naming the key, line and column.
+ * `maxBytes` in all (keys and values, as spec.target.maxSizeBytes counts them). Throws
+ * TemplateError naming the key, line and column; every template is checked (and every
+ * key it names looked up) before any renders.
  */
 export function renderTemplate(t: TargetTemplate, values: Record<string, Buffer>, maxBytes: number): Record<string, Buffer> {
-  const lookup = new Map(Object.entries(values));
+  const lookup = new Map(Object.entries(values).map(([k, v]) => [k, toBinary(v)]));
   const keys = Object.keys(t.data);
   if (keys.length > MAX_TEMPLATE_KEYS) throw new TemplateError(`spec.target.template.data has ${keys.length} keys; at most ${MAX_TEMPLATE_KEYS}`);
   const known = () => {
     const names = [...lookup.keys()].sort();
     return names.length === 0 ? 'none' : names.slice(0, 20).join(', ') + (names.length > 20 ? `, … (${names.length} in all)` : '');
   };
+  const all = keys.map((key) => [key, parsed(key, t.data[key] ?? '')] as const);
+  for (const [key, p] of all) {
+    const missing = p.names.find((n) => !lookup.has(n.name));
+    if (missing) fail(position(key, p.bin, missing.at), `unknown key ${JSON.stringify(missing.name.slice(0, 253))} (the synced keys: ${known()})`);
+  }
   let total = 0;
-  const over = (p: Pos) => fail(p, `the rendered content is over ${maxBytes} bytes (spec.target.maxSizeBytes)`);
   const out: [string, Buffer][] = [];
-  for (const key of keys) {
-    const src = t.data[key] ?? '';
-    const at = (i: number) => position(key, src, i);
+  for (const [key, p] of all) {
     total += Buffer.byteLength(key);
-    const chunks: Buffer[] = [];
-    for (const part of parseTemplate(key, src)) {
-      let v: Buffer;
-      if (part.kind === 'text') {
-        v = str(part.value);
-      } else {
-        const pieces = part.expr.terms.map((term) => {
-          if (term.kind === 'literal') return str(term.value);
-          const found = lookup.get(term.name);
-          if (found === undefined) fail(at(term.at), `unknown key "${term.name.slice(0, 253)}" (the synced keys: ${known()})`);
-          return found;
-        });
-        v = Buffer.concat(pieces);
-        if (total + v.length > maxBytes) over(at(part.at));
-        for (const f of part.expr.filters) {
-          try {
-            v = (FILTERS.get(f.name) as Filter)(v);
-          } catch (err) {
-            if (err instanceof FilterFailure) fail(at(f.at), `filter ${f.name}: ${err.message}`);
-            throw err;
-          }
-          if (total + v.length > maxBytes) over(at(f.at));
-        }
-      }
-      total += v.length;
-      if (total > maxBytes) over(at(part.at));
-      chunks.push(v);
-    }
-    out.push([key, Buffer.concat(chunks)]);
+    if (total > maxBytes) fail({ key, line: 1, column: 1 }, `the rendered content is over ${maxBytes} bytes (spec.target.maxSizeBytes)`);
+    const rendered = new SandboxWriter(lookup, p, key, maxBytes, known).renderAll(total);
+    total += rendered.length;
+    out.push([key, fromBinary(rendered)]);
   }
   // Object.fromEntries defines own properties, whatever the key's name.
   return Object.fromEntries(out);
