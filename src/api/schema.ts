@@ -481,10 +481,10 @@ const target = obj('The Secret the operator writes.', {
   ),
   encryption,
   template: obj(
-    'Build the keys of the Secret from the synced keys (spec.data keys and dataFrom properties) instead of copying them: a database URL, a config file, a .dockerconfigjson. With a template the Secret holds exactly the keys of template.data. Syntax (docs/templates.md): text with {{ key }}, {{ a ~ ":" ~ b }} (concatenation, "..." a JSON string literal) and filters {{ key | b64enc }}: b64enc, b64dec, json, yaml, trim, upper, lower. No logic, no property access beyond the synced keys. In envelope mode the template is sealed with the values and the agent renders it inside the pod.',
+    'Build the keys of the Secret from the synced keys (spec.data keys and dataFrom properties) instead of copying them: a database URL, a config file, a .dockerconfigjson. With a template the Secret holds exactly the keys of template.data. Syntax (docs/templates.md): Mustache, rendered by mustache.js: {{ key }} is the value of the synced key, byte for byte (no escaping), and the only sections are filters applied to their rendered content, {{#b64enc}}{{ user }}:{{ password }}{{/b64enc}}: b64enc, b64dec, json, yaml, trim, upper, lower. No conditions, loops, partials or property access beyond the synced keys. In envelope mode the template is sealed with the values and the agent renders it inside the pod.',
     {
       data: map(
-        'Key of the Secret (also the file name under /run/secrets/<sync>/) to its template. A template without {{ }} is a literal value.',
+        'Key of the Secret (also the file name under /run/secrets/<sync>/) to its template. A template without tags is a literal value.',
         str('The template text.', { maxLength: MAX_TEMPLATE_CHARS }),
         {
           minProperties: 1,

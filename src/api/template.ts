@@ -65,7 +65,11 @@ export const FILTERS: ReadonlyMap<string, Filter> = new Map<string, Filter>([
 ]);
 const FILTER_NAMES = [...FILTERS.keys()].join(', ');
 
-/** Longest template text per key, in characters (the CRD says the same). */
+/**
+ * Longest template text, in characters: per key (the CRD says the same) and all keys of one
+ * SecretSync together (the operator says so). mustache.js parses about 1.5 MB/s at worst, so
+ * this bounds what one SecretSync can cost the operator's event loop to ~40 ms per parse.
+ */
 export const MAX_TEMPLATE_CHARS = 65_536;
 /** Most keys one template builds (the CRD says the same). */
 export const MAX_TEMPLATE_KEYS = 100;
@@ -174,7 +178,7 @@ function parse(key: string, src: string): Parsed {
 
 // Parsed templates by their text, least recently used first, bounded in characters: a
 // template is parsed once, not on every refresh of every SecretSync that uses it.
-const CACHE_CHARS = 4 << 20;
+const CACHE_CHARS = 256 << 10;
 const cache = new Map<string, Parsed>();
 let cachedChars = 0;
 
@@ -204,8 +208,17 @@ export function checkTemplate(key: string, src: string): void {
   parsed(key, src);
 }
 
+/** The whole template's bounds: how many keys, how many characters in all. */
+function checkSize(t: TargetTemplate): void {
+  const keys = Object.keys(t.data);
+  if (keys.length > MAX_TEMPLATE_KEYS) throw new TemplateError(`spec.target.template.data has ${keys.length} keys; at most ${MAX_TEMPLATE_KEYS}`);
+  const chars = Object.values(t.data).reduce((n, src) => n + src.length, 0);
+  if (chars > MAX_TEMPLATE_CHARS) throw new TemplateError(`spec.target.template.data holds ${chars} characters of templates; at most ${MAX_TEMPLATE_CHARS} in all keys together`);
+}
+
 /** The synced keys the templates of `t` name (TemplateError when one does not parse). */
 export function referencedKeys(t: TargetTemplate): Set<string> {
+  checkSize(t);
   const keys = new Set<string>();
   for (const [key, src] of Object.entries(t.data)) for (const n of parsed(key, src).names) keys.add(n.name);
   return keys;
@@ -299,8 +312,8 @@ class SandboxWriter extends Mustache.Writer {
  */
 export function renderTemplate(t: TargetTemplate, values: Record<string, Buffer>, maxBytes: number): Record<string, Buffer> {
   const lookup = new Map(Object.entries(values).map(([k, v]) => [k, toBinary(v)]));
+  checkSize(t);
   const keys = Object.keys(t.data);
-  if (keys.length > MAX_TEMPLATE_KEYS) throw new TemplateError(`spec.target.template.data has ${keys.length} keys; at most ${MAX_TEMPLATE_KEYS}`);
   const known = () => {
     const names = [...lookup.keys()].sort();
     return names.length === 0 ? 'none' : names.slice(0, 20).join(', ') + (names.length > 20 ? `, … (${names.length} in all)` : '');

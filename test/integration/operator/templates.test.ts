@@ -35,7 +35,7 @@ const url = (pw: string) => `postgres://app:${pw}@db.internal:5432/payments?sslm
 const dbTemplate = {
   data: {
     DATABASE_URL: 'postgres://{{ user }}:{{ password }}@{{ host }}:5432/payments?sslmode=require',
-    'app.yaml': 'db:\n  user: {{ user | yaml }}\n  password: {{ password | yaml }}\n',
+    'app.yaml': 'db:\n  user: {{#yaml}}{{ user }}{{/yaml}}\n  password: {{#yaml}}{{ password }}{{/yaml}}\n',
     region: 'eu-west-1',
   },
 };
@@ -108,7 +108,7 @@ test('a .dockerconfigjson with target.type kubernetes.io/dockerconfigjson', asyn
       ],
       target: {
         type: 'kubernetes.io/dockerconfigjson',
-        template: { data: { '.dockerconfigjson': '{"auths":{"registry.example:5000":{"username":{{ user | json }},"auth":"{{ user ~ ":" ~ password | b64enc }}"}}}' } },
+        template: { data: { '.dockerconfigjson': '{"auths":{"registry.example:5000":{"username":{{#json}}{{ user }}{{/json}},"auth":"{{#b64enc}}{{ user }}:{{ password }}{{/b64enc}}"}}}' } },
       },
     },
   });
@@ -127,22 +127,22 @@ test('a template error is Ready=False TemplateError with key and line, no value;
   await apply(custom, dbSync('broken', { template: good }));
   await waitReady(custom, ns, 'broken', 'True');
   const kept = await readSecret('broken');
-  await patchSync(custom, ns, 'broken', { spec: { target: { template: { data: { cfg: 'a: 1\nb: {{ pasword }}\n', other: '{{ password | b64dec }}' } } } } });
+  await patchSync(custom, ns, 'broken', { spec: { target: { template: { data: { cfg: 'a: 1\nb: {{ pasword }}\n', other: '{{#b64dec}}{{ password }}{{/b64dec}}' } } } } });
   const ss = await waitReady(custom, ns, 'broken', 'False', 'TemplateError');
   const msg = readyCondition(ss)?.message ?? '';
-  expect(msg).toContain('spec.target.template.data["cfg"] line 2 column 7: unknown key "pasword" (the synced keys: host, password, unused, user)');
+  expect(msg).toContain('spec.target.template.data["cfg"] line 2 column 4: unknown key "pasword" (the synced keys: host, password, unused, user)');
   expect([...leaksIn(JSON.stringify(ss.status), PW2), ...leaksIn(JSON.stringify(ss.status), PW1)]).toEqual([]);
   expect(digestsOf((await readSecret('broken')).data)).toEqual(digestsOf(kept.data));
 
   // The filter error: which filter, where, and no value.
-  await patchSync(custom, ns, 'broken', { spec: { target: { template: { data: { cfg: null, other: 'x\n  {{ password | b64dec }}' } } } } });
+  await patchSync(custom, ns, 'broken', { spec: { target: { template: { data: { cfg: null, other: 'x\n  {{#b64dec}}{{ password }}{{/b64dec}}' } } } } });
   const ss2 = await eventually(async () => {
     const x = await getSync(custom, ns, 'broken');
     const m = readyCondition(x)?.message ?? '';
     return m.includes('b64dec') ? x : undefined;
   }, { timeoutMs: 30_000, what: 'the b64dec error' });
   expect(readyCondition(ss2)).toMatchObject({ status: 'False', reason: 'TemplateError' });
-  expect(readyCondition(ss2)?.message).toContain('spec.target.template.data["other"] line 2 column 17: filter b64dec: its input is not base64');
+  expect(readyCondition(ss2)?.message).toContain('spec.target.template.data["other"] line 2 column 3: filter b64dec: its input is not base64');
   await expectNoLeak({ core, custom }, ns, op, PW2);
 });
 

@@ -12,6 +12,7 @@ import { AdmissionregistrationV1Api, AppsV1Api, CoordinationV1Api, type V1Contai
 import { keysData, keysRef } from '../../helpers/aws.js';
 import { agentVaultAuth } from '../../helpers/agent.js';
 import { canary } from '../../helpers/canary.js';
+import { registerValue } from '../../helpers/leak-record.js';
 import { eventually } from '../../helpers/eventually.js';
 import { chartDir, helm, kubectl, setArgs } from '../../helpers/helm.js';
 import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, patchSync, waitReady } from '../../helpers/kube.js';
@@ -42,7 +43,7 @@ let kmsKeyId = '';
 let installed = false;
 
 // The values live in OpenBao and in the pods only; the test keeps their digests.
-const values = { db: canary(), sealed: canary(), kms: canary(), live: canary(), rot: canary() };
+const values = { db: canary(), sealed: canary(), kms: canary(), live: canary(), rot: canary(), tpl: canary() };
 
 const sync = (name: string, spec: Record<string, unknown> = {}) => ({
   kind: 'SecretSync',
@@ -231,6 +232,22 @@ describeWithNode()('secretsync installed with helm, on the node', () => {
     const vaultToken = pod.spec?.volumes?.find((v) => v.name === 'secretsync-vault-token')?.projected?.sources?.[0]?.serviceAccountToken;
     expect(vaultToken?.audience).toBe('vault');
     expect(await digestIn(pod.metadata?.name ?? '', '/run/secrets/sealed/password')).toBe(sha(values.sealed));
+  }, 150_000);
+
+  test('envelope mode with a template: the agent renders it inside the pod; no rendered value exists in the cluster', async () => {
+    const url = `postgres://app:${values.tpl}@db:5432/app`;
+    const auth = Buffer.from(`app:${values.tpl}`).toString('base64');
+    registerValue(auth); // rendered in the pod only: the suite's leak scan looks for it everywhere too
+    const template = { data: { url: 'postgres://app:{{ password }}@db:5432/app', auth: '{{#b64enc}}app:{{ password }}{{/b64enc}}' } };
+    await apply(custom, sync('tpl', { target: { ...transitKek, template } }));
+    await waitReady(custom, ns, 'tpl', 'True', undefined, 60_000);
+    const flat = JSON.stringify(await core.readNamespacedSecret({ namespace: ns, name: 'tpl' }));
+    for (const form of [values.tpl, url, auth, Buffer.from(values.tpl).toString('base64'), Buffer.from(url).toString('base64'), Buffer.from(auth).toString('base64')]) expect(flat).not.toContain(form);
+    await appsApi.createNamespacedDeployment({ namespace: ns, body: deployment('tpl-web', 'tpl') });
+    const pod = (await rolledOut('tpl-web')).metadata?.name ?? '';
+    expect((await podSh(ns, pod, 'ls /run/secrets/tpl')).trim().split('\n')).toEqual(['auth', 'url']);
+    expect(await digestIn(pod, '/run/secrets/tpl/url')).toBe(sha(url));
+    expect(await digestIn(pod, '/run/secrets/tpl/auth')).toBe(sha(auth));
   }, 150_000);
 
   test('envelope mode with AWS KMS (moto): the pod decrypts with its own AWS identity, as EKS gives it (web identity), which the agents receive from the app container', async () => {

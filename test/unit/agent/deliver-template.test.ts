@@ -50,13 +50,13 @@ test('the files are the rendered template keys', async () => {
 
 test('a template that does not render is refused with key and line, no value', async () => {
   const pw = canary('agent-tpl');
-  const d = deliverer({ data: { cfg: 'a\n{{ password | b64dec }}' } }, { password: b(pw) });
+  const d = deliverer({ data: { cfg: 'a\n{{#b64dec}}{{ password }}{{/b64dec}}' } }, { password: b(pw) });
   const err = await d.prepare({ name: 'db', secret: 'db' }).then(
     () => undefined,
     (e: unknown) => e,
   );
   expect(err).toBeInstanceOf(AgentError);
   expect(err).toMatchObject({ code: 'ESS_AGENT_INVALID_CONTENT', retryable: false });
-  expect((err as Error).message).toContain('spec.target.template.data["cfg"] line 2 column 15: filter b64dec: its input is not base64');
+  expect((err as Error).message).toContain('spec.target.template.data["cfg"] line 2 column 1: filter b64dec: its input is not base64');
   expect(leaksIn((err as Error).message, pw)).toEqual([]);
 });

@@ -55,12 +55,12 @@ test('a change of a used key is a new version', () => {
 
 test('a template error is Ready=False TemplateError naming key and line, no value, nothing written', () => {
   const secret = canary('tpl');
-  const ss = aSecretSync({ target: { template: { data: { cfg: 'a: 1\nb: {{ password | b64dec }}' } } } });
+  const ss = aSecretSync({ target: { template: { data: { cfg: 'a: 1\nb: {{#b64dec}}{{ password }}{{/b64dec}}' } } } });
   const plan = run(observed({ ss }), ok(content({ password: secret })));
   expect(writes(plan)).toEqual(['status', 'event TemplateError']);
   const ready = findCondition(plan.status?.conditions, 'Ready');
   expect(ready).toMatchObject({ status: 'False', reason: 'TemplateError' });
-  expect(ready?.message).toContain('spec.target.template.data["cfg"] line 2 column 18: filter b64dec: its input is not base64');
+  expect(ready?.message).toContain('spec.target.template.data["cfg"] line 2 column 4: filter b64dec: its input is not base64');
   expect(leaksIn(JSON.stringify(plan.status) + JSON.stringify(plan.events), secret)).toEqual([]);
 });
 
