@@ -362,6 +362,8 @@ export function translateTemplate(src: string): string {
     for (const piece of p.action()) nodes.push(...pieceNodes(piece));
   }
   let tail = src.slice(last);
+  // Text between actions cannot hold `{{` (it would have opened an action): only the tail can.
+  if (tail.includes('{{')) throw new TemplateUnsupported('an action opened with {{ and never closed with }} (Go refuses the template too)');
   if (trimNext) tail = tail.replace(/^[ \t\r\n]+/, '');
   nodes.push({ text: tail });
 

@@ -43,6 +43,7 @@ test.each([
   ['{{ printf "%s:%s" (.a | b64enc) .b | upper }}', /concatenation whose parts are already filtered/],
   ['{{ $x := .a }}', /variables/],
   ['{{ index . "a b" }}', /the key "a b" has characters our keys do not allow/],
+  ['{{ .a }}{{', /an action opened with \{\{ and never closed/],
   ['{{ .upper }}', /the key "upper", which ours would read as the filter upper/],
   ['{{ "%%%" | b64dec }}', /b64dec of the literal "%%%", which fails: its input is not base64/],
   ['{{ "abc" | b64dec }}', /not UTF-8 text/],
