@@ -536,7 +536,7 @@ function convertTemplate(tpl: Fields, target: TargetSpec): void {
   const type = tpl.str('type');
   if (type) target.type = type;
   const merge = tpl.str('mergePolicy');
-  if (merge && merge !== 'Replace') tpl.cannot('mergePolicy', `${merge}: ours writes exactly the template's keys; add "key: \\"{{ key }}\\"" for each synced key to keep`);
+  if (merge && merge !== 'Replace') tpl.cannot('mergePolicy', `${merge}: ours writes exactly the template's keys; add "key: \\"{{key}}\\"" for each synced key to keep`);
   const engine = tpl.str('engineVersion');
   if (engine && engine !== 'v2') tpl.cannot('engineVersion', `${engine}: only v2 templates translate`);
   tpl.cannot('templateFrom', 'ours has no templates from ConfigMaps or Secrets: copy their keys into template.data');

@@ -11,7 +11,7 @@ import type { JSONSchemaProps } from '../../../src/api/openapi.js';
 import { clusterSecretSourceSchema, secretSourceSchema, secretSyncSchema } from '../../../src/api/schema.js';
 import type { SecretSync } from '../../../src/api/types.js';
 import { validateSecretSync } from '../../../src/api/validate.js';
-import { convertDocuments, convertTexts, goDurationMs, translateTemplate } from '../../../src/convert/index.js';
+import { convertDocuments, convertTexts, goDurationMs } from '../../../src/convert/index.js';
 import { repoRoot } from '../../testenv/config.js';
 
 const corpus = join(repoRoot, 'test', 'fixtures', 'eso', 'input');
@@ -84,30 +84,6 @@ test('no field is dropped silently: a field the converter does not know is a lin
     'ExternalSecret n/x: spec.data[0].remoteRef.futureField: a field the converter does not know; add its equivalent by hand',
     'ExternalSecret n/x: spec.somethingNew: a field the converter does not know; add its equivalent by hand',
   ]);
-});
-
-test.each([
-  ['{{ .a }}', '{{ a }}'],
-  ['{{ index . "tls.crt" | b64enc }}', '{{ tls.crt | b64enc }}'],
-  ['{{ .a | quote }}/{{ toJson .b }}', '{{ a | json }}/{{ b | json }}'],
-  ['{{ printf "%s:%s" .u .p | b64enc }}', '{{ u ~ ":" ~ p | b64enc }}'],
-  ['{{ printf "%s@%s" .u .h }}', '{{ u }}@{{ h }}'],
-  ['a {{- .a -}} b', 'a{{ a }}b'],
-  ['{{ upper (trim .a) }}{{/* note */}}', '{{ a | trim | upper }}'],
-  ['{{ "{{" }}', '{{ "{{" }}'],
-])('translates the ESO template %j to %j', (eso, ours) => {
-  expect(translateTemplate(eso)).toBe(ours);
-});
-
-test.each([
-  ['{{ .a | sha256sum }}', /the function sha256sum/],
-  ['{{ range $k, $v := . }}{{ end }}', /range/],
-  ['{{ .a.b }}', /nested field/],
-  ['{{ printf "%d" .a }}', /printf verb %d/],
-  ['{{ printf "%s:%s" (.a | b64enc) .b | upper }}', /concatenation whose parts are already filtered/],
-  ['{{ $x := .a }}', /variables/],
-])('refuses %j saying why', (eso, why) => {
-  expect(() => translateTemplate(eso)).toThrow(why);
 });
 
 test('Go durations', () => {
