@@ -5,6 +5,14 @@ export type Report = (line: string) => void;
 
 export type Obj = Record<string, unknown>;
 
+/** An object that cannot be converted at all: the message says why, in one line. */
+export class Unconvertible extends Error {}
+
+/** What a store converted earlier in the same input says about remote paths (the Vault KV mount). */
+export interface StoreInfo {
+  vaultMount?: string;
+}
+
 export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The fields of one object at `path`; `done()` reports every field nobody took. */

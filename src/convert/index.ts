@@ -2,7 +2,8 @@
 import { parseAllDocuments, stringify } from 'yaml';
 import { convertDocuments } from './convert.js';
 
-export { convertDocuments, ESO_API_VERSIONS, goDurationMs } from './convert.js';
+export { convertDocuments, ESO_API_VERSIONS } from './convert.js';
+export { goDurationMs } from './external-secret.js';
 export { translateTemplate, TemplateUnsupported } from './template.js';
 
 export interface ConvertOutput {
