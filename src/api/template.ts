@@ -193,6 +193,15 @@ export function referencedKeys(t: TargetTemplate): Set<string> {
   return keys;
 }
 
+/** An unknown key, and what to write instead when it looks like ESO's Go template syntax. */
+function unknownKey(n: string, values: ReadonlyMap<string, string>, known: () => string): string {
+  const said = `unknown key ${JSON.stringify(n.slice(0, 253))} (the synced keys: ${known()})`;
+  const go = /^\.?([-._a-zA-Z0-9]+)\s*\|\s*([a-zA-Z0-9]+)$/.exec(n);
+  if (go && FILTERS.has(go[2]!)) return `${said}; filters are sections here: {{#${go[2]}}}{{ ${go[1]} }}{{/${go[2]}}}`;
+  if (n.startsWith('.') && values.has(n.slice(1))) return `${said}; write {{ ${n.slice(1)} }}, without the leading dot of ESO's Go templates`;
+  return said;
+}
+
 /**
  * The library's writer with our lookup and our sections: a {{key}} is the synced key's bytes,
  * a {{#filter}} section is the filter of its rendered content. Counts what it produces: the
@@ -241,7 +250,7 @@ class SandboxWriter extends Mustache.Writer {
   override unescapedValue(token: string[]): string {
     const t = token as Token;
     const value = this.values.get(name(t));
-    if (value === undefined) fail(this.at(t), `unknown key ${JSON.stringify(name(t).slice(0, 253))} (the synced keys: ${this.known()})`);
+    if (value === undefined) fail(this.at(t), unknownKey(name(t), this.values, this.known));
     return this.add(t, value);
   }
 
@@ -290,7 +299,7 @@ export function renderTemplate(t: TargetTemplate, values: Record<string, Buffer>
   const all = keys.map((key) => [key, parsed(key, t.data[key] ?? '')] as const);
   for (const [key, p] of all) {
     const missing = p.names.find((n) => !lookup.has(n.name));
-    if (missing) fail(position(key, p.bin, missing.at), `unknown key ${JSON.stringify(missing.name.slice(0, 253))} (the synced keys: ${known()})`);
+    if (missing) fail(position(key, p.bin, missing.at), unknownKey(missing.name, lookup, known));
   }
   let total = 0;
   const out: [string, Buffer][] = [];

@@ -162,6 +162,12 @@ describe('the sandbox: nothing but the synced keys, no logic', () => {
     expect(render({ k: '{{#upper}}{{v}}{{/upper}}{{w}}' }, { v: '{{w}}', w: '{{#b64enc}}x{{/b64enc}}' })).toEqual({ k: '{{W}}{{#b64enc}}x{{/b64enc}}' });
   });
 
+  it('says what to write for ESO-style tags', () => {
+    expect(errorOf(() => render({ k: '{{ .user }}' }, { user: 'u' })).message).toMatch(/unknown key "\.user" \(the synced keys: user\); write \{\{ user \}\}, without the leading dot of ESO's Go templates$/);
+    expect(errorOf(() => render({ k: 'x: {{ .user | b64enc }}' }, { user: 'u' })).message).toMatch(/column 4: unknown key "\.user \| b64enc" \(the synced keys: user\); filters are sections here: \{\{#b64enc\}\}\{\{ user \}\}\{\{\/b64enc\}\}$/);
+    expect(errorOf(() => render({ k: '{{ user | sha256 }}' }, { user: 'u' })).message).toMatch(/unknown key "user \| sha256" \(the synced keys: user\)$/);
+  });
+
   it('checks every template before rendering any: an unknown key later fails the whole', () => {
     const e = errorOf(() => render({ a: '{{ user }}', z: 'x\n{{ nope }}' }, { user: 'u' }));
     expect(e.message).toMatch(/data\["z"\] line 2 column 1: unknown key "nope"/);
