@@ -74,7 +74,7 @@ if [ $vault = 1 ]; then
   vault_api POST secret/data/demo/token "{\"data\":{\"client\":\"web\",\"token\":\"$(random)\"}}"
   vault_ok sys/mounts/transit/tune || vault_api POST sys/mounts/transit '{"type":"transit"}'
   vault_ok transit/keys/secretsync || vault_api POST transit/keys/secretsync
-  files+=(examples/10-vault-source.yaml examples/2[0-4]-*.yaml)
+  files+=(examples/10-vault-source.yaml examples/2[0-4]-*.yaml examples/26-*.yaml)
 fi
 if [ $vault = 1 ] && [ $webhook = 1 ]; then
   say "Vault Kubernetes auth for the injected pod (role app: service account demo/app, audience vault, transit/decrypt/secretsync only)"

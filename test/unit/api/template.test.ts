@@ -4,6 +4,8 @@
 // Rendered values are compared as text built from the inputs, or by equals(), so a failing
 // expectation prints a template, not a planted value.
 import { checkTemplate, referencedKeys, renderTemplate, MAX_TEMPLATE_CHARS, MAX_WHITESPACE_RUN } from '../../../src/api/template.js';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { TemplateError } from '../../../src/errors.js';
 import { canary, leaksIn } from '../../helpers/canary.js';
 
@@ -94,6 +96,17 @@ describe('renderTemplate', () => {
     expect(out.k?.equals(raw)).toBe(true);
     expect(out.back?.toString()).toBe(raw.toString('base64'));
     expect(out.raw?.equals(Buffer.concat([b('ä'), raw, b('ü')]))).toBe(true);
+  });
+
+  it('renders the template of examples/26-sync-templated.yaml from the keys it syncs', () => {
+    const ss = parse(readFileSync(new URL('../../../examples/26-sync-templated.yaml', import.meta.url), 'utf8')) as {
+      spec: { data: { key: string }[]; target: { template: { data: Record<string, string> } } };
+    };
+    const synced = Object.fromEntries(ss.spec.data.map((d) => [d.key, `the ${d.key}`]));
+    const out = render(ss.spec.target.template.data, synced);
+    expect(out.DATABASE_URL).toBe('postgres://the username:the password@db.demo.svc:5432/app');
+    expect(parse(out['app.yaml'] ?? '')).toEqual({ database: { user: 'the username', password: 'the password' } });
+    expect(out.sslmode).toBe('require');
   });
 
   it('keeps keys named like Object.prototype members as plain own keys', () => {
