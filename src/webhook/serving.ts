@@ -90,6 +90,8 @@ export class WebhookServing implements Runnable {
   private served: CertBundle | undefined;
   private timer: Timer | undefined;
   private round: Promise<void> = Promise.resolve();
+  /** Aborted by stop(): a round waiting out propagationMs ends at once instead of holding stop() up. */
+  private stopping = new AbortController();
   private stopped = false;
 
   constructor(
@@ -140,6 +142,7 @@ export class WebhookServing implements Runnable {
 
   async start(): Promise<void> {
     this.stopped = false;
+    this.stopping = new AbortController();
     const { bundle, wrote } = await this.certs();
     if (wrote) this.d.log?.info({ secretName: this.o.secretName, ...wrote }, 'webhook certificates written');
     this.server = new WebhookServer({
@@ -166,6 +169,7 @@ export class WebhookServing implements Runnable {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     this.timer?.cancel();
     await this.round.catch(() => undefined);
     await this.server?.close();
@@ -192,7 +196,8 @@ export class WebhookServing implements Runnable {
     // Always through register(): it compares first, and repairs a deleted or edited configuration.
     await this.register(bundle);
     if (bundle.serving.cert === this.served?.serving.cert) return;
-    if (trustChanged) await this.clock.sleep(this.o.propagationMs ?? 5_000);
+    // The sleep rejects only when stop() aborts it; the certificate is then not swapped.
+    if (trustChanged) await this.clock.sleep(this.o.propagationMs ?? 5_000, this.stopping.signal).catch(() => undefined);
     if (this.stopped) return;
     this.server.setCertificate(bundle.serving);
     this.served = bundle;

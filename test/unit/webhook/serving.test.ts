@@ -26,12 +26,10 @@ class MemoryStore implements CertStorePort {
 
 const realTick = () => new Promise((r) => setTimeout(r, 5));
 
-test('serving and CA renewals: register first, serve after propagationMs, never an untrusted certificate', async () => {
-  const clock = new FakeClock(Date.now());
-  const store = new MemoryStore();
-  const events: { at: number; kind: 'apply' | 'serve'; cas?: string[]; cert?: string }[] = [];
+/** A WebhookServing on the fake clock whose CA (45 s) and serving certificate (20 s) renew within a minute. */
+function fakeServing(clock: FakeClock, onApply: (c: MutatingWebhookConfiguration) => void): WebhookServing {
   let config: MutatingWebhookConfiguration | undefined;
-  const serving = new WebhookServing(
+  return new WebhookServing(
     {
       operatorNamespace: 'ops',
       secretName: 'tls',
@@ -46,18 +44,26 @@ test('serving and CA renewals: register first, serve after propagationMs, never 
     },
     {
       handler: async (r) => ({ uid: r.request.uid, allowed: true }),
-      certStore: store,
+      certStore: new MemoryStore(),
       webhookConfig: {
         get: async () => config,
         apply: async (c) => {
           config = c;
-          const pem = Buffer.from((c.webhooks?.[0]?.clientConfig as { caBundle: string }).caBundle, 'base64').toString();
-          events.push({ at: clock.now(), kind: 'apply', cas: splitPem(pem) });
+          onApply(c);
         },
       },
       clock,
     },
   );
+}
+
+test('serving and CA renewals: register first, serve after propagationMs, never an untrusted certificate', async () => {
+  const clock = new FakeClock(Date.now());
+  const events: { at: number; kind: 'apply' | 'serve'; cas?: string[]; cert?: string }[] = [];
+  const serving = fakeServing(clock, (c) => {
+    const pem = Buffer.from((c.webhooks?.[0]?.clientConfig as { caBundle: string }).caBundle, 'base64').toString();
+    events.push({ at: clock.now(), kind: 'apply', cas: splitPem(pem) });
+  });
   await serving.start();
   try {
     let served = '';
@@ -89,3 +95,25 @@ test('serving and CA renewals: register first, serve after propagationMs, never 
     expect(firstTrusting === applies[0] || s.at - (firstTrusting?.at ?? 0) >= 2_000).toBe(true);
   }
 }, 30_000);
+
+test('stop() during the wait for a new CA to propagate returns at once and swaps nothing', async () => {
+  const clock = new FakeClock(Date.now());
+  let applies = 0;
+  const serving = fakeServing(clock, () => (applies += 1));
+  await serving.start();
+  const first = serving.bundle?.serving.cert;
+  // Until a second bundle is registered: the round that did it now waits propagationMs on the fake clock.
+  while (applies < 2) {
+    await clock.advance(250);
+    await realTick();
+  }
+  const served = serving.bundle?.serving.cert;
+  let stopped = false;
+  const stop = serving.stop().then(() => (stopped = true));
+  // The clock does not move from here: only the abort can end the wait.
+  for (let i = 0; i < 200 && !stopped; i++) await realTick();
+  expect(stopped).toBe(true);
+  await stop;
+  expect(serving.bundle?.serving.cert).toBe(served);
+  expect(first).toBeDefined();
+});
