@@ -127,19 +127,20 @@ export async function deleteSyncs(custom: CustomObjectsApi, namespace: string, t
 
 /**
  * The usual operator test setup: CRDs installed, an operator namespace and an apps namespace,
- * a Vault root token Secret in the apps namespace and SecretSource `vault` reading through it
- * (at `address`, default the stack's OpenBao).
+ * a Vault token Secret in the apps namespace (`token`, default the stack's root token) and
+ * SecretSource `vault` reading through it (at `address`, default the stack's OpenBao).
  */
 export async function vaultTestNamespaces(
   k: { kc: KubeConfig; core: CoreV1Api; custom: CustomObjectsApi },
   ns: string,
   opNs: string,
   address = process.env.VAULT_ADDR ?? '',
+  token = process.env.VAULT_TOKEN ?? '',
 ): Promise<void> {
   await installCrds(k.kc);
   await createNamespace(k.core, opNs);
   await createNamespace(k.core, ns);
-  await createSecret(k.core, ns, 'vault-token', { token: process.env.VAULT_TOKEN ?? '' });
+  await createSecret(k.core, ns, 'vault-token', { token });
   await apply(k.custom, {
     kind: 'SecretSource',
     metadata: { name: 'vault', namespace: ns },

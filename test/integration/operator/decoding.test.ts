@@ -12,10 +12,10 @@ import { createSecret as awsCreate, deleteSecrets, keysData, keysRef, putSecret,
 import { canary } from '../../helpers/canary.js';
 import { entriesByDoc, kmsContextByDoc, openByDoc, type DocSecret } from '../../helpers/envelope-by-doc.js';
 import { eventually } from '../../helpers/eventually.js';
-import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, patchSync, readyCondition, waitReady } from '../../helpers/kube.js';
+import { apply, createSecret, deleteNamespace, deleteSyncs, getSync, kube, patchSync, readyCondition, vaultTestNamespaces, waitReady } from '../../helpers/kube.js';
 import { expectNoLeak } from '../../helpers/leaks.js';
 import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
-import { awsConfig, requireEnv, uniqueName } from '../../helpers/stack.js';
+import { awsConfig, uniqueName } from '../../helpers/stack.js';
 import { kvPut, vaultRoot } from '../../helpers/vault.js';
 
 const { kc, core, custom } = kube();
@@ -51,7 +51,6 @@ const wanted = { 'tls.crt': digest(Buffer.from(CERT)), 'tls.key': digest(KEY) };
 const digests = (m: Record<string, Buffer | undefined>, keys = Object.keys(wanted)) => Object.fromEntries(keys.map((k) => [k, digest(m[k])]));
 
 beforeAll(async () => {
-  await installCrds(kc);
   await root.write(`sys/mounts/${transit}`, { type: 'transit' });
   await root.write(`${transit}/keys/secretsync`, { type: 'aes256-gcm96' });
   const key = await kms.send(new CreateKeyCommand({ Description: id }));
@@ -60,11 +59,8 @@ beforeAll(async () => {
   await kvPut(`${id}/certs`, { crt: CERT_B64, key: KEY_B64URL });
   await kvPut(`${id}/bundle`, { 'ca.crt': Buffer.from(CERT).toString('base64'), note: 'plain text, kept' });
   await awsCreate(sm, `${id}/certs`, { crt: CERT_B64, key: KEY_B64URL });
-  await createNamespace(core, opNs);
-  await createNamespace(core, ns);
-  await createSecret(core, ns, 'vault-token', { token: requireEnv('VAULT_TOKEN') });
+  await vaultTestNamespaces({ kc, core, custom }, ns, opNs);
   await createSecret(core, ns, 'aws-keys', keysData(aws.credentials));
-  await apply(custom, { kind: 'SecretSource', metadata: { name: 'vault', namespace: ns }, spec: { vault: { address: requireEnv('VAULT_ADDR'), auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } } } });
   await apply(custom, { kind: 'SecretSource', metadata: { name: 'aws', namespace: ns }, spec: { aws: { region: aws.region, endpoint: aws.endpoint, auth: keysRef('aws-keys') } } });
   op = await startOperator([`--namespace=${ns}`, `--operator-namespace=${opNs}`]);
 }, 120_000);

@@ -12,11 +12,11 @@ import { keysData, keysRef } from '../../helpers/aws.js';
 import { canary } from '../../helpers/canary.js';
 import { entriesByDoc, kmsContextByDoc, openByDoc, type DocSecret } from '../../helpers/envelope-by-doc.js';
 import { eventually } from '../../helpers/eventually.js';
-import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, patchSync, waitReady } from '../../helpers/kube.js';
+import { apply, createSecret, deleteNamespace, deleteSyncs, getSync, kube, patchSync, vaultTestNamespaces, waitReady } from '../../helpers/kube.js';
 import { expectNoLeak } from '../../helpers/leaks.js';
-import { getText, startOperator, waitIdle, type RunningOperator } from '../../helpers/operator.js';
+import { getText, startOperator, type RunningOperator, waitIdle } from '../../helpers/operator.js';
 import { awsConfig, requireEnv, uniqueName } from '../../helpers/stack.js';
-import { kvPut, vaultRoot, transitOperatorToken } from '../../helpers/vault.js';
+import { kvPut, transitOperatorToken, vaultRoot } from '../../helpers/vault.js';
 
 const { kc, core, custom } = kube();
 const root = vaultRoot();
@@ -56,13 +56,9 @@ async function transitDecrypt(wrapped: string): Promise<Buffer> {
 }
 
 beforeAll(async () => {
-  await installCrds(kc);
   const token = await transitOperatorToken(transit, id, '1h');
   await kvPut(`${id}/db`, { password: CANARY });
-  await createNamespace(core, opNs);
-  await createNamespace(core, ns);
-  await createSecret(core, ns, 'vault-token', { token });
-  await apply(custom, { kind: 'SecretSource', metadata: { name: 'vault', namespace: ns }, spec: { vault: { address: vaultAddr, auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } } } });
+  await vaultTestNamespaces({ kc, core, custom }, ns, opNs, vaultAddr, token);
   await createSecret(core, ns, 'aws-keys', keysData({ accessKeyId: aws.credentials.accessKeyId, secretAccessKey: aws.credentials.secretAccessKey }));
   await apply(custom, { kind: 'SecretSource', metadata: { name: 'aws', namespace: ns }, spec: { aws: { region: aws.region, endpoint: aws.endpoint, auth: keysRef('aws-keys') } } });
   op = await startOperator([`--namespace=${ns}`, `--operator-namespace=${opNs}`, '--kek-check-interval=1h']);

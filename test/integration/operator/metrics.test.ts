@@ -8,12 +8,12 @@ import { AppsV1Api } from '@kubernetes/client-node';
 import { parseSamples } from '../../../bench/prom.js';
 import { canary } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
-import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, patchSync, waitReady } from '../../helpers/kube.js';
+import { apply, deleteNamespace, deleteSyncs, getSync, kube, patchSync, vaultTestNamespaces, waitReady } from '../../helpers/kube.js';
 import { registerValue } from '../../helpers/leak-record.js';
 import { expectNoLeak } from '../../helpers/leaks.js';
 import { getText, startOperator, type RunningOperator } from '../../helpers/operator.js';
 import { NO_NODE } from '../../helpers/pods.js';
-import { requireEnv, uniqueName } from '../../helpers/stack.js';
+import { uniqueName } from '../../helpers/stack.js';
 import { kvPut, vaultRoot } from '../../helpers/vault.js';
 
 const { kc, core, custom } = kube();
@@ -56,15 +56,7 @@ const sync = (name: string, spec: Record<string, unknown> = {}) => ({
 });
 
 beforeAll(async () => {
-  await installCrds(kc);
-  await createNamespace(core, opNs);
-  await createNamespace(core, ns);
-  await createSecret(core, ns, 'vault-token', { token: requireEnv('VAULT_TOKEN') });
-  await apply(custom, {
-    kind: 'SecretSource',
-    metadata: { name: 'vault', namespace: ns },
-    spec: { vault: { address: requireEnv('VAULT_ADDR'), auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } } },
-  });
+  await vaultTestNamespaces({ kc, core, custom }, ns, opNs);
   const args = [`--namespace=${ns}`, `--operator-namespace=${opNs}`, '--leader-elect', `--leader-election-id=${id}-leader`];
   ops = [await startOperator(args), await startOperator(args)];
 }, 60_000);

@@ -6,10 +6,10 @@
 import { FORCE_SYNC_ANNOTATION } from '../../../src/api/annotations.js';
 import { canary, digestsOf } from '../../helpers/canary.js';
 import { eventually } from '../../helpers/eventually.js';
-import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, patchSync, readyCondition, secretData, waitReady } from '../../helpers/kube.js';
+import { apply, deleteNamespace, deleteSyncs, getSync, kube, patchSync, readyCondition, secretData, vaultTestNamespaces, waitReady } from '../../helpers/kube.js';
 import { expectNoLeak } from '../../helpers/leaks.js';
-import { logLines, refreshRead, startOperator, waitForLogLines, type RunningOperator } from '../../helpers/operator.js';
-import { requireEnv, uniqueName } from '../../helpers/stack.js';
+import { logLines, refreshRead, startOperator, type RunningOperator, waitForLogLines } from '../../helpers/operator.js';
+import { uniqueName } from '../../helpers/stack.js';
 import { kvPut } from '../../helpers/vault.js';
 
 const { kc, core, custom } = kube();
@@ -32,15 +32,7 @@ const waitVersion = (name: string, v: number) =>
 const witnessTicks = (witness: string, from: number) => waitForLogLines(op, refreshRead(ns, witness), { from, count: 2, timeoutMs: 40_000 });
 
 beforeAll(async () => {
-  await installCrds(kc);
-  await createNamespace(core, opNs);
-  await createNamespace(core, ns);
-  await createSecret(core, ns, 'vault-token', { token: requireEnv('VAULT_TOKEN') });
-  await apply(custom, {
-    kind: 'SecretSource',
-    metadata: { name: 'vault', namespace: ns },
-    spec: { vault: { address: requireEnv('VAULT_ADDR'), auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } } },
-  });
+  await vaultTestNamespaces({ kc, core, custom }, ns, opNs);
   op = await startOperator([`--namespace=${ns}`, `--operator-namespace=${opNs}`]);
 }, 120_000);
 

@@ -6,18 +6,18 @@
 // docs/envelope-format.md alone); the agent renders the file in the pod's place. A template
 // error is Ready=False TemplateError naming key and line, never a value. Planted values are
 // canaries, compared by digest.
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentIdentity, agentVaultAuth, runAgent, type AgentIdentity } from '../../helpers/agent.js';
 import { canary, digestsOf, leaksIn } from '../../helpers/canary.js';
 import { entriesByDoc, openByDoc, type DocSecret } from '../../helpers/envelope-by-doc.js';
 import { eventually } from '../../helpers/eventually.js';
-import { apply, createNamespace, createSecret, deleteNamespace, deleteSyncs, getSync, installCrds, kube, patchSync, readyCondition, waitReady } from '../../helpers/kube.js';
+import { apply, deleteNamespace, deleteSyncs, getSync, kube, patchSync, readyCondition, vaultTestNamespaces, waitReady } from '../../helpers/kube.js';
 import { expectNoLeak } from '../../helpers/leaks.js';
 import { startOperator, type RunningOperator } from '../../helpers/operator.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
-import { kvPut, vaultRoot, transitOperatorToken } from '../../helpers/vault.js';
+import { kvPut, transitOperatorToken, vaultRoot } from '../../helpers/vault.js';
 
 const { kc, core, custom } = kube();
 const id = uniqueName('tpl');
@@ -48,14 +48,10 @@ const readSecret = async (name: string) => (await core.readNamespacedSecret({ na
 const decoded = (data: Record<string, string>) => Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 
 beforeAll(async () => {
-  await installCrds(kc);
   opToken = await transitOperatorToken(transit, id);
   await kvPut(`${id}/db`, { user: 'app', password: PW1, host: 'db.internal', unused: 'u1' });
   await kvPut(`${id}/registry`, { user: 'ci-bot', password: REG_PW });
-  await createNamespace(core, opNs);
-  await createNamespace(core, ns);
-  await createSecret(core, ns, 'vault-token', { token: opToken });
-  await apply(custom, { kind: 'SecretSource', metadata: { name: 'vault', namespace: ns }, spec: { vault: { address: vaultAddr, auth: { token: { secretRef: { name: 'vault-token', key: 'token' } } } } } });
+  await vaultTestNamespaces({ kc, core, custom }, ns, opNs, vaultAddr, opToken);
   op = await startOperator([`--namespace=${ns}`, `--operator-namespace=${opNs}`]);
 }, 120_000);
 

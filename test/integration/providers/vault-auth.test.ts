@@ -5,7 +5,7 @@
 // credential.
 import { AuthenticationV1Api } from '@kubernetes/client-node';
 import { ForbiddenError, SourceAuthError, SourceUnavailableError } from '../../../src/errors.js';
-import type { ProviderKube, SecretProvider } from '../../../src/providers/provider.js';
+import type { ProviderKube } from '../../../src/providers/provider.js';
 import { ProviderRegistry } from '../../../src/providers/registry.js';
 import { createVaultProviderFactory } from '../../../src/providers/vault/index.js';
 import nodeVault from 'node-vault';
@@ -29,23 +29,16 @@ import {
   tokenRecorder,
   VAULT_ADDR,
   vaultOverHttp,
+  providerTracking,
   vaultSource,
 } from './vault-fixtures.js';
-import { failureLog } from '../../helpers/rejection.js';
 
 const prefix = uniqueName('auth');
 const path = `${prefix}/app`;
 const policy = uniqueName('secretsync-auth');
 const value = canary();
-const credentials: string[] = [];
-const { messages, failure } = failureLog();
-const providers: SecretProvider[] = [];
+const { track, credentials, failure } = providerTracking(value);
 let namespace: string;
-
-function track<T extends SecretProvider>(p: T): T {
-  providers.push(p);
-  return p;
-}
 
 beforeAll(async () => {
   await readPolicy(policy, [`secret/data/${prefix}/*`]);
@@ -53,15 +46,7 @@ beforeAll(async () => {
   namespace = await createNamespace('vault-auth');
 });
 
-afterEach(async () => {
-  await Promise.all(providers.splice(0).map((p) => p.close()));
-});
-
 afterAll(async () => {
-  for (const m of messages) {
-    expect(m).not.toContain(value);
-    for (const c of credentials) expect(m).not.toContain(c);
-  }
   await root.delete(`secret/metadata/${path}`).catch(() => undefined);
   await root.delete(`sys/policy/${policy}`).catch(() => undefined);
   await deleteNamespace(namespace);

@@ -8,10 +8,11 @@ import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import nodeVault from 'node-vault';
 import type { SecretSource, VaultProviderSpec } from '../../../src/api/types.js';
 import { providerKube } from '../../../src/kube/provider-kube.js';
-import type { ProviderDeps } from '../../../src/providers/provider.js';
+import type { ProviderDeps, SecretProvider } from '../../../src/providers/provider.js';
 import { createVaultProviderFactory, type VaultHttp } from '../../../src/providers/vault/index.js';
 import { kube as kubeClients } from '../../helpers/kube.js';
 import { canary as suiteDerivedCanary } from '../../helpers/canary.js';
+import { failureLog } from '../../helpers/rejection.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
 
 export const VAULT_ADDR = requireEnv('VAULT_ADDR');
@@ -160,3 +161,34 @@ export async function closedPort(): Promise<number> {
 }
 
 export { rejection } from '../../helpers/rejection.js';
+
+/**
+ * The providers a test file opens, closed after each test, and the failures it collects
+ * with `failure`, which after all tests must name neither `value` nor any of `credentials`.
+ */
+export function providerTracking(value: string): {
+  track<T extends SecretProvider>(p: T): T;
+  credentials: string[];
+  failure(p: Promise<unknown>): Promise<Error>;
+} {
+  const { messages, failure } = failureLog();
+  const providers: SecretProvider[] = [];
+  const credentials: string[] = [];
+  afterEach(async () => {
+    await Promise.all(providers.splice(0).map((p) => p.close()));
+  });
+  afterAll(() => {
+    for (const m of messages) {
+      expect(m).not.toContain(value);
+      for (const c of credentials) expect(m).not.toContain(c);
+    }
+  });
+  return {
+    track: (p) => {
+      providers.push(p);
+      return p;
+    },
+    credentials,
+    failure,
+  };
+}

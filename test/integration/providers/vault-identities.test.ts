@@ -17,11 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodeVault from 'node-vault';
 import { ForbiddenError, IdentityNotAllowedError, SourceAuthError, SourceNotFoundError, SourceUnavailableError } from '../../../src/errors.js';
-import type { SecretProvider } from '../../../src/providers/provider.js';
 import { createVaultProviderFactory } from '../../../src/providers/vault/index.js';
 import { eventually } from '../../helpers/eventually.js';
 import { digestsOf } from '../../helpers/canary.js';
-import { failureLog } from '../../helpers/rejection.js';
 import { requireEnv, uniqueName } from '../../helpers/stack.js';
 import { generateCerts, generateClientCerts, type Pem, type TestenvCerts } from '../../testenv/certs.js';
 import {
@@ -37,33 +35,19 @@ import {
   readPolicy,
   root,
   vaultOverHttp,
+  providerTracking,
   vaultSource,
 } from './vault-fixtures.js';
 
 const value = canary();
-const credentials: string[] = [];
-const { messages, failure } = failureLog();
-const providers: SecretProvider[] = [];
+const { track, credentials, failure } = providerTracking(value);
 let namespace: string;
-
-function track<T extends SecretProvider>(p: T): T {
-  providers.push(p);
-  return p;
-}
 
 beforeAll(async () => {
   namespace = await createNamespace('vault-ident');
 });
 
-afterEach(async () => {
-  await Promise.all(providers.splice(0).map((p) => p.close()));
-});
-
 afterAll(async () => {
-  for (const m of messages) {
-    expect(m).not.toContain(value);
-    for (const c of credentials) expect(m).not.toContain(c);
-  }
   await deleteNamespace(namespace);
 });
 

@@ -2,25 +2,11 @@
 // test/integration/operator/find.test.ts): the ListSecrets filters sent, paging, the exact
 // case-sensitive name prefix and tag match made here (AWS's own name filter ignores case
 // and its tag filters match any tag), and the bound on names listed.
-import type { AnySource } from '../../../../src/api/types.js';
 import { FindLimitError, SourceAuthError } from '../../../../src/errors.js';
 import type { SecretListPage, SecretsApi } from '../../../../src/providers/aws/client.js';
 import { createAwsProviderFactory } from '../../../../src/providers/aws/index.js';
-import type { ProviderKube } from '../../../../src/providers/provider.js';
 import { FakeClock } from '../../../../src/runtime/testing/fake-clock.js';
-
-const source: AnySource = {
-  apiVersion: 'secretsync.io/v1alpha1',
-  kind: 'SecretSource',
-  metadata: { name: 'aws', namespace: 'apps', uid: 'u1', generation: 1 },
-  spec: {
-    aws: {
-      region: 'eu-west-1',
-      endpoint: 'https://127.0.0.1:1',
-      auth: { secretRef: { accessKeyIdRef: { name: 'k', key: 'id' }, secretAccessKeyRef: { name: 'k', key: 'secret' } } },
-    },
-  },
-};
+import { awsSource, keysKube } from './fixtures.js';
 
 const notScripted = () => Promise.reject(new Error('not scripted'));
 
@@ -39,13 +25,9 @@ function setup(pages: SecretListPage[], fail?: Error) {
     },
     destroy: () => undefined,
   };
-  const kube: ProviderKube = {
-    readSecretKey: async (_ns, _name, key) => Buffer.from(key === 'id' ? 'AKIDEXAMPLE' : 'secret-key'),
-    requestServiceAccountToken: async () => ({ token: '', expiresAt: new Date() }),
-  };
   const calls: string[] = [];
-  const provider = createAwsProviderFactory({ clock: new FakeClock(0), random: () => 0.5, wrapSecretsApi: () => api }).create(source, {
-    kube,
+  const provider = createAwsProviderFactory({ clock: new FakeClock(0), random: () => 0.5, wrapSecretsApi: () => api }).create(awsSource, {
+    kube: keysKube(),
     secretNamespace: 'apps',
     onCall: (op, r) => calls.push(`${op}:${r}`),
   });

@@ -3,25 +3,11 @@
 // how reads are split into batches, matched to answers, paged, pinned, de-duplicated,
 // shared by notBefore, and how refused credentials make the next call read the keys again.
 import { jest } from '@jest/globals';
-import type { AnySource } from '../../../../src/api/types.js';
 import { SourceAuthError, SourceNotFoundError, SourceUnavailableError } from '../../../../src/errors.js';
 import type { BatchAnswer, SecretValue, SecretsApi } from '../../../../src/providers/aws/client.js';
 import { createAwsProviderFactory } from '../../../../src/providers/aws/index.js';
-import type { ProviderKube } from '../../../../src/providers/provider.js';
 import { FakeClock } from '../../../../src/runtime/testing/fake-clock.js';
-
-const source: AnySource = {
-  apiVersion: 'secretsync.io/v1alpha1',
-  kind: 'SecretSource',
-  metadata: { name: 'aws', namespace: 'apps', uid: 'u1', generation: 1 },
-  spec: {
-    aws: {
-      region: 'eu-west-1',
-      endpoint: 'https://127.0.0.1:1',
-      auth: { secretRef: { accessKeyIdRef: { name: 'k', key: 'id' }, secretAccessKeyRef: { name: 'k', key: 'secret' } } },
-    },
-  },
-};
+import { awsSource, keysKube, readKeys } from './fixtures.js';
 
 /** The error `p` rejects with (a value fails the test). */
 function failure(p: Promise<unknown>): Promise<Error> {
@@ -76,10 +62,10 @@ function fakeApi(
 function setup(api: SecretsApi) {
   const clock = new FakeClock(0);
   const calls: string[] = [];
-  const reads = jest.fn(async (_ns: string, _name: string, key: string) => Buffer.from(key === 'id' ? 'AKIDEXAMPLE' : 'secret-key'));
-  const kube: ProviderKube = { readSecretKey: reads, requestServiceAccountToken: async () => ({ token: '', expiresAt: new Date() }) };
+  const reads = jest.fn(readKeys);
+  const kube = keysKube(reads);
   const factory = createAwsProviderFactory({ clock, random: () => 0.5, wrapSecretsApi: () => api });
-  const provider = factory.create(source, { kube, secretNamespace: 'apps', onCall: (op, r) => calls.push(`${op}:${r}`) });
+  const provider = factory.create(awsSource, { kube, secretNamespace: 'apps', onCall: (op, r) => calls.push(`${op}:${r}`) });
   return { clock, calls, reads, provider };
 }
 
